@@ -1,0 +1,76 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# cachepeer: in-kernel cache peer. See README.md.
+#
+#   make                 module (kmod/cachepeer.ko), tool (ctl/cachepeerctl), tests
+#   make C=2             ... with sparse over every module source
+#   make style           checkpatch --strict over the tree
+#   make install         modules_install + depmod, and the tool into $(PREFIX)/sbin
+#   make check           set up, build, lint, run every selftest in a guest
+#   make check-debug     the same on a KASAN/lockdep/kmemleak kernel
+#   make run             boot a guest with a small ring of nodes
+#
+# KERNELRELEASE and KDIR may be overridden; V=1 shows commands.
+
+KERNELRELEASE ?= $(shell scripts/kernelrelease.sh)
+KDIR ?= /lib/modules/$(KERNELRELEASE)/build
+PREFIX ?= /usr/local
+DESTDIR ?=
+CACHE := $(CURDIR)/.cache
+KSFT := $(CACHE)/linux-src/tools/testing/selftests
+
+ifeq ($(V),1)
+Q :=
+else
+Q := @
+MAKEFLAGS += --no-print-directory
+endif
+
+export KSFT
+
+.PHONY: all module ctl tests install clean check check-debug style sparse run setup
+
+all: module ctl tests
+
+module:
+	$(Q)test -e "$(KDIR)/Makefile" || { echo "no kernel build tree at '$(KDIR)' (run scripts/setup.sh)"; exit 1; }
+	$(Q)$(MAKE) -C "$(KDIR)" M="$(CURDIR)" modules
+
+ctl:
+	$(Q)$(MAKE) -C ctl
+
+tests: ctl
+	$(Q)test -e "$(KSFT)/lib.mk" || { echo "kselftest files missing (run scripts/setup.sh)"; exit 1; }
+	$(Q)$(MAKE) -C selftests
+
+setup:
+	$(Q)scripts/setup.sh
+
+install: module ctl
+	$(Q)$(MAKE) -C "$(KDIR)" M="$(CURDIR)" INSTALL_MOD_DIR=extra modules_install
+	$(Q)depmod -a "$(KERNELRELEASE)"
+	$(Q)install -D -m 0755 ctl/cachepeerctl "$(DESTDIR)$(PREFIX)/sbin/cachepeerctl"
+
+sparse:
+	$(Q)scripts/sparse.sh "$(KDIR)"
+
+style:
+	$(Q)scripts/style.sh
+
+check: setup
+	$(Q)$(MAKE) all
+	$(Q)$(MAKE) sparse
+	$(Q)$(MAKE) style
+	$(Q)scripts/vm-run.sh --tap -- make -C selftests run_tests
+
+check-debug:
+	$(Q)scripts/check-debug.sh
+
+run: setup
+	$(Q)$(MAKE) all
+	$(Q)scripts/vm-run.sh -- scripts/demo.sh
+
+clean:
+	$(Q)$(MAKE) -C "$(KDIR)" M="$(CURDIR)" clean 2>/dev/null || true
+	$(Q)$(MAKE) -C ctl clean
+	$(Q)test ! -e "$(KSFT)/lib.mk" || $(MAKE) -C selftests clean

@@ -1,0 +1,155 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * cachepeerctl: control a cachepeer node (the kernel module) of the current
+ * network namespace. Run it under "ip netns exec" for other namespaces.
+ */
+
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ctl.h"
+
+bool opt_json;
+
+static int cmd_help(int argc, char **argv);
+
+static const struct subcommand subcommands[] = {
+	{ "status", cmd_status, "[-j]", "show this node (the default command)" },
+	{ "start", cmd_start, "", "start this namespace's node" },
+	{ "stop", cmd_stop, "", "stop this namespace's node" },
+	{ "set", cmd_set, "name NAME", "name this node (1-63 of [A-Za-z0-9._-])" },
+	{ "help", cmd_help, "[COMMAND]", "show help" },
+};
+
+const struct subcommand *find_subcommand(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(subcommands) / sizeof(subcommands[0]); i++) {
+		if (!strcmp(subcommands[i].name, name))
+			return &subcommands[i];
+	}
+	return NULL;
+}
+
+void fail(const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, PROG_NAME ": ");
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	exit(EXIT_ERR);
+}
+
+static void print_usage(FILE *f, const struct subcommand *cmd)
+{
+	fprintf(f, "usage: " PROG_NAME " %s%s%s\n", cmd->name, cmd->args[0] ? " " : "",
+		cmd->args);
+}
+
+void usage_error(const struct subcommand *cmd, const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, PROG_NAME " %s: ", cmd->name);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	print_usage(stderr, cmd);
+	exit(EXIT_USAGE);
+}
+
+bool want_help(const struct subcommand *cmd, int argc, char **argv)
+{
+	int i;
+
+	for (i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help"))
+			break;
+	}
+	if (argv && i >= argc)
+		return false;
+	print_usage(stdout, cmd);
+	printf("  %s\n", cmd->summary);
+	return true;
+}
+
+static void print_help(FILE *f)
+{
+	size_t i;
+
+	fprintf(f,
+		"usage: " PROG_NAME " [-j] [COMMAND [ARGS]]\n"
+		"\n"
+		"Control the cachepeer node of the current network namespace.\n"
+		"With no command, show its status.\n"
+		"\n"
+		"Commands:\n");
+	for (i = 0; i < sizeof(subcommands) / sizeof(subcommands[0]); i++)
+		fprintf(f, "  %-8s %-12s %s\n", subcommands[i].name, subcommands[i].args,
+			subcommands[i].summary);
+	fprintf(f,
+		"\n"
+		"Options:\n"
+		"  -j, --json   print machine-readable JSON\n"
+		"  -h, --help   show this help (also after any command)\n"
+		"  --version    show the tool's version\n"
+		"\n"
+		"Exit status: 0 success, 1 error, 2 bad command line.\n"
+		"Mutating commands need CAP_NET_ADMIN over the network namespace.\n");
+}
+
+static int cmd_help(int argc, char **argv)
+{
+	const struct subcommand *cmd;
+
+	if (argc < 2) {
+		print_help(stdout);
+		return EXIT_OK;
+	}
+	cmd = find_subcommand(argv[1]);
+	if (!cmd) {
+		fprintf(stderr, PROG_NAME ": unknown command '%s'\n", argv[1]);
+		return EXIT_USAGE;
+	}
+	want_help(cmd, 0, NULL);
+	return EXIT_OK;
+}
+
+int main(int argc, char **argv)
+{
+	const struct subcommand *cmd;
+
+	for (argc--, argv++; argc && argv[0][0] == '-'; argc--, argv++) {
+		if (!strcmp(argv[0], "-j") || !strcmp(argv[0], "--json")) {
+			opt_json = true;
+		} else if (!strcmp(argv[0], "-h") || !strcmp(argv[0], "--help")) {
+			print_help(stdout);
+			return EXIT_OK;
+		} else if (!strcmp(argv[0], "--version")) {
+			printf(PROG_NAME " %s\n", CACHEPEER_VERSION);
+			return EXIT_OK;
+		} else {
+			fprintf(stderr, PROG_NAME ": unknown option '%s'\n", argv[0]);
+			print_help(stderr);
+			return EXIT_USAGE;
+		}
+	}
+	if (!argc)
+		return cmd_status(0, NULL);
+
+	cmd = find_subcommand(argv[0]);
+	if (!cmd) {
+		fprintf(stderr, PROG_NAME ": unknown command '%s' (try '" PROG_NAME " help')\n",
+			argv[0]);
+		return EXIT_USAGE;
+	}
+	if (cmd->fn != cmd_help && want_help(cmd, argc, argv))
+		return EXIT_OK;
+	return cmd->fn(argc, argv);
+}

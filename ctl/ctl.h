@@ -1,0 +1,41 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+#ifndef CTL_H
+#define CTL_H
+
+#include <stdbool.h>
+#include <stdio.h>
+
+#define PROG_NAME "cachepeerctl"
+
+/* Exit statuses; documented in cachepeerctl --help. */
+enum {
+	EXIT_OK = 0,
+	EXIT_ERR = 1,		/* any error not listed below */
+	EXIT_USAGE = 2,		/* bad command line */
+};
+
+struct subcommand {
+	const char *name;
+	int (*fn)(int argc, char **argv);
+	const char *args;	/* one-line argument synopsis */
+	const char *summary;
+};
+
+extern bool opt_json;
+
+void usage_error(const struct subcommand *cmd, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+bool want_help(const struct subcommand *cmd, int argc, char **argv);
+void fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* output.c */
+void json_string(FILE *f, const char *s);
+
+/* node.c */
+int cmd_status(int argc, char **argv);
+int cmd_start(int argc, char **argv);
+int cmd_stop(int argc, char **argv);
+int cmd_set(int argc, char **argv);
+const struct subcommand *find_subcommand(const char *name);
+
+#endif

@@ -1,0 +1,257 @@
+// SPDX-License-Identifier: GPL-2.0
+/* Generic netlink transport for cachepeerctl (libnl-genl-3). */
+
+#include <errno.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include <linux/netlink.h>
+#include <netlink/genl/ctrl.h>
+#include <netlink/genl/genl.h>
+#include <netlink/msg.h>
+
+#include "nl.h"
+
+#ifndef SOL_NETLINK
+#define SOL_NETLINK 270
+#endif
+
+struct cp_nl {
+	struct nl_sock *sk;
+	int family;
+	char extack[256];	/* kernel's message for the last failed request */
+	char errbuf[320];
+};
+
+typedef int (*fill_fn)(struct nl_msg *msg, const void *arg);
+typedef int (*parse_fn)(struct nlattr **tb, void *arg);
+
+struct request {
+	struct cp_nl *nl;
+	parse_fn parse;
+	void *arg;
+	int err;
+	bool done;
+};
+
+int cp_nl_open(struct cp_nl **nlp)
+{
+	struct cp_nl *nl;
+	int one = 1;
+	int ret;
+
+	nl = calloc(1, sizeof(*nl));
+	if (!nl)
+		return -ENOMEM;
+	nl->sk = nl_socket_alloc();
+	if (!nl->sk) {
+		free(nl);
+		return -ENOMEM;
+	}
+	ret = genl_connect(nl->sk);
+	if (ret < 0) {
+		ret = -EPROTONOSUPPORT;
+		goto err;
+	}
+	/* Ask for the kernel's explanation with every error, not the request. */
+	setsockopt(nl_socket_get_fd(nl->sk), SOL_NETLINK, NETLINK_EXT_ACK, &one, sizeof(one));
+	setsockopt(nl_socket_get_fd(nl->sk), SOL_NETLINK, NETLINK_CAP_ACK, &one, sizeof(one));
+
+	nl->family = genl_ctrl_resolve(nl->sk, CACHEPEER_GENL_NAME);
+	if (nl->family < 0) {
+		ret = nl->family == -NLE_OBJ_NOTFOUND ? -ENOENT : -EIO;
+		goto err;
+	}
+	*nlp = nl;
+	return 0;
+err:
+	nl_socket_free(nl->sk);
+	free(nl);
+	return ret;
+}
+
+void cp_nl_close(struct cp_nl *nl)
+{
+	if (!nl)
+		return;
+	nl_socket_free(nl->sk);
+	free(nl);
+}
+
+const char *cp_nl_strerror(struct cp_nl *nl, int err)
+{
+	const char *base;
+
+	switch (err) {
+	case -ENOENT:
+		base = "cachepeer module is not loaded";
+		break;
+	case -EPERM:
+		base = "permission denied";
+		break;
+	default:
+		base = strerror(-err);
+		break;
+	}
+	if (!nl || !nl->extack[0])
+		return base;
+	snprintf(nl->errbuf, sizeof(nl->errbuf), "%s (%s)", nl->extack, base);
+	return nl->errbuf;
+}
+
+static void copy_extack(struct cp_nl *nl, struct nlmsgerr *e)
+{
+	struct nlmsghdr *nlh = (struct nlmsghdr *)((char *)e - NLMSG_HDRLEN);
+	struct nlattr *tb[NLMSGERR_ATTR_MAX + 1];
+	size_t off = NLMSG_HDRLEN + sizeof(*e);
+
+	if (!(nlh->nlmsg_flags & NLM_F_ACK_TLVS))
+		return;
+	if (!(nlh->nlmsg_flags & NLM_F_CAPPED))
+		off += e->msg.nlmsg_len - NLMSG_HDRLEN;
+	if (off >= nlh->nlmsg_len)
+		return;
+	if (nla_parse(tb, NLMSGERR_ATTR_MAX, (struct nlattr *)((char *)nlh + off),
+		      nlh->nlmsg_len - off, NULL) < 0)
+		return;
+	if (tb[NLMSGERR_ATTR_MSG])
+		snprintf(nl->extack, sizeof(nl->extack), "%s",
+			 (const char *)nla_data(tb[NLMSGERR_ATTR_MSG]));
+}
+
+static int on_error(struct sockaddr_nl *who, struct nlmsgerr *e, void *arg)
+{
+	struct request *req = arg;
+
+	req->err = e->error;
+	req->done = true;
+	copy_extack(req->nl, e);
+	return NL_STOP;
+}
+
+static int on_ack(struct nl_msg *msg, void *arg)
+{
+	struct request *req = arg;
+
+	req->done = true;
+	return NL_STOP;
+}
+
+static int on_valid(struct nl_msg *msg, void *arg)
+{
+	struct request *req = arg;
+	struct nlattr *tb[CACHEPEER_A_NODE_MAX + 1];
+	int ret;
+
+	if (!req->parse)
+		return NL_OK;
+	ret = genlmsg_parse(nlmsg_hdr(msg), 0, tb, CACHEPEER_A_NODE_MAX, NULL);
+	if (ret < 0) {
+		req->err = -EBADMSG;
+		return NL_STOP;
+	}
+	ret = req->parse(tb, req->arg);
+	if (ret < 0) {
+		req->err = ret;
+		return NL_STOP;
+	}
+	return NL_OK;
+}
+
+/* Send one request and wait for its reply (if any) and ACK. */
+static int request(struct cp_nl *nl, uint8_t cmd, fill_fn fill, const void *fill_arg,
+		   parse_fn parse, void *parse_arg)
+{
+	struct request req = { .nl = nl, .parse = parse, .arg = parse_arg };
+	struct nl_msg *msg;
+	struct nl_cb *cb;
+	int ret;
+
+	nl->extack[0] = '\0';
+	msg = nlmsg_alloc();
+	cb = nl_cb_alloc(NL_CB_DEFAULT);
+	if (!msg || !cb) {
+		ret = -ENOMEM;
+		goto out;
+	}
+	if (!genlmsg_put(msg, NL_AUTO_PORT, NL_AUTO_SEQ, nl->family, 0, 0, cmd,
+			 CACHEPEER_GENL_VERSION)) {
+		ret = -ENOMEM;
+		goto out;
+	}
+	if (fill) {
+		ret = fill(msg, fill_arg);
+		if (ret < 0)
+			goto out;
+	}
+	ret = nl_send_auto(nl->sk, msg);
+	if (ret < 0) {
+		ret = -EIO;
+		goto out;
+	}
+	nl_cb_err(cb, NL_CB_CUSTOM, on_error, &req);
+	nl_cb_set(cb, NL_CB_ACK, NL_CB_CUSTOM, on_ack, &req);
+	nl_cb_set(cb, NL_CB_VALID, NL_CB_CUSTOM, on_valid, &req);
+	ret = 0;
+	while (!req.done && !req.err) {
+		int r = nl_recvmsgs(nl->sk, cb);
+
+		if (r < 0 && !req.err) {
+			ret = -EIO;
+			break;
+		}
+	}
+	if (req.err)
+		ret = req.err;
+out:
+	nl_cb_put(cb);
+	nlmsg_free(msg);
+	return ret;
+}
+
+static void copy_str(char *dst, size_t size, const struct nlattr *a)
+{
+	snprintf(dst, size, "%.*s", nla_len(a), (const char *)nla_data(a));
+}
+
+static int parse_node(struct nlattr **tb, void *arg)
+{
+	struct cp_node_info *info = arg;
+
+	if (!tb[CACHEPEER_A_NODE_VERSION] || !tb[CACHEPEER_A_NODE_STATE])
+		return -EBADMSG;
+	copy_str(info->version, sizeof(info->version), tb[CACHEPEER_A_NODE_VERSION]);
+	info->state = nla_get_u32(tb[CACHEPEER_A_NODE_STATE]);
+	if (tb[CACHEPEER_A_NODE_NAME])
+		copy_str(info->name, sizeof(info->name), tb[CACHEPEER_A_NODE_NAME]);
+	return 0;
+}
+
+int cp_nl_node_get(struct cp_nl *nl, struct cp_node_info *info)
+{
+	memset(info, 0, sizeof(*info));
+	return request(nl, CACHEPEER_CMD_NODE_GET, NULL, NULL, parse_node, info);
+}
+
+static int fill_name(struct nl_msg *msg, const void *arg)
+{
+	return nla_put_string(msg, CACHEPEER_A_NODE_NAME, arg) < 0 ? -EMSGSIZE : 0;
+}
+
+int cp_nl_node_set_name(struct cp_nl *nl, const char *name)
+{
+	return request(nl, CACHEPEER_CMD_NODE_SET, fill_name, name, NULL, NULL);
+}
+
+int cp_nl_node_start(struct cp_nl *nl)
+{
+	return request(nl, CACHEPEER_CMD_NODE_START, NULL, NULL, NULL, NULL);
+}
+
+int cp_nl_node_stop(struct cp_nl *nl)
+{
+	return request(nl, CACHEPEER_CMD_NODE_STOP, NULL, NULL, NULL, NULL);
+}

@@ -1,0 +1,49 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * cachepeer: serve immutable cache blocks from the page cache to peers.
+ *
+ * Only the init/exit ladder lives here. The pernet subsystem is registered
+ * before the genl family so that no request can reach a namespace whose
+ * node does not exist yet; exit unwinds in exact reverse.
+ */
+
+#include <linux/module.h>
+#include <net/genetlink.h>
+
+#include <linux/cachepeer.h>
+
+#include "netlink.h"
+#include "service.h"
+
+static int __init cp_mod_init(void)
+{
+	int ret;
+
+	ret = cp_service_init();
+	if (ret)
+		goto err_service;
+
+	ret = cp_genl_init();
+	if (ret)
+		goto err_genl;
+
+	return 0;
+
+err_genl:
+	cp_service_uninit();
+err_service:
+	return ret;
+}
+
+static void __exit cp_mod_exit(void)
+{
+	cp_genl_uninit();
+	cp_service_uninit();
+}
+
+module_init(cp_mod_init);
+module_exit(cp_mod_exit);
+MODULE_LICENSE("GPL");
+MODULE_DESCRIPTION("In-kernel cache peer for distributed file-system block caches");
+MODULE_VERSION(CACHEPEER_VERSION);
+MODULE_ALIAS_GENL_FAMILY(CACHEPEER_GENL_NAME);

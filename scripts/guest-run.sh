@@ -1,0 +1,27 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# Runs inside the guest (see vm-run.sh): OUT CMD [ARGS...]
+out=$1
+shift
+
+mountpoint -q /sys/kernel/debug || mount -t debugfs none /sys/kernel/debug
+# Drop the boot-time kmemleak reports so only the command's count.
+[ -w /sys/kernel/debug/kmemleak ] && echo clear >/sys/kernel/debug/kmemleak
+echo "cachepeer-vm: start $*" >/dev/kmsg
+
+"$@"
+rc=$?
+
+echo "cachepeer-vm: end rc=$rc" >/dev/kmsg
+if [ -w /sys/kernel/debug/kmemleak ]; then
+	# Objects younger than 5 s are never reported; scan twice so that what
+	# the command freed late is not mistaken for a leak.
+	sleep 6
+	echo scan >/sys/kernel/debug/kmemleak
+	sleep 6
+	echo scan >/sys/kernel/debug/kmemleak
+	cat /sys/kernel/debug/kmemleak >"$out/kmemleak.txt"
+fi
+dmesg >"$out/dmesg.txt"
+echo "$rc" >"$out/rc"
+exit "$rc"

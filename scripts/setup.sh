@@ -1,0 +1,137 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Install what cachepeer needs to build, lint and test itself, from Debian only.
+# Idempotent: a second run installs nothing and only re-checks.
+#
+#   scripts/setup.sh          build + test dependencies, kselftest/checkpatch cache
+#   scripts/setup.sh --debug  also what building the debug kernel needs
+#
+# virtme-ng is not in bookworm; it comes from trixie under an apt pin that lets
+# nothing else come from there (a plain "-t trixie" would drag glibc along).
+set -euo pipefail
+
+top=$(cd "$(dirname "$0")/.." && pwd)
+cache=${CP_CACHE:-$top/.cache}
+ksrc=$cache/linux-src
+
+say() { printf 'setup: %s\n' "$*"; }
+die() { printf 'setup: error: %s\n' "$*" >&2; exit 1; }
+
+want_debug=0
+[ "${1:-}" = --debug ] && want_debug=1
+
+# package  why
+pkgs=(
+	"linux-image-6.12-amd64		the guest kernel the tests boot"
+	"linux-headers-6.12-amd64	headers the module is built against"
+	"linux-source-6.12		kselftest harness, lib.mk and checkpatch.pl"
+	"qemu-system-x86		the guest machine"
+	"virtme-ng			boots the host filesystem as the guest's root"
+	"udev				virtme-init needs systemd-udevd for its script ports"
+	"busybox-static			virtme-ng's guest init"
+	"kmod				insmod/rmmod/modinfo"
+	"iproute2			network namespaces in tests"
+	"libnl-3-dev			cachepeerctl netlink"
+	"libnl-genl-3-dev		cachepeerctl generic netlink"
+	"pkg-config			finds libnl's include path"
+	"gcc				module and tool"
+	"make				build"
+	"sparse				make C=2"
+	"perl				checkpatch.pl"
+	"xz-utils			unpacks the kernel source tarball"
+	"python3			virtme-ng and test helpers"
+	"util-linux			setpriv for unprivileged tests"
+	"procps				sysctl in tests"
+)
+debug_pkgs=(
+	"bc				kernel build"
+	"flex				kernel build"
+	"bison				kernel build"
+	"libelf-dev			kernel build (objtool)"
+	"libssl-dev			kernel build (signing tools)"
+	"dwarves			kernel build (pahole, BTF)"
+	"rsync				kernel headers_install"
+	"cpio				kernel build"
+)
+[ $want_debug = 1 ] && pkgs+=("${debug_pkgs[@]}")
+
+missing=()
+for p in "${pkgs[@]}"; do
+	name=${p%%[[:space:]]*}
+	dpkg-query -W -f='${Status}' "$name" 2>/dev/null | grep -q 'ok installed' ||
+		missing+=("$p")
+done
+
+trixie_src=/etc/apt/sources.list.d/cachepeer-trixie.sources
+trixie_pin=/etc/apt/preferences.d/cachepeer-trixie
+
+if [ ${#missing[@]} -gt 0 ]; then
+	[ "$(id -u)" = 0 ] ||
+		die "not root and ${#missing[@]} packages are missing: $(printf '%s ' "${missing[@]%%[[:space:]]*}")(re-run as root)"
+	if [ ! -e "$trixie_pin" ]; then
+		say "pinning trixie so that only virtme-ng may come from it ($trixie_pin)"
+		cat >"$trixie_pin" <<-PIN
+		# cachepeer: virtme-ng is the only package taken from trixie.
+		Package: *
+		Pin: release n=trixie
+		Pin-Priority: -1
+
+		Package: virtme-ng
+		Pin: release n=trixie
+		Pin-Priority: 500
+		PIN
+	fi
+	if [ ! -e "$trixie_src" ]; then
+		say "adding the trixie source for virtme-ng ($trixie_src)"
+		cat >"$trixie_src" <<-SRC
+		Types: deb
+		URIs: http://deb.debian.org/debian
+		Suites: trixie
+		Components: main
+		Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
+		SRC
+	fi
+	say "installing:"
+	for p in "${missing[@]}"; do
+		printf '  %s\n' "$p" | tr -s '\t' ' '
+	done
+	say "apt-get update"
+	apt-get update -qq || die "apt-get update failed"
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+		"${missing[@]%%[[:space:]]*}" >/dev/null || die "apt-get install failed"
+	# The pin must have held: nothing but virtme-ng may come from trixie.
+	stray=$(dpkg-query -W -f='${Package} ${Version}\n' | grep -v '^virtme-ng ' |
+		grep -E '\+deb13|~deb13' || true)
+	[ -z "$stray" ] || die "packages came from trixie despite the pin: $stray"
+else
+	say "all packages present"
+fi
+
+rel=$("$top/scripts/kernelrelease.sh") || die "no 6.12 kernel with headers found"
+say "kernel release $rel"
+
+# kselftest and checkpatch come from the kernel source tarball; extract only
+# the files we use, once per source version, into an ignored cache directory.
+tarball=$(ls /usr/src/linux-source-6.12.tar.xz 2>/dev/null) || die "linux-source-6.12 tarball missing"
+stamp=$ksrc/.stamp
+src_ver=$(dpkg-query -W -f='${Version}' linux-source-6.12)
+if [ "$(cat "$stamp" 2>/dev/null)" != "$src_ver" ]; then
+	say "extracting kselftest, checkpatch.pl from linux-source $src_ver into $ksrc"
+	rm -rf "$ksrc"
+	mkdir -p "$ksrc"
+	tar -xJf "$tarball" -C "$ksrc" --strip-components=1 \
+		--wildcards \
+		'linux-source-6.12/tools/testing/selftests/kselftest.h' \
+		'linux-source-6.12/tools/testing/selftests/kselftest_harness.h' \
+		'linux-source-6.12/tools/testing/selftests/lib.mk' \
+		'linux-source-6.12/tools/testing/selftests/kselftest/*' \
+		'linux-source-6.12/tools/testing/selftests/net/lib.sh' \
+		'linux-source-6.12/tools/testing/selftests/net/lib/*' \
+		'linux-source-6.12/scripts/checkpatch.pl' \
+		'linux-source-6.12/scripts/spelling.txt' \
+		'linux-source-6.12/scripts/const_structs.checkpatch' \
+		'linux-source-6.12/scripts/get_maintainer.pl'
+	echo "$src_ver" >"$stamp"
+fi
+say "ready"

@@ -1,0 +1,120 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Boot Debian's 6.12 kernel under virtme-ng, run a command as root with the
+# host's filesystem as root (copy-on-write; writes are discarded), and return
+# its exit status. The guest's kernel log is kept in $CP_VM_OUT/dmesg.txt;
+# any WARN, BUG, Oops, KASAN, lockdep, RCU or refcount report, or a kmemleak
+# leak, after the command started fails the run.
+#
+#   scripts/vm-run.sh [--tap] [--kernel IMAGE] -- CMD [ARGS...]
+#
+#   --tap          CMD prints kselftest TAP: print "N passed, N failed, N skipped"
+#                  over its subtests, counting a clean kernel log as one more test
+#   --kernel IMAGE boot IMAGE instead of /boot/vmlinuz-<detected release>
+#
+# Environment: CP_KVM=1 uses KVM (default TCG: nested KVM is broken here),
+# CP_VM_MEM (default 2G), CP_VM_CPUS (2), CP_VM_TIMEOUT seconds (1500),
+# CP_VM_OUT directory for logs (default .cache/vm).
+set -uo pipefail
+
+top=$(cd "$(dirname "$0")/.." && pwd)
+out=${CP_VM_OUT:-$top/.cache/vm}
+tap=0
+kernel=
+
+while [ $# -gt 0 ]; do
+	case "$1" in
+	--tap) tap=1 ;;
+	--kernel) kernel=$2; shift ;;
+	--) shift; break ;;
+	*) echo "vm-run: unknown option '$1'" >&2; exit 2 ;;
+	esac
+	shift
+done
+[ $# -gt 0 ] || { echo "usage: vm-run.sh [--tap] [--kernel IMAGE] -- CMD..." >&2; exit 2; }
+
+if [ -z "$kernel" ]; then
+	rel=$("$top/scripts/kernelrelease.sh") || { echo "vm-run: no 6.12 kernel (run scripts/setup.sh)" >&2; exit 1; }
+	kernel=/boot/vmlinuz-$rel
+fi
+command -v vng >/dev/null || { echo "vm-run: virtme-ng missing (run scripts/setup.sh)" >&2; exit 1; }
+
+rm -rf "$out"
+mkdir -p "$out"
+out=$(cd "$out" && pwd)
+
+accel=(--disable-kvm)
+[ "${CP_KVM:-0}" = 1 ] && accel=()
+
+# The guest writes results into $out, the one directory it may write through.
+gout=/tmp/cp-vm-out
+cmd=$(printf '%q ' "$top/scripts/guest-run.sh" "$gout" "$@")
+echo "vm-run: booting $(basename "$kernel") (${accel[*]:-kvm}, ${CP_VM_CPUS:-2} vCPUs, ${CP_VM_MEM:-2G})"
+timeout -k 30 "${CP_VM_TIMEOUT:-1500}" \
+	vng -r "$kernel" "${accel[@]}" --cpus "${CP_VM_CPUS:-2}" --memory "${CP_VM_MEM:-2G}" \
+	--rwdir "$gout=$out" --cwd "$PWD" --exec "$cmd" </dev/null 2>"$out/vng.stderr" |
+	tee "$out/console.log"
+vng_rc=${PIPESTATUS[0]}
+
+rc=$(cat "$out/rc" 2>/dev/null)
+if [ -z "$rc" ]; then
+	echo "vm-run: the guest did not finish the command (vng exit $vng_rc; timeout ${CP_VM_TIMEOUT:-1500} s)" >&2
+	tail -n 20 "$out/vng.stderr" >&2
+	rc=125
+fi
+
+# Kernel log problems since the command started.
+bad='WARNING:|BUG:|Oops|KASAN|UBSAN|kernel BUG|general protection|Call Trace|'
+bad+='possible circular locking|possible recursive locking|inconsistent lock state|'
+bad+='suspicious RCU usage|lockdep|refcount_t:|list_add corruption|list_del corruption|'
+bad+='ODEBUG|blocked for more than|scheduling while atomic|sleeping function called'
+log_ok=1
+if [ -e "$out/dmesg.txt" ]; then
+	sed -n '/cachepeer-vm: start/,$p' "$out/dmesg.txt" | grep -E "$bad" >"$out/problems.txt"
+	if [ -s "$out/problems.txt" ]; then
+		log_ok=0
+		echo "vm-run: the guest kernel reported problems (full log: $out/dmesg.txt):" >&2
+		head -n 40 "$out/problems.txt" >&2
+	fi
+else
+	log_ok=0
+	echo "vm-run: no guest kernel log was saved" >&2
+fi
+if [ -s "$out/kmemleak.txt" ]; then
+	log_ok=0
+	echo "vm-run: kmemleak found leaks ($out/kmemleak.txt):" >&2
+	head -n 40 "$out/kmemleak.txt" >&2
+fi
+
+if [ $tap = 1 ]; then
+	# Subtests are the nested "# ok"/"# not ok" lines; a program that failed
+	# without reporting a failing subtest (crash, timeout) counts once more.
+	log=$out/console.log
+	pass=$(grep -E '^# ok [0-9]+ ' "$log" | grep -vc '# SKIP' || true)
+	skip=$(grep -E '^# ok [0-9]+ ' "$log" | grep -c '# SKIP' || true)
+	fail=$(grep -cE '^# not ok [0-9]+ ' "$log" || true)
+	prog_ok=$(grep -cE '^ok [0-9]+ ' "$log" || true)
+	prog_fail=$(grep -cE '^not ok [0-9]+ ' "$log" || true)
+	if [ "$prog_fail" -gt 0 ] && [ "$fail" -eq 0 ]; then
+		fail=$prog_fail
+	fi
+	if [ $((prog_ok + prog_fail)) -eq 0 ]; then
+		echo "vm-run: no test ran" >&2
+		fail=$((fail + 1))
+	fi
+	if [ $log_ok = 1 ]; then
+		echo "ok - guest kernel log clean"
+		pass=$((pass + 1))
+	else
+		echo "not ok - guest kernel log clean"
+		fail=$((fail + 1))
+	fi
+	[ "$rc" = 0 ] || [ "$fail" -gt 0 ] || fail=1
+	echo "$pass passed, $fail failed, $skip skipped"
+	[ "$fail" = 0 ] || exit 1
+	exit 0
+fi
+
+[ $log_ok = 1 ] || { [ "$rc" != 0 ] || rc=1; }
+exit "$rc"

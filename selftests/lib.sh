@@ -1,0 +1,114 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Shared by the cachepeer selftests: paths, module and namespace helpers, and
+# a small KTAP runner. Each subtest is a function run in a subshell under
+# "set -e", so a bare failing assertion fails that subtest and only it.
+
+CP_TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+KSFT=${KSFT:-$CP_TOP/.cache/linux-src/tools/testing/selftests}
+CTL=${CP_CTL:-$CP_TOP/ctl/cachepeerctl}
+KO=${CP_KO:-$CP_TOP/kmod/cachepeer.ko}
+
+# shellcheck source=/dev/null
+. "$KSFT/kselftest/ktap_helpers.sh"
+
+CP_TMP=$(mktemp -d /tmp/cachepeer-test.XXXXXX)
+NS_PREFIX=cp$$-
+
+module_loaded() { [ -d /sys/module/cachepeer ]; }
+
+unload_module() {
+	if module_loaded; then
+		rmmod cachepeer
+	fi
+}
+
+load_module() {
+	unload_module
+	insmod "$KO" "$@"
+}
+
+# ns NAME: the full name of this test's namespace NAME.
+ns() { echo "$NS_PREFIX$1"; }
+
+ns_add() {
+	ip netns add "$(ns "$1")"
+	ip -n "$(ns "$1")" link set lo up
+}
+
+ns_del() { ip netns del "$(ns "$1")"; }
+
+# on NAME CMD...: run CMD in this test's namespace NAME.
+on() {
+	local n=$1
+
+	shift
+	ip netns exec "$(ns "$n")" "$@"
+}
+
+ns_cleanup() {
+	local n
+
+	for n in $(ip netns list | awk '{print $1}' | grep "^$NS_PREFIX"); do
+		ip netns del "$n"
+	done
+}
+
+cleanup() {
+	ns_cleanup
+	unload_module 2>/dev/null
+	rm -rf "$CP_TMP"
+}
+trap cleanup EXIT
+
+# json_get FIELD: print FIELD of the JSON object on stdin (and validate it).
+json_get() {
+	python3 -c 'import json, sys; print(json.load(sys.stdin)[sys.argv[1]])' "$1"
+}
+
+# expect_eq ACTUAL EXPECTED WHAT
+expect_eq() {
+	if [ "$1" != "$2" ]; then
+		echo "$3: got '$1', expected '$2'"
+		return 1
+	fi
+}
+
+# fails CMD...: CMD must exit non-zero.
+fails() {
+	if "$@"; then
+		echo "unexpectedly succeeded: $*"
+		return 1
+	fi
+	return 0
+}
+
+# expect_err STATUS MESSAGE CMD...: CMD exits STATUS and prints exactly MESSAGE on stderr.
+expect_err() {
+	local want_rc=$1 want_msg=$2 rc msg
+
+	shift 2
+	# An assignment from a failing command would end a "set -e" subtest.
+	msg=$("$@" 2>&1 >/dev/null) && rc=0 || rc=$?
+	expect_eq "$rc" "$want_rc" "exit status of '$*'" &&
+	expect_eq "$msg" "$want_msg" "error of '$*'"
+}
+
+# run_test DESC FUNC: run one subtest and report it.
+run_test() {
+	local desc=$1 rc
+
+	shift
+	(set -e; "$@") >"$CP_TMP/out" 2>&1
+	rc=$?
+	if [ $rc = 0 ]; then
+		ktap_test_pass "$desc"
+	elif [ $rc = "$KSFT_SKIP" ]; then
+		sed 's/^/# /' "$CP_TMP/out"
+		ktap_test_skip "$desc"
+	else
+		sed 's/^/# /' "$CP_TMP/out"
+		ktap_test_fail "$desc"
+	fi
+}

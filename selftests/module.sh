@@ -1,0 +1,80 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Module lifecycle: load, unload, parameters, and autoload through the
+# generic netlink family name.
+source "$(dirname "$0")/lib.sh"
+
+test_modinfo() {
+	local info
+
+	info=$(modinfo "$KO")
+	grep -qx 'license: *GPL' <<<"$info"
+	grep -qx "version: *$(cat "$CP_TOP/VERSION")" <<<"$info"
+	grep -qx 'alias: *net-pf-16-proto-16-family-cachepeer' <<<"$info"
+	grep -q '^parm: *node_name:.*Default: ' <<<"$info"
+}
+
+test_load_unload() {
+	local i
+
+	unload_module
+	for i in 1 2 3; do
+		insmod "$KO"
+		[ -d /sys/module/cachepeer ]
+		"$CTL" status >/dev/null
+		rmmod cachepeer
+		[ ! -d /sys/module/cachepeer ]
+	done
+}
+
+test_not_loaded_message() {
+	unload_module
+	expect_err 1 "cachepeerctl: cachepeer module is not loaded" "$CTL" status
+	expect_err 1 "cachepeerctl: cachepeer module is not loaded" "$CTL" start
+}
+
+test_param_node_name() {
+	load_module node_name=alpha.1
+	expect_eq "$("$CTL" -j | json_get name)" alpha.1 "initial node name"
+	expect_eq "$(cat /sys/module/cachepeer/parameters/node_name)" alpha.1 "parameter"
+	# Only the initial namespace takes the parameter.
+	ns_add a
+	expect_eq "$(on a "$CTL" -j | json_get name)" "" "other namespace's name"
+	ns_del a
+	unload_module
+}
+
+test_param_rejected() {
+	unload_module
+	# (A space would only split the argument: the parser takes "node_name=bad".)
+	fails insmod "$KO" node_name=bad/name
+	fails insmod "$KO" node_name=caf$'\xe9'
+	fails insmod "$KO" node_name="$(printf 'x%.0s' {1..64})"
+	[ ! -d /sys/module/cachepeer ]
+}
+
+test_autoload() {
+	local dir=/lib/modules/$(uname -r)/extra
+
+	unload_module
+	# The guest's root is a throwaway overlay, so installing here is harmless.
+	mkdir -p "$dir"
+	cp "$KO" "$dir/"
+	depmod -a
+	"$CTL" status >/dev/null
+	[ -d /sys/module/cachepeer ]
+	rm -f "$dir/cachepeer.ko"
+	depmod -a
+	unload_module
+}
+
+ktap_print_header
+ktap_set_plan 6
+run_test "modinfo: license, version, family alias, documented parameters" test_modinfo
+run_test "insmod/rmmod three times" test_load_unload
+run_test "tool says the module is not loaded" test_not_loaded_message
+run_test "node_name parameter names the initial namespace's node" test_param_node_name
+run_test "invalid node_name parameter fails insmod" test_param_rejected
+run_test "resolving the family autoloads the module" test_autoload
+ktap_finished

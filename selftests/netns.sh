@@ -1,0 +1,91 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Every network namespace is an independent node.
+#
+#   init netns        ns a              ns b
+#   [node: stopped]   [node "n-a"]      [node "n-b"]
+#
+source "$(dirname "$0")/lib.sh"
+
+setup() {
+	load_module
+	ns_add a
+	ns_add b
+}
+
+test_family_resolves() {
+	"$CTL" status >/dev/null
+	on a "$CTL" status >/dev/null
+	on b "$CTL" status >/dev/null
+}
+
+test_status_fields() {
+	local j
+
+	j=$(on a "$CTL" -j status)
+	expect_eq "$(json_get state <<<"$j")" stopped "state"
+	expect_eq "$(json_get name <<<"$j")" "" "name"
+	expect_eq "$(json_get version <<<"$j")" "$(cat "$CP_TOP/VERSION")" "version"
+	on a "$CTL" | grep -qx '  state: stopped'
+	on a "$CTL" | grep -qx 'node: (unnamed)'
+}
+
+test_independent() {
+	on a "$CTL" set name n-a
+	on a "$CTL" start
+	on b "$CTL" set name n-b
+	expect_eq "$(on a "$CTL" -j | json_get state)" running "a state"
+	expect_eq "$(on b "$CTL" -j | json_get state)" stopped "b state"
+	expect_eq "$("$CTL" -j | json_get state)" stopped "init state"
+	expect_eq "$(on a "$CTL" -j | json_get name)" n-a "a name"
+	expect_eq "$(on b "$CTL" -j | json_get name)" n-b "b name"
+	expect_eq "$("$CTL" -j | json_get name)" "" "init name"
+	on b "$CTL" start
+	on a "$CTL" stop
+	expect_eq "$(on a "$CTL" -j | json_get state)" stopped "a state after stop"
+	expect_eq "$(on b "$CTL" -j | json_get state)" running "b state after a stopped"
+}
+
+test_state_errors() {
+	on a "$CTL" start 2>/dev/null || true
+	expect_err 1 "cachepeerctl: start: node is already running (Operation already in progress)" \
+		on a "$CTL" start
+	on a "$CTL" stop
+	expect_err 1 "cachepeerctl: stop: node is not running (Operation already in progress)" \
+		on a "$CTL" stop
+	expect_err 1 "cachepeerctl: set name 'bad/name': name must be 1-63 bytes of [A-Za-z0-9._-] (Invalid argument)" \
+		on a "$CTL" set name bad/name
+	expect_eq "$(on a "$CTL" -j | json_get name)" n-a "name after rejected set"
+}
+
+test_netns_delete() {
+	ns_add c
+	on c "$CTL" start
+	ns_del c
+	# The node died with its namespace; the others are untouched.
+	expect_eq "$(on b "$CTL" -j | json_get state)" running "b state"
+}
+
+test_rmmod_with_namespaces() {
+	on a "$CTL" start
+	on b "$CTL" start 2>/dev/null || true
+	rmmod cachepeer
+	[ ! -d /sys/module/cachepeer ]
+	expect_err 1 "cachepeerctl: cachepeer module is not loaded" on a "$CTL"
+	# Namespaces outlive the module and get fresh nodes when it returns.
+	insmod "$KO"
+	expect_eq "$(on a "$CTL" -j | json_get state)" stopped "a state after reload"
+	rmmod cachepeer
+}
+
+ktap_print_header
+ktap_set_plan 6
+setup
+run_test "family resolves in every namespace" test_family_resolves
+run_test "status reports version, state and name" test_status_fields
+run_test "state and name are per namespace" test_independent
+run_test "start/stop/set errors are one line with the reason" test_state_errors
+run_test "deleting a namespace with a running node" test_netns_delete
+run_test "rmmod while namespaces with running nodes exist" test_rmmod_with_namespaces
+ktap_finished

@@ -1,0 +1,365 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Malformed control requests are rejected with an error, never a crash, and
+ * change nothing. Raw netlink so every header field is under our control.
+ * Each test runs in a network namespace of its own, i.e. on a fresh node.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <linux/genetlink.h>
+#include <linux/netlink.h>
+#include <linux/cachepeer.h>
+
+#include "kselftest_harness.h"
+
+#ifndef SOL_NETLINK
+#define SOL_NETLINK 270
+#endif
+
+struct req {
+	struct nlmsghdr nlh;
+	struct genlmsghdr genl;
+	char attrs[8192];
+};
+
+struct reply {
+	int error;			/* 0 or negative errno */
+	char extack[256];
+	int miss_type;			/* NLMSGERR_ATTR_MISS_TYPE or -1 */
+	char name[CACHEPEER_NAME_MAX + 2];
+	int state;
+};
+
+static void req_init(struct req *r, int family, int cmd)
+{
+	memset(r, 0, sizeof(*r));
+	r->nlh.nlmsg_len = NLMSG_LENGTH(GENL_HDRLEN);
+	r->nlh.nlmsg_type = family;
+	r->nlh.nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK;
+	r->nlh.nlmsg_seq = 1;
+	r->genl.cmd = cmd;
+	r->genl.version = CACHEPEER_GENL_VERSION;
+}
+
+static void put_attr(struct req *r, int type, const void *data, int len)
+{
+	struct nlattr *a = (struct nlattr *)((char *)r + NLMSG_ALIGN(r->nlh.nlmsg_len));
+
+	a->nla_type = type;
+	a->nla_len = NLA_HDRLEN + len;
+	memcpy((char *)a + NLA_HDRLEN, data, len);
+	r->nlh.nlmsg_len = NLMSG_ALIGN(r->nlh.nlmsg_len) + NLA_ALIGN(a->nla_len);
+}
+
+static void parse_attrs(struct nlattr *a, int len, struct reply *rep, int ext)
+{
+	for (; len >= NLA_HDRLEN && a->nla_len >= NLA_HDRLEN && a->nla_len <= len;
+	     len -= NLA_ALIGN(a->nla_len),
+	     a = (struct nlattr *)((char *)a + NLA_ALIGN(a->nla_len))) {
+		void *d = (char *)a + NLA_HDRLEN;
+		int dl = a->nla_len - NLA_HDRLEN;
+
+		if (ext && a->nla_type == NLMSGERR_ATTR_MSG)
+			snprintf(rep->extack, sizeof(rep->extack), "%.*s", dl, (char *)d);
+		else if (ext && a->nla_type == NLMSGERR_ATTR_MISS_TYPE)
+			rep->miss_type = *(__u32 *)d;
+		else if (!ext && a->nla_type == CACHEPEER_A_NODE_NAME)
+			snprintf(rep->name, sizeof(rep->name), "%.*s", dl, (char *)d);
+		else if (!ext && a->nla_type == CACHEPEER_A_NODE_STATE)
+			rep->state = *(__u32 *)d;
+	}
+}
+
+/* Send len bytes of r and collect the answer up to the ACK or error. */
+static int transact(int fd, const void *r, size_t len, struct reply *rep)
+{
+	static char buf[65536];
+	struct nlmsghdr *h;
+	ssize_t n;
+
+	memset(rep, 0, sizeof(*rep));
+	rep->miss_type = -1;
+	rep->state = -1;
+	if (send(fd, r, len, 0) != (ssize_t)len)
+		return -errno;
+	for (;;) {
+		n = recv(fd, buf, sizeof(buf), 0);
+		if (n < 0)
+			return -errno;
+		for (h = (struct nlmsghdr *)buf; NLMSG_OK(h, n); h = NLMSG_NEXT(h, n)) {
+			if (h->nlmsg_type == NLMSG_ERROR) {
+				struct nlmsgerr *e = NLMSG_DATA(h);
+				size_t off = NLMSG_HDRLEN + sizeof(*e);
+
+				rep->error = e->error;
+				if (h->nlmsg_flags & NLM_F_ACK_TLVS)
+					parse_attrs((struct nlattr *)((char *)h + off),
+						    h->nlmsg_len - off, rep, 1);
+				return 0;
+			}
+			parse_attrs((struct nlattr *)((char *)NLMSG_DATA(h) + GENL_HDRLEN),
+				    h->nlmsg_len - NLMSG_LENGTH(GENL_HDRLEN), rep, 0);
+		}
+	}
+}
+
+static int resolve_family(int fd)
+{
+	struct req r;
+	char buf[8192];
+	struct nlmsghdr *h = (struct nlmsghdr *)buf;
+	struct nlattr *a;
+	ssize_t n;
+	int len;
+
+	req_init(&r, GENL_ID_CTRL, CTRL_CMD_GETFAMILY);
+	r.genl.version = 1;
+	r.nlh.nlmsg_flags = NLM_F_REQUEST;
+	put_attr(&r, CTRL_ATTR_FAMILY_NAME, CACHEPEER_GENL_NAME, sizeof(CACHEPEER_GENL_NAME));
+	if (send(fd, &r, r.nlh.nlmsg_len, 0) < 0)
+		return -1;
+	n = recv(fd, buf, sizeof(buf), 0);
+	if (n < 0 || !NLMSG_OK(h, n) || h->nlmsg_type != GENL_ID_CTRL)
+		return -1;
+	a = (struct nlattr *)((char *)NLMSG_DATA(h) + GENL_HDRLEN);
+	len = h->nlmsg_len - NLMSG_LENGTH(GENL_HDRLEN);
+	for (; len >= NLA_HDRLEN; len -= NLA_ALIGN(a->nla_len),
+	     a = (struct nlattr *)((char *)a + NLA_ALIGN(a->nla_len))) {
+		if (a->nla_type == CTRL_ATTR_FAMILY_ID)
+			return *(__u16 *)((char *)a + NLA_HDRLEN);
+	}
+	return -1;
+}
+
+FIXTURE(node) {
+	int fd;
+	int family;
+	struct req r;
+	struct reply rep;
+	struct reply node;
+};
+
+FIXTURE_SETUP(node)
+{
+	const char *ko = getenv("CP_KO") ?: "../kmod/cachepeer.ko";
+	struct stat st;
+	int one = 1;
+	char cmd[512];
+
+	if (stat("/sys/module/cachepeer", &st)) {
+		snprintf(cmd, sizeof(cmd), "insmod %s", ko);
+		ASSERT_EQ(0, system(cmd));
+	}
+	ASSERT_EQ(0, unshare(CLONE_NEWNET));
+	self->fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_GENERIC);
+	ASSERT_LE(0, self->fd);
+	ASSERT_EQ(0, setsockopt(self->fd, SOL_NETLINK, NETLINK_EXT_ACK, &one, sizeof(one)));
+	ASSERT_EQ(0, setsockopt(self->fd, SOL_NETLINK, NETLINK_CAP_ACK, &one, sizeof(one)));
+	self->family = resolve_family(self->fd);
+	ASSERT_LT(0, self->family);
+}
+
+FIXTURE_TEARDOWN(node)
+{
+	close(self->fd);
+}
+
+static int do_req(struct __test_metadata *m, FIXTURE_DATA(node) *self)
+{
+	return transact(self->fd, &self->r, self->r.nlh.nlmsg_len, &self->rep);
+}
+
+/* GET the node into self->node; also proves the node still answers. */
+static int get_node(FIXTURE_DATA(node) *self)
+{
+	struct req r;
+
+	req_init(&r, self->family, CACHEPEER_CMD_NODE_GET);
+	if (transact(self->fd, &r, r.nlh.nlmsg_len, &self->node) || self->node.error)
+		snprintf(self->node.name, sizeof(self->node.name), "(GET failed)");
+	return self->node.error;
+}
+
+static const char *get_name(FIXTURE_DATA(node) *self)
+{
+	get_node(self);
+	return self->node.name;
+}
+
+static void set_name_ok(struct __test_metadata *_metadata, FIXTURE_DATA(node) *self,
+			const char *name)
+{
+	req_init(&self->r, self->family, CACHEPEER_CMD_NODE_SET);
+	put_attr(&self->r, CACHEPEER_A_NODE_NAME, name, strlen(name) + 1);
+	ASSERT_EQ(0, do_req(_metadata, self));
+	ASSERT_EQ(0, self->rep.error);
+	ASSERT_STREQ(name, get_name(self));
+}
+
+TEST_F(node, valid_set_and_get)
+{
+	set_name_ok(_metadata, self, "node-1.a_b");
+}
+
+TEST_F(node, unknown_command)
+{
+	req_init(&self->r, self->family, 99);
+	ASSERT_EQ(0, do_req(_metadata, self));
+	EXPECT_EQ(-EOPNOTSUPP, self->rep.error);
+	req_init(&self->r, self->family, CACHEPEER_CMD_UNSPEC);
+	ASSERT_EQ(0, do_req(_metadata, self));
+	EXPECT_EQ(-EOPNOTSUPP, self->rep.error);
+}
+
+TEST_F(node, set_missing_name)
+{
+	req_init(&self->r, self->family, CACHEPEER_CMD_NODE_SET);
+	ASSERT_EQ(0, do_req(_metadata, self));
+	EXPECT_EQ(-EINVAL, self->rep.error);
+	EXPECT_EQ(CACHEPEER_A_NODE_NAME, self->rep.miss_type);
+}
+
+TEST_F(node, set_oversized_name)
+{
+	char name[4096];
+
+	set_name_ok(_metadata, self, "keep");
+	memset(name, 'x', sizeof(name));
+	name[CACHEPEER_NAME_MAX + 1] = '\0';		/* 64 bytes: one too many */
+	req_init(&self->r, self->family, CACHEPEER_CMD_NODE_SET);
+	put_attr(&self->r, CACHEPEER_A_NODE_NAME, name, CACHEPEER_NAME_MAX + 2);
+	ASSERT_EQ(0, do_req(_metadata, self));
+	EXPECT_GT(0, self->rep.error);
+	EXPECT_NE('\0', self->rep.extack[0]);
+
+	name[sizeof(name) - 1] = '\0';			/* far too long */
+	req_init(&self->r, self->family, CACHEPEER_CMD_NODE_SET);
+	put_attr(&self->r, CACHEPEER_A_NODE_NAME, name, sizeof(name));
+	ASSERT_EQ(0, do_req(_metadata, self));
+	EXPECT_GT(0, self->rep.error);
+	EXPECT_STREQ("keep", get_name(self));
+}
+
+TEST_F(node, set_unterminated_name)
+{
+	set_name_ok(_metadata, self, "keep");
+	req_init(&self->r, self->family, CACHEPEER_CMD_NODE_SET);
+	put_attr(&self->r, CACHEPEER_A_NODE_NAME, "abc", 3);
+	ASSERT_EQ(0, do_req(_metadata, self));
+	EXPECT_EQ(-EINVAL, self->rep.error);
+	EXPECT_STREQ("keep", get_name(self));
+}
+
+TEST_F(node, set_bad_characters)
+{
+	static const char * const bad[] = { "", "a b", "a/b", "..\xff", "x\n" };
+	size_t i;
+
+	set_name_ok(_metadata, self, "keep");
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		req_init(&self->r, self->family, CACHEPEER_CMD_NODE_SET);
+		put_attr(&self->r, CACHEPEER_A_NODE_NAME, bad[i], strlen(bad[i]) + 1);
+		ASSERT_EQ(0, do_req(_metadata, self));
+		EXPECT_EQ(-EINVAL, self->rep.error);
+		EXPECT_STREQ("name must be 1-63 bytes of [A-Za-z0-9._-]", self->rep.extack);
+	}
+	EXPECT_STREQ("keep", get_name(self));
+}
+
+TEST_F(node, unknown_attribute)
+{
+	__u32 v = 1;
+
+	req_init(&self->r, self->family, CACHEPEER_CMD_NODE_GET);
+	put_attr(&self->r, 50, &v, sizeof(v));
+	ASSERT_EQ(0, do_req(_metadata, self));
+	EXPECT_EQ(-EINVAL, self->rep.error);
+
+	/* An attribute known to the family but not taken by this op. */
+	req_init(&self->r, self->family, CACHEPEER_CMD_NODE_START);
+	put_attr(&self->r, CACHEPEER_A_NODE_NAME, "x", 2);
+	ASSERT_EQ(0, do_req(_metadata, self));
+	EXPECT_EQ(-EINVAL, self->rep.error);
+	ASSERT_EQ(0, get_node(self));
+	EXPECT_EQ(CACHEPEER_NODE_STOPPED, self->node.state);
+}
+
+TEST_F(node, attribute_overruns_message)
+{
+	struct nlattr *a;
+
+	req_init(&self->r, self->family, CACHEPEER_CMD_NODE_SET);
+	put_attr(&self->r, CACHEPEER_A_NODE_NAME, "abc", 4);
+	a = (struct nlattr *)self->r.attrs;
+	a->nla_len = 200;
+	ASSERT_EQ(0, do_req(_metadata, self));
+	EXPECT_EQ(-EINVAL, self->rep.error);
+}
+
+TEST_F(node, reserved_header_field)
+{
+	req_init(&self->r, self->family, CACHEPEER_CMD_NODE_GET);
+	self->r.genl.reserved = 1;
+	ASSERT_EQ(0, do_req(_metadata, self));
+	EXPECT_EQ(-EINVAL, self->rep.error);
+	EXPECT_STREQ("genlmsghdr.reserved field is not 0", self->rep.extack);
+}
+
+TEST_F(node, create_flag_rejected)
+{
+	req_init(&self->r, self->family, CACHEPEER_CMD_NODE_START);
+	self->r.nlh.nlmsg_flags |= NLM_F_CREATE;
+	ASSERT_EQ(0, do_req(_metadata, self));
+	EXPECT_EQ(-EINVAL, self->rep.error);
+}
+
+TEST_F(node, truncated_genl_header)
+{
+	req_init(&self->r, self->family, CACHEPEER_CMD_NODE_GET);
+	self->r.nlh.nlmsg_len = NLMSG_HDRLEN + 2;
+	ASSERT_EQ(0, transact(self->fd, &self->r, self->r.nlh.nlmsg_len, &self->rep));
+	EXPECT_EQ(-EINVAL, self->rep.error);
+}
+
+TEST_F(node, dump_not_supported)
+{
+	req_init(&self->r, self->family, CACHEPEER_CMD_NODE_GET);
+	self->r.nlh.nlmsg_flags |= NLM_F_DUMP;
+	ASSERT_EQ(0, do_req(_metadata, self));
+	EXPECT_EQ(-EOPNOTSUPP, self->rep.error);
+}
+
+/* Random commands, flags and attributes: every one answered, none fatal. */
+TEST_F(node, random_requests)
+{
+	unsigned int seed = 1234;
+	int i, j;
+
+	for (i = 0; i < 5000; i++) {
+		int nattr = rand_r(&seed) % 4;
+
+		req_init(&self->r, self->family, rand_r(&seed) % 8);
+		self->r.genl.version = rand_r(&seed) % 3;
+		for (j = 0; j < nattr; j++) {
+			char data[300];
+			int len = rand_r(&seed) % sizeof(data), k;
+
+			for (k = 0; k < len; k++)
+				data[k] = rand_r(&seed) % 4 ? 'a' + rand_r(&seed) % 26 : rand_r(&seed);
+			put_attr(&self->r, rand_r(&seed) % 6, data, len);
+		}
+		ASSERT_EQ(0, do_req(_metadata, self));
+		ASSERT_GE(0, self->rep.error);
+	}
+	EXPECT_STRNE("(GET failed)", get_name(self));
+}
+
+TEST_HARNESS_MAIN

@@ -1,0 +1,48 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Mutating commands need CAP_NET_ADMIN over the target namespace; reading
+# status does not.
+source "$(dirname "$0")/lib.sh"
+
+# as_nobody CMD...: run CMD as an unprivileged user with no capabilities.
+as_nobody() {
+	setpriv --reuid=nobody --regid=nogroup --clear-groups --inh-caps=-all "$@"
+}
+
+test_unpriv_read() {
+	as_nobody "$CTL" status >/dev/null
+	as_nobody "$CTL" -j | json_get state >/dev/null
+}
+
+test_unpriv_mutate_refused() {
+	expect_err 1 "cachepeerctl: start: permission denied" as_nobody "$CTL" start
+	expect_err 1 "cachepeerctl: stop: permission denied" as_nobody "$CTL" stop
+	expect_err 1 "cachepeerctl: set name 'x': permission denied" as_nobody "$CTL" set name x
+	expect_eq "$("$CTL" -j | json_get state)" stopped "state after refused start"
+	expect_eq "$("$CTL" -j | json_get name)" "" "name after refused set"
+}
+
+test_userns_owner() {
+	if [ "$(sysctl -n kernel.unprivileged_userns_clone 2>/dev/null || echo 1)" != 1 ]; then
+		echo "unprivileged user namespaces are disabled"
+		return "$KSFT_SKIP"
+	fi
+	# Root of a new user namespace has no rights over the initial network
+	# namespace, which the initial user namespace owns...
+	expect_err 1 "cachepeerctl: start: permission denied" \
+		as_nobody unshare --user --map-root-user "$CTL" start
+	# ...but owns the network namespaces it creates, and runs their nodes.
+	as_nobody unshare --user --map-root-user --net sh -c "'$CTL' start && '$CTL' -j" \
+		>"$CP_TMP/userns.json"
+	expect_eq "$(json_get state <"$CP_TMP/userns.json")" running "own node's state"
+	expect_eq "$("$CTL" -j | json_get state)" stopped "initial node's state"
+}
+
+ktap_print_header
+ktap_set_plan 3
+load_module
+run_test "unprivileged status works" test_unpriv_read
+run_test "unprivileged start/stop/set refused: permission denied" test_unpriv_mutate_refused
+run_test "a user namespace's root manages only its own node" test_userns_owner
+ktap_finished
