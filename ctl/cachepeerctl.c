@@ -26,7 +26,7 @@ const struct subcommand *find_subcommand(const char *name)
 {
 	size_t i;
 
-	for (i = 0; i < sizeof(subcommands) / sizeof(subcommands[0]); i++) {
+	for (i = 0; i < ARRAY_SIZE(subcommands); i++) {
 		if (!strcmp(subcommands[i].name, name))
 			return &subcommands[i];
 	}
@@ -90,7 +90,7 @@ static void print_help(FILE *f)
 		"With no command, show its status.\n"
 		"\n"
 		"Commands:\n");
-	for (i = 0; i < sizeof(subcommands) / sizeof(subcommands[0]); i++)
+	for (i = 0; i < ARRAY_SIZE(subcommands); i++)
 		fprintf(f, "  %-8s %-12s %s\n", subcommands[i].name, subcommands[i].args,
 			subcommands[i].summary);
 	fprintf(f,
@@ -128,17 +128,19 @@ int main(int argc, char **argv)
 	for (argc--, argv++; argc && argv[0][0] == '-'; argc--, argv++) {
 		if (!strcmp(argv[0], "-j") || !strcmp(argv[0], "--json")) {
 			opt_json = true;
-		} else if (!strcmp(argv[0], "-h") || !strcmp(argv[0], "--help")) {
+			continue;
+		}
+		if (!strcmp(argv[0], "-h") || !strcmp(argv[0], "--help")) {
 			print_help(stdout);
 			return EXIT_OK;
-		} else if (!strcmp(argv[0], "--version")) {
+		}
+		if (!strcmp(argv[0], "--version")) {
 			printf(PROG_NAME " %s\n", CACHEPEER_VERSION);
 			return EXIT_OK;
-		} else {
-			fprintf(stderr, PROG_NAME ": unknown option '%s'\n", argv[0]);
-			print_help(stderr);
-			return EXIT_USAGE;
 		}
+		fprintf(stderr, PROG_NAME ": unknown option '%s'\n", argv[0]);
+		print_help(stderr);
+		return EXIT_USAGE;
 	}
 	if (!argc)
 		return cmd_status(0, NULL);

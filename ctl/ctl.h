@@ -7,6 +7,9 @@
 
 #define PROG_NAME "cachepeerctl"
 
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+#define __printf(a, b) __attribute__((format(printf, a, b)))
+
 /* Exit statuses; documented in cachepeerctl --help. */
 enum {
 	EXIT_OK = 0,
@@ -23,10 +26,9 @@ struct subcommand {
 
 extern bool opt_json;
 
-void usage_error(const struct subcommand *cmd, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+__printf(2, 3) void usage_error(const struct subcommand *cmd, const char *fmt, ...);
 bool want_help(const struct subcommand *cmd, int argc, char **argv);
-void fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+__printf(1, 2) void fail(const char *fmt, ...);
 
 /* output.c */
 void json_string(FILE *f, const char *s);

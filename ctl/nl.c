@@ -162,7 +162,7 @@ static int on_valid(struct nl_msg *msg, void *arg)
 }
 
 /* Send one request and wait for its reply (if any) and ACK. */
-static int request(struct cp_nl *nl, uint8_t cmd, fill_fn fill, const void *fill_arg,
+static int request(struct cp_nl *nl, __u8 cmd, fill_fn fill, const void *fill_arg,
 		   parse_fn parse, void *parse_arg)
 {
 	struct request req = { .nl = nl, .parse = parse, .arg = parse_arg };

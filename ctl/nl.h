@@ -2,8 +2,7 @@
 #ifndef NL_H
 #define NL_H
 
-#include <stdint.h>
-
+#include <linux/types.h>
 #include <linux/cachepeer.h>
 
 /*
@@ -16,7 +15,7 @@ struct cp_nl;
 
 struct cp_node_info {
 	char version[32];
-	uint32_t state;
+	__u32 state;
 	char name[CACHEPEER_NAME_MAX + 1];
 };
 

@@ -19,7 +19,7 @@ static struct cp_nl *open_nl(void)
 	return nl;
 }
 
-static const char *state_name(uint32_t state)
+static const char *state_name(__u32 state)
 {
 	switch (state) {
 	case CACHEPEER_NODE_STOPPED:

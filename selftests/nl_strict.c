@@ -172,57 +172,55 @@ FIXTURE_TEARDOWN(node)
 	close(self->fd);
 }
 
-static int do_req(struct __test_metadata *m, FIXTURE_DATA(node) *self)
-{
-	return transact(self->fd, &self->r, self->r.nlh.nlmsg_len, &self->rep);
-}
+#define do_req() transact(self->fd, &self->r, self->r.nlh.nlmsg_len, &self->rep)
 
-/* GET the node into self->node; also proves the node still answers. */
-static int get_node(FIXTURE_DATA(node) *self)
+/* GET the node into *node; also proves the node still answers. */
+static const char *get_node(int fd, int family, struct reply *node)
 {
 	struct req r;
 
-	req_init(&r, self->family, CACHEPEER_CMD_NODE_GET);
-	if (transact(self->fd, &r, r.nlh.nlmsg_len, &self->node) || self->node.error)
-		snprintf(self->node.name, sizeof(self->node.name), "(GET failed)");
-	return self->node.error;
+	req_init(&r, family, CACHEPEER_CMD_NODE_GET);
+	if (transact(fd, &r, r.nlh.nlmsg_len, node) || node->error)
+		snprintf(node->name, sizeof(node->name), "(GET failed)");
+	return node->name;
 }
 
-static const char *get_name(FIXTURE_DATA(node) *self)
+#define get_name() get_node(self->fd, self->family, &self->node)
+
+/* Set the name through a valid request and read it back. */
+static void set_name(struct __test_metadata *_metadata, int fd, int family, const char *name)
 {
-	get_node(self);
-	return self->node.name;
+	struct reply rep;
+	struct req r;
+
+	req_init(&r, family, CACHEPEER_CMD_NODE_SET);
+	put_attr(&r, CACHEPEER_A_NODE_NAME, name, strlen(name) + 1);
+	ASSERT_EQ(0, transact(fd, &r, r.nlh.nlmsg_len, &rep));
+	ASSERT_EQ(0, rep.error);
+	ASSERT_STREQ(name, get_node(fd, family, &rep));
 }
 
-static void set_name_ok(struct __test_metadata *_metadata, FIXTURE_DATA(node) *self,
-			const char *name)
-{
-	req_init(&self->r, self->family, CACHEPEER_CMD_NODE_SET);
-	put_attr(&self->r, CACHEPEER_A_NODE_NAME, name, strlen(name) + 1);
-	ASSERT_EQ(0, do_req(_metadata, self));
-	ASSERT_EQ(0, self->rep.error);
-	ASSERT_STREQ(name, get_name(self));
-}
+#define set_name_ok(name) set_name(_metadata, self->fd, self->family, name)
 
 TEST_F(node, valid_set_and_get)
 {
-	set_name_ok(_metadata, self, "node-1.a_b");
+	set_name_ok("node-1.a_b");
 }
 
 TEST_F(node, unknown_command)
 {
 	req_init(&self->r, self->family, 99);
-	ASSERT_EQ(0, do_req(_metadata, self));
+	ASSERT_EQ(0, do_req());
 	EXPECT_EQ(-EOPNOTSUPP, self->rep.error);
 	req_init(&self->r, self->family, CACHEPEER_CMD_UNSPEC);
-	ASSERT_EQ(0, do_req(_metadata, self));
+	ASSERT_EQ(0, do_req());
 	EXPECT_EQ(-EOPNOTSUPP, self->rep.error);
 }
 
 TEST_F(node, set_missing_name)
 {
 	req_init(&self->r, self->family, CACHEPEER_CMD_NODE_SET);
-	ASSERT_EQ(0, do_req(_metadata, self));
+	ASSERT_EQ(0, do_req());
 	EXPECT_EQ(-EINVAL, self->rep.error);
 	EXPECT_EQ(CACHEPEER_A_NODE_NAME, self->rep.miss_type);
 }
@@ -231,31 +229,31 @@ TEST_F(node, set_oversized_name)
 {
 	char name[4096];
 
-	set_name_ok(_metadata, self, "keep");
+	set_name_ok("keep");
 	memset(name, 'x', sizeof(name));
 	name[CACHEPEER_NAME_MAX + 1] = '\0';		/* 64 bytes: one too many */
 	req_init(&self->r, self->family, CACHEPEER_CMD_NODE_SET);
 	put_attr(&self->r, CACHEPEER_A_NODE_NAME, name, CACHEPEER_NAME_MAX + 2);
-	ASSERT_EQ(0, do_req(_metadata, self));
+	ASSERT_EQ(0, do_req());
 	EXPECT_GT(0, self->rep.error);
 	EXPECT_NE('\0', self->rep.extack[0]);
 
 	name[sizeof(name) - 1] = '\0';			/* far too long */
 	req_init(&self->r, self->family, CACHEPEER_CMD_NODE_SET);
 	put_attr(&self->r, CACHEPEER_A_NODE_NAME, name, sizeof(name));
-	ASSERT_EQ(0, do_req(_metadata, self));
+	ASSERT_EQ(0, do_req());
 	EXPECT_GT(0, self->rep.error);
-	EXPECT_STREQ("keep", get_name(self));
+	EXPECT_STREQ("keep", get_name());
 }
 
 TEST_F(node, set_unterminated_name)
 {
-	set_name_ok(_metadata, self, "keep");
+	set_name_ok("keep");
 	req_init(&self->r, self->family, CACHEPEER_CMD_NODE_SET);
 	put_attr(&self->r, CACHEPEER_A_NODE_NAME, "abc", 3);
-	ASSERT_EQ(0, do_req(_metadata, self));
+	ASSERT_EQ(0, do_req());
 	EXPECT_EQ(-EINVAL, self->rep.error);
-	EXPECT_STREQ("keep", get_name(self));
+	EXPECT_STREQ("keep", get_name());
 }
 
 TEST_F(node, set_bad_characters)
@@ -263,15 +261,15 @@ TEST_F(node, set_bad_characters)
 	static const char * const bad[] = { "", "a b", "a/b", "..\xff", "x\n" };
 	size_t i;
 
-	set_name_ok(_metadata, self, "keep");
-	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+	set_name_ok("keep");
+	for (i = 0; i < ARRAY_SIZE(bad); i++) {
 		req_init(&self->r, self->family, CACHEPEER_CMD_NODE_SET);
 		put_attr(&self->r, CACHEPEER_A_NODE_NAME, bad[i], strlen(bad[i]) + 1);
-		ASSERT_EQ(0, do_req(_metadata, self));
+		ASSERT_EQ(0, do_req());
 		EXPECT_EQ(-EINVAL, self->rep.error);
 		EXPECT_STREQ("name must be 1-63 bytes of [A-Za-z0-9._-]", self->rep.extack);
 	}
-	EXPECT_STREQ("keep", get_name(self));
+	EXPECT_STREQ("keep", get_name());
 }
 
 TEST_F(node, unknown_attribute)
@@ -280,15 +278,15 @@ TEST_F(node, unknown_attribute)
 
 	req_init(&self->r, self->family, CACHEPEER_CMD_NODE_GET);
 	put_attr(&self->r, 50, &v, sizeof(v));
-	ASSERT_EQ(0, do_req(_metadata, self));
+	ASSERT_EQ(0, do_req());
 	EXPECT_EQ(-EINVAL, self->rep.error);
 
 	/* An attribute known to the family but not taken by this op. */
 	req_init(&self->r, self->family, CACHEPEER_CMD_NODE_START);
 	put_attr(&self->r, CACHEPEER_A_NODE_NAME, "x", 2);
-	ASSERT_EQ(0, do_req(_metadata, self));
+	ASSERT_EQ(0, do_req());
 	EXPECT_EQ(-EINVAL, self->rep.error);
-	ASSERT_EQ(0, get_node(self));
+	ASSERT_STRNE("(GET failed)", get_name());
 	EXPECT_EQ(CACHEPEER_NODE_STOPPED, self->node.state);
 }
 
@@ -300,7 +298,7 @@ TEST_F(node, attribute_overruns_message)
 	put_attr(&self->r, CACHEPEER_A_NODE_NAME, "abc", 4);
 	a = (struct nlattr *)self->r.attrs;
 	a->nla_len = 200;
-	ASSERT_EQ(0, do_req(_metadata, self));
+	ASSERT_EQ(0, do_req());
 	EXPECT_EQ(-EINVAL, self->rep.error);
 }
 
@@ -308,7 +306,7 @@ TEST_F(node, reserved_header_field)
 {
 	req_init(&self->r, self->family, CACHEPEER_CMD_NODE_GET);
 	self->r.genl.reserved = 1;
-	ASSERT_EQ(0, do_req(_metadata, self));
+	ASSERT_EQ(0, do_req());
 	EXPECT_EQ(-EINVAL, self->rep.error);
 	EXPECT_STREQ("genlmsghdr.reserved field is not 0", self->rep.extack);
 }
@@ -317,7 +315,7 @@ TEST_F(node, create_flag_rejected)
 {
 	req_init(&self->r, self->family, CACHEPEER_CMD_NODE_START);
 	self->r.nlh.nlmsg_flags |= NLM_F_CREATE;
-	ASSERT_EQ(0, do_req(_metadata, self));
+	ASSERT_EQ(0, do_req());
 	EXPECT_EQ(-EINVAL, self->rep.error);
 }
 
@@ -333,7 +331,7 @@ TEST_F(node, dump_not_supported)
 {
 	req_init(&self->r, self->family, CACHEPEER_CMD_NODE_GET);
 	self->r.nlh.nlmsg_flags |= NLM_F_DUMP;
-	ASSERT_EQ(0, do_req(_metadata, self));
+	ASSERT_EQ(0, do_req());
 	EXPECT_EQ(-EOPNOTSUPP, self->rep.error);
 }
 
@@ -353,13 +351,14 @@ TEST_F(node, random_requests)
 			int len = rand_r(&seed) % sizeof(data), k;
 
 			for (k = 0; k < len; k++)
-				data[k] = rand_r(&seed) % 4 ? 'a' + rand_r(&seed) % 26 : rand_r(&seed);
+				data[k] = rand_r(&seed) % 4 ? 'a' + rand_r(&seed) % 26
+							    : rand_r(&seed);
 			put_attr(&self->r, rand_r(&seed) % 6, data, len);
 		}
-		ASSERT_EQ(0, do_req(_metadata, self));
+		ASSERT_EQ(0, do_req());
 		ASSERT_GE(0, self->rep.error);
 	}
-	EXPECT_STRNE("(GET failed)", get_name(self));
+	EXPECT_STRNE("(GET failed)", get_name());
 }
 
 TEST_HARNESS_MAIN
