@@ -47,8 +47,9 @@ setup:
 	$(Q)scripts/setup.sh
 
 install: module ctl
-	$(Q)$(MAKE) -C "$(KDIR)" M="$(CURDIR)" INSTALL_MOD_DIR=extra modules_install
-	$(Q)depmod -a "$(KERNELRELEASE)"
+	$(Q)$(MAKE) -C "$(KDIR)" M="$(CURDIR)" INSTALL_MOD_DIR=extra \
+		$(if $(DESTDIR),INSTALL_MOD_PATH="$(DESTDIR)") modules_install
+	$(Q)depmod -a $(if $(DESTDIR),-b "$(DESTDIR)") "$(KERNELRELEASE)"
 	$(Q)install -D -m 0755 ctl/cachepeerctl "$(DESTDIR)$(PREFIX)/sbin/cachepeerctl"
 
 sparse:

@@ -71,7 +71,7 @@ bad+='suspicious RCU usage|lockdep|refcount_t:|list_add corruption|list_del corr
 bad+='ODEBUG|blocked for more than|scheduling while atomic|sleeping function called'
 log_ok=1
 if [ -e "$out/dmesg.txt" ]; then
-	sed -n '/cachepeer-vm: start/,$p' "$out/dmesg.txt" | grep -E "$bad" >"$out/problems.txt"
+	sed -n '/cachepeer-vm: start/,$p' "$out/dmesg.txt" | grep -v 'cachepeer-vm: ' | grep -E "$bad" >"$out/problems.txt"
 	if [ -s "$out/problems.txt" ]; then
 		log_ok=0
 		echo "vm-run: the guest kernel reported problems (full log: $out/dmesg.txt):" >&2

@@ -1,0 +1,35 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# "make run": runs inside the guest. Loads cachepeer, makes three network
+# namespaces, each an independent node, starts and names them, and shows
+# every node's status.
+set -euo pipefail
+
+top=$(cd "$(dirname "$0")/.." && pwd)
+ctl=$top/ctl/cachepeerctl
+nodes=(node1 node2 node3)
+
+cleanup() {
+	for n in "${nodes[@]}"; do ip netns del "cp-$n" 2>/dev/null || true; done
+	rmmod cachepeer 2>/dev/null || true
+}
+trap cleanup EXIT
+
+echo "== insmod cachepeer.ko"
+insmod "$top/kmod/cachepeer.ko"
+for n in "${nodes[@]}"; do
+	ip netns add "cp-$n"
+	ip -n "cp-$n" link set lo up
+	ip netns exec "cp-$n" "$ctl" set name "$n"
+	ip netns exec "cp-$n" "$ctl" start
+done
+
+for n in "${nodes[@]}"; do
+	echo "== netns cp-$n"
+	ip netns exec "cp-$n" "$ctl"
+done
+echo "== initial netns"
+"$ctl"
+echo "== JSON (cachepeerctl -j) of cp-node1"
+ip netns exec cp-node1 "$ctl" -j
