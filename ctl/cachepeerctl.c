@@ -16,9 +16,15 @@ static int cmd_help(int argc, char **argv);
 
 static const struct subcommand subcommands[] = {
 	{ "status", cmd_status, "[-j]", "show this node (the default command)" },
-	{ "start", cmd_start, "", "start this namespace's node" },
-	{ "stop", cmd_stop, "", "stop this namespace's node" },
+	{ "start", cmd_start, "--listen ADDR:PORT --dir PATH [--max-block SIZE] [--frame-timeout MS]",
+	  "start this namespace's node" },
+	{ "stop", cmd_stop, "", "stop this namespace's node, closing every connection" },
 	{ "set", cmd_set, "name NAME", "name this node (1-63 of [A-Za-z0-9._-])" },
+	{ "put", cmd_put, "[--peer ADDR:PORT] KEY FILE", "store FILE as block KEY" },
+	{ "get", cmd_get, "[--peer ADDR:PORT] [--offset O] [--length L] [-o FILE] KEY",
+	  "fetch block KEY (or a range) to FILE or stdout, CRC-checked" },
+	{ "stat", cmd_stat, "[--peer ADDR:PORT] [-j] KEY", "show block KEY's size and CRC-32C" },
+	{ "del", cmd_del, "[--peer ADDR:PORT] KEY", "delete block KEY" },
 	{ "help", cmd_help, "[COMMAND]", "show help" },
 };
 
@@ -91,7 +97,8 @@ static void print_help(FILE *f)
 		"\n"
 		"Commands:\n");
 	for (i = 0; i < ARRAY_SIZE(subcommands); i++)
-		fprintf(f, "  %-8s %-12s %s\n", subcommands[i].name, subcommands[i].args,
+		fprintf(f, "  %-6s%s%s\n         %s\n", subcommands[i].name,
+			subcommands[i].args[0] ? " " : "", subcommands[i].args,
 			subcommands[i].summary);
 	fprintf(f,
 		"\n"
@@ -100,8 +107,12 @@ static void print_help(FILE *f)
 		"  -h, --help   show this help (also after any command)\n"
 		"  --version    show the tool's version\n"
 		"\n"
-		"Exit status: 0 success, 1 error, 2 bad command line.\n"
-		"Mutating commands need CAP_NET_ADMIN over the network namespace.\n");
+		"Block commands talk to --peer, by default this namespace's node. KEY is the\n"
+		"block's key (1-250 bytes); SIZE takes K, M, G suffixes (powers of 1024).\n"
+		"\n"
+		"Exit status: 0 success, 1 error, 2 bad command line, 3 block not found,\n"
+		"4 cannot reach the node, 5 CRC mismatch or block found corrupt.\n"
+		"start, stop and set need CAP_NET_ADMIN over the network namespace.\n");
 }
 
 static int cmd_help(int argc, char **argv)

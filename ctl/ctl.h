@@ -15,6 +15,9 @@ enum {
 	EXIT_OK = 0,
 	EXIT_ERR = 1,		/* any error not listed below */
 	EXIT_USAGE = 2,		/* bad command line */
+	EXIT_NOT_FOUND = 3,	/* no such block */
+	EXIT_CONN = 4,		/* cannot reach the node */
+	EXIT_CRC = 5,		/* data failed its CRC, or the node found it corrupt */
 };
 
 struct subcommand {
@@ -32,8 +35,18 @@ __printf(1, 2) void fail(const char *fmt, ...);
 
 /* output.c */
 void json_string(FILE *f, const char *s);
+int parse_size(const char *s, unsigned long long *out);
+const char *fmt_size(unsigned long long v, char *buf, size_t len);
+
+/* block.c */
+int cmd_put(int argc, char **argv);
+int cmd_get(int argc, char **argv);
+int cmd_stat(int argc, char **argv);
+int cmd_del(int argc, char **argv);
 
 /* node.c */
+struct cp_node_info;
+int cp_node_query(struct cp_node_info *info);
 int cmd_status(int argc, char **argv);
 int cmd_start(int argc, char **argv);
 int cmd_stop(int argc, char **argv);

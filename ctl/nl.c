@@ -1,9 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0
 /* Generic netlink transport for cachepeerctl (libnl-genl-3). */
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -217,6 +219,64 @@ static void copy_str(char *dst, size_t size, const struct nlattr *a)
 	snprintf(dst, size, "%.*s", nla_len(a), (const char *)nla_data(a));
 }
 
+static __u64 get_uint(const struct nlattr *a)
+{
+	return nla_len(a) == 8 ? nla_get_u64((struct nlattr *)a) : nla_get_u32((struct nlattr *)a);
+}
+
+static void parse_counters(struct nlattr *nest, __u64 *out, int max, int base)
+{
+	struct nlattr *a;
+	int rem;
+
+	nla_for_each_nested(a, nest, rem) {
+		int t = nla_type(a) - base;
+
+		if (t >= 0 && t <= max)
+			out[t] = get_uint(a);
+	}
+}
+
+static void parse_stats(struct nlattr *nest, struct cp_node_stats *st)
+{
+	struct nlattr *tb[CACHEPEER_A_STATS_MAX + 1];
+	static const struct {
+		int attr;
+		size_t off;
+	} map[] = {
+		{ CACHEPEER_A_STATS_CONNS, offsetof(struct cp_node_stats, conns) },
+		{ CACHEPEER_A_STATS_CONNS_REFUSED, offsetof(struct cp_node_stats, conns_refused) },
+		{ CACHEPEER_A_STATS_TIMEOUTS, offsetof(struct cp_node_stats, timeouts) },
+		{ CACHEPEER_A_STATS_BLOCKS, offsetof(struct cp_node_stats, blocks) },
+		{ CACHEPEER_A_STATS_BYTES, offsetof(struct cp_node_stats, bytes) },
+		{ CACHEPEER_A_STATS_CORRUPT, offsetof(struct cp_node_stats, corrupt) },
+		{ CACHEPEER_A_STATS_ZC_BYTES, offsetof(struct cp_node_stats, zc_bytes) },
+		{ CACHEPEER_A_STATS_COPIED_BYTES, offsetof(struct cp_node_stats, copied_bytes) },
+	};
+	size_t i;
+
+	if (nla_parse_nested(tb, CACHEPEER_A_STATS_MAX, nest, NULL) < 0)
+		return;
+	for (i = 0; i < sizeof(map) / sizeof(map[0]); i++)
+		if (tb[map[i].attr])
+			*(__u64 *)((char *)st + map[i].off) = get_uint(tb[map[i].attr]);
+	if (tb[CACHEPEER_A_STATS_OPS])
+		parse_counters(tb[CACHEPEER_A_STATS_OPS], st->ops, CACHEPEER_OP_MAX, 0);
+	if (tb[CACHEPEER_A_STATS_STATUS])
+		parse_counters(tb[CACHEPEER_A_STATS_STATUS], st->status, CACHEPEER_S_MAX, 1);
+}
+
+static void parse_listen(struct nlattr **tb, struct cp_node_info *info)
+{
+	char host[INET6_ADDRSTRLEN];
+	const struct nlattr *a = tb[CACHEPEER_A_NODE_LISTEN_ADDR];
+	int v6 = nla_len(a) == 16;
+
+	inet_ntop(v6 ? AF_INET6 : AF_INET, nla_data(a), host, sizeof(host));
+	snprintf(info->listen, sizeof(info->listen), v6 ? "[%s]:%u" : "%s:%u", host,
+		 nla_get_u16(tb[CACHEPEER_A_NODE_LISTEN_PORT]));
+}
+
 static int parse_node(struct nlattr **tb, void *arg)
 {
 	struct cp_node_info *info = arg;
@@ -227,6 +287,18 @@ static int parse_node(struct nlattr **tb, void *arg)
 	info->state = nla_get_u32(tb[CACHEPEER_A_NODE_STATE]);
 	if (tb[CACHEPEER_A_NODE_NAME])
 		copy_str(info->name, sizeof(info->name), tb[CACHEPEER_A_NODE_NAME]);
+	if (tb[CACHEPEER_A_NODE_LISTEN_ADDR] && tb[CACHEPEER_A_NODE_LISTEN_PORT])
+		parse_listen(tb, info);
+	if (tb[CACHEPEER_A_NODE_DIR])
+		copy_str(info->dir, sizeof(info->dir), tb[CACHEPEER_A_NODE_DIR]);
+	if (tb[CACHEPEER_A_NODE_MAX_BLOCK])
+		info->max_block = get_uint(tb[CACHEPEER_A_NODE_MAX_BLOCK]);
+	if (tb[CACHEPEER_A_NODE_FRAME_TIMEOUT])
+		info->frame_timeout_ms = nla_get_u32(tb[CACHEPEER_A_NODE_FRAME_TIMEOUT]);
+	if (tb[CACHEPEER_A_NODE_EPOCH])
+		info->epoch = get_uint(tb[CACHEPEER_A_NODE_EPOCH]);
+	if (tb[CACHEPEER_A_NODE_STATS])
+		parse_stats(tb[CACHEPEER_A_NODE_STATS], &info->stats);
 	return 0;
 }
 
@@ -246,9 +318,24 @@ int cp_nl_node_set_name(struct cp_nl *nl, const char *name)
 	return request(nl, CACHEPEER_CMD_NODE_SET, fill_name, name, NULL, NULL);
 }
 
-int cp_nl_node_start(struct cp_nl *nl)
+static int fill_start(struct nl_msg *msg, const void *arg)
 {
-	return request(nl, CACHEPEER_CMD_NODE_START, NULL, NULL, NULL, NULL);
+	const struct cp_start_cfg *cfg = arg;
+	int alen = cfg->family == AF_INET6 ? 16 : 4;
+
+	if (nla_put(msg, CACHEPEER_A_NODE_LISTEN_ADDR, alen, cfg->addr) < 0 ||
+	    nla_put_u16(msg, CACHEPEER_A_NODE_LISTEN_PORT, cfg->port) < 0 ||
+	    nla_put_string(msg, CACHEPEER_A_NODE_DIR, cfg->dir) < 0 ||
+	    (cfg->max_block && nla_put_u64(msg, CACHEPEER_A_NODE_MAX_BLOCK, cfg->max_block) < 0) ||
+	    (cfg->frame_timeout_ms &&
+	     nla_put_u32(msg, CACHEPEER_A_NODE_FRAME_TIMEOUT, cfg->frame_timeout_ms) < 0))
+		return -EMSGSIZE;
+	return 0;
+}
+
+int cp_nl_node_start(struct cp_nl *nl, const struct cp_start_cfg *cfg)
+{
+	return request(nl, CACHEPEER_CMD_NODE_START, fill_start, cfg, NULL, NULL);
 }
 
 int cp_nl_node_stop(struct cp_nl *nl)

@@ -1,9 +1,15 @@
 // SPDX-License-Identifier: GPL-2.0
 /* Node subcommands: status, start, stop, set. */
 
+#include <arpa/inet.h>
+#include <errno.h>
 #include <getopt.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+
+#include "client.h"
 
 #include "ctl.h"
 #include "nl.h"
@@ -58,33 +64,177 @@ static int parse_opts(const struct subcommand *cmd, int argc, char **argv, bool 
 	return optind;
 }
 
-int cmd_status(int argc, char **argv)
+static const char * const op_names[] = {
+	[CACHEPEER_OP_GET] = "get", [CACHEPEER_OP_PUT] = "put", [CACHEPEER_OP_STAT] = "stat",
+	[CACHEPEER_OP_DEL] = "del", [CACHEPEER_OP_PING] = "ping",
+};
+
+static void print_json(const struct cp_node_info *info)
 {
-	const struct subcommand *cmd = find_subcommand("status");
-	struct cp_node_info info;
-	struct cp_nl *nl;
-	int ret;
+	const struct cp_node_stats *st = &info->stats;
+	int i;
 
-	if (argc && parse_opts(cmd, argc, argv, true) != argc)
-		usage_error(cmd, "unexpected argument '%s'", argv[optind]);
+	printf("{\"name\":");
+	json_string(stdout, info->name);
+	printf(",\"state\":\"%s\",\"version\":", state_name(info->state));
+	json_string(stdout, info->version);
+	if (info->state == CACHEPEER_NODE_RUNNING) {
+		printf(",\"listen\":");
+		json_string(stdout, info->listen);
+		printf(",\"dir\":");
+		json_string(stdout, info->dir);
+		printf(",\"max_block\":%llu,\"frame_timeout_ms\":%u,\"epoch\":%llu",
+		       (unsigned long long)info->max_block, info->frame_timeout_ms,
+		       (unsigned long long)info->epoch);
+		printf(",\"stats\":{\"conns\":%llu,\"conns_refused\":%llu,\"timeouts\":%llu,"
+		       "\"blocks\":%llu,\"bytes\":%llu,\"corrupt\":%llu,\"zc_bytes\":%llu,"
+		       "\"copied_bytes\":%llu,\"ops\":{",
+		       (unsigned long long)st->conns, (unsigned long long)st->conns_refused,
+		       (unsigned long long)st->timeouts, (unsigned long long)st->blocks,
+		       (unsigned long long)st->bytes, (unsigned long long)st->corrupt,
+		       (unsigned long long)st->zc_bytes, (unsigned long long)st->copied_bytes);
+		for (i = CACHEPEER_OP_GET; i <= CACHEPEER_OP_MAX; i++)
+			printf("%s\"%s\":%llu", i > CACHEPEER_OP_GET ? "," : "", op_names[i],
+			       (unsigned long long)st->ops[i]);
+		printf("},\"status\":{");
+		for (i = 0; i <= CACHEPEER_S_MAX; i++)
+			printf("%s\"%s\":%llu", i ? "," : "", cp_status_name(i),
+			       (unsigned long long)st->status[i]);
+		printf("}}");
+	}
+	printf("}\n");
+}
 
-	nl = open_nl();
-	ret = cp_nl_node_get(nl, &info);
+static void print_pretty(const struct cp_node_info *info)
+{
+	const struct cp_node_stats *st = &info->stats;
+	char b1[32], b2[32];
+
+	printf("node: %s\n", info->name[0] ? info->name : "(unnamed)");
+	printf("  state: %s\n", state_name(info->state));
+	printf("  module version: %s\n", info->version);
+	if (info->state != CACHEPEER_NODE_RUNNING)
+		return;
+	printf("  listening on: %s\n", info->listen);
+	printf("  cache directory: %s\n", info->dir);
+	printf("  max block: %s\n", fmt_size(info->max_block, b1, sizeof(b1)));
+	printf("  frame timeout: %u ms\n", info->frame_timeout_ms);
+	printf("  ring epoch: %llu\n", (unsigned long long)info->epoch);
+	printf("  blocks: %llu (%s)\n", (unsigned long long)st->blocks,
+	       fmt_size(st->bytes, b1, sizeof(b1)));
+	printf("  connections: %llu open, %llu refused, %llu timed out\n",
+	       (unsigned long long)st->conns, (unsigned long long)st->conns_refused,
+	       (unsigned long long)st->timeouts);
+	printf("  served: %s zero-copy, %s copied\n", fmt_size(st->zc_bytes, b1, sizeof(b1)),
+	       fmt_size(st->copied_bytes, b2, sizeof(b2)));
+	printf("  requests: get %llu, put %llu, stat %llu, del %llu, ping %llu\n",
+	       (unsigned long long)st->ops[CACHEPEER_OP_GET],
+	       (unsigned long long)st->ops[CACHEPEER_OP_PUT],
+	       (unsigned long long)st->ops[CACHEPEER_OP_STAT],
+	       (unsigned long long)st->ops[CACHEPEER_OP_DEL],
+	       (unsigned long long)st->ops[CACHEPEER_OP_PING]);
+	printf("  corrupt blocks dropped: %llu\n", (unsigned long long)st->corrupt);
+}
+
+int cp_node_query(struct cp_node_info *info)
+{
+	struct cp_nl *nl = open_nl();
+	int ret = cp_nl_node_get(nl, info);
+
 	if (ret)
 		fail("status: %s", cp_nl_strerror(nl, ret));
 	cp_nl_close(nl);
+	return 0;
+}
 
-	if (opt_json) {
-		printf("{\"name\":");
-		json_string(stdout, info.name);
-		printf(",\"state\":\"%s\",\"version\":", state_name(info.state));
-		json_string(stdout, info.version);
-		printf("}\n");
-		return EXIT_OK;
+int cmd_status(int argc, char **argv)
+{
+	const struct subcommand *cmd = find_subcommand("status");
+	struct cp_node_info *info;
+
+	if (argc && parse_opts(cmd, argc, argv, true) != argc)
+		usage_error(cmd, "unexpected argument '%s'", argv[optind]);
+	info = calloc(1, sizeof(*info));
+	if (!info)
+		fail("out of memory");
+	cp_node_query(info);
+	if (opt_json)
+		print_json(info);
+	else
+		print_pretty(info);
+	free(info);
+	return EXIT_OK;
+}
+
+int cmd_start(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "listen", required_argument, NULL, 'l' },
+		{ "dir", required_argument, NULL, 'd' },
+		{ "max-block", required_argument, NULL, 'm' },
+		{ "frame-timeout", required_argument, NULL, 't' },
+		{ "help", no_argument, NULL, 'h' },
+		{ }
+	};
+	const struct subcommand *cmd = find_subcommand("start");
+	struct cp_start_cfg cfg = { 0 };
+	char dir[PATH_MAX];
+	const char *listen = NULL, *dir_arg = NULL;
+	struct sockaddr_storage ss;
+	unsigned long long v;
+	socklen_t len;
+	struct cp_nl *nl;
+	int c, ret;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "+h", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'l':
+			listen = optarg;
+			break;
+		case 'd':
+			dir_arg = optarg;
+			break;
+		case 'm':
+			if (parse_size(optarg, &v) || !v)
+				usage_error(cmd, "invalid size '%s'", optarg);
+			cfg.max_block = v;
+			break;
+		case 't':
+			if (parse_size(optarg, &v) || !v || v > 3600000)
+				usage_error(cmd, "invalid timeout '%s' (milliseconds)", optarg);
+			cfg.frame_timeout_ms = v;
+			break;
+		case 'h':
+			want_help(cmd, 0, NULL);
+			exit(EXIT_OK);
+		default:
+			usage_error(cmd, "bad option");
+		}
 	}
-	printf("node: %s\n", info.name[0] ? info.name : "(unnamed)");
-	printf("  state: %s\n", state_name(info.state));
-	printf("  module version: %s\n", info.version);
+	if (optind != argc)
+		usage_error(cmd, "unexpected argument '%s'", argv[optind]);
+	if (!listen || !dir_arg)
+		usage_error(cmd, "--listen and --dir are required");
+	if (cp_parse_peer(listen, &ss, &len))
+		usage_error(cmd, "invalid address '%s' (ADDR:PORT or [ADDR6]:PORT)", listen);
+	if (!realpath(dir_arg, dir))
+		fail("start: cache directory '%s': %s", dir_arg, strerror(errno));
+	cfg.family = ss.ss_family;
+	if (ss.ss_family == AF_INET6) {
+		memcpy(cfg.addr, &((struct sockaddr_in6 *)&ss)->sin6_addr, 16);
+		cfg.port = ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
+	} else {
+		memcpy(cfg.addr, &((struct sockaddr_in *)&ss)->sin_addr, 4);
+		cfg.port = ntohs(((struct sockaddr_in *)&ss)->sin_port);
+	}
+	cfg.dir = dir;
+
+	nl = open_nl();
+	ret = cp_nl_node_start(nl, &cfg);
+	if (ret)
+		fail("start: %s", cp_nl_strerror(nl, ret));
+	cp_nl_close(nl);
 	return EXIT_OK;
 }
 
@@ -102,11 +252,6 @@ static int simple_op(const char *name, int argc, char **argv, int (*op)(struct c
 		fail("%s: %s", name, cp_nl_strerror(nl, ret));
 	cp_nl_close(nl);
 	return EXIT_OK;
-}
-
-int cmd_start(int argc, char **argv)
-{
-	return simple_op("start", argc, argv, cp_nl_node_start);
 }
 
 int cmd_stop(int argc, char **argv)

@@ -2,9 +2,11 @@
 /*
  * cachepeer: serve immutable cache blocks from the page cache to peers.
  *
- * Only the init/exit ladder lives here. The pernet subsystem is registered
- * before the genl family so that no request can reach a namespace whose
- * node does not exist yet; exit unwinds in exact reverse.
+ * Only the init/exit ladder lives here. Workqueues come first, since a node
+ * started from module parameters uses them at pernet init; the pernet
+ * subsystem is registered before the genl family so that no request can
+ * reach a namespace whose node does not exist yet; exit unwinds in exact
+ * reverse.
  */
 
 #include <linux/module.h>
@@ -12,12 +14,20 @@
 
 #include <linux/cachepeer.h>
 
+#include "conn.h"
+#include "crc.h"
 #include "netlink.h"
 #include "service.h"
 
 static int __init cp_mod_init(void)
 {
 	int ret;
+
+	cp_crc_init();
+
+	ret = cp_conn_init();
+	if (ret)
+		goto err_conn;
 
 	ret = cp_service_init();
 	if (ret)
@@ -32,6 +42,8 @@ static int __init cp_mod_init(void)
 err_genl:
 	cp_service_uninit();
 err_service:
+	cp_conn_uninit();
+err_conn:
 	return ret;
 }
 
@@ -39,6 +51,7 @@ static void __exit cp_mod_exit(void)
 {
 	cp_genl_uninit();
 	cp_service_uninit();
+	cp_conn_uninit();
 }
 
 module_init(cp_mod_init);

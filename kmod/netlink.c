@@ -10,6 +10,8 @@
  * container's root manages its own node and nobody else's.
  */
 
+#include <linux/in.h>
+#include <linux/in6.h>
 #include <net/genetlink.h>
 
 #include <linux/cachepeer.h>
@@ -24,6 +26,68 @@ static struct cp_service *info_service(const struct genl_info *info)
 	return cp_service_get(genl_info_net(info));
 }
 
+static int put_stats(struct sk_buff *msg, struct cp_service *svc)
+{
+	struct nlattr *stats, *nest;
+	struct cp_stats sum;
+	int i;
+
+	cp_service_stats_sum(svc, &sum);
+	stats = nla_nest_start(msg, CACHEPEER_A_NODE_STATS);
+	if (!stats)
+		return -EMSGSIZE;
+	if (nla_put_uint(msg, CACHEPEER_A_STATS_CONNS, atomic_read(&svc->nconns)) ||
+	    nla_put_uint(msg, CACHEPEER_A_STATS_CONNS_REFUSED,
+			 u64_stats_read(&sum.conns_refused)) ||
+	    nla_put_uint(msg, CACHEPEER_A_STATS_TIMEOUTS, u64_stats_read(&sum.timeouts)) ||
+	    nla_put_uint(msg, CACHEPEER_A_STATS_BLOCKS, atomic_long_read(&svc->store.blocks)) ||
+	    nla_put_uint(msg, CACHEPEER_A_STATS_BYTES, atomic64_read(&svc->store.bytes)) ||
+	    nla_put_uint(msg, CACHEPEER_A_STATS_CORRUPT, atomic64_read(&svc->store.corrupt)) ||
+	    nla_put_uint(msg, CACHEPEER_A_STATS_ZC_BYTES, u64_stats_read(&sum.zc_bytes)) ||
+	    nla_put_uint(msg, CACHEPEER_A_STATS_COPIED_BYTES, u64_stats_read(&sum.copied_bytes)))
+		return -EMSGSIZE;
+	nest = nla_nest_start(msg, CACHEPEER_A_STATS_OPS);
+	if (!nest)
+		return -EMSGSIZE;
+	for (i = CACHEPEER_OP_GET; i <= CACHEPEER_OP_MAX; i++)
+		if (nla_put_uint(msg, i, u64_stats_read(&sum.ops[i])))
+			return -EMSGSIZE;
+	nla_nest_end(msg, nest);
+	nest = nla_nest_start(msg, CACHEPEER_A_STATS_STATUS);
+	if (!nest)
+		return -EMSGSIZE;
+	for (i = 0; i <= CACHEPEER_S_MAX; i++)
+		if (nla_put_uint(msg, i + 1, u64_stats_read(&sum.status[i])))
+			return -EMSGSIZE;
+	nla_nest_end(msg, nest);
+	nla_nest_end(msg, stats);
+	return 0;
+}
+
+static int put_running(struct sk_buff *msg, struct cp_service *svc)
+{
+	const struct sockaddr_storage *ss = &svc->listen;
+	int ret;
+
+	if (ss->ss_family == AF_INET6) {
+		const struct sockaddr_in6 *sin6 = (const void *)ss;
+
+		ret = nla_put_in6_addr(msg, CACHEPEER_A_NODE_LISTEN_ADDR, &sin6->sin6_addr) ?:
+		      nla_put_u16(msg, CACHEPEER_A_NODE_LISTEN_PORT, ntohs(sin6->sin6_port));
+	} else {
+		const struct sockaddr_in *sin = (const void *)ss;
+
+		ret = nla_put_in_addr(msg, CACHEPEER_A_NODE_LISTEN_ADDR, sin->sin_addr.s_addr) ?:
+		      nla_put_u16(msg, CACHEPEER_A_NODE_LISTEN_PORT, ntohs(sin->sin_port));
+	}
+	return ret ?:
+	       nla_put_string(msg, CACHEPEER_A_NODE_DIR, svc->dir) ?:
+	       nla_put_uint(msg, CACHEPEER_A_NODE_MAX_BLOCK, svc->max_block) ?:
+	       nla_put_u32(msg, CACHEPEER_A_NODE_FRAME_TIMEOUT, svc->frame_timeout_ms) ?:
+	       nla_put_uint(msg, CACHEPEER_A_NODE_EPOCH, svc->epoch) ?:
+	       put_stats(msg, svc);
+}
+
 static int cp_nl_node_get_doit(struct sk_buff *skb, struct genl_info *info)
 {
 	struct cp_service *svc = info_service(info);
@@ -31,7 +95,7 @@ static int cp_nl_node_get_doit(struct sk_buff *skb, struct genl_info *info)
 	void *hdr;
 	int ret;
 
-	msg = genlmsg_new(NLMSG_DEFAULT_SIZE, GFP_KERNEL);
+	msg = genlmsg_new(NLMSG_GOODSIZE, GFP_KERNEL);
 	if (!msg)
 		return -ENOMEM;
 
@@ -45,6 +109,8 @@ static int cp_nl_node_get_doit(struct sk_buff *skb, struct genl_info *info)
 	ret = nla_put_string(msg, CACHEPEER_A_NODE_VERSION, CACHEPEER_VERSION) ?:
 	      nla_put_u32(msg, CACHEPEER_A_NODE_STATE, svc->state) ?:
 	      nla_put_string(msg, CACHEPEER_A_NODE_NAME, svc->name);
+	if (!ret && svc->state == CACHEPEER_NODE_RUNNING)
+		ret = put_running(msg, svc);
 	mutex_unlock(&svc->lock);
 	if (ret)
 		goto err_free;
@@ -82,13 +148,69 @@ static int cp_nl_node_set_doit(struct sk_buff *skb, struct genl_info *info)
 static int cp_nl_node_start_doit(struct sk_buff *skb, struct genl_info *info)
 {
 	struct cp_service *svc = info_service(info);
+	struct cp_config cfg = {
+		.max_block = CACHEPEER_MAX_BLOCK_DEFAULT,
+		.frame_timeout_ms = CP_FRAME_TIMEOUT_DEFAULT_MS,
+	};
+	struct nlattr **tb = info->attrs;
+	__be16 port;
 	int ret;
 
+	if (GENL_REQ_ATTR_CHECK(info, CACHEPEER_A_NODE_LISTEN_ADDR) ||
+	    GENL_REQ_ATTR_CHECK(info, CACHEPEER_A_NODE_LISTEN_PORT) ||
+	    GENL_REQ_ATTR_CHECK(info, CACHEPEER_A_NODE_DIR))
+		return -EINVAL;
+
+	port = htons(nla_get_u16(tb[CACHEPEER_A_NODE_LISTEN_PORT]));
+	if (nla_len(tb[CACHEPEER_A_NODE_LISTEN_ADDR]) == sizeof(struct in_addr)) {
+		struct sockaddr_in *sin = (void *)&cfg.listen;
+
+		sin->sin_family = AF_INET;
+		sin->sin_addr.s_addr = nla_get_in_addr(tb[CACHEPEER_A_NODE_LISTEN_ADDR]);
+		sin->sin_port = port;
+	} else if (nla_len(tb[CACHEPEER_A_NODE_LISTEN_ADDR]) == sizeof(struct in6_addr)) {
+		struct sockaddr_in6 *sin6 = (void *)&cfg.listen;
+
+		sin6->sin6_family = AF_INET6;
+		sin6->sin6_addr = nla_get_in6_addr(tb[CACHEPEER_A_NODE_LISTEN_ADDR]);
+		sin6->sin6_port = port;
+	} else {
+		NL_SET_ERR_MSG_ATTR(info->extack, tb[CACHEPEER_A_NODE_LISTEN_ADDR],
+				    "listen address must be 4 (IPv4) or 16 (IPv6) bytes");
+		return -EINVAL;
+	}
+	cfg.dir = nla_data(tb[CACHEPEER_A_NODE_DIR]);
+	if (tb[CACHEPEER_A_NODE_MAX_BLOCK])
+		cfg.max_block = nla_get_uint(tb[CACHEPEER_A_NODE_MAX_BLOCK]);
+	if (tb[CACHEPEER_A_NODE_FRAME_TIMEOUT])
+		cfg.frame_timeout_ms = nla_get_u32(tb[CACHEPEER_A_NODE_FRAME_TIMEOUT]);
+
 	mutex_lock(&svc->lock);
-	ret = cp_service_start(svc);
+	ret = cp_service_start(svc, &cfg);
 	mutex_unlock(&svc->lock);
-	if (ret == -EALREADY)
+	switch (ret) {
+	case -EALREADY:
 		GENL_SET_ERR_MSG(info, "node is already running");
+		break;
+	case -ENOENT:
+	case -ENOTDIR:
+		NL_SET_ERR_MSG_ATTR(info->extack, tb[CACHEPEER_A_NODE_DIR],
+				    "cache directory not found");
+		break;
+	case -EACCES:
+		NL_SET_ERR_MSG_ATTR(info->extack, tb[CACHEPEER_A_NODE_DIR],
+				    "cache directory not writable");
+		break;
+	case -EOPNOTSUPP:
+		NL_SET_ERR_MSG_ATTR(info->extack, tb[CACHEPEER_A_NODE_DIR],
+				    "cache directory's filesystem keeps no page cache of its own (overlayfs?)");
+		break;
+	case -EADDRINUSE:
+	case -EADDRNOTAVAIL:
+		NL_SET_ERR_MSG_ATTR(info->extack, tb[CACHEPEER_A_NODE_LISTEN_ADDR],
+				    "cannot listen on this address");
+		break;
+	}
 	return ret;
 }
 
@@ -113,6 +235,25 @@ static int cp_nl_node_stop_doit(struct sk_buff *skb, struct genl_info *info)
  */
 static const struct nla_policy cp_no_attrs_policy[CACHEPEER_A_NODE_MAX + 1] = { };
 
+static const struct netlink_range_validation max_block_range = {
+	.min = 1,
+	.max = CACHEPEER_MAX_BLOCK_LIMIT,
+};
+
+static const struct netlink_range_validation frame_timeout_range = {
+	.min = 100,
+	.max = 3600000,
+};
+
+static const struct nla_policy cp_node_start_policy[CACHEPEER_A_NODE_FRAME_TIMEOUT + 1] = {
+	[CACHEPEER_A_NODE_LISTEN_ADDR] = NLA_POLICY_RANGE(NLA_BINARY, sizeof(struct in_addr),
+							  sizeof(struct in6_addr)),
+	[CACHEPEER_A_NODE_LISTEN_PORT] = NLA_POLICY_MIN(NLA_U16, 1),
+	[CACHEPEER_A_NODE_DIR] = { .type = NLA_NUL_STRING, .len = PATH_MAX - 1 },
+	[CACHEPEER_A_NODE_MAX_BLOCK] = NLA_POLICY_FULL_RANGE(NLA_UINT, &max_block_range),
+	[CACHEPEER_A_NODE_FRAME_TIMEOUT] = NLA_POLICY_FULL_RANGE(NLA_U32, &frame_timeout_range),
+};
+
 static const struct nla_policy cp_node_set_policy[CACHEPEER_A_NODE_NAME + 1] = {
 	[CACHEPEER_A_NODE_NAME] = { .type = NLA_NUL_STRING, .len = CACHEPEER_NAME_MAX },
 };
@@ -135,8 +276,8 @@ static const struct genl_split_ops cp_genl_ops[] = {
 	{
 		.cmd	= CACHEPEER_CMD_NODE_START,
 		.doit	= cp_nl_node_start_doit,
-		.policy	= cp_no_attrs_policy,
-		.maxattr = CACHEPEER_A_NODE_MAX,
+		.policy	= cp_node_start_policy,
+		.maxattr = CACHEPEER_A_NODE_FRAME_TIMEOUT,
 		.flags	= GENL_UNS_ADMIN_PERM | GENL_CMD_CAP_DO,
 	},
 	{

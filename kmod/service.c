@@ -7,15 +7,22 @@
  * the pernet exit path, which also runs for every namespace at rmmod.
  */
 
+#include <linux/inet.h>
 #include <linux/moduleparam.h>
 #include <linux/string.h>
+#include <net/inet_sock.h>
 #include <net/netns/generic.h>
+#include <net/sock.h>
 
+#include "conn.h"
 #include "service.h"
 
 static unsigned int cp_net_id __read_mostly;
 
 static char node_name[CACHEPEER_NAME_MAX + 1];
+static char *cache_dir;
+static char *listen;
+static unsigned long long max_block = CACHEPEER_MAX_BLOCK_DEFAULT;
 
 /* Plain ASCII on purpose: the kernel's isalnum() accepts Latin-1 letters. */
 static bool name_char_valid(char c)
@@ -58,6 +65,58 @@ module_param_cb(node_name, &node_name_param_ops, &node_name_kps, 0444);
 MODULE_PARM_DESC(node_name,
 		 "Name of the initial namespace's node, 1-63 of [A-Za-z0-9._-]. Default: unset");
 
+module_param(cache_dir, charp, 0444);
+MODULE_PARM_DESC(cache_dir,
+		 "Cache directory of the initial namespace's node; with listen=, starts it at load. Default: unset");
+module_param(listen, charp, 0444);
+MODULE_PARM_DESC(listen,
+		 "Listen address of the initial namespace's node, ADDR:PORT or [ADDR6]:PORT. Default: unset");
+
+static int max_block_param_set(const char *val, const struct kernel_param *kp)
+{
+	unsigned long long v;
+	int err = kstrtoull(val, 0, &v);
+
+	if (err)
+		return err;
+	if (!v || v > CACHEPEER_MAX_BLOCK_LIMIT)
+		return -ERANGE;
+	*(unsigned long long *)kp->arg = v;
+	return 0;
+}
+
+static const struct kernel_param_ops max_block_param_ops = {
+	.set = max_block_param_set,
+	.get = param_get_ullong,
+};
+
+module_param_cb(max_block, &max_block_param_ops, &max_block, 0444);
+MODULE_PARM_DESC(max_block,
+		 "Largest block the initial namespace's node accepts, 1..64 MiB. Default: 4194304");
+
+/* "ADDR:PORT" or "[ADDR6]:PORT" to a socket address. */
+static int parse_listen(struct net *net, const char *s, struct sockaddr_storage *ss)
+{
+	char host[INET6_ADDRSTRLEN + 2];
+	const char *colon = strrchr(s, ':');
+	size_t hlen;
+
+	if (!colon || colon == s)
+		return -EINVAL;
+	hlen = colon - s;
+	if (s[0] == '[') {
+		if (hlen < 3 || s[hlen - 1] != ']')
+			return -EINVAL;
+		s++;
+		hlen -= 2;
+	}
+	if (hlen >= sizeof(host))
+		return -EINVAL;
+	memcpy(host, s, hlen);
+	host[hlen] = '\0';
+	return inet_pton_with_scope(net, AF_UNSPEC, host, colon + 1, ss);
+}
+
 struct cp_service *cp_service_get(const struct net *net)
 {
 	return net_generic(net, cp_net_id);
@@ -73,12 +132,168 @@ int cp_service_set_name(struct cp_service *svc, const char *name)
 	return 0;
 }
 
-int cp_service_start(struct cp_service *svc)
+/* Any context; off is the offset of a u64_stats_t in struct cp_stats. */
+static void stats_add(struct cp_service *svc, size_t off, u64 v)
 {
+	struct cp_stats *s = get_cpu_ptr(svc->stats);
+	unsigned long flags;
+
+	flags = u64_stats_update_begin_irqsave(&s->syncp);
+	u64_stats_add((u64_stats_t *)((u8 *)s + off), v);
+	u64_stats_update_end_irqrestore(&s->syncp, flags);
+	put_cpu_ptr(svc->stats);
+}
+
+void cp_service_count_op(struct cp_service *svc, u8 op)
+{
+	stats_add(svc, offsetof(struct cp_stats, ops[min_t(u8, op, CACHEPEER_OP_MAX)]), 1);
+}
+
+void cp_service_count_status(struct cp_service *svc, u16 status)
+{
+	stats_add(svc, offsetof(struct cp_stats, status[min_t(u16, status, CACHEPEER_S_MAX)]), 1);
+}
+
+/* Data bytes queued to TCP: spliced from the page cache, or copied by TCP. */
+void cp_service_count_tx(struct cp_service *svc, u64 bytes, bool zerocopy)
+{
+	if (bytes)
+		stats_add(svc, zerocopy ? offsetof(struct cp_stats, zc_bytes) :
+				offsetof(struct cp_stats, copied_bytes), bytes);
+}
+
+void cp_service_count_timeout(struct cp_service *svc)
+{
+	stats_add(svc, offsetof(struct cp_stats, timeouts), 1);
+}
+
+void cp_service_stats_sum(struct cp_service *svc, struct cp_stats *sum)
+{
+	int cpu, i;
+
+	memset(sum, 0, sizeof(*sum));
+	for_each_possible_cpu(cpu) {
+		const struct cp_stats *s = per_cpu_ptr(svc->stats, cpu);
+		struct cp_stats snap;
+		unsigned int seq;
+
+		do {
+			seq = u64_stats_fetch_begin(&s->syncp);
+			memcpy(&snap, s, sizeof(snap));
+		} while (u64_stats_fetch_retry(&s->syncp, seq));
+		for (i = 0; i <= CACHEPEER_OP_MAX; i++)
+			u64_stats_add(&sum->ops[i], u64_stats_read(&snap.ops[i]));
+		for (i = 0; i <= CACHEPEER_S_MAX; i++)
+			u64_stats_add(&sum->status[i], u64_stats_read(&snap.status[i]));
+		u64_stats_add(&sum->zc_bytes, u64_stats_read(&snap.zc_bytes));
+		u64_stats_add(&sum->copied_bytes, u64_stats_read(&snap.copied_bytes));
+		u64_stats_add(&sum->timeouts, u64_stats_read(&snap.timeouts));
+		u64_stats_add(&sum->conns_refused, u64_stats_read(&snap.conns_refused));
+	}
+}
+
+static void accept_work(struct work_struct *work)
+{
+	struct cp_service *svc = container_of(work, struct cp_service, accept_work);
+	struct socket *sock;
+
+	while (!kernel_accept(svc->listener, &sock, SOCK_NONBLOCK)) {
+		if (atomic_read(&svc->nconns) >= CP_MAX_CONNS || cp_conn_create(svc, sock)) {
+			stats_add(svc, offsetof(struct cp_stats, conns_refused), 1);
+			sock_release(sock);
+		}
+	}
+}
+
+static void listen_data_ready(struct sock *sk)
+{
+	struct cp_service *svc;
+
+	/*
+	 * Accepted children inherit this callback until cp_conn_create()
+	 * replaces it; they must not take sk_callback_lock here, which a
+	 * closing listener may hold.
+	 */
+	if (sk->sk_state != TCP_LISTEN)
+		return;
+	read_lock_bh(&sk->sk_callback_lock);
+	svc = sk->sk_user_data;
+	if (svc)
+		queue_work(system_unbound_wq, &svc->accept_work);
+	read_unlock_bh(&sk->sk_callback_lock);
+}
+
+static int listener_open(struct cp_service *svc)
+{
+	struct sockaddr_storage *ss = &svc->listen;
+	int len = ss->ss_family == AF_INET6 ? sizeof(struct sockaddr_in6) :
+					      sizeof(struct sockaddr_in);
+	struct socket *sock;
+	struct sock *sk;
+	int err;
+
+	err = sock_create_kern(svc->net, ss->ss_family, SOCK_STREAM, IPPROTO_TCP, &sock);
+	if (err)
+		return err;
+	sk = sock->sk;
+	sock_set_reuseaddr(sk);
+	err = kernel_bind(sock, (struct sockaddr *)ss, len);
+	if (!err)
+		err = kernel_listen(sock, 1024);
+	if (err) {
+		sock_release(sock);
+		return err;
+	}
+	write_lock_bh(&sk->sk_callback_lock);
+	svc->sk_data_ready = sk->sk_data_ready;
+	svc->sk_write_space = sk->sk_write_space;
+	svc->sk_state_change = sk->sk_state_change;
+	sk->sk_user_data = svc;
+	sk->sk_data_ready = listen_data_ready;
+	write_unlock_bh(&sk->sk_callback_lock);
+	svc->listener = sock;
+	return 0;
+}
+
+static void listener_close(struct cp_service *svc)
+{
+	struct sock *sk = svc->listener->sk;
+
+	write_lock_bh(&sk->sk_callback_lock);
+	sk->sk_user_data = NULL;
+	sk->sk_data_ready = svc->sk_data_ready;
+	write_unlock_bh(&sk->sk_callback_lock);
+	cancel_work_sync(&svc->accept_work);
+	/* Connections still in the accept queue are reset with it. */
+	sock_release(svc->listener);
+	svc->listener = NULL;
+}
+
+/*
+ * Process context, in the task of whoever starts the node: the cache
+ * directory is resolved in its mount namespace and used with its credentials.
+ */
+int cp_service_start(struct cp_service *svc, const struct cp_config *cfg)
+{
+	int err;
+
 	lockdep_assert_held(&svc->lock);
 
 	if (svc->state == CACHEPEER_NODE_RUNNING)
 		return -EALREADY;
+	if (strscpy(svc->dir, cfg->dir) < 0)
+		return -ENAMETOOLONG;
+	svc->listen = cfg->listen;
+	svc->max_block = cfg->max_block;
+	svc->frame_timeout_ms = cfg->frame_timeout_ms;
+	err = cp_store_open(&svc->store, svc->dir);
+	if (err)
+		return err;
+	err = listener_open(svc);
+	if (err) {
+		cp_store_close(&svc->store);
+		return err;
+	}
 	svc->state = CACHEPEER_NODE_RUNNING;
 	return 0;
 }
@@ -89,8 +304,40 @@ int cp_service_stop(struct cp_service *svc)
 
 	if (svc->state == CACHEPEER_NODE_STOPPED)
 		return -EALREADY;
+	listener_close(svc);
+	cp_conn_close_all(svc);
+	cp_store_close(&svc->store);
 	svc->state = CACHEPEER_NODE_STOPPED;
 	return 0;
+}
+
+/* The initial namespace's node starts at load when cache_dir= and listen= say so. */
+static int start_from_params(struct cp_service *svc)
+{
+	struct cp_config cfg = {
+		.dir = cache_dir,
+		.max_block = max_block,
+		.frame_timeout_ms = CP_FRAME_TIMEOUT_DEFAULT_MS,
+	};
+	int err;
+
+	if (!cache_dir && !listen)
+		return 0;
+	if (!cache_dir || !listen) {
+		pr_err("cache_dir= and listen= must be given together\n");
+		return -EINVAL;
+	}
+	err = parse_listen(svc->net, listen, &cfg.listen);
+	if (err) {
+		pr_err("listen=%s: expected ADDR:PORT or [ADDR6]:PORT\n", listen);
+		return err;
+	}
+	mutex_lock(&svc->lock);
+	err = cp_service_start(svc, &cfg);
+	mutex_unlock(&svc->lock);
+	if (err)
+		pr_err("cannot start the node on %s in %s: %d\n", listen, cache_dir, err);
+	return err;
 }
 
 static int __net_init cp_net_init(struct net *net)
@@ -100,8 +347,22 @@ static int __net_init cp_net_init(struct net *net)
 	svc->net = net;
 	mutex_init(&svc->lock);
 	svc->state = CACHEPEER_NODE_STOPPED;
-	if (net_eq(net, &init_net))
+	spin_lock_init(&svc->conns_lock);
+	INIT_LIST_HEAD(&svc->conns);
+	INIT_WORK(&svc->accept_work, accept_work);
+	svc->stats = alloc_percpu(struct cp_stats);
+	if (!svc->stats)
+		return -ENOMEM;
+	if (net_eq(net, &init_net)) {
+		int err;
+
 		strscpy(svc->name, node_name);
+		err = start_from_params(svc);
+		if (err) {
+			free_percpu(svc->stats);
+			return err;
+		}
+	}
 	return 0;
 }
 
@@ -118,6 +379,7 @@ static void __net_exit cp_net_exit(struct net *net)
 		cp_service_stop(svc);
 	mutex_unlock(&svc->lock);
 	mutex_destroy(&svc->lock);
+	free_percpu(svc->stats);
 }
 
 static struct pernet_operations cp_net_ops = {

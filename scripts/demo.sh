@@ -17,6 +17,7 @@ cleanup() {
 trap cleanup EXIT
 
 echo "== insmod cachepeer.ko"
+modprobe libcrc32c
 insmod "$top/kmod/cachepeer.ko"
 for n in "${nodes[@]}"; do
 	ip netns add "cp-$n"

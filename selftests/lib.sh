@@ -24,8 +24,18 @@ unload_module() {
 	fi
 }
 
+# insmod resolves no dependencies: load what modinfo says the module needs.
+load_deps() {
+	local dep
+
+	for dep in $(modinfo -F depends "$KO" | tr ',' ' '); do
+		modprobe "$dep"
+	done
+}
+
 load_module() {
 	unload_module
+	load_deps
 	insmod "$KO" "$@"
 }
 

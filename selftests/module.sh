@@ -19,6 +19,7 @@ test_load_unload() {
 	local i
 
 	unload_module
+	load_deps
 	for i in 1 2 3; do
 		insmod "$KO"
 		[ -d /sys/module/cachepeer ]

@@ -155,7 +155,9 @@ FIXTURE_SETUP(node)
 	char cmd[512];
 
 	if (stat("/sys/module/cachepeer", &st)) {
-		snprintf(cmd, sizeof(cmd), "insmod %s", ko);
+		snprintf(cmd, sizeof(cmd),
+			 "for d in $(modinfo -F depends %s | tr , ' '); do modprobe $d; done; insmod %s",
+			 ko, ko);
 		ASSERT_EQ(0, system(cmd));
 	}
 	ASSERT_EQ(0, unshare(CLONE_NEWNET));

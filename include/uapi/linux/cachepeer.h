@@ -21,18 +21,67 @@
  *               CACHEPEER_A_NODE_VERSION   string, module version
  *               CACHEPEER_A_NODE_STATE     u32, enum cachepeer_node_state
  *               CACHEPEER_A_NODE_NAME      string, may be empty
+ *             while running, also:
+ *               CACHEPEER_A_NODE_LISTEN_ADDR, _LISTEN_PORT, _DIR, _MAX_BLOCK,
+ *               _FRAME_TIMEOUT, _EPOCH (uint)
+ *               CACHEPEER_A_NODE_STATS     nest, CACHEPEER_A_STATS_*
+ *                 (uint counters since the module loaded in this namespace;
+ *                 _OPS and _STATUS nest one uint per op or status, its
+ *                 attribute type being the op or status number)
  *
  * CACHEPEER_CMD_NODE_SET (do, admin)
  *   request:  CACHEPEER_A_NODE_NAME       1..CACHEPEER_NAME_MAX bytes of
  *                                          [A-Za-z0-9._-]
  *
  * CACHEPEER_CMD_NODE_START (do, admin)
- *   request:  none
- *   Moves the node from STOPPED to RUNNING; -EALREADY if it is running.
+ *   request:  CACHEPEER_A_NODE_LISTEN_ADDR  binary, 4 (IPv4) or 16 (IPv6) bytes
+ *             CACHEPEER_A_NODE_LISTEN_PORT  u16, 1..65535
+ *             CACHEPEER_A_NODE_DIR          string, the cache directory
+ *             CACHEPEER_A_NODE_MAX_BLOCK    uint, optional, 1..64 MiB
+ *                                           (default 4 MiB)
+ *             CACHEPEER_A_NODE_FRAME_TIMEOUT u32 ms, optional, 100..3600000
+ *                                           (default 30000)
+ *   Moves the node from STOPPED to RUNNING; -EALREADY if it is running. The
+ *   directory is resolved, and used, with the caller's credentials.
  *
  * CACHEPEER_CMD_NODE_STOP (do, admin)
  *   request:  none
  *   Moves the node from RUNNING to STOPPED; -EALREADY if it is stopped.
+ *   Every connection is closed; blocks already stored stay on disk.
+ *
+ * Data plane: the block protocol, over TCP
+ * ----------------------------------------
+ *
+ * A client sends requests and the node answers each with one response, in
+ * any order: requests are tagged with a client-chosen 64-bit id, and many may
+ * be in flight on one connection. All integers are big-endian.
+ *
+ *   request  = struct cachepeer_req, key (key_len bytes), payload (payload_len)
+ *   response = struct cachepeer_resp, data (data_len bytes)
+ *
+ * Keys are 1..CACHEPEER_KEY_MAX bytes of arbitrary binary. A block is
+ * immutable: once PUT, its bytes never change until it is deleted or evicted.
+ *
+ *   GET   key, offset, length (0: to the end of the block). The response
+ *         carries the bytes and crc = CRC-32C of exactly those bytes.
+ *   PUT   key, payload = the whole block (1..max_block bytes). With
+ *         CACHEPEER_F_CRC, crc is the CRC-32C of the payload and a mismatch
+ *         stores nothing and answers CORRUPT. A block already stored under
+ *         the key is kept and the PUT answers OK.
+ *   STAT  key. block_size and crc (of the whole block) if present.
+ *   DEL   key. NOT_FOUND if absent.
+ *   PING  no key. OK.
+ *
+ * CRC-32C is the Castagnoli CRC as iSCSI uses it (check value 0xE3069283
+ * for "123456789"). Every response carries the node's ring epoch.
+ *
+ * Errors that break framing (bad magic or version, reserved bits set, a key
+ * length out of range, an unknown opcode or flag, a payload on a request that
+ * takes none, a payload over the node's max_block) are answered with
+ * BAD_REQUEST or TOO_LARGE and the connection is then closed, since the
+ * position of the next frame cannot be trusted. Other errors answer the
+ * request alone. A connection holding a partial frame for longer than the
+ * node's frame timeout is closed.
  */
 #ifndef _UAPI_LINUX_CACHEPEER_H
 #define _UAPI_LINUX_CACHEPEER_H
@@ -66,9 +115,99 @@ enum cachepeer_node_attr {
 	CACHEPEER_A_NODE_VERSION,
 	CACHEPEER_A_NODE_STATE,
 	CACHEPEER_A_NODE_NAME,
+	CACHEPEER_A_NODE_LISTEN_ADDR,
+	CACHEPEER_A_NODE_LISTEN_PORT,
+	CACHEPEER_A_NODE_DIR,
+	CACHEPEER_A_NODE_MAX_BLOCK,
+	CACHEPEER_A_NODE_FRAME_TIMEOUT,
+	CACHEPEER_A_NODE_EPOCH,
+	CACHEPEER_A_NODE_STATS,
 
 	__CACHEPEER_A_NODE_MAX,
 	CACHEPEER_A_NODE_MAX = __CACHEPEER_A_NODE_MAX - 1
+};
+
+enum cachepeer_stats_attr {
+	CACHEPEER_A_STATS_UNSPEC,
+	CACHEPEER_A_STATS_CONNS,		/* open connections */
+	CACHEPEER_A_STATS_CONNS_REFUSED,	/* over the connection limit */
+	CACHEPEER_A_STATS_TIMEOUTS,		/* closed for an unfinished frame */
+	CACHEPEER_A_STATS_BLOCKS,		/* blocks in the index */
+	CACHEPEER_A_STATS_BYTES,		/* their bytes */
+	CACHEPEER_A_STATS_CORRUPT,		/* blocks dropped for bad CRCs */
+	CACHEPEER_A_STATS_ZC_BYTES,		/* data spliced from the page cache */
+	CACHEPEER_A_STATS_COPIED_BYTES,		/* data TCP had to copy */
+	CACHEPEER_A_STATS_OPS,			/* nest: requests by op */
+	CACHEPEER_A_STATS_STATUS,		/* nest: responses by status */
+
+	__CACHEPEER_A_STATS_MAX,
+	CACHEPEER_A_STATS_MAX = __CACHEPEER_A_STATS_MAX - 1
+};
+
+/* Wire protocol */
+
+#define CACHEPEER_REQ_MAGIC	0x43505251	/* "CPRQ" */
+#define CACHEPEER_RESP_MAGIC	0x43505253	/* "CPRS" */
+#define CACHEPEER_PROTO_VERSION	1
+
+#define CACHEPEER_KEY_MAX	250
+#define CACHEPEER_SEG_SIZE	(32U * 1024)		/* CRC segment */
+#define CACHEPEER_MAX_BLOCK_DEFAULT (4ULL << 20)
+#define CACHEPEER_MAX_BLOCK_LIMIT (64ULL << 20)
+
+enum cachepeer_op {
+	CACHEPEER_OP_GET = 1,
+	CACHEPEER_OP_PUT,
+	CACHEPEER_OP_STAT,
+	CACHEPEER_OP_DEL,
+	CACHEPEER_OP_PING,
+
+	__CACHEPEER_OP_MAX,
+	CACHEPEER_OP_MAX = __CACHEPEER_OP_MAX - 1
+};
+
+/* Request flags */
+#define CACHEPEER_F_CRC		(1U << 0)	/* PUT: crc holds the payload's CRC */
+#define CACHEPEER_F_ALL		(CACHEPEER_F_CRC)
+
+enum cachepeer_status {
+	CACHEPEER_S_OK,
+	CACHEPEER_S_NOT_FOUND,
+	CACHEPEER_S_BAD_REQUEST,
+	CACHEPEER_S_TOO_LARGE,
+	CACHEPEER_S_NO_SPACE,
+	CACHEPEER_S_BUSY,
+	CACHEPEER_S_IO_ERROR,
+	CACHEPEER_S_CORRUPT,
+
+	__CACHEPEER_S_MAX,
+	CACHEPEER_S_MAX = __CACHEPEER_S_MAX - 1
+};
+
+struct cachepeer_req {
+	__be32 magic;		/* CACHEPEER_REQ_MAGIC */
+	__u8 version;		/* CACHEPEER_PROTO_VERSION */
+	__u8 opcode;		/* enum cachepeer_op */
+	__be16 flags;		/* CACHEPEER_F_* */
+	__be64 id;		/* echoed in the response */
+	__be16 key_len;
+	__be16 reserved;	/* must be 0 */
+	__be32 crc;		/* PUT with CACHEPEER_F_CRC */
+	__be64 offset;		/* GET */
+	__be64 length;		/* GET; 0 means to the end of the block */
+	__be64 payload_len;	/* PUT: block size; otherwise 0 */
+};
+
+struct cachepeer_resp {
+	__be32 magic;		/* CACHEPEER_RESP_MAGIC */
+	__be16 status;		/* enum cachepeer_status */
+	__be16 reserved;
+	__be64 id;
+	__be64 data_len;	/* bytes following this header */
+	__be64 block_size;	/* GET, STAT: size of the whole block */
+	__be32 crc;		/* GET: of the data; STAT: of the whole block */
+	__be32 reserved2;
+	__be64 epoch;		/* the node's ring epoch */
 };
 
 #endif /* _UAPI_LINUX_CACHEPEER_H */

@@ -1,0 +1,198 @@
+// SPDX-License-Identifier: GPL-2.0
+/* Block-protocol client used by cachepeerctl, the tests and the benchmark. */
+
+#include <arpa/inet.h>
+#include <endian.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include "client.h"
+#include "crc32c.h"
+
+const char *cp_status_name(uint16_t status)
+{
+	static const char * const names[] = {
+		[CACHEPEER_S_OK] = "ok",
+		[CACHEPEER_S_NOT_FOUND] = "not found",
+		[CACHEPEER_S_BAD_REQUEST] = "bad request",
+		[CACHEPEER_S_TOO_LARGE] = "too large",
+		[CACHEPEER_S_NO_SPACE] = "no space",
+		[CACHEPEER_S_BUSY] = "busy",
+		[CACHEPEER_S_IO_ERROR] = "I/O error",
+		[CACHEPEER_S_CORRUPT] = "corrupt",
+	};
+
+	return status <= CACHEPEER_S_MAX ? names[status] : "unknown status";
+}
+
+/* "ADDR:PORT" or "[ADDR6]:PORT". */
+int cp_parse_peer(const char *s, struct sockaddr_storage *ss, socklen_t *len)
+{
+	const char *colon = strrchr(s, ':');
+	char host[INET6_ADDRSTRLEN + 1];
+	size_t hlen;
+	char *end;
+	long port;
+
+	if (!colon || colon == s)
+		return -EINVAL;
+	port = strtol(colon + 1, &end, 10);
+	if (*end || port < 1 || port > 65535)
+		return -EINVAL;
+	hlen = colon - s;
+	if (s[0] == '[') {
+		if (hlen < 3 || s[hlen - 1] != ']')
+			return -EINVAL;
+		s++;
+		hlen -= 2;
+	}
+	if (hlen >= sizeof(host))
+		return -EINVAL;
+	memcpy(host, s, hlen);
+	host[hlen] = '\0';
+	memset(ss, 0, sizeof(*ss));
+	if (inet_pton(AF_INET, host, &((struct sockaddr_in *)ss)->sin_addr) == 1) {
+		((struct sockaddr_in *)ss)->sin_family = AF_INET;
+		((struct sockaddr_in *)ss)->sin_port = htons(port);
+		*len = sizeof(struct sockaddr_in);
+		return 0;
+	}
+	if (inet_pton(AF_INET6, host, &((struct sockaddr_in6 *)ss)->sin6_addr) == 1) {
+		((struct sockaddr_in6 *)ss)->sin6_family = AF_INET6;
+		((struct sockaddr_in6 *)ss)->sin6_port = htons(port);
+		*len = sizeof(struct sockaddr_in6);
+		return 0;
+	}
+	return -EINVAL;
+}
+
+int cp_client_connect(struct cp_client *c, const char *peer)
+{
+	struct sockaddr_storage ss;
+	socklen_t len;
+	int one = 1, ret;
+
+	ret = cp_parse_peer(peer, &ss, &len);
+	if (ret)
+		return ret;
+	c->fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (c->fd < 0)
+		return -errno;
+	setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	if (connect(c->fd, (struct sockaddr *)&ss, len)) {
+		ret = -errno;
+		close(c->fd);
+		c->fd = -1;
+		return ret;
+	}
+	return 0;
+}
+
+void cp_client_close(struct cp_client *c)
+{
+	if (c->fd >= 0)
+		close(c->fd);
+	c->fd = -1;
+}
+
+/* MSG_NOSIGNAL: a node that refuses a frame closes; that is an error, not a signal. */
+static int write_all(int fd, struct iovec *iov, int n)
+{
+	while (n) {
+		struct msghdr msg = { .msg_iov = iov, .msg_iovlen = n };
+		ssize_t w = sendmsg(fd, &msg, MSG_NOSIGNAL);
+
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		while (n && (size_t)w >= iov->iov_len) {
+			w -= iov->iov_len;
+			iov++;
+			n--;
+		}
+		if (n) {
+			iov->iov_base = (char *)iov->iov_base + w;
+			iov->iov_len -= w;
+		}
+	}
+	return 0;
+}
+
+static int read_all(int fd, void *buf, size_t len)
+{
+	while (len) {
+		ssize_t r = read(fd, buf, len);
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+			return -errno;
+		if (!r)
+			return -ECONNRESET;
+		buf = (char *)buf + r;
+		len -= r;
+	}
+	return 0;
+}
+
+int cp_client_send(struct cp_client *c, const struct cp_msg *m)
+{
+	struct cachepeer_req h = {
+		.magic = htobe32(CACHEPEER_REQ_MAGIC),
+		.version = CACHEPEER_PROTO_VERSION,
+		.opcode = m->op,
+		.id = htobe64(m->id),
+		.key_len = htobe16(m->key_len),
+		.offset = htobe64(m->offset),
+		.length = htobe64(m->length),
+		.payload_len = htobe64(m->payload_len),
+	};
+	struct iovec iov[3] = {
+		{ &h, sizeof(h) },
+		{ (void *)m->key, m->key_len },
+		{ (void *)m->payload, m->payload_len },
+	};
+
+	if (m->with_crc) {
+		h.flags = htobe16(CACHEPEER_F_CRC);
+		h.crc = htobe32(crc32c(0, m->payload, m->payload_len));
+	}
+	return write_all(c->fd, iov, 3);
+}
+
+int cp_client_recv_hdr(struct cp_client *c, struct cp_resp *r)
+{
+	struct cachepeer_resp h;
+	int ret = read_all(c->fd, &h, sizeof(h));
+
+	if (ret)
+		return ret;
+	if (be32toh(h.magic) != CACHEPEER_RESP_MAGIC)
+		return -EBADMSG;
+	r->id = be64toh(h.id);
+	r->status = be16toh(h.status);
+	r->data_len = be64toh(h.data_len);
+	r->block_size = be64toh(h.block_size);
+	r->crc = be32toh(h.crc);
+	r->epoch = be64toh(h.epoch);
+	return 0;
+}
+
+/* Read a response's data into buf (data_len bytes) and check its CRC. */
+int cp_client_recv_data(struct cp_client *c, const struct cp_resp *r, void *buf)
+{
+	int ret = read_all(c->fd, buf, r->data_len);
+
+	if (ret)
+		return ret;
+	return crc32c(0, buf, r->data_len) == r->crc ? 0 : -EBADMSG;
+}

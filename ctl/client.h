@@ -1,0 +1,51 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+#ifndef CLIENT_H
+#define CLIENT_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include <linux/cachepeer.h>
+
+/*
+ * A small blocking client for the block protocol: requests may be sent
+ * back to back and answers read in whatever order the node sends them.
+ * Functions return 0 or a negative errno; -EBADMSG means a response failed
+ * its CRC or was malformed.
+ */
+
+struct cp_client {
+	int fd;
+};
+
+struct cp_resp {
+	uint64_t id;
+	uint16_t status;
+	uint64_t data_len;
+	uint64_t block_size;
+	uint32_t crc;
+	uint64_t epoch;
+};
+
+struct cp_msg {
+	uint8_t op;
+	uint64_t id;
+	const void *key;
+	size_t key_len;
+	uint64_t offset;
+	uint64_t length;
+	const void *payload;
+	uint64_t payload_len;
+	int with_crc;		/* PUT: send the payload's CRC for the node to check */
+};
+
+int cp_parse_peer(const char *s, struct sockaddr_storage *ss, socklen_t *len);
+int cp_client_connect(struct cp_client *c, const char *peer);
+void cp_client_close(struct cp_client *c);
+int cp_client_send(struct cp_client *c, const struct cp_msg *m);
+int cp_client_recv_hdr(struct cp_client *c, struct cp_resp *r);
+int cp_client_recv_data(struct cp_client *c, const struct cp_resp *r, void *buf);
+const char *cp_status_name(uint16_t status);
+
+#endif

@@ -1,0 +1,818 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * One client connection: frames in from softirq, responses out from a work
+ * item, out of order.
+ *
+ * RX runs from sk_data_ready with the socket lock held (bh_lock_sock in
+ * softirq, or lock_sock in rx_work when user context owned the socket),
+ * through tcp_read_sock(). It validates each frame and answers what it can
+ * without sleeping: PING, STAT, and GETs whose bytes are uptodate in the page
+ * cache, with the CRC merged from stored segment CRCs. Everything that may
+ * sleep goes to cp_wq: GETs that need disk reads (verified against the stored
+ * CRCs before they are sent), DEL, and the PUT payload, which put_work reads
+ * in process context while the parser waits for the frame to end.
+ *
+ * At most CP_INFLIGHT_MAX requests are in flight per connection; beyond that
+ * the parser stops reading, bytes stay in the socket and TCP flow control
+ * pushes back on the client.
+ *
+ * TX is tx_work: one per connection, so it never runs concurrently with
+ * itself and owns the send state. Headers come from a page_frag (TCP cannot
+ * splice slab memory), data are page-cache folios spliced into the skb, which
+ * takes its own folio references. Small responses are coalesced with
+ * MSG_MORE while more are queued.
+ */
+
+#include <linux/bvec.h>
+#include <linux/net.h>
+#include <linux/pagemap.h>
+#include <linux/slab.h>
+#include <linux/timer.h>
+#include <linux/uio.h>
+#include <linux/workqueue.h>
+#include <net/sock.h>
+#include <net/tcp.h>
+
+#include "conn.h"
+#include "proto.h"
+#include "service.h"
+#include "store.h"
+
+#define CP_INFLIGHT_MAX		512
+#define CP_INFLIGHT_RESUME	384
+#define CP_PUT_CHUNK		(64 * 1024)
+#define CP_TX_BVECS		16
+#define CP_REQ_LEN		sizeof(struct cachepeer_req)
+#define CP_RESP_LEN		sizeof(struct cachepeer_resp)
+
+enum {
+	RX_FRAME,	/* parsing headers from softirq */
+	RX_PAYLOAD,	/* put_work owns the socket's bytes */
+	RX_STOPPED,	/* after a fatal frame: read nothing more */
+};
+
+enum {
+	CONN_CLOSED,	/* conn_close() has begun */
+	CONN_EOF,	/* peer sent FIN: close once in-flight requests are done */
+};
+
+struct cp_conn {
+	struct cp_service *svc;
+	struct socket *sock;
+	struct list_head link;		/* in svc->conns, under svc->conns_lock */
+	refcount_t ref;
+	unsigned long flags;
+	atomic_t inflight;
+
+	/* RX state, under the socket lock */
+	int rx_state;
+	bool rx_paused;			/* in-flight bound reached */
+	bool rx_retry;			/* a whole frame waits for memory */
+	u32 rx_len;
+	struct cp_req rx_req;
+	u8 rx_buf[CP_REQ_LEN + CACHEPEER_KEY_MAX];
+	struct timer_list frame_timer;
+	struct work_struct rx_work;
+
+	/* PUT payload, owned by put_work while rx_state == RX_PAYLOAD */
+	struct cp_request *put_req;
+	void *put_buf;
+	struct work_struct put_work;
+
+	spinlock_t tx_lock;		/* tx_queue, dead */
+	struct list_head tx_queue;
+	bool dead;
+	struct work_struct tx_work;
+	struct cp_request *tx_cur;	/* tx_work only */
+	struct page_frag_cache pfc;	/* tx_work only */
+
+	struct work_struct close_work;
+	struct work_struct free_work;
+};
+
+struct cp_request {
+	struct list_head list;
+	struct cp_conn *conn;		/* holds a reference */
+	struct cp_block *block;		/* GET with data: holds a reference */
+	struct cp_put *put;
+	int put_err;
+	struct work_struct work;
+	u8 key_id[CP_ID_LEN];
+	u64 id;
+	u64 off;
+	u64 len;			/* data bytes in the response */
+	u64 block_size;
+	u32 crc;
+	u32 want_crc;
+	u16 status;
+	u8 op;
+	u8 flags;
+	bool close_after;
+	struct cachepeer_resp *hdr;	/* page_frag, from tx_work */
+	u64 sent;
+};
+
+static struct kmem_cache *req_cache __ro_after_init;
+static struct workqueue_struct *cp_wq __ro_after_init;
+static struct workqueue_struct *cp_tx_wq __ro_after_init;
+
+static void conn_get(struct cp_conn *conn)
+{
+	refcount_inc(&conn->ref);
+}
+
+/* The last put may come from softirq; the release sleeps, so defer it. */
+static void conn_put(struct cp_conn *conn)
+{
+	if (refcount_dec_and_test(&conn->ref))
+		queue_work(cp_wq, &conn->free_work);
+}
+
+static void conn_free_work(struct work_struct *work)
+{
+	struct cp_conn *conn = container_of(work, struct cp_conn, free_work);
+	struct cp_service *svc = conn->svc;
+
+	sock_release(conn->sock);
+	page_frag_cache_drain(&conn->pfc);
+	kvfree(conn->put_buf);
+	kfree(conn);
+	if (atomic_dec_and_test(&svc->nconns))
+		wake_up_var(&svc->nconns);
+}
+
+static void conn_schedule_close(struct cp_conn *conn)
+{
+	if (!test_bit(CONN_CLOSED, &conn->flags))
+		queue_work(cp_wq, &conn->close_work);
+}
+
+static void request_free(struct cp_request *req)
+{
+	struct cp_conn *conn = req->conn;
+
+	if (req->block)
+		cp_block_put(req->block);
+	cp_store_put_free(req->put);
+	if (req->hdr)
+		page_frag_free(req->hdr);
+	kmem_cache_free(req_cache, req);
+	conn_put(conn);
+}
+
+/* A response is queued (or thrown away): one less request in flight. */
+static void request_done(struct cp_request *req)
+{
+	struct cp_conn *conn = req->conn;
+	int left;
+
+	conn_get(conn);
+	request_free(req);
+	left = atomic_dec_return(&conn->inflight);
+	if (left < CP_INFLIGHT_RESUME && READ_ONCE(conn->rx_paused))
+		queue_work(cp_tx_wq, &conn->rx_work);
+	if (!left && test_bit(CONN_EOF, &conn->flags))
+		conn_schedule_close(conn);
+	conn_put(conn);
+}
+
+static void queue_tx(struct cp_request *req)
+{
+	struct cp_conn *conn = req->conn;
+
+	cp_service_count_status(conn->svc, req->status);
+	spin_lock_bh(&conn->tx_lock);
+	if (conn->dead) {
+		spin_unlock_bh(&conn->tx_lock);
+		request_done(req);
+		return;
+	}
+	list_add_tail(&req->list, &conn->tx_queue);
+	spin_unlock_bh(&conn->tx_lock);
+	queue_work(cp_tx_wq, &conn->tx_work);
+}
+
+static void answer(struct cp_request *req, u16 status)
+{
+	req->status = status;
+	if (status != CACHEPEER_S_OK && req->block) {
+		cp_block_put(req->block);
+		req->block = NULL;
+		req->len = 0;
+	}
+	queue_tx(req);
+}
+
+/* Process context: the GET's bytes were not all in the page cache. */
+static void get_slow_work(struct work_struct *work)
+{
+	struct cp_request *req = container_of(work, struct cp_request, work);
+	struct cp_store *st = &req->conn->svc->store;
+	int err;
+
+	err = cp_block_verify(st, req->block, req->off, req->len) ?:
+	      cp_block_range_crc(req->block, req->off, req->len, true, &req->crc);
+	answer(req, cp_store_status(err));
+}
+
+/* Any context. */
+static void do_get(struct cp_conn *conn, struct cp_request *req, const struct cp_req *r)
+{
+	struct cp_block *b;
+
+	b = cp_store_lookup(&conn->svc->store, req->key_id);
+	if (!b) {
+		answer(req, CACHEPEER_S_NOT_FOUND);
+		return;
+	}
+	req->block = b;
+	req->block_size = b->size;
+	if (r->offset > b->size || r->length > b->size - r->offset) {
+		answer(req, CACHEPEER_S_BAD_REQUEST);
+		return;
+	}
+	req->off = r->offset;
+	req->len = r->length ?: b->size - r->offset;
+	if (!req->len) {
+		answer(req, CACHEPEER_S_OK);
+		return;
+	}
+	if (cp_block_cached(b, req->off, req->len) &&
+	    !cp_block_range_crc(b, req->off, req->len, false, &req->crc)) {
+		answer(req, CACHEPEER_S_OK);
+		return;
+	}
+	INIT_WORK(&req->work, get_slow_work);
+	queue_work(cp_wq, &req->work);
+}
+
+static void do_stat(struct cp_conn *conn, struct cp_request *req)
+{
+	struct cp_block *b = cp_store_lookup(&conn->svc->store, req->key_id);
+
+	if (!b) {
+		answer(req, CACHEPEER_S_NOT_FOUND);
+		return;
+	}
+	req->block_size = b->size;
+	req->crc = b->crc;
+	cp_block_put(b);
+	answer(req, CACHEPEER_S_OK);
+}
+
+static void del_work(struct work_struct *work)
+{
+	struct cp_request *req = container_of(work, struct cp_request, work);
+
+	answer(req, cp_store_status(cp_store_del(&req->conn->svc->store, req->key_id)));
+}
+
+static void commit_work(struct work_struct *work)
+{
+	struct cp_request *req = container_of(work, struct cp_request, work);
+	int err = req->put_err;
+
+	if (!err)
+		err = cp_store_put_commit(req->put, req->flags & CACHEPEER_F_CRC, req->want_crc);
+	cp_store_put_free(req->put);
+	req->put = NULL;
+	answer(req, cp_store_status(err));
+}
+
+/*
+ * A whole frame (header and key) is in rx_buf: hand it to its op. Socket lock
+ * held, any context. Fails only for lack of memory.
+ */
+static int dispatch(struct cp_conn *conn, gfp_t gfp)
+{
+	const struct cp_req *r = &conn->rx_req;
+	struct cp_request *req;
+
+	req = kmem_cache_zalloc(req_cache, gfp);
+	if (!req)
+		return -ENOMEM;
+	conn_get(conn);
+	req->conn = conn;
+	req->id = r->id;
+	req->op = r->opcode;
+	req->flags = r->flags;
+	req->want_crc = r->crc;
+	if (r->key_len)
+		cp_store_key_id(conn->rx_buf + CP_REQ_LEN, r->key_len, req->key_id);
+	cp_service_count_op(conn->svc, r->opcode);
+	if (atomic_inc_return(&conn->inflight) >= CP_INFLIGHT_MAX)
+		WRITE_ONCE(conn->rx_paused, true);
+
+	switch (r->opcode) {
+	case CACHEPEER_OP_GET:
+		do_get(conn, req, r);
+		break;
+	case CACHEPEER_OP_STAT:
+		do_stat(conn, req);
+		break;
+	case CACHEPEER_OP_PING:
+		answer(req, CACHEPEER_S_OK);
+		break;
+	case CACHEPEER_OP_DEL:
+		INIT_WORK(&req->work, del_work);
+		queue_work(cp_wq, &req->work);
+		break;
+	case CACHEPEER_OP_PUT:
+		conn->put_req = req;
+		conn->rx_state = RX_PAYLOAD;
+		queue_work(cp_wq, &conn->put_work);
+		break;
+	}
+	return 0;
+}
+
+/* A frame that breaks framing: answer it, then close after the answer. */
+static void reject_frame(struct cp_conn *conn, u16 status)
+{
+	const struct cachepeer_req *w = (const void *)conn->rx_buf;
+	struct cp_request *req;
+
+	conn->rx_state = RX_STOPPED;
+	req = kmem_cache_zalloc(req_cache, GFP_ATOMIC);
+	if (!req) {
+		conn_schedule_close(conn);
+		return;
+	}
+	conn_get(conn);
+	req->conn = conn;
+	req->id = be64_to_cpu(w->id);
+	req->close_after = true;
+	atomic_inc(&conn->inflight);
+	answer(req, status);
+}
+
+static int recv_actor(read_descriptor_t *desc, struct sk_buff *skb, unsigned int offset,
+		      size_t len)
+{
+	struct cp_conn *conn = desc->arg.data;
+	struct cp_req *r = &conn->rx_req;
+	size_t used = 0;
+
+	while (used < len) {
+		u32 want = CP_REQ_LEN;
+		u32 n;
+		u16 status;
+
+		if (conn->rx_state != RX_FRAME || conn->rx_paused || conn->rx_retry) {
+			desc->count = 0;
+			break;
+		}
+		if (conn->rx_len >= CP_REQ_LEN)
+			want += r->key_len;
+		n = min_t(size_t, want - conn->rx_len, len - used);
+		if (skb_copy_bits(skb, offset + used, conn->rx_buf + conn->rx_len, n))
+			break;
+		conn->rx_len += n;
+		used += n;
+		if (conn->rx_len < want)
+			break;
+		if (want == CP_REQ_LEN) {
+			if (cp_proto_parse_req((void *)conn->rx_buf, conn->svc->max_block, r,
+					       &status)) {
+				reject_frame(conn, status);
+				continue;
+			}
+			if (r->key_len)
+				continue;
+		}
+		if (dispatch(conn, GFP_ATOMIC)) {
+			conn->rx_retry = true;	/* rx_work retries with GFP_KERNEL */
+			queue_work(cp_tx_wq, &conn->rx_work);
+			continue;
+		}
+		conn->rx_len = 0;
+	}
+	return used;
+}
+
+/* A partial frame must complete within the node's frame timeout. */
+static void frame_timer_update(struct cp_conn *conn)
+{
+	if (conn->rx_len || conn->rx_state == RX_PAYLOAD) {
+		if (!timer_pending(&conn->frame_timer))
+			mod_timer(&conn->frame_timer,
+				  jiffies + msecs_to_jiffies(conn->svc->frame_timeout_ms));
+	} else {
+		timer_delete(&conn->frame_timer);
+	}
+}
+
+/* Socket lock held. */
+static void read_frames(struct cp_conn *conn)
+{
+	read_descriptor_t desc = { .arg.data = conn, .count = 1 };
+
+	if (conn->rx_state == RX_FRAME && !conn->rx_paused && !conn->rx_retry)
+		tcp_read_sock(conn->sock->sk, &desc, recv_actor);
+	frame_timer_update(conn);
+}
+
+static void frame_timeout(struct timer_list *t)
+{
+	struct cp_conn *conn = from_timer(conn, t, frame_timer);
+
+	cp_service_count_timeout(conn->svc);
+	conn_schedule_close(conn);
+}
+
+static void rx_work(struct work_struct *work)
+{
+	struct cp_conn *conn = container_of(work, struct cp_conn, rx_work);
+	struct sock *sk = conn->sock->sk;
+
+	lock_sock(sk);
+	if (conn->rx_retry) {
+		if (dispatch(conn, GFP_KERNEL)) {
+			release_sock(sk);
+			conn_schedule_close(conn);
+			return;
+		}
+		conn->rx_retry = false;
+		conn->rx_len = 0;
+	}
+	if (conn->rx_paused && atomic_read(&conn->inflight) < CP_INFLIGHT_RESUME)
+		WRITE_ONCE(conn->rx_paused, false);
+	read_frames(conn);
+	release_sock(sk);
+	if (test_bit(CONN_EOF, &conn->flags) && !atomic_read(&conn->inflight))
+		conn_schedule_close(conn);
+}
+
+/*
+ * Process context: receive a PUT's payload into the block's anonymous file.
+ * The frame's key stays in rx_buf until the payload is complete.
+ */
+static void put_work(struct work_struct *work)
+{
+	struct cp_conn *conn = container_of(work, struct cp_conn, put_work);
+	struct cp_request *req = conn->put_req;
+	struct sock *sk = conn->sock->sk;
+	const struct cp_req *r = &conn->rx_req;
+	struct kvec kv;
+	struct msghdr msg = { .msg_flags = MSG_DONTWAIT };
+	int n;
+
+	if (!req)
+		return;
+	if (!conn->put_buf) {
+		conn->put_buf = kvmalloc(CP_PUT_CHUNK, GFP_KERNEL);
+		if (!conn->put_buf)
+			goto fail;
+	}
+	if (!req->put && !req->put_err) {
+		req->put = cp_store_put_begin(&conn->svc->store, req->key_id,
+					      conn->rx_buf + CP_REQ_LEN, r->key_len,
+					      r->payload_len);
+		if (IS_ERR(req->put)) {
+			/* Still drain the payload, to answer and keep the stream. */
+			req->put_err = PTR_ERR(req->put);
+			req->put = NULL;
+		}
+	}
+	while (req->sent < r->payload_len) {
+		kv.iov_base = conn->put_buf;
+		kv.iov_len = min_t(u64, CP_PUT_CHUNK, r->payload_len - req->sent);
+		n = kernel_recvmsg(conn->sock, &msg, &kv, 1, kv.iov_len, MSG_DONTWAIT);
+		if (n == -EAGAIN)
+			return;		/* sk_data_ready requeues us */
+		if (n <= 0)
+			goto fail;	/* peer gone mid-payload: nothing is kept */
+		if (!req->put_err)
+			req->put_err = cp_store_put_write(req->put, conn->put_buf, n);
+		req->sent += n;
+	}
+
+	req->sent = 0;
+	conn->put_req = NULL;
+	INIT_WORK(&req->work, commit_work);
+	queue_work(cp_wq, &req->work);
+
+	lock_sock(sk);
+	conn->rx_state = RX_FRAME;
+	conn->rx_len = 0;
+	timer_delete(&conn->frame_timer);
+	read_frames(conn);
+	release_sock(sk);
+	return;
+
+fail:
+	conn->put_req = NULL;
+	request_done(req);
+	conn_schedule_close(conn);
+}
+
+static void conn_data_ready(struct sock *sk)
+{
+	struct cp_conn *conn;
+
+	read_lock_bh(&sk->sk_callback_lock);
+	conn = sk->sk_user_data;
+	if (likely(conn)) {
+		if (conn->rx_state == RX_PAYLOAD)
+			queue_work(cp_wq, &conn->put_work);
+		else if (sock_owned_by_user_nocheck(sk) || conn->rx_retry)
+			queue_work(cp_tx_wq, &conn->rx_work);
+		else
+			read_frames(conn);
+	}
+	read_unlock_bh(&sk->sk_callback_lock);
+}
+
+static void conn_write_space(struct sock *sk)
+{
+	struct cp_conn *conn;
+
+	read_lock_bh(&sk->sk_callback_lock);
+	conn = sk->sk_user_data;
+	if (likely(conn) && sk_stream_is_writeable(sk)) {
+		clear_bit(SOCK_NOSPACE, &sk->sk_socket->flags);
+		queue_work(cp_tx_wq, &conn->tx_work);
+	}
+	read_unlock_bh(&sk->sk_callback_lock);
+}
+
+static void conn_state_change(struct sock *sk)
+{
+	struct cp_conn *conn;
+
+	read_lock_bh(&sk->sk_callback_lock);
+	conn = sk->sk_user_data;
+	if (likely(conn)) {
+		if (sk->sk_state == TCP_CLOSE_WAIT) {
+			/* Half-closed: answer what was asked, then close. */
+			set_bit(CONN_EOF, &conn->flags);
+			queue_work(cp_tx_wq, &conn->rx_work);
+		} else if (sk->sk_state != TCP_ESTABLISHED) {
+			conn_schedule_close(conn);
+		}
+	}
+	read_unlock_bh(&sk->sk_callback_lock);
+}
+
+/*
+ * Send what is left of one response. Returns 0 when it is all queued in the
+ * socket, -EAGAIN when the socket is full (sk_write_space resumes us), or an
+ * error that ends the connection.
+ */
+static int send_response(struct cp_conn *conn, struct cp_request *req, bool more)
+{
+	struct socket *sock = conn->sock;
+	u64 total = CP_RESP_LEN + req->len;
+	bool sg = sock->sk->sk_route_caps & NETIF_F_SG;
+
+	if (!req->hdr) {
+		req->hdr = page_frag_alloc(&conn->pfc, CP_RESP_LEN, GFP_KERNEL);
+		if (!req->hdr)
+			return -ENOMEM;
+		cp_proto_fill_resp(req->hdr, req->id, req->status, req->len, req->block_size,
+				   req->crc, conn->svc->epoch);
+	}
+	while (req->sent < total) {
+		struct msghdr msg = { .msg_flags = MSG_SPLICE_PAGES | MSG_DONTWAIT | MSG_NOSIGNAL };
+		struct folio *folios[CP_TX_BVECS];
+		struct bio_vec bv[CP_TX_BVECS];
+		u64 pos = req->sent, bytes = 0, data;
+		int n = 0, nf = 0, ret = 0, i;
+
+		if (pos < CP_RESP_LEN) {
+			bvec_set_virt(&bv[n++], (u8 *)req->hdr + pos, CP_RESP_LEN - pos);
+			bytes = CP_RESP_LEN - pos;
+			pos = CP_RESP_LEN;
+		}
+		while (n < CP_TX_BVECS && pos < total) {
+			u64 boff = req->off + pos - CP_RESP_LEN;
+			struct folio *folio;
+			size_t foff, len;
+
+			folio = filemap_get_folio(req->block->file->f_mapping, boff >> PAGE_SHIFT);
+			if (IS_ERR(folio) || !folio_test_uptodate(folio)) {
+				bool cached;
+
+				if (!IS_ERR(folio))
+					folio_put(folio);
+				/*
+				 * Evicted since the request was checked: read
+				 * and verify the rest again. The header is out,
+				 * so a failure can only end the connection; bad
+				 * bytes are never sent.
+				 */
+				ret = cp_block_verify(&conn->svc->store, req->block, boff,
+						      total - pos);
+				if (ret)
+					break;
+				folio = cp_block_folio(req->block, boff >> PAGE_SHIFT, &cached);
+				if (IS_ERR(folio)) {
+					ret = PTR_ERR(folio);
+					break;
+				}
+			}
+			foff = boff - folio_pos(folio);
+			len = min_t(u64, folio_size(folio) - foff, total - pos);
+			bvec_set_folio(&bv[n++], folio, len, foff);
+			folios[nf++] = folio;
+			bytes += len;
+			pos += len;
+		}
+		if (!ret) {
+			if (pos < total || more)
+				msg.msg_flags |= MSG_MORE;
+			iov_iter_bvec(&msg.msg_iter, ITER_SOURCE, bv, n, bytes);
+			ret = sock_sendmsg(sock, &msg);
+		}
+		/* The skb holds its own folio references. */
+		for (i = 0; i < nf; i++)
+			folio_put(folios[i]);
+		if (ret < 0)
+			return ret;
+		data = req->sent + ret > CP_RESP_LEN ?
+		       req->sent + ret - max_t(u64, req->sent, CP_RESP_LEN) : 0;
+		cp_service_count_tx(conn->svc, data, sg);
+		req->sent += ret;
+		if (ret < bytes)
+			return -EAGAIN;
+	}
+	return 0;
+}
+
+static void tx_work(struct work_struct *work)
+{
+	struct cp_conn *conn = container_of(work, struct cp_conn, tx_work);
+	struct cp_request *req;
+	bool more, close;
+	int ret;
+
+	for (;;) {
+		req = conn->tx_cur;
+		spin_lock_bh(&conn->tx_lock);
+		if (!req) {
+			req = list_first_entry_or_null(&conn->tx_queue, struct cp_request, list);
+			if (req)
+				list_del(&req->list);
+		}
+		more = !list_empty(&conn->tx_queue);
+		spin_unlock_bh(&conn->tx_lock);
+		if (!req)
+			return;
+		conn->tx_cur = req;
+		ret = send_response(conn, req, more);
+		if (ret == -EAGAIN)
+			return;
+		conn->tx_cur = NULL;
+		close = ret || req->close_after;
+		request_done(req);
+		if (close) {
+			conn_schedule_close(conn);
+			return;
+		}
+	}
+}
+
+static void drop_queued(struct cp_conn *conn)
+{
+	struct cp_request *req, *tmp;
+
+	list_for_each_entry_safe(req, tmp, &conn->tx_queue, list) {
+		list_del(&req->list);
+		request_done(req);
+	}
+	if (conn->tx_cur) {
+		request_done(conn->tx_cur);
+		conn->tx_cur = NULL;
+	}
+	if (conn->put_req) {
+		request_done(conn->put_req);
+		conn->put_req = NULL;
+	}
+}
+
+static void conn_close(struct cp_conn *conn)
+{
+	struct cp_service *svc = conn->svc;
+	struct sock *sk = conn->sock->sk;
+
+	if (test_and_set_bit(CONN_CLOSED, &conn->flags))
+		return;
+
+	/* After this no callback can reach the connection... */
+	write_lock_bh(&sk->sk_callback_lock);
+	sk->sk_user_data = NULL;
+	sk->sk_data_ready = svc->sk_data_ready;
+	sk->sk_write_space = svc->sk_write_space;
+	sk->sk_state_change = svc->sk_state_change;
+	write_unlock_bh(&sk->sk_callback_lock);
+
+	/* ...and after this no worker runs or queues a response. */
+	spin_lock_bh(&conn->tx_lock);
+	conn->dead = true;
+	spin_unlock_bh(&conn->tx_lock);
+	timer_shutdown_sync(&conn->frame_timer);
+	cancel_work_sync(&conn->rx_work);
+	cancel_work_sync(&conn->put_work);
+	cancel_work_sync(&conn->tx_work);
+
+	kernel_sock_shutdown(conn->sock, SHUT_RDWR);
+	drop_queued(conn);
+
+	spin_lock_bh(&svc->conns_lock);
+	list_del(&conn->link);
+	spin_unlock_bh(&svc->conns_lock);
+	conn_put(conn);		/* the connection's own reference */
+}
+
+static void close_work(struct work_struct *work)
+{
+	conn_close(container_of(work, struct cp_conn, close_work));
+}
+
+/* Process context, from the accept worker. Takes over sock. */
+int cp_conn_create(struct cp_service *svc, struct socket *sock)
+{
+	struct sock *sk = sock->sk;
+	struct cp_conn *conn;
+
+	conn = kzalloc(sizeof(*conn), GFP_KERNEL);
+	if (!conn)
+		return -ENOMEM;
+	conn->svc = svc;
+	conn->sock = sock;
+	refcount_set(&conn->ref, 1);
+	spin_lock_init(&conn->tx_lock);
+	INIT_LIST_HEAD(&conn->tx_queue);
+	INIT_WORK(&conn->rx_work, rx_work);
+	INIT_WORK(&conn->put_work, put_work);
+	INIT_WORK(&conn->tx_work, tx_work);
+	INIT_WORK(&conn->close_work, close_work);
+	INIT_WORK(&conn->free_work, conn_free_work);
+	timer_setup(&conn->frame_timer, frame_timeout, 0);
+
+	tcp_sock_set_nodelay(sk);
+	sock_no_linger(sk);
+
+	atomic_inc(&svc->nconns);
+	spin_lock_bh(&svc->conns_lock);
+	list_add_tail(&conn->link, &svc->conns);
+	spin_unlock_bh(&svc->conns_lock);
+
+	/* The child inherited the listener's callbacks; replace them. */
+	lock_sock(sk);
+	write_lock_bh(&sk->sk_callback_lock);
+	sk->sk_user_data = conn;
+	sk->sk_data_ready = conn_data_ready;
+	sk->sk_write_space = conn_write_space;
+	sk->sk_state_change = conn_state_change;
+	write_unlock_bh(&sk->sk_callback_lock);
+	/* Bytes may have arrived before the callbacks were in place. */
+	read_frames(conn);
+	if (sk->sk_state != TCP_ESTABLISHED)
+		conn_schedule_close(conn);
+	release_sock(sk);
+	return 0;
+}
+
+/* Process context: close every connection of a stopping node and wait. */
+void cp_conn_close_all(struct cp_service *svc)
+{
+	struct cp_conn *conn;
+
+	spin_lock_bh(&svc->conns_lock);
+	list_for_each_entry(conn, &svc->conns, link)
+		queue_work(cp_wq, &conn->close_work);
+	spin_unlock_bh(&svc->conns_lock);
+	wait_var_event(&svc->nconns, !atomic_read(&svc->nconns));
+}
+
+int __init cp_conn_init(void)
+{
+	req_cache = KMEM_CACHE(cp_request, 0);
+	if (!req_cache)
+		return -ENOMEM;
+	/* Disk reads, PUT payloads, fsync and teardown may block for long. */
+	cp_wq = alloc_workqueue("cachepeer", WQ_UNBOUND, 0);
+	if (!cp_wq)
+		goto err_cache;
+	/* RX resumption and TX stay on the CPU whose softirq queued them. */
+	cp_tx_wq = alloc_workqueue("cachepeer_tx", WQ_HIGHPRI, 0);
+	if (!cp_tx_wq)
+		goto err_wq;
+	return 0;
+
+err_wq:
+	destroy_workqueue(cp_wq);
+err_cache:
+	kmem_cache_destroy(req_cache);
+	return -ENOMEM;
+}
+
+void cp_conn_uninit(void)
+{
+	destroy_workqueue(cp_tx_wq);
+	destroy_workqueue(cp_wq);
+	/* Blocks are freed by call_rcu() into this module. */
+	rcu_barrier();
+	kmem_cache_destroy(req_cache);
+}

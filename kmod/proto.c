@@ -1,0 +1,81 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Frame validation. Pure functions of their arguments, callable from softirq,
+ * and built unchanged into the userspace fuzz harness (selftests/fuzz/), so
+ * nothing here may touch kernel state.
+ */
+
+#ifdef __KERNEL__
+#include <linux/errno.h>
+#include <asm/byteorder.h>
+#endif
+
+#include "proto.h"
+
+/*
+ * Validate a request header. Returns 0, or -EBADMSG with *status set to the
+ * answer for a frame that breaks framing; the caller answers and closes.
+ * Fields an op does not use must be zero, so that a client bug is caught
+ * rather than half-honoured.
+ */
+int cp_proto_parse_req(const struct cachepeer_req *w, u64 max_block, struct cp_req *r,
+		       u16 *status)
+{
+	bool want_key, want_payload, want_range;
+
+	*status = CACHEPEER_S_BAD_REQUEST;
+	if (be32_to_cpu(w->magic) != CACHEPEER_REQ_MAGIC ||
+	    w->version != CACHEPEER_PROTO_VERSION || w->reserved)
+		return -EBADMSG;
+
+	r->id = be64_to_cpu(w->id);
+	r->opcode = w->opcode;
+	r->flags = be16_to_cpu(w->flags);
+	r->key_len = be16_to_cpu(w->key_len);
+	r->crc = be32_to_cpu(w->crc);
+	r->offset = be64_to_cpu(w->offset);
+	r->length = be64_to_cpu(w->length);
+	r->payload_len = be64_to_cpu(w->payload_len);
+
+	if (r->opcode < CACHEPEER_OP_GET || r->opcode > CACHEPEER_OP_MAX)
+		return -EBADMSG;
+	if (r->flags & ~CACHEPEER_F_ALL)
+		return -EBADMSG;
+
+	want_key = r->opcode != CACHEPEER_OP_PING;
+	want_payload = r->opcode == CACHEPEER_OP_PUT;
+	want_range = r->opcode == CACHEPEER_OP_GET;
+
+	if (want_key ? r->key_len < 1 || r->key_len > CACHEPEER_KEY_MAX : r->key_len)
+		return -EBADMSG;
+	if (!want_range && (r->offset || r->length))
+		return -EBADMSG;
+	if (!want_payload && (r->payload_len || r->flags || r->crc))
+		return -EBADMSG;
+	if (want_payload) {
+		if (!r->payload_len)
+			return -EBADMSG;
+		if (r->payload_len > max_block) {
+			*status = CACHEPEER_S_TOO_LARGE;
+			return -EBADMSG;
+		}
+		if (!(r->flags & CACHEPEER_F_CRC) && r->crc)
+			return -EBADMSG;
+	}
+	*status = CACHEPEER_S_OK;
+	return 0;
+}
+
+void cp_proto_fill_resp(struct cachepeer_resp *w, u64 id, u16 status, u64 data_len,
+			u64 block_size, u32 crc, u64 epoch)
+{
+	*w = (struct cachepeer_resp) {
+		.magic = cpu_to_be32(CACHEPEER_RESP_MAGIC),
+		.status = cpu_to_be16(status),
+		.id = cpu_to_be64(id),
+		.data_len = cpu_to_be64(data_len),
+		.block_size = cpu_to_be64(block_size),
+		.crc = cpu_to_be32(crc),
+		.epoch = cpu_to_be64(epoch),
+	};
+}
