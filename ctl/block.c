@@ -93,7 +93,8 @@ static void connect_peer(struct cp_client *c, const char *peer)
 		peer = local_peer();
 	ret = cp_client_connect(c, peer);
 	if (ret == -EINVAL) {
-		fprintf(stderr, PROG_NAME ": invalid peer '%s' (ADDR:PORT or [ADDR6]:PORT)\n", peer);
+		fprintf(stderr, PROG_NAME ": invalid peer '%s' (ADDR:PORT or [ADDR6]:PORT)\n",
+			peer);
 		exit(EXIT_USAGE);
 	}
 	if (ret) {

@@ -16,7 +16,8 @@ static int cmd_help(int argc, char **argv);
 
 static const struct subcommand subcommands[] = {
 	{ "status", cmd_status, "[-j]", "show this node (the default command)" },
-	{ "start", cmd_start, "--listen ADDR:PORT --dir PATH [--max-block SIZE] [--frame-timeout MS]",
+	{ "start", cmd_start,
+	  "--listen ADDR:PORT --dir PATH [--max-block SIZE] [--frame-timeout MS]",
 	  "start this namespace's node" },
 	{ "stop", cmd_stop, "", "stop this namespace's node, closing every connection" },
 	{ "set", cmd_set, "name NAME", "name this node (1-63 of [A-Za-z0-9._-])" },

@@ -35,6 +35,7 @@ __printf(1, 2) void fail(const char *fmt, ...);
 
 /* output.c */
 void json_string(FILE *f, const char *s);
+void json_u64(const char *name, unsigned long long v, const char *sep);
 int parse_size(const char *s, unsigned long long *out);
 const char *fmt_size(unsigned long long v, char *buf, size_t len);
 

@@ -15,6 +15,7 @@
 #include <netlink/genl/genl.h>
 #include <netlink/msg.h>
 
+#include "ctl.h"
 #include "nl.h"
 
 #ifndef SOL_NETLINK
@@ -257,7 +258,7 @@ static void parse_stats(struct nlattr *nest, struct cp_node_stats *st)
 
 	if (nla_parse_nested(tb, CACHEPEER_A_STATS_MAX, nest, NULL) < 0)
 		return;
-	for (i = 0; i < sizeof(map) / sizeof(map[0]); i++)
+	for (i = 0; i < ARRAY_SIZE(map); i++)
 		if (tb[map[i].attr])
 			*(__u64 *)((char *)st + map[i].off) = get_uint(tb[map[i].attr]);
 	if (tb[CACHEPEER_A_STATS_OPS])

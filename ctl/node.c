@@ -86,20 +86,21 @@ static void print_json(const struct cp_node_info *info)
 		printf(",\"max_block\":%llu,\"frame_timeout_ms\":%u,\"epoch\":%llu",
 		       (unsigned long long)info->max_block, info->frame_timeout_ms,
 		       (unsigned long long)info->epoch);
-		printf(",\"stats\":{\"conns\":%llu,\"conns_refused\":%llu,\"timeouts\":%llu,"
-		       "\"blocks\":%llu,\"bytes\":%llu,\"corrupt\":%llu,\"zc_bytes\":%llu,"
-		       "\"copied_bytes\":%llu,\"ops\":{",
-		       (unsigned long long)st->conns, (unsigned long long)st->conns_refused,
-		       (unsigned long long)st->timeouts, (unsigned long long)st->blocks,
-		       (unsigned long long)st->bytes, (unsigned long long)st->corrupt,
-		       (unsigned long long)st->zc_bytes, (unsigned long long)st->copied_bytes);
+		printf(",\"stats\":{");
+		json_u64("conns", st->conns, ",");
+		json_u64("conns_refused", st->conns_refused, ",");
+		json_u64("timeouts", st->timeouts, ",");
+		json_u64("blocks", st->blocks, ",");
+		json_u64("bytes", st->bytes, ",");
+		json_u64("corrupt", st->corrupt, ",");
+		json_u64("zc_bytes", st->zc_bytes, ",");
+		json_u64("copied_bytes", st->copied_bytes, ",");
+		printf("\"ops\":{");
 		for (i = CACHEPEER_OP_GET; i <= CACHEPEER_OP_MAX; i++)
-			printf("%s\"%s\":%llu", i > CACHEPEER_OP_GET ? "," : "", op_names[i],
-			       (unsigned long long)st->ops[i]);
+			json_u64(op_names[i], st->ops[i], i < CACHEPEER_OP_MAX ? "," : "");
 		printf("},\"status\":{");
 		for (i = 0; i <= CACHEPEER_S_MAX; i++)
-			printf("%s\"%s\":%llu", i ? "," : "", cp_status_name(i),
-			       (unsigned long long)st->status[i]);
+			json_u64(cp_status_name(i), st->status[i], i < CACHEPEER_S_MAX ? "," : "");
 		printf("}}");
 	}
 	printf("}\n");

@@ -78,3 +78,10 @@ const char *fmt_size(unsigned long long v, char *buf, size_t len)
 		snprintf(buf, len, "%llu B", v);
 	return buf;
 }
+
+/* "name":value followed by sep. */
+void json_u64(const char *name, unsigned long long v, const char *sep)
+{
+	json_string(stdout, name);
+	printf(":%llu%s", v, sep);
+}

@@ -56,7 +56,7 @@ struct cp_service {
 	void (*sk_write_space)(struct sock *sk);
 	void (*sk_state_change)(struct sock *sk);
 
-	spinlock_t conns_lock;
+	spinlock_t conns_lock;		/* conns */
 	struct list_head conns;
 	atomic_t nconns;
 };

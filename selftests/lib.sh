@@ -14,6 +14,8 @@ KO=${CP_KO:-$CP_TOP/kmod/cachepeer.ko}
 . "$KSFT/kselftest/ktap_helpers.sh"
 
 CP_TMP=$(mktemp -d /tmp/cachepeer-test.XXXXXX)
+# The guest's /tmp is overlayfs, which cachepeer refuses: give caches a tmpfs.
+mount -t tmpfs -o mode=1777 cachepeer-test "$CP_TMP"
 NS_PREFIX=cp$$-
 
 module_loaded() { [ -d /sys/module/cachepeer ]; }
@@ -68,9 +70,17 @@ ns_cleanup() {
 cleanup() {
 	ns_cleanup
 	unload_module 2>/dev/null
-	rm -rf "$CP_TMP"
+	umount -l "$CP_TMP"
+	rmdir "$CP_TMP"
 }
 trap cleanup EXIT
+
+# start_args NAME [PORT]: arguments starting a node on 127.0.0.1:PORT (default
+# 7000) with a fresh cache directory $CP_TMP/NAME.
+start_args() {
+	mkdir -p "$CP_TMP/$1"
+	echo "--listen 127.0.0.1:${2:-7000} --dir $CP_TMP/$1"
+}
 
 # json_get FIELD: print FIELD of the JSON object on stdin (and validate it).
 json_get() {

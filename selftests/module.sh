@@ -32,7 +32,7 @@ test_load_unload() {
 test_not_loaded_message() {
 	unload_module
 	expect_err 1 "cachepeerctl: cachepeer module is not loaded" "$CTL" status
-	expect_err 1 "cachepeerctl: cachepeer module is not loaded" "$CTL" start
+	expect_err 1 "cachepeerctl: cachepeer module is not loaded" "$CTL" start $(start_args x)
 }
 
 test_param_node_name() {

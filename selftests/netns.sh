@@ -33,7 +33,7 @@ test_status_fields() {
 
 test_independent() {
 	on a "$CTL" set name n-a
-	on a "$CTL" start
+	on a "$CTL" start $(start_args a)
 	on b "$CTL" set name n-b
 	expect_eq "$(on a "$CTL" -j | json_get state)" running "a state"
 	expect_eq "$(on b "$CTL" -j | json_get state)" stopped "b state"
@@ -41,16 +41,16 @@ test_independent() {
 	expect_eq "$(on a "$CTL" -j | json_get name)" n-a "a name"
 	expect_eq "$(on b "$CTL" -j | json_get name)" n-b "b name"
 	expect_eq "$("$CTL" -j | json_get name)" "" "init name"
-	on b "$CTL" start
+	on b "$CTL" start $(start_args b)
 	on a "$CTL" stop
 	expect_eq "$(on a "$CTL" -j | json_get state)" stopped "a state after stop"
 	expect_eq "$(on b "$CTL" -j | json_get state)" running "b state after a stopped"
 }
 
 test_state_errors() {
-	on a "$CTL" start 2>/dev/null || true
+	on a "$CTL" start $(start_args a) 2>/dev/null || true
 	expect_err 1 "cachepeerctl: start: node is already running (Operation already in progress)" \
-		on a "$CTL" start
+		on a "$CTL" start $(start_args a)
 	on a "$CTL" stop
 	expect_err 1 "cachepeerctl: stop: node is not running (Operation already in progress)" \
 		on a "$CTL" stop
@@ -61,15 +61,15 @@ test_state_errors() {
 
 test_netns_delete() {
 	ns_add c
-	on c "$CTL" start
+	on c "$CTL" start $(start_args c)
 	ns_del c
 	# The node died with its namespace; the others are untouched.
 	expect_eq "$(on b "$CTL" -j | json_get state)" running "b state"
 }
 
 test_rmmod_with_namespaces() {
-	on a "$CTL" start
-	on b "$CTL" start 2>/dev/null || true
+	on a "$CTL" start $(start_args a)
+	on b "$CTL" start $(start_args b) 2>/dev/null || true
 	rmmod cachepeer
 	[ ! -d /sys/module/cachepeer ]
 	expect_err 1 "cachepeerctl: cachepeer module is not loaded" on a "$CTL"

@@ -16,7 +16,8 @@ test_unpriv_read() {
 }
 
 test_unpriv_mutate_refused() {
-	expect_err 1 "cachepeerctl: start: permission denied" as_nobody "$CTL" start
+	expect_err 1 "cachepeerctl: start: permission denied" \
+		as_nobody "$CTL" start $(start_args p)
 	expect_err 1 "cachepeerctl: stop: permission denied" as_nobody "$CTL" stop
 	expect_err 1 "cachepeerctl: set name 'x': permission denied" as_nobody "$CTL" set name x
 	expect_eq "$("$CTL" -j | json_get state)" stopped "state after refused start"
@@ -31,9 +32,12 @@ test_userns_owner() {
 	# Root of a new user namespace has no rights over the initial network
 	# namespace, which the initial user namespace owns...
 	expect_err 1 "cachepeerctl: start: permission denied" \
-		as_nobody unshare --user --map-root-user "$CTL" start
-	# ...but owns the network namespaces it creates, and runs their nodes.
-	as_nobody unshare --user --map-root-user --net sh -c "'$CTL' start && '$CTL' -j" \
+		as_nobody unshare --user --map-root-user "$CTL" start $(start_args u)
+	# ...but owns the network namespaces it creates, and runs their nodes,
+	# in directories its own user may write.
+	chown nobody "$CP_TMP/u"
+	as_nobody unshare --user --map-root-user --net sh -c \
+		"ip link set lo up && '$CTL' start $(start_args u) && '$CTL' -j" \
 		>"$CP_TMP/userns.json"
 	expect_eq "$(json_get state <"$CP_TMP/userns.json")" running "own node's state"
 	expect_eq "$("$CTL" -j | json_get state)" stopped "initial node's state"

@@ -1,0 +1,153 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# The data plane through cachepeerctl, on real filesystems:
+#
+#   ns d: node on 127.0.0.1:7000 and [::1]:7001, cache on ext4 (loop) or tmpfs
+#
+source "$(dirname "$0")/lib.sh"
+
+stat_of() { on d "$CTL" -j | python3 -c "import json,sys; print(json.load(sys.stdin)['stats']['$1'])"; }
+
+# mkfs_ext4 NAME SIZE: an ext4 filesystem on a loop device, mounted at $CP_TMP/NAME.
+mkfs_ext4() {
+	truncate -s "$2" "$CP_TMP/$1.img"
+	mkfs.ext4 -q -F "$CP_TMP/$1.img"
+	mkdir -p "$CP_TMP/$1"
+	mount -o loop "$CP_TMP/$1.img" "$CP_TMP/$1"
+}
+
+setup() {
+	modprobe loop
+	load_module
+	ns_add d
+	head -c $((4 << 20)) /dev/urandom >"$CP_TMP/block"
+}
+
+zero_copy_on() {
+	local dir=$1 zc
+
+	on d "$CTL" start --listen 127.0.0.1:7000 --dir "$dir"
+	on d "$CTL" put blk "$CP_TMP/block"
+	on d "$CTL" get blk -o "$CP_TMP/out"
+	cmp "$CP_TMP/block" "$CP_TMP/out"
+	on d "$CTL" get blk --offset 5000 --length 100000 -o "$CP_TMP/out"
+	cmp <(tail -c +5001 "$CP_TMP/block" | head -c 100000) "$CP_TMP/out"
+	# Every data byte went out spliced from the page cache, none copied.
+	zc=$(stat_of zc_bytes)
+	expect_eq "$zc" $(((4 << 20) + 100000)) "zero-copy bytes"
+	expect_eq "$(stat_of copied_bytes)" 0 "copied bytes"
+	on d "$CTL" stop
+}
+
+test_zero_copy_tmpfs() {
+	mkdir -p "$CP_TMP/t"
+	zero_copy_on "$CP_TMP/t"
+}
+
+test_zero_copy_ext4() {
+	mkfs_ext4 e 64M
+	zero_copy_on "$CP_TMP/e"
+	umount "$CP_TMP/e"
+}
+
+test_corruption() {
+	local f
+
+	mkfs_ext4 c 64M
+	on d "$CTL" start --listen 127.0.0.1:7000 --dir "$CP_TMP/c"
+	on d "$CTL" put blk "$CP_TMP/block"
+	on d "$CTL" put other "$CP_TMP/block"
+	f=$(ls "$CP_TMP/c" | head -n 1)
+	# Flip one byte on disk, behind the page cache's back.
+	on d "$CTL" stop
+	printf '\xff' | dd of="$CP_TMP/c/$f" bs=1 seek=1000000 conv=notrunc status=none
+	sync
+	on d "$CTL" start --listen 127.0.0.1:7000 --dir "$CP_TMP/c"
+	on d "$CTL" put blk "$CP_TMP/block"
+	on d "$CTL" put other "$CP_TMP/block"
+	echo 3 >/proc/sys/vm/drop_caches
+	expect_err 5 "cachepeerctl: get 'blk': corrupt" on d "$CTL" get blk -o "$CP_TMP/out" ||
+		expect_err 5 "cachepeerctl: get 'other': corrupt" on d "$CTL" get other -o "$CP_TMP/out"
+	expect_eq "$(stat_of corrupt)" 1 "corrupt counter"
+	on d "$CTL" stop
+	umount "$CP_TMP/c"
+}
+
+test_full_filesystem() {
+	mkdir -p "$CP_TMP/f"
+	mount -t tmpfs -o size=6M cp-full "$CP_TMP/f"
+	on d "$CTL" start --listen 127.0.0.1:7000 --dir "$CP_TMP/f"
+	on d "$CTL" put one "$CP_TMP/block"
+	expect_err 1 "cachepeerctl: put 'two': no space" on d "$CTL" put two "$CP_TMP/block"
+	# Only the block that fitted has a name; the failed one left nothing.
+	expect_eq "$(ls "$CP_TMP/f" | wc -l)" 1 "files after NO_SPACE"
+	on d "$CTL" get one -o "$CP_TMP/out"
+	cmp "$CP_TMP/block" "$CP_TMP/out"
+	on d "$CTL" stop
+	umount "$CP_TMP/f"
+}
+
+test_ipv6() {
+	mkdir -p "$CP_TMP/v6"
+	on d "$CTL" start --listen '[::1]:7001' --dir "$CP_TMP/v6"
+	on d "$CTL" -j | json_get listen | grep -qx '\[::1\]:7001'
+	on d "$CTL" put blk "$CP_TMP/block"
+	on d "$CTL" get --peer '[::1]:7001' blk -o "$CP_TMP/out"
+	cmp "$CP_TMP/block" "$CP_TMP/out"
+	expect_err 4 "cachepeerctl: cannot connect to 127.0.0.1:7001: Connection refused" \
+		on d "$CTL" get --peer 127.0.0.1:7001 blk
+	on d "$CTL" stop
+}
+
+# Teardown with clients mid-transfer: stop, netns deletion and rmmod.
+test_teardown_busy() {
+	local i
+
+	mkdir -p "$CP_TMP/b"
+	for i in 1 2 3; do
+		on d "$CTL" start --listen 127.0.0.1:7000 --dir "$CP_TMP/b"
+		on d "$CTL" put blk "$CP_TMP/block"
+		for _ in 1 2 3 4; do
+			(while on d "$CTL" get blk -o /dev/null 2>/dev/null; do :; done) &
+		done
+		sleep 2
+		case $i in
+		1) on d "$CTL" stop ;;
+		2) ns_del d; ns_add d ;;
+		3) rmmod cachepeer; load_module ;;
+		esac
+		wait
+		expect_eq "$(on d "$CTL" -j | json_get state)" stopped "state after teardown $i"
+	done
+}
+
+test_module_params() {
+	unload_module
+	mkdir -p "$CP_TMP/p"
+	load_deps
+	insmod "$KO" cache_dir="$CP_TMP/p" listen=127.0.0.1:7002 max_block=1M node_name=param
+	expect_eq "$("$CTL" -j | json_get state)" running "state"
+	expect_eq "$("$CTL" -j | json_get max_block)" 1048576 "max block"
+	head -c 1048576 "$CP_TMP/block" >"$CP_TMP/1m"
+	"$CTL" put small "$CP_TMP/1m"
+	expect_err 1 "cachepeerctl: put 'big': too large" "$CTL" put big "$CP_TMP/block"
+	rmmod cachepeer
+	fails insmod "$KO" cache_dir="$CP_TMP/p"
+	fails insmod "$KO" cache_dir="$CP_TMP/missing" listen=127.0.0.1:7002
+	fails insmod "$KO" cache_dir="$CP_TMP/p" listen=bogus
+	fails insmod "$KO" cache_dir="$CP_TMP/p" listen=127.0.0.1:7002 max_block=65M
+	load_module
+}
+
+ktap_print_header
+ktap_set_plan 7
+setup
+run_test "GET data is 100% zero-copy on tmpfs" test_zero_copy_tmpfs
+run_test "GET data is 100% zero-copy on ext4" test_zero_copy_ext4
+run_test "a byte flipped on disk is CORRUPT, never served" test_corruption
+run_test "a full filesystem answers NO_SPACE and keeps nothing partial" test_full_filesystem
+run_test "IPv6 listener" test_ipv6
+run_test "stop, netns deletion and rmmod with clients mid-transfer" test_teardown_busy
+run_test "cache_dir=, listen=, max_block= start the initial node" test_module_params
+ktap_finished

@@ -1,0 +1,586 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The block protocol end to end: round trips checked byte for byte and
+ * against an independent CRC-32C, pipelining with out-of-order completion,
+ * and bad input, after which other connections and stored blocks must be
+ * unaffected. Each test runs on a fresh node in a network namespace of its
+ * own, with its cache on a tmpfs.
+ */
+#define _GNU_SOURCE
+#include <dirent.h>
+#include <endian.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+#include "client.h"
+#include "kselftest_harness.h"
+
+#define PEER "127.0.0.1:7000"
+#define MiB (1024 * 1024)
+
+/* Bit-at-a-time CRC-32C: shares nothing with the module or the client. */
+static uint32_t ref_crc(const void *data, size_t len)
+{
+	const unsigned char *p = data;
+	uint32_t c = ~0u;
+	int k;
+
+	while (len--) {
+		c ^= *p++;
+		for (k = 0; k < 8; k++)
+			c = (c >> 1) ^ (0x82f63b78u & -(c & 1));
+	}
+	return ~c;
+}
+
+static void fill_random(void *buf, size_t len, uint64_t seed)
+{
+	unsigned char *p = buf;
+	size_t i;
+
+	for (i = 0; i < len; i++) {
+		seed ^= seed << 13;
+		seed ^= seed >> 7;
+		seed ^= seed << 17;
+		p[i] = seed;
+	}
+}
+
+static const char *ctl(void)
+{
+	return getenv("CP_CTL") ?: "../ctl/cachepeerctl";
+}
+
+static int count_files(const char *dir)
+{
+	struct dirent *de;
+	DIR *d = opendir(dir);
+	int n = 0;
+
+	if (!d)
+		return -1;
+	while ((de = readdir(d)))
+		n += de->d_name[0] != '.';
+	closedir(d);
+	return n;
+}
+
+FIXTURE(node) {
+	char dir[64];
+};
+
+FIXTURE_SETUP(node)
+{
+	const char *ko = getenv("CP_KO") ?: "../kmod/cachepeer.ko";
+	struct stat st;
+	char cmd[512];
+
+	if (stat("/sys/module/cachepeer", &st)) {
+		snprintf(cmd, sizeof(cmd),
+			 "for d in $(modinfo -F depends %s | tr , ' '); do modprobe $d; done; insmod %s",
+			 ko, ko);
+		ASSERT_EQ(0, system(cmd));
+	}
+	ASSERT_EQ(0, unshare(CLONE_NEWNET));
+	ASSERT_EQ(0, system("ip link set lo up"));
+	snprintf(self->dir, sizeof(self->dir), "/tmp/cp-data.XXXXXX");
+	ASSERT_NE(NULL, mkdtemp(self->dir));
+	ASSERT_EQ(0, mount("cp-data", self->dir, "tmpfs", 0, "size=256m"));
+	snprintf(cmd, sizeof(cmd), "%s start --listen %s --dir %s --frame-timeout 2000",
+		 ctl(), PEER, self->dir);
+	ASSERT_EQ(0, system(cmd));
+}
+
+FIXTURE_TEARDOWN(node)
+{
+	char cmd[256];
+
+	snprintf(cmd, sizeof(cmd), "%s stop", ctl());
+	EXPECT_EQ(0, system(cmd));
+	umount2(self->dir, MNT_DETACH);
+	rmdir(self->dir);
+}
+
+static int do_connect(struct cp_client *c)
+{
+	struct timeval tv = { .tv_sec = 20 };
+	int ret = cp_client_connect(c, PEER);
+
+	if (!ret)
+		setsockopt(c->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	return ret;
+}
+
+/* One request, one answer, on connection c. Returns the status. */
+static int exchange(struct cp_client *c, struct cp_msg *m, struct cp_resp *r, void *data)
+{
+	if (cp_client_send(c, m) || cp_client_recv_hdr(c, r))
+		return -1;
+	if (r->data_len && (!data || cp_client_recv_data(c, r, data)))
+		return -2;
+	return r->status;
+}
+
+static int put_key(const char *key, const void *data, size_t len)
+{
+	struct cp_msg m = { .op = CACHEPEER_OP_PUT, .key = key, .key_len = strlen(key),
+			    .payload = data, .payload_len = len, .with_crc = 1 };
+	struct cp_client c;
+	struct cp_resp r;
+	int ret;
+
+	if (do_connect(&c))
+		return -1;
+	ret = exchange(&c, &m, &r, NULL);
+	cp_client_close(&c);
+	return ret;
+}
+
+/* GET [off, off + len) of key and compare with the expected bytes. */
+static void check_range(struct __test_metadata *_metadata, struct cp_client *c, const char *key,
+			const unsigned char *data, size_t size, size_t off, size_t len)
+{
+	struct cp_msg m = { .op = CACHEPEER_OP_GET, .key = key, .key_len = strlen(key),
+			    .offset = off, .length = len };
+	size_t want = len ? len : size - off;
+	unsigned char *buf = malloc(want + 1);
+	struct cp_resp r;
+
+	ASSERT_NE(NULL, buf);
+	ASSERT_EQ(CACHEPEER_S_OK, exchange(c, &m, &r, buf));
+	ASSERT_EQ(want, r.data_len);
+	ASSERT_EQ(size, r.block_size);
+	ASSERT_EQ(ref_crc(data + off, want), r.crc);
+	ASSERT_EQ(0, memcmp(buf, data + off, want));
+	free(buf);
+}
+
+TEST_F(node, round_trip_sizes)
+{
+	static const size_t sizes[] = {
+		1, 4096, 32 * 1024 - 1, 32 * 1024, 32 * 1024 + 1, MiB + 7, 4 * MiB,
+	};
+	unsigned char *data = malloc(4 * MiB);
+	struct cp_client c;
+	char key[32];
+	size_t i;
+
+	ASSERT_NE(NULL, data);
+	ASSERT_EQ(0, do_connect(&c));
+	for (i = 0; i < ARRAY_SIZE(sizes); i++) {
+		struct cp_msg m = { .op = CACHEPEER_OP_STAT, .key = key };
+		struct cp_resp r;
+
+		snprintf(key, sizeof(key), "size-%zu", sizes[i]);
+		m.key_len = strlen(key);
+		fill_random(data, sizes[i], i + 1);
+		ASSERT_EQ(CACHEPEER_S_OK, put_key(key, data, sizes[i]));
+		check_range(_metadata, &c, key, data, sizes[i], 0, 0);
+		ASSERT_EQ(CACHEPEER_S_OK, exchange(&c, &m, &r, NULL));
+		ASSERT_EQ(sizes[i], r.block_size);
+		ASSERT_EQ(ref_crc(data, sizes[i]), r.crc);
+	}
+	cp_client_close(&c);
+	free(data);
+}
+
+TEST_F(node, random_ranges)
+{
+	size_t size = MiB + 7, i;
+	unsigned char *data = malloc(size);
+	unsigned int seed = 42;
+	struct cp_client c;
+
+	ASSERT_NE(NULL, data);
+	fill_random(data, size, 7);
+	ASSERT_EQ(CACHEPEER_S_OK, put_key("ranges", data, size));
+	ASSERT_EQ(0, do_connect(&c));
+	for (i = 0; i < 300; i++) {
+		size_t off = rand_r(&seed) % size;
+		size_t len = 1 + rand_r(&seed) % (size - off);
+
+		if (i % 3 == 0)	/* often small, segment-crossing ranges */
+			len = 1 + rand_r(&seed) % (size - off < 70000 ? size - off : 70000);
+		check_range(_metadata, &c, "ranges", data, size, off, len);
+	}
+	check_range(_metadata, &c, "ranges", data, size, size - 1, 0);
+	cp_client_close(&c);
+	free(data);
+}
+
+/*
+ * 1,000 requests written before any answer is read: hits, misses and DELs
+ * (which take a worker). Every id is answered exactly once, hits carry the
+ * right bytes, and some answers overtake earlier requests.
+ */
+TEST_F(node, pipelined_out_of_order)
+{
+	enum { N = 1000, BS = 64 * 1024 };
+	unsigned char *data = malloc(BS), *buf = malloc(BS);
+	static unsigned char seen[N];
+	struct cp_msg *msgs = calloc(N, sizeof(*msgs));
+	char keys[N][16];
+	uint64_t last_id = 0;
+	int i, out_of_order = 0;
+	struct cp_client c;
+
+	ASSERT_NE(NULL, data);
+	ASSERT_NE(NULL, msgs);
+	fill_random(data, BS, 99);
+	ASSERT_EQ(CACHEPEER_S_OK, put_key("hit", data, BS));
+	for (i = 0; i < N; i++) {
+		struct cp_msg *m = &msgs[i];
+
+		m->id = i;
+		if (i % 10 == 3) {
+			snprintf(keys[i], sizeof(keys[i]), "del-%d", i);
+			m->op = CACHEPEER_OP_DEL;
+		} else if (i % 10 == 7) {
+			snprintf(keys[i], sizeof(keys[i]), "miss-%d", i);
+			m->op = CACHEPEER_OP_GET;
+		} else {
+			snprintf(keys[i], sizeof(keys[i]), "hit");
+			m->op = CACHEPEER_OP_GET;
+			m->offset = (i * 4093) % BS;
+			m->length = 1 + (i * 7919) % (BS - m->offset);
+		}
+		m->key = keys[i];
+		m->key_len = strlen(keys[i]);
+	}
+	ASSERT_EQ(0, do_connect(&c));
+	for (i = 0; i < N; i++)
+		ASSERT_EQ(0, cp_client_send(&c, &msgs[i]));
+	for (i = 0; i < N; i++) {
+		struct cp_resp r;
+		struct cp_msg *m;
+
+		ASSERT_EQ(0, cp_client_recv_hdr(&c, &r));
+		ASSERT_GT(N, r.id);
+		ASSERT_EQ(0, seen[r.id]);
+		seen[r.id] = 1;
+		if (r.id < last_id)
+			out_of_order++;
+		last_id = r.id;
+		m = &msgs[r.id];
+		if (m->op == CACHEPEER_OP_DEL || strcmp(m->key, "hit")) {
+			ASSERT_EQ(CACHEPEER_S_NOT_FOUND, r.status);
+			continue;
+		}
+		ASSERT_EQ(CACHEPEER_S_OK, r.status);
+		ASSERT_EQ(m->length, r.data_len);
+		ASSERT_EQ(0, cp_client_recv_data(&c, &r, buf));
+		ASSERT_EQ(0, memcmp(buf, data + m->offset, m->length));
+		ASSERT_EQ(ref_crc(data + m->offset, m->length), r.crc);
+	}
+	TH_LOG("%d of %d answers overtook an earlier request", out_of_order, N);
+	ASSERT_LT(0, out_of_order);
+	cp_client_close(&c);
+	free(msgs);
+	free(data);
+	free(buf);
+}
+
+/* A PUT stuck half-way on one connection delays no hit on another. */
+TEST_F(node, hits_during_slow_put)
+{
+	struct cachepeer_req h = {
+		.magic = htobe32(CACHEPEER_REQ_MAGIC), .version = CACHEPEER_PROTO_VERSION,
+		.opcode = CACHEPEER_OP_PUT, .key_len = htobe16(4),
+		.payload_len = htobe64(MiB),
+	};
+	unsigned char *data = malloc(MiB);
+	struct cp_client slow, c;
+	struct cp_resp r;
+	int i;
+
+	ASSERT_NE(NULL, data);
+	fill_random(data, MiB, 5);
+	ASSERT_EQ(CACHEPEER_S_OK, put_key("fast", data, 64 * 1024));
+	ASSERT_EQ(0, do_connect(&slow));
+	ASSERT_EQ(sizeof(h), write(slow.fd, &h, sizeof(h)));
+	ASSERT_EQ(4, write(slow.fd, "slow", 4));
+	ASSERT_EQ(MiB / 2, write(slow.fd, data, MiB / 2));
+
+	ASSERT_EQ(0, do_connect(&c));
+	for (i = 0; i < 50; i++)
+		check_range(_metadata, &c, "fast", data, 64 * 1024, i * 100, 1000);
+	cp_client_close(&c);
+
+	ASSERT_EQ(MiB / 2, write(slow.fd, data + MiB / 2, MiB / 2));
+	ASSERT_EQ(0, cp_client_recv_hdr(&slow, &r));
+	ASSERT_EQ(CACHEPEER_S_OK, r.status);
+	cp_client_close(&slow);
+	ASSERT_EQ(0, do_connect(&c));
+	check_range(_metadata, &c, "slow", data, MiB, 0, 0);
+	cp_client_close(&c);
+	free(data);
+}
+
+/* Expect an answer with this status (or none if status < 0), then EOF or reset. */
+static void expect_closed(struct __test_metadata *_metadata, struct cp_client *c, int status)
+{
+	struct cp_resp r;
+	char b;
+
+	if (status >= 0) {
+		ASSERT_EQ(0, cp_client_recv_hdr(c, &r));
+		ASSERT_EQ(status, r.status);
+	}
+	ASSERT_GE(0, read(c->fd, &b, 1));
+}
+
+/* The node still serves "keep" byte for byte, to a new connection. */
+static void expect_intact(struct __test_metadata *_metadata, const unsigned char *keep)
+{
+	struct cp_client c;
+
+	ASSERT_EQ(0, do_connect(&c));
+	check_range(_metadata, &c, "keep", keep, 100000, 0, 0);
+	cp_client_close(&c);
+}
+
+static void send_raw(struct __test_metadata *_metadata, struct cp_client *c,
+		     struct cachepeer_req *h, const char *key, size_t key_len)
+{
+	ASSERT_EQ(sizeof(*h), write(c->fd, h, sizeof(*h)));
+	if (key_len)
+		ASSERT_EQ(key_len, write(c->fd, key, key_len));
+}
+
+TEST_F(node, bad_frames)
+{
+	static char key[300];
+	unsigned char keep[100000];
+	struct {
+		const char *what;
+		size_t key_len;
+		int status;
+	} cases[] = {
+		{ "bad magic", 3, CACHEPEER_S_BAD_REQUEST },
+		{ "bad version", 3, CACHEPEER_S_BAD_REQUEST },
+		{ "unknown opcode", 3, CACHEPEER_S_BAD_REQUEST },
+		{ "unknown flag", 3, CACHEPEER_S_BAD_REQUEST },
+		{ "key length 0", 0, CACHEPEER_S_BAD_REQUEST },
+		{ "key length 251", 251, CACHEPEER_S_BAD_REQUEST },
+		{ "payload on a GET", 3, CACHEPEER_S_BAD_REQUEST },
+		{ "payload over the maximum", 3, CACHEPEER_S_TOO_LARGE },
+		{ "reserved field set", 3, CACHEPEER_S_BAD_REQUEST },
+	};
+	size_t i;
+
+	memset(key, 'k', sizeof(key));
+	fill_random(keep, sizeof(keep), 3);
+	ASSERT_EQ(CACHEPEER_S_OK, put_key("keep", keep, sizeof(keep)));
+	for (i = 0; i < ARRAY_SIZE(cases); i++) {
+		struct cachepeer_req h = {
+			.magic = htobe32(CACHEPEER_REQ_MAGIC), .version = CACHEPEER_PROTO_VERSION,
+			.opcode = CACHEPEER_OP_GET, .id = htobe64(i + 100),
+			.key_len = htobe16(cases[i].key_len),
+		};
+		struct cp_client c;
+
+		switch (i) {
+		case 0:
+			h.magic = htobe32(0x12345678);
+			break;
+		case 1:
+			h.version = 2;
+			break;
+		case 2:
+			h.opcode = 77;
+			break;
+		case 3:
+			h.flags = htobe16(0x8000);
+			break;
+		case 6:
+			h.payload_len = htobe64(10);
+			break;
+		case 7:
+			h.opcode = CACHEPEER_OP_PUT;
+			h.payload_len = htobe64(4 * MiB + 1);
+			break;
+		case 8:
+			h.reserved = htobe16(1);
+			break;
+		}
+		TH_LOG("%s", cases[i].what);
+		ASSERT_EQ(0, do_connect(&c));
+		send_raw(_metadata, &c, &h, key, cases[i].key_len);
+		expect_closed(_metadata, &c, cases[i].status);
+		cp_client_close(&c);
+		expect_intact(_metadata, keep);
+	}
+}
+
+TEST_F(node, range_errors_keep_the_connection)
+{
+	unsigned char keep[100000];
+	struct cp_msg m = { .op = CACHEPEER_OP_GET, .key = "keep", .key_len = 4 };
+	struct cp_msg ping = { .op = CACHEPEER_OP_PING, .id = 9 };
+	struct cp_client c;
+	struct cp_resp r;
+
+	fill_random(keep, sizeof(keep), 3);
+	ASSERT_EQ(CACHEPEER_S_OK, put_key("keep", keep, sizeof(keep)));
+	ASSERT_EQ(0, do_connect(&c));
+	m.offset = sizeof(keep) + 1;
+	ASSERT_EQ(CACHEPEER_S_BAD_REQUEST, exchange(&c, &m, &r, NULL));
+	m.offset = 10;
+	m.length = sizeof(keep);
+	ASSERT_EQ(CACHEPEER_S_BAD_REQUEST, exchange(&c, &m, &r, NULL));
+	m.offset = ~0ULL;
+	m.length = 2;
+	ASSERT_EQ(CACHEPEER_S_BAD_REQUEST, exchange(&c, &m, &r, NULL));
+	ASSERT_EQ(CACHEPEER_S_OK, exchange(&c, &ping, &r, NULL));
+	ASSERT_EQ(9, r.id);
+	check_range(_metadata, &c, "keep", keep, sizeof(keep), 99999, 0);
+	cp_client_close(&c);
+}
+
+TEST_F(node, failed_puts_leave_nothing)
+{
+	struct cachepeer_req h = {
+		.magic = htobe32(CACHEPEER_REQ_MAGIC), .version = CACHEPEER_PROTO_VERSION,
+		.opcode = CACHEPEER_OP_PUT, .key_len = htobe16(4), .payload_len = htobe64(MiB),
+	};
+	unsigned char *data = malloc(MiB);
+	struct cp_msg get = { .op = CACHEPEER_OP_GET };
+	struct cp_client c;
+	struct cp_resp r;
+
+	ASSERT_NE(NULL, data);
+	fill_random(data, MiB, 11);
+	/* Declares a megabyte, sends half, vanishes. */
+	ASSERT_EQ(0, do_connect(&c));
+	send_raw(_metadata, &c, &h, "gone", 4);
+	ASSERT_EQ(MiB / 2, write(c.fd, data, MiB / 2));
+	cp_client_close(&c);
+
+	/* A client CRC that does not match the payload: CORRUPT, nothing kept. */
+	h.flags = htobe16(CACHEPEER_F_CRC);
+	h.key_len = htobe16(3);
+	h.crc = htobe32(ref_crc(data, 1000) ^ 1);
+	h.payload_len = htobe64(1000);
+	ASSERT_EQ(0, do_connect(&c));
+	send_raw(_metadata, &c, &h, "bad", 3);
+	ASSERT_EQ(1000, write(c.fd, data, 1000));
+	ASSERT_EQ(0, cp_client_recv_hdr(&c, &r));
+	ASSERT_EQ(CACHEPEER_S_CORRUPT, r.status);
+
+	/* The connection goes on, and neither block exists. */
+	get.key = "bad";
+	get.key_len = 3;
+	ASSERT_EQ(CACHEPEER_S_NOT_FOUND, exchange(&c, &get, &r, NULL));
+	get.key = "gone";
+	get.key_len = 4;
+	ASSERT_EQ(CACHEPEER_S_NOT_FOUND, exchange(&c, &get, &r, NULL));
+	cp_client_close(&c);
+	/* Only complete, verified blocks ever get a name. */
+	ASSERT_EQ(0, count_files(self->dir));
+	free(data);
+}
+
+TEST_F(node, random_bytes)
+{
+	unsigned char keep[100000], junk[10000];
+	struct cp_client c;
+	char b;
+	int i;
+
+	fill_random(keep, sizeof(keep), 3);
+	ASSERT_EQ(CACHEPEER_S_OK, put_key("keep", keep, sizeof(keep)));
+	for (i = 0; i < 5; i++) {
+		fill_random(junk, sizeof(junk), 1000 + i);
+		ASSERT_EQ(0, do_connect(&c));
+		write(c.fd, junk, sizeof(junk));
+		/* Answered BAD_REQUEST and/or closed; never left hanging. */
+		while (read(c.fd, &b, 1) > 0)
+			;
+		cp_client_close(&c);
+		expect_intact(_metadata, keep);
+	}
+}
+
+TEST_F(node, unfinished_frame_times_out)
+{
+	struct cachepeer_req h = { .magic = htobe32(CACHEPEER_REQ_MAGIC) };
+	struct cp_client c;
+	struct timeval t0, t1;
+	char b;
+
+	ASSERT_EQ(0, do_connect(&c));
+	ASSERT_EQ(10, write(c.fd, &h, 10));
+	gettimeofday(&t0, NULL);
+	ASSERT_GE(0, read(c.fd, &b, 1));	/* the node closes it */
+	gettimeofday(&t1, NULL);
+	/* Frame timeout is 2 s here. */
+	ASSERT_LE(1, t1.tv_sec - t0.tv_sec);
+	cp_client_close(&c);
+}
+
+TEST_F(node, many_connections)
+{
+	enum { N = 2000 };
+	struct rlimit rl = { N + 100, N + 100 };
+	static struct cp_client conns[N];
+	struct cp_msg ping = { .op = CACHEPEER_OP_PING };
+	struct cp_resp r;
+	int i;
+
+	ASSERT_EQ(0, setrlimit(RLIMIT_NOFILE, &rl));
+	for (i = 0; i < N; i++)
+		ASSERT_EQ(0, do_connect(&conns[i]));
+	for (i = 0; i < N; i++) {
+		ping.id = i;
+		ASSERT_EQ(0, cp_client_send(&conns[i], &ping));
+	}
+	for (i = 0; i < N; i++) {
+		ASSERT_EQ(0, cp_client_recv_hdr(&conns[i], &r));
+		ASSERT_EQ(i, r.id);
+		ASSERT_EQ(CACHEPEER_S_OK, r.status);
+	}
+	for (i = 0; i < N; i++)
+		cp_client_close(&conns[i]);
+}
+
+TEST_F(node, concurrent_puts_of_one_key)
+{
+	enum { N = 8, BS = 256 * 1024 };
+	unsigned char *data = malloc(BS);
+	struct cp_client c[N];
+	struct cp_msg m = { .op = CACHEPEER_OP_PUT, .key = "same", .key_len = 4,
+			    .payload_len = BS, .with_crc = 1 };
+	struct cp_resp r;
+	int i;
+
+	ASSERT_NE(NULL, data);
+	fill_random(data, BS, 17);
+	m.payload = data;
+	for (i = 0; i < N; i++) {
+		ASSERT_EQ(0, do_connect(&c[i]));
+		ASSERT_EQ(0, cp_client_send(&c[i], &m));
+	}
+	for (i = 0; i < N; i++) {
+		ASSERT_EQ(0, cp_client_recv_hdr(&c[i], &r));
+		ASSERT_EQ(CACHEPEER_S_OK, r.status);
+		cp_client_close(&c[i]);
+	}
+	ASSERT_EQ(1, count_files(self->dir));
+	ASSERT_EQ(0, do_connect(&c[0]));
+	check_range(_metadata, &c[0], "same", data, BS, 0, 0);
+	cp_client_close(&c[0]);
+	free(data);
+}
+
+TEST_HARNESS_MAIN
