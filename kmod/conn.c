@@ -591,8 +591,6 @@ static int send_response(struct cp_conn *conn, struct cp_request *req, bool more
 
 			folio = filemap_get_folio(req->block->file->f_mapping, boff >> PAGE_SHIFT);
 			if (IS_ERR(folio) || !folio_test_uptodate(folio)) {
-				bool cached;
-
 				if (!IS_ERR(folio))
 					folio_put(folio);
 				/*
@@ -605,7 +603,7 @@ static int send_response(struct cp_conn *conn, struct cp_request *req, bool more
 						      total - pos);
 				if (ret)
 					break;
-				folio = cp_block_folio(req->block, boff >> PAGE_SHIFT, &cached);
+				folio = cp_block_folio(req->block, boff >> PAGE_SHIFT);
 				if (IS_ERR(folio)) {
 					ret = PTR_ERR(folio);
 					break;

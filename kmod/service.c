@@ -72,13 +72,15 @@ module_param(listen, charp, 0444);
 MODULE_PARM_DESC(listen,
 		 "Listen address of the initial namespace's node, ADDR:PORT or [ADDR6]:PORT. Default: unset");
 
+/* Bytes, with an optional K, M or G suffix. */
 static int max_block_param_set(const char *val, const struct kernel_param *kp)
 {
 	unsigned long long v;
-	int err = kstrtoull(val, 0, &v);
+	char *end;
 
-	if (err)
-		return err;
+	v = memparse(val, &end);
+	if (end == val || (*end && *end != '\n'))
+		return -EINVAL;
 	if (!v || v > CACHEPEER_MAX_BLOCK_LIMIT)
 		return -ERANGE;
 	*(unsigned long long *)kp->arg = v;
@@ -92,7 +94,7 @@ static const struct kernel_param_ops max_block_param_ops = {
 
 module_param_cb(max_block, &max_block_param_ops, &max_block, 0444);
 MODULE_PARM_DESC(max_block,
-		 "Largest block the initial namespace's node accepts, 1..64 MiB. Default: 4194304");
+		 "Largest block the initial namespace's node accepts, 1 byte to 64M (K/M/G suffixes). Default: 4M");
 
 /* "ADDR:PORT" or "[ADDR6]:PORT" to a socket address. */
 static int parse_listen(struct net *net, const char *s, struct sockaddr_storage *ss)

@@ -289,24 +289,17 @@ static struct folio *read_folio(struct cp_block *b, pgoff_t index)
 	return read_mapping_folio(mapping, index, b->file);
 }
 
-/*
- * Process context: an uptodate folio at index, read from disk if need be.
- * *was_cached says whether it was already in the page cache.
- */
-struct folio *cp_block_folio(struct cp_block *b, pgoff_t index, bool *was_cached)
+/* Process context: an uptodate folio at index, read from disk if need be. */
+struct folio *cp_block_folio(struct cp_block *b, pgoff_t index)
 {
-	struct address_space *mapping = b->file->f_mapping;
 	struct folio *folio;
 
-	folio = filemap_get_folio(mapping, index);
+	folio = filemap_get_folio(b->file->f_mapping, index);
 	if (!IS_ERR(folio)) {
-		if (folio_test_uptodate(folio)) {
-			*was_cached = true;
+		if (folio_test_uptodate(folio))
 			return folio;
-		}
 		folio_put(folio);
 	}
-	*was_cached = false;
 	return read_folio(b, index);
 }
 
@@ -321,11 +314,10 @@ static int data_crc(struct cp_block *b, u64 off, u64 len, bool may_sleep, u32 *c
 
 	while (len) {
 		struct folio *folio;
-		bool cached;
 		size_t foff, n;
 
 		if (may_sleep) {
-			folio = cp_block_folio(b, off >> PAGE_SHIFT, &cached);
+			folio = cp_block_folio(b, off >> PAGE_SHIFT);
 			if (IS_ERR(folio))
 				return PTR_ERR(folio);
 		} else {
@@ -405,8 +397,11 @@ bool cp_block_cached(struct cp_block *b, u64 off, u64 len)
 
 /*
  * Process context. Bring [off, off + len) into the page cache and verify
- * every segment that had to be read from disk against its stored CRC. A
- * mismatch drops the block and returns -EBADMSG: bad bytes are never served.
+ * every segment it touches against its stored CRC; callers come here only
+ * when some of it was not cached, i.e. is being read from disk. Verifying
+ * all of it, not just what this call read, also catches bytes someone changed
+ * in the page cache. A mismatch drops the block and returns -EBADMSG: bad
+ * bytes are never served.
  */
 int cp_block_verify(struct cp_store *st, struct cp_block *b, u64 off, u64 len)
 {
@@ -419,14 +414,12 @@ int cp_block_verify(struct cp_store *st, struct cp_block *b, u64 off, u64 len)
 		page_cache_sync_readahead(file->f_mapping, &file->f_ra, file, first_index,
 					  ((off + len - 1) >> PAGE_SHIFT) - first_index + 1);
 	for (; seg <= last; seg++) {
-		u64 s_off = (u64)seg * CACHEPEER_SEG_SIZE, pos = s_off;
-		u64 s_end = s_off + seg_len(b->size, seg);
-		bool all_cached = true;
+		u64 pos = (u64)seg * CACHEPEER_SEG_SIZE;
+		u64 s_end = pos + seg_len(b->size, seg);
 		u32 crc = 0;
 
 		while (pos < s_end) {
-			bool cached;
-			struct folio *folio = cp_block_folio(b, pos >> PAGE_SHIFT, &cached);
+			struct folio *folio = cp_block_folio(b, pos >> PAGE_SHIFT);
 			size_t foff, n;
 
 			if (IS_ERR(folio))
@@ -434,11 +427,10 @@ int cp_block_verify(struct cp_store *st, struct cp_block *b, u64 off, u64 len)
 			foff = pos - folio_pos(folio);
 			n = min_t(u64, s_end - pos, folio_size(folio) - foff);
 			crc = folio_crc(crc, folio, foff, n);
-			all_cached &= cached;
 			folio_put(folio);
 			pos += n;
 		}
-		if (!all_cached && crc != b->seg_crc[seg]) {
+		if (crc != b->seg_crc[seg]) {
 			atomic64_inc(&st->corrupt);
 			pr_warn_ratelimited("block %*phN: segment %u fails its CRC, dropped\n",
 					    CP_ID_LEN, b->id, seg);

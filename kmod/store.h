@@ -50,7 +50,7 @@ void cp_block_put(struct cp_block *b);
 int cp_block_range_crc(struct cp_block *b, u64 off, u64 len, bool may_sleep, u32 *crc);
 bool cp_block_cached(struct cp_block *b, u64 off, u64 len);
 int cp_block_verify(struct cp_store *st, struct cp_block *b, u64 off, u64 len);
-struct folio *cp_block_folio(struct cp_block *b, pgoff_t index, bool *was_cached);
+struct folio *cp_block_folio(struct cp_block *b, pgoff_t index);
 
 struct cp_put *cp_store_put_begin(struct cp_store *st, const u8 *id, const u8 *key, u16 key_len,
 				  u64 size);

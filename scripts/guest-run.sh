@@ -3,6 +3,7 @@
 # Runs inside the guest (see vm-run.sh): OUT CMD [ARGS...]
 out=$1
 shift
+: >"$out/started"
 
 mountpoint -q /sys/kernel/debug || mount -t debugfs none /sys/kernel/debug
 # Drop the boot-time kmemleak reports so only the command's count.

@@ -120,15 +120,15 @@ run_test() {
 	local desc=$1 rc
 
 	shift
-	(set -e; "$@") >"$CP_TMP/out" 2>&1
+	(set -e; "$@") >"$CP_TMP/.subtest-log" 2>&1
 	rc=$?
 	if [ $rc = 0 ]; then
 		ktap_test_pass "$desc"
 	elif [ $rc = "$KSFT_SKIP" ]; then
-		sed 's/^/# /' "$CP_TMP/out"
+		sed 's/^/# /' "$CP_TMP/.subtest-log"
 		ktap_test_skip "$desc"
 	else
-		sed 's/^/# /' "$CP_TMP/out"
+		sed 's/^/# /' "$CP_TMP/.subtest-log"
 		ktap_test_fail "$desc"
 	fi
 }
