@@ -5,6 +5,7 @@
 #   make                 module (kmod/cachepeer.ko), tool (ctl/cachepeerctl), tests
 #   make C=2             ... with sparse over every module source
 #   make style           checkpatch --strict over the tree
+#   make fuzz            libFuzzer over kmod/proto.c for FUZZ_SECONDS (30)
 #   make install         modules_install + depmod, and the tool into $(PREFIX)/sbin
 #   make check           set up, build, lint, run every selftest in a guest
 #   make check-debug     the same on a KASAN/lockdep/kmemleak kernel
@@ -28,7 +29,7 @@ endif
 
 export KSFT
 
-.PHONY: all module ctl tests install clean check check-debug style sparse run setup
+.PHONY: all module ctl tests install clean check check-debug style sparse fuzz run setup
 
 all: module ctl tests
 
@@ -55,6 +56,10 @@ install: module ctl
 sparse:
 	$(Q)scripts/sparse.sh "$(KDIR)"
 
+# libFuzzer over the module's frame parser, bounded: FUZZ_SECONDS (default 30).
+fuzz:
+	$(Q)$(MAKE) -C selftests/fuzz run
+
 style:
 	$(Q)scripts/style.sh
 
@@ -62,6 +67,7 @@ check: setup
 	$(Q)$(MAKE) all
 	$(Q)$(MAKE) sparse
 	$(Q)$(MAKE) style
+	$(Q)$(MAKE) fuzz
 	$(Q)scripts/vm-run.sh --tap -- make -C selftests run_tests
 
 check-debug:
@@ -75,3 +81,4 @@ clean:
 	$(Q)$(MAKE) -C "$(KDIR)" M="$(CURDIR)" clean 2>/dev/null || true
 	$(Q)$(MAKE) -C ctl clean
 	$(Q)test ! -e "$(KSFT)/lib.mk" || $(MAKE) -C selftests clean
+	$(Q)$(MAKE) -C selftests/fuzz clean

@@ -43,6 +43,9 @@ pkgs=(
 	"python3			virtme-ng and test helpers"
 	"util-linux			setpriv for unprivileged tests"
 	"procps				sysctl in tests"
+	"e2fsprogs			mkfs.ext4 for the ext4 cache tests"
+	"clang				the libFuzzer harness over the frame parser"
+	"libclang-rt-14-dev		libFuzzer and sanitizer runtimes"
 )
 debug_pkgs=(
 	"bc				kernel build"
