@@ -11,13 +11,17 @@ cd "$top" || exit 1
 files=$(git ls-files --cached --others --exclude-standard -- '*.c' '*.h' 2>/dev/null ||
 	find kmod ctl include selftests -name '*.[ch]')
 kfiles=$(grep -E '^(kmod|include)/' <<<"$files")
-ufiles=$(grep -vE '^(kmod|include)/' <<<"$files")
+ufiles=$(grep -vE '^(kmod|include|selftests/fuzz)/' <<<"$files")
+ffiles=$(grep -E '^selftests/fuzz/' <<<"$files")
 # Userspace (ctl/, selftests/) is C11 with <stdint.h> types, and has no
 # compiler_attributes.h, so ctl.h defines __printf itself and checkpatch
 # flags the attribute on that line. Only those two kernel-only rules are waived.
 out=$(perl "$cp" --no-tree --strict --terse --show-types --quiet -f $kfiles 2>&1
       perl "$cp" --no-tree --strict --terse --show-types --quiet \
-	--ignore PREFER_DEFINED_ATTRIBUTE_MACRO,PREFER_KERNEL_TYPES -f $ufiles 2>&1)
+	--ignore PREFER_DEFINED_ATTRIBUTE_MACRO,PREFER_KERNEL_TYPES -f $ufiles 2>&1
+      # libFuzzer names the entry point LLVMFuzzerTestOneInput.
+      perl "$cp" --no-tree --strict --terse --show-types --quiet \
+	--ignore PREFER_KERNEL_TYPES,CAMELCASE -f $ffiles 2>&1)
 # --terse still prints a "total:" line per file; only findings count.
 out=$(grep -E ': (ERROR|WARNING|CHECK):|^(Use of|perl|Can)' <<<"$out")
 if [ -n "$out" ]; then
