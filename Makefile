@@ -10,6 +10,7 @@
 #   make check           set up, build, lint, run every selftest in a guest
 #   make check-debug     the same on a KASAN/lockdep/kmemleak kernel
 #   make run             boot a guest with a small ring of nodes
+#   make bench           cachepeer vs nginx sendfile vs raw TCP, as ratios
 #
 # KERNELRELEASE and KDIR may be overridden; V=1 shows commands.
 
@@ -29,7 +30,7 @@ endif
 
 export KSFT
 
-.PHONY: all module ctl tests install clean check check-debug style sparse fuzz run setup
+.PHONY: all module ctl tests install clean check check-debug style sparse fuzz run bench setup
 
 all: module ctl tests
 
@@ -76,6 +77,12 @@ check-debug:
 run: setup
 	$(Q)$(MAKE) all
 	$(Q)scripts/vm-run.sh -- scripts/demo.sh
+
+# cachepeer vs nginx sendfile vs a raw TCP stream, in one guest (BENCH_SECS=10).
+bench:
+	$(Q)scripts/setup.sh --bench
+	$(Q)$(MAKE) all
+	$(Q)scripts/vm-run.sh -- scripts/bench.sh
 
 clean:
 	$(Q)$(MAKE) -C "$(KDIR)" M="$(CURDIR)" clean 2>/dev/null || true

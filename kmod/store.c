@@ -210,7 +210,12 @@ struct cp_block *cp_store_lookup(struct cp_store *st, const u8 *id)
 	return b;
 }
 
-static int unlink_name(struct cp_store *st, const char *name)
+/*
+ * Run op on the dentry of name in the cache directory, with the directory
+ * locked and writable, as the node's owner.
+ */
+static int with_dentry(struct cp_store *st, const char *name,
+		       int (*op)(struct cp_store *st, struct dentry *de, void *arg), void *arg)
 {
 	struct inode *dir = d_inode(st->dir.dentry);
 	const struct cred *old;
@@ -226,8 +231,7 @@ static int unlink_name(struct cp_store *st, const char *name)
 	if (IS_ERR(de)) {
 		err = PTR_ERR(de);
 	} else {
-		err = d_is_positive(de) ?
-		      vfs_unlink(mnt_idmap(st->dir.mnt), dir, de, NULL) : -ENOENT;
+		err = op(st, de, arg);
 		dput(de);
 	}
 	inode_unlock(dir);
@@ -235,6 +239,13 @@ static int unlink_name(struct cp_store *st, const char *name)
 out:
 	revert_creds(old);
 	return err;
+}
+
+static int unlink_op(struct cp_store *st, struct dentry *de, void *arg)
+{
+	if (d_is_negative(de))
+		return -ENOENT;
+	return vfs_unlink(mnt_idmap(st->dir.mnt), d_inode(st->dir.dentry), de, NULL);
 }
 
 /* Process context. Remove a block from the index and the directory. */
@@ -249,7 +260,7 @@ static void store_drop(struct cp_store *st, struct cp_block *b)
 	atomic_long_dec(&st->blocks);
 	atomic64_sub(b->size, &st->bytes);
 	block_name(name, b->id, b->size);
-	unlink_name(st, name);
+	with_dentry(st, name, unlink_op, NULL);
 	cp_block_put(b);	/* the index's reference */
 }
 
@@ -544,31 +555,14 @@ static int put_trailer(struct cp_put *put, u32 crc)
 	return err;
 }
 
-static int link_tmpfile(struct cp_store *st, struct file *tmp, const char *name)
+static int link_op(struct cp_store *st, struct dentry *de, void *arg)
 {
-	struct inode *dir = d_inode(st->dir.dentry);
-	const struct cred *old;
-	struct dentry *de;
-	int err;
+	struct file *tmp = arg;
 
-	old = override_creds(st->cred);
-	err = mnt_want_write(st->dir.mnt);
-	if (err)
-		goto out;
-	inode_lock_nested(dir, I_MUTEX_PARENT);
-	de = lookup_one_len(name, st->dir.dentry, strlen(name));
-	if (IS_ERR(de)) {
-		err = PTR_ERR(de);
-	} else {
-		err = d_is_positive(de) ? -EEXIST :
-		      vfs_link(tmp->f_path.dentry, mnt_idmap(st->dir.mnt), dir, de, NULL);
-		dput(de);
-	}
-	inode_unlock(dir);
-	mnt_drop_write(st->dir.mnt);
-out:
-	revert_creds(old);
-	return err;
+	if (d_is_positive(de))
+		return -EEXIST;
+	return vfs_link(tmp->f_path.dentry, mnt_idmap(st->dir.mnt), d_inode(st->dir.dentry),
+			de, NULL);
 }
 
 /*
@@ -611,7 +605,7 @@ int cp_store_put_commit(struct cp_put *put, bool check_crc, u32 want_crc)
 	memcpy(b->seg_crc, put->seg_crc, put->nseg * sizeof(u32));
 
 	block_name(name, put->id, put->size);
-	err = link_tmpfile(st, put->tmp, name);
+	err = with_dentry(st, name, link_op, put->tmp);
 	if (err && err != -EEXIST) {
 		kfree(b);
 		return err;

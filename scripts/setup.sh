@@ -6,6 +6,7 @@
 #
 #   scripts/setup.sh          build + test dependencies, kselftest/checkpatch cache
 #   scripts/setup.sh --debug  also what building the debug kernel needs
+#   scripts/setup.sh --bench  also nginx, the baseline of make bench
 #
 # virtme-ng is not in bookworm; it comes from trixie under an apt pin that lets
 # nothing else come from there (a plain "-t trixie" would drag glibc along).
@@ -19,7 +20,9 @@ say() { printf 'setup: %s\n' "$*"; }
 die() { printf 'setup: error: %s\n' "$*" >&2; exit 1; }
 
 want_debug=0
+want_bench=0
 [ "${1:-}" = --debug ] && want_debug=1
+[ "${1:-}" = --bench ] && want_bench=1
 
 # package  why
 pkgs=(
@@ -57,7 +60,11 @@ debug_pkgs=(
 	"rsync				kernel headers_install"
 	"cpio				kernel build"
 )
+bench_pkgs=(
+	"nginx-light			the sendfile baseline of make bench"
+)
 [ $want_debug = 1 ] && pkgs+=("${debug_pkgs[@]}")
+[ $want_bench = 1 ] && pkgs+=("${bench_pkgs[@]}")
 
 missing=()
 for p in "${pkgs[@]}"; do

@@ -18,6 +18,7 @@
 #include <linux/netlink.h>
 #include <linux/cachepeer.h>
 
+#include "cp_test.h"
 #include "kselftest_harness.h"
 
 #ifndef SOL_NETLINK
@@ -149,17 +150,9 @@ FIXTURE(node) {
 
 FIXTURE_SETUP(node)
 {
-	const char *ko = getenv("CP_KO") ?: "../kmod/cachepeer.ko";
-	struct stat st;
 	int one = 1;
-	char cmd[512];
 
-	if (stat("/sys/module/cachepeer", &st)) {
-		snprintf(cmd, sizeof(cmd),
-			 "for d in $(modinfo -F depends %s | tr , ' '); do modprobe $d; done; insmod %s",
-			 ko, ko);
-		ASSERT_EQ(0, system(cmd));
-	}
+	ASSERT_EQ(0, cp_test_load_module());
 	ASSERT_EQ(0, unshare(CLONE_NEWNET));
 	self->fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_GENERIC);
 	ASSERT_LE(0, self->fd);

@@ -1,0 +1,355 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * cachepeer-bench: load generator for cachepeer, nginx and a raw TCP stream,
+ * with one receive path for all three so that only the servers differ.
+ *
+ *   cachepeer-bench --proto cachepeer|http|raw --peer ADDR:PORT
+ *                   [--conns C] [--depth D] [--size BYTES] [--keys N]
+ *                   [--prefix P] [--secs S] [--verify]
+ *   cachepeer-bench --serve-raw PORT [--size BYTES]
+ *
+ * cachepeer: GET of whole blocks "<prefix><i>", i < keys, D in flight per
+ * connection. http: the same blocks as "GET /<prefix><i>" with a Range
+ * header, D pipelined per keep-alive connection. raw: the server streams
+ * bytes and each --size bytes read counts as one op (the ceiling).
+ *
+ * Prints one line: GiB/s, ops/s, p50/p99 latency (send to last byte) and
+ * whole-machine CPU seconds per GiB from /proc/stat.
+ */
+#include <arpa/inet.h>
+#include <endian.h>
+#include <errno.h>
+#include <getopt.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "client.h"
+#include "crc32c.h"
+
+enum proto { P_CACHEPEER, P_HTTP, P_RAW };
+
+static enum proto proto = P_CACHEPEER;
+static const char *peer = "127.0.0.1:7000";
+static const char *prefix = "bench-";
+static int conns = 1, depth = 1, keys = 16, secs = 10, verify;
+static size_t size = 4 << 20;
+static atomic_int stop;
+
+struct worker {
+	pthread_t thread;
+	int fd;
+	unsigned long long ops, bytes;
+	unsigned int *lat;	/* microseconds, one per completed op */
+	size_t nlat, cap;
+	int err;
+};
+
+static double now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* Busy CPU time of the whole machine, in seconds. */
+static double cpu_busy(void)
+{
+	unsigned long long v[10] = { 0 };
+	FILE *f = fopen("/proc/stat", "r");
+
+	if (!f || fscanf(f, "cpu %llu %llu %llu %llu %llu %llu %llu %llu", &v[0], &v[1], &v[2],
+			 &v[3], &v[4], &v[5], &v[6], &v[7]) != 8) {
+		if (f)
+			fclose(f);
+		return 0;
+	}
+	fclose(f);
+	/* user nice system (idle) (iowait) irq softirq steal */
+	return (v[0] + v[1] + v[2] + v[5] + v[6] + v[7]) / (double)sysconf(_SC_CLK_TCK);
+}
+
+static int dial(void)
+{
+	struct cp_client c;
+
+	return cp_client_connect(&c, peer) ? -1 : c.fd;
+}
+
+static int read_full(int fd, void *buf, size_t len)
+{
+	while (len) {
+		ssize_t r = read(fd, buf, len);
+
+		if (r <= 0)
+			return -1;
+		buf = (char *)buf + r;
+		len -= r;
+	}
+	return 0;
+}
+
+/* The one receive path: read n body bytes in large reads. */
+static int read_body(int fd, char *buf, size_t n)
+{
+	while (n) {
+		size_t chunk = n < (1 << 20) ? n : (1 << 20);
+
+		if (read_full(fd, buf, chunk))
+			return -1;
+		n -= chunk;
+	}
+	return 0;
+}
+
+static int send_req(struct worker *w, unsigned long long i)
+{
+	char key[64], req[256];
+	int klen = snprintf(key, sizeof(key), "%s%llu", prefix, i % keys);
+
+	if (proto == P_CACHEPEER) {
+		struct cp_client c = { .fd = w->fd };
+		struct cp_msg m = { .op = CACHEPEER_OP_GET, .id = i, .key = key,
+				    .key_len = klen };
+
+		return cp_client_send(&c, &m);
+	}
+	klen = snprintf(req, sizeof(req),
+			"GET /%s HTTP/1.1\r\nHost: bench\r\nRange: bytes=0-%zu\r\n\r\n", key,
+			size - 1);
+	return send(w->fd, req, klen, MSG_NOSIGNAL) == klen ? 0 : -1;
+}
+
+/* Read one HTTP response head byte by byte (small) and return its body length. */
+static long long http_head(int fd)
+{
+	char line[512];
+	long long len = -1;
+	size_t n = 0;
+
+	for (;;) {
+		if (read_full(fd, line + n, 1))
+			return -1;
+		if (line[n] != '\n') {
+			if (n < sizeof(line) - 1)
+				n++;
+			continue;
+		}
+		line[n] = '\0';
+		if (n <= 1)
+			return len;
+		if (!strncasecmp(line, "Content-Length:", 15))
+			len = atoll(line + 15);
+		n = 0;
+	}
+}
+
+static void record(struct worker *w, double t0)
+{
+	if (w->nlat == w->cap) {
+		w->cap = w->cap ? 2 * w->cap : 4096;
+		w->lat = realloc(w->lat, w->cap * sizeof(*w->lat));
+	}
+	w->lat[w->nlat++] = (now() - t0) * 1e6;
+}
+
+static void *run(void *arg)
+{
+	struct worker *w = arg;
+	/* Send times by request id; answers may come back in any order. */
+	size_t slots = (size_t)depth * 64;
+	double *sent = calloc(slots, sizeof(*sent));
+	char *buf = malloc(size);
+	unsigned long long next = 0, done = 0;
+
+	w->fd = dial();
+	if (w->fd < 0 || !buf || !sent) {
+		w->err = 1;
+		return NULL;
+	}
+	if (proto == P_RAW) {
+		while (!stop && !read_body(w->fd, buf, size)) {
+			w->ops++;
+			w->bytes += size;
+		}
+		return NULL;
+	}
+	for (; next < (unsigned long long)depth; next++) {
+		sent[next % slots] = now();
+		if (send_req(w, next))
+			goto fail;
+	}
+	while (!stop) {
+		unsigned long long id = done;
+		long long len;
+
+		if (proto == P_CACHEPEER) {
+			struct cp_client c = { .fd = w->fd };
+			struct cp_resp r;
+
+			if (cp_client_recv_hdr(&c, &r) || r.status != CACHEPEER_S_OK)
+				goto fail;
+			len = r.data_len;
+			id = r.id;
+			if (read_body(w->fd, buf, len))
+				goto fail;
+			if (verify && crc32c(0, buf, len) != r.crc)
+				goto fail;
+		} else {
+			len = http_head(w->fd);
+			if (len < 0 || read_body(w->fd, buf, len))
+				goto fail;
+		}
+		record(w, sent[id % slots]);
+		done++;
+		w->ops++;
+		w->bytes += len;
+		sent[next % slots] = now();
+		if (send_req(w, next++))
+			goto fail;
+	}
+	free(buf);
+	free(sent);
+	return NULL;
+fail:
+	w->err = 1;
+	return NULL;
+}
+
+static int cmp_uint(const void *a, const void *b)
+{
+	unsigned int x = *(const unsigned int *)a, y = *(const unsigned int *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static int serve_raw(int port)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(port),
+				  .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	char *buf = malloc(1 << 20);
+	int one = 1, lfd = socket(AF_INET, SOCK_STREAM, 0);
+
+	memset(buf, 0x5a, 1 << 20);
+	setsockopt(lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (bind(lfd, (struct sockaddr *)&sa, sizeof(sa)) || listen(lfd, 128)) {
+		perror("cachepeer-bench: serve-raw");
+		return 1;
+	}
+	for (;;) {
+		int fd = accept(lfd, NULL, NULL);
+
+		if (fd < 0)
+			continue;
+		if (fork() == 0) {
+			while (send(fd, buf, 1 << 20, MSG_NOSIGNAL) > 0)
+				;
+			_exit(0);
+		}
+		close(fd);
+	}
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "proto", required_argument, NULL, 'P' },
+		{ "peer", required_argument, NULL, 'p' },
+		{ "conns", required_argument, NULL, 'c' },
+		{ "depth", required_argument, NULL, 'd' },
+		{ "size", required_argument, NULL, 's' },
+		{ "keys", required_argument, NULL, 'k' },
+		{ "prefix", required_argument, NULL, 'x' },
+		{ "secs", required_argument, NULL, 't' },
+		{ "verify", no_argument, NULL, 'v' },
+		{ "serve-raw", required_argument, NULL, 'S' },
+		{ }
+	};
+	unsigned long long ops = 0, bytes = 0;
+	struct worker *w;
+	unsigned int *all;
+	size_t nall = 0, i;
+	double t0, t1, c0, c1, gib;
+	int c, raw_port = 0, err = 0;
+
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (c) {
+		case 'P':
+			proto = !strcmp(optarg, "http") ? P_HTTP :
+				!strcmp(optarg, "raw") ? P_RAW : P_CACHEPEER;
+			break;
+		case 'p':
+			peer = optarg;
+			break;
+		case 'c':
+			conns = atoi(optarg);
+			break;
+		case 'd':
+			depth = atoi(optarg);
+			break;
+		case 's':
+			size = strtoull(optarg, NULL, 0);
+			break;
+		case 'k':
+			keys = atoi(optarg);
+			break;
+		case 'x':
+			prefix = optarg;
+			break;
+		case 't':
+			secs = atoi(optarg);
+			break;
+		case 'v':
+			verify = 1;
+			break;
+		case 'S':
+			raw_port = atoi(optarg);
+			break;
+		default:
+			fprintf(stderr, "usage: see the comment at the top of the source\n");
+			return 2;
+		}
+	}
+	if (raw_port)
+		return serve_raw(raw_port);
+	if (conns < 1 || depth < 1 || !size || keys < 1 || secs < 1)
+		return 2;
+
+	w = calloc(conns, sizeof(*w));
+	c0 = cpu_busy();
+	t0 = now();
+	for (c = 0; c < conns; c++)
+		pthread_create(&w[c].thread, NULL, run, &w[c]);
+	sleep(secs);
+	stop = 1;
+	t1 = now();
+	c1 = cpu_busy();
+	for (c = 0; c < conns; c++) {
+		shutdown(w[c].fd, SHUT_RDWR);
+		pthread_join(w[c].thread, NULL);
+		ops += w[c].ops;
+		bytes += w[c].bytes;
+		nall += w[c].nlat;
+		err |= w[c].err && !stop;
+	}
+	all = malloc((nall + 1) * sizeof(*all));
+	for (nall = 0, c = 0; c < conns; c++)
+		for (i = 0; i < w[c].nlat; i++)
+			all[nall++] = w[c].lat[i];
+	qsort(all, nall, sizeof(*all), cmp_uint);
+	gib = bytes / (double)(1ULL << 30);
+	printf("proto=%s conns=%d depth=%d size=%zu secs=%.1f ",
+	       proto == P_HTTP ? "http" : proto == P_RAW ? "raw" : "cachepeer", conns, depth,
+	       size, t1 - t0);
+	printf("gib_s=%.3f ops_s=%.0f p50_us=%u p99_us=%u cpu_s_per_gib=%.3f\n",
+	       gib / (t1 - t0), ops / (t1 - t0), nall ? all[nall / 2] : 0,
+	       nall ? all[nall * 99 / 100] : 0, gib ? (c1 - c0) / gib : 0);
+	return ops ? 0 : 1;
+}
