@@ -6,12 +6,13 @@
  *   cachepeer-bench --proto cachepeer|http|raw --peer ADDR:PORT
  *                   [--conns C] [--depth D] [--size BYTES] [--keys N]
  *                   [--prefix P] [--secs S] [--verify]
- *   cachepeer-bench --serve-raw PORT [--size BYTES]
+ *   cachepeer-bench --serve-raw PORT --prefix FILE
  *
  * cachepeer: GET of whole blocks "<prefix><i>", i < keys, D in flight per
  * connection. http: the same blocks as "GET /<prefix><i>" with a Range
  * header, D pipelined per keep-alive connection. raw: the server streams
- * bytes and each --size bytes read counts as one op (the ceiling).
+ * FILE with sendfile() and each --size bytes read counts as one op (the
+ * ceiling).
  *
  * Prints one line: GiB/s, ops/s, p50/p99 latency (send to last byte) and
  * whole-machine CPU seconds per GiB from /proc/stat.
@@ -26,7 +27,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/sendfile.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -127,12 +131,16 @@ static int send_req(struct worker *w, unsigned long long i)
 	return send(w->fd, req, klen, MSG_NOSIGNAL) == klen ? 0 : -1;
 }
 
-/* Read one HTTP response head byte by byte (small) and return its body length. */
+/*
+ * Read one HTTP response head byte by byte (it is small) and return its body
+ * length; anything but 200 or 206 is an error, never a fast empty answer.
+ */
 static long long http_head(int fd)
 {
 	char line[512];
 	long long len = -1;
 	size_t n = 0;
+	int status = 0;
 
 	for (;;) {
 		if (read_full(fd, line + n, 1))
@@ -144,7 +152,9 @@ static long long http_head(int fd)
 		}
 		line[n] = '\0';
 		if (n <= 1)
-			return len;
+			return status == 200 || status == 206 ? len : -1;
+		if (!status && sscanf(line, "HTTP/1.1 %d", &status) != 1)
+			return -1;
 		if (!strncasecmp(line, "Content-Length:", 15))
 			len = atoll(line + 15);
 		n = 0;
@@ -230,16 +240,18 @@ static int cmp_uint(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-static int serve_raw(int port)
+/* The ceiling: stream one file over and over with sendfile(), no protocol. */
+static int serve_raw(int port, const char *path)
 {
 	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(port),
 				  .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-	char *buf = malloc(1 << 20);
 	int one = 1, lfd = socket(AF_INET, SOCK_STREAM, 0);
+	int file = open(path, O_RDONLY);
+	struct stat st;
 
-	memset(buf, 0x5a, 1 << 20);
 	setsockopt(lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	if (bind(lfd, (struct sockaddr *)&sa, sizeof(sa)) || listen(lfd, 128)) {
+	if (file < 0 || fstat(file, &st) || bind(lfd, (struct sockaddr *)&sa, sizeof(sa)) ||
+	    listen(lfd, 128)) {
 		perror("cachepeer-bench: serve-raw");
 		return 1;
 	}
@@ -249,9 +261,13 @@ static int serve_raw(int port)
 		if (fd < 0)
 			continue;
 		if (fork() == 0) {
-			while (send(fd, buf, 1 << 20, MSG_NOSIGNAL) > 0)
-				;
-			_exit(0);
+			for (;;) {
+				off_t off = 0;
+
+				while (off < st.st_size)
+					if (sendfile(fd, file, &off, st.st_size - off) <= 0)
+						_exit(0);
+			}
 		}
 		close(fd);
 	}
@@ -318,7 +334,7 @@ int main(int argc, char **argv)
 		}
 	}
 	if (raw_port)
-		return serve_raw(raw_port);
+		return serve_raw(raw_port, prefix);
 	if (conns < 1 || depth < 1 || !size || keys < 1 || secs < 1)
 		return 2;
 

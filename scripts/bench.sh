@@ -45,7 +45,9 @@ put_blocks() {
 put_blocks big- 16 $((4 << 20))
 put_blocks small- 256 4096
 
+# Block files are 0600 and owned by whoever started the node: here, root.
 cat >"$work/nginx/nginx.conf" <<CONF
+user root;
 worker_processes 2;
 pid $work/nginx.pid;
 error_log $work/nginx/error.log;
@@ -69,7 +71,7 @@ http {
 }
 CONF
 nginx -c "$work/nginx/nginx.conf"
-"$bench" --serve-raw 9000 &
+"$bench" --serve-raw 9000 --prefix "$(readlink -f "$work/www/big-0")" &
 raw_pid=$!
 sleep 1
 
