@@ -63,6 +63,10 @@ struct cp_conn {
 	refcount_t ref;
 	unsigned long flags;
 	atomic_t inflight;
+	struct sockaddr_storage peer;
+	u64 born;			/* ktime_get_ns() */
+	u64 rx_bytes;			/* under the socket lock or put_work */
+	u64 tx_bytes;			/* tx_work */
 
 	/* RX state, under the socket lock */
 	int rx_state;
@@ -93,7 +97,8 @@ struct cp_conn {
 struct cp_request {
 	struct list_head list;
 	struct cp_conn *conn;		/* holds a reference */
-	struct cp_block *block;		/* GET with data: holds a reference */
+	struct cp_block *block;		/* GET, STAT: holds a reference */
+	struct cp_blkfile *bf;		/* GET with data: holds a reference */
 	struct cp_put *put;
 	int put_err;
 	struct work_struct work;
@@ -151,6 +156,8 @@ static void request_free(struct cp_request *req)
 {
 	struct cp_conn *conn = req->conn;
 
+	if (req->bf)
+		cp_blkfile_put(req->bf);
 	if (req->block)
 		cp_block_put(req->block);
 	cp_store_put_free(req->put);
@@ -180,7 +187,7 @@ static void queue_tx(struct cp_request *req)
 {
 	struct cp_conn *conn = req->conn;
 
-	cp_service_count_status(conn->svc, req->status);
+	cp_service_count_status(conn->svc, req->op, req->status);
 	spin_lock_bh(&conn->tx_lock);
 	if (conn->dead) {
 		spin_unlock_bh(&conn->tx_lock);
@@ -195,23 +202,63 @@ static void queue_tx(struct cp_request *req)
 static void answer(struct cp_request *req, u16 status)
 {
 	req->status = status;
-	if (status != CACHEPEER_S_OK && req->block) {
+	if (status != CACHEPEER_S_OK) {
+		if (req->bf)
+			cp_blkfile_put(req->bf);
+		req->bf = NULL;
+		req->len = 0;
+	}
+	/* Only a response with data needs the block any more. */
+	if (!req->bf && req->block) {
 		cp_block_put(req->block);
 		req->block = NULL;
-		req->len = 0;
 	}
 	queue_tx(req);
 }
 
-/* Process context: the GET's bytes were not all in the page cache. */
+/* Process context: a cold block's file, opened for this request. */
+static int request_open(struct cp_request *req)
+{
+	struct cp_blkfile *bf;
+
+	if (req->bf)
+		return 0;
+	bf = cp_block_open(&req->conn->svc->store, req->block);
+	if (IS_ERR(bf))
+		return PTR_ERR(bf);
+	req->bf = bf;
+	return 0;
+}
+
+/*
+ * Process context: the GET's block was cold, or its bytes were not all in
+ * the page cache. Bytes read from disk are verified before they are sent.
+ */
 static void get_slow_work(struct work_struct *work)
 {
 	struct cp_request *req = container_of(work, struct cp_request, work);
 	struct cp_store *st = &req->conn->svc->store;
 	int err;
 
-	err = cp_block_verify(st, req->block, req->off, req->len) ?:
-	      cp_block_range_crc(req->block, req->off, req->len, true, &req->crc);
+	err = request_open(req);
+	if (!err && (!cp_block_cached(req->bf, req->off, req->len) ||
+		     cp_block_range_crc(req->bf, req->off, req->len, false, &req->crc)))
+		err = cp_block_verify(st, req->block, req->bf, req->off, req->len) ?:
+		      cp_block_range_crc(req->bf, req->off, req->len, true, &req->crc);
+	answer(req, cp_store_status(err));
+}
+
+/* Process context: STAT of a cold block needs its trailer. */
+static void stat_slow_work(struct work_struct *work)
+{
+	struct cp_request *req = container_of(work, struct cp_request, work);
+	int err = request_open(req);
+
+	if (!err)
+		req->crc = req->bf->crc;
+	if (req->bf)
+		cp_blkfile_put(req->bf);
+	req->bf = NULL;
 	answer(req, cp_store_status(err));
 }
 
@@ -225,6 +272,7 @@ static void do_get(struct cp_conn *conn, struct cp_request *req, const struct cp
 		answer(req, CACHEPEER_S_NOT_FOUND);
 		return;
 	}
+	cp_block_touch(b);
 	req->block = b;
 	req->block_size = b->size;
 	if (r->offset > b->size || r->length > b->size - r->offset) {
@@ -237,8 +285,9 @@ static void do_get(struct cp_conn *conn, struct cp_request *req, const struct cp
 		answer(req, CACHEPEER_S_OK);
 		return;
 	}
-	if (cp_block_cached(b, req->off, req->len) &&
-	    !cp_block_range_crc(b, req->off, req->len, false, &req->crc)) {
+	req->bf = cp_block_file(b);
+	if (req->bf && cp_block_cached(req->bf, req->off, req->len) &&
+	    !cp_block_range_crc(req->bf, req->off, req->len, false, &req->crc)) {
 		answer(req, CACHEPEER_S_OK);
 		return;
 	}
@@ -249,14 +298,23 @@ static void do_get(struct cp_conn *conn, struct cp_request *req, const struct cp
 static void do_stat(struct cp_conn *conn, struct cp_request *req)
 {
 	struct cp_block *b = cp_store_lookup(&conn->svc->store, req->key_id);
+	struct cp_blkfile *bf;
 
 	if (!b) {
 		answer(req, CACHEPEER_S_NOT_FOUND);
 		return;
 	}
+	cp_block_touch(b);
+	req->block = b;
 	req->block_size = b->size;
-	req->crc = b->crc;
-	cp_block_put(b);
+	bf = cp_block_file(b);
+	if (!bf) {
+		INIT_WORK(&req->work, stat_slow_work);
+		queue_work(cp_wq, &req->work);
+		return;
+	}
+	req->crc = bf->crc;
+	cp_blkfile_put(bf);
 	answer(req, CACHEPEER_S_OK);
 }
 
@@ -387,6 +445,7 @@ static int recv_actor(read_descriptor_t *desc, struct sk_buff *skb, unsigned int
 		}
 		conn->rx_len = 0;
 	}
+	WRITE_ONCE(conn->rx_bytes, conn->rx_bytes + used);
 	return used;
 }
 
@@ -485,6 +544,7 @@ static void put_work(struct work_struct *work)
 		if (!req->put_err)
 			req->put_err = cp_store_put_write(req->put, conn->put_buf, n);
 		req->sent += n;
+		WRITE_ONCE(conn->rx_bytes, conn->rx_bytes + n);
 	}
 
 	req->sent = 0;
@@ -589,7 +649,7 @@ static int send_response(struct cp_conn *conn, struct cp_request *req, bool more
 			struct folio *folio;
 			size_t foff, len;
 
-			folio = filemap_get_folio(req->block->file->f_mapping, boff >> PAGE_SHIFT);
+			folio = filemap_get_folio(req->bf->file->f_mapping, boff >> PAGE_SHIFT);
 			if (IS_ERR(folio) || !folio_test_uptodate(folio)) {
 				if (!IS_ERR(folio))
 					folio_put(folio);
@@ -599,11 +659,11 @@ static int send_response(struct cp_conn *conn, struct cp_request *req, bool more
 				 * so a failure can only end the connection; bad
 				 * bytes are never sent.
 				 */
-				ret = cp_block_verify(&conn->svc->store, req->block, boff,
-						      total - pos);
+				ret = cp_block_verify(&conn->svc->store, req->block, req->bf,
+						      boff, total - pos);
 				if (ret)
 					break;
-				folio = cp_block_folio(req->block, boff >> PAGE_SHIFT);
+				folio = cp_block_folio(req->bf, boff >> PAGE_SHIFT);
 				if (IS_ERR(folio)) {
 					ret = PTR_ERR(folio);
 					break;
@@ -630,6 +690,7 @@ static int send_response(struct cp_conn *conn, struct cp_request *req, bool more
 		data = req->sent + ret > CP_RESP_LEN ?
 		       req->sent + ret - max_t(u64, req->sent, CP_RESP_LEN) : 0;
 		cp_service_count_tx(conn->svc, data, sg);
+		WRITE_ONCE(conn->tx_bytes, conn->tx_bytes + ret);
 		req->sent += ret;
 		if (ret < bytes)
 			return -EAGAIN;
@@ -747,6 +808,9 @@ int cp_conn_create(struct cp_service *svc, struct socket *sock)
 	INIT_WORK(&conn->close_work, close_work);
 	INIT_WORK(&conn->free_work, conn_free_work);
 	timer_setup(&conn->frame_timer, frame_timeout, 0);
+	conn->born = ktime_get_ns();
+	if (kernel_getpeername(sock, (struct sockaddr *)&conn->peer) < 0)
+		conn->peer.ss_family = AF_UNSPEC;
 
 	tcp_sock_set_nodelay(sk);
 	sock_no_linger(sk);
@@ -782,6 +846,52 @@ void cp_conn_close_all(struct cp_service *svc)
 		queue_work(cp_wq, &conn->close_work);
 	spin_unlock_bh(&svc->conns_lock);
 	wait_var_event(&svc->nconns, !atomic_read(&svc->nconns));
+}
+
+/*
+ * Report the node's connections, from the skip'th on, to fn until it returns
+ * non-zero. fn runs under a spinlock and must not sleep. Returns the number
+ * of connections fn accepted.
+ */
+unsigned long cp_conn_for_each(struct cp_service *svc, unsigned long skip,
+			       int (*fn)(const struct cp_conn_info *ci, void *arg), void *arg)
+{
+	u64 now = ktime_get_ns();
+	unsigned long done = 0;
+	struct cp_conn *conn;
+
+	spin_lock_bh(&svc->conns_lock);
+	list_for_each_entry(conn, &svc->conns, link) {
+		struct cp_conn_info ci;
+
+		if (skip) {
+			skip--;
+			continue;
+		}
+		ci.peer = conn->peer;
+		ci.inflight = atomic_read(&conn->inflight);
+		ci.rx_bytes = READ_ONCE(conn->rx_bytes);
+		ci.tx_bytes = READ_ONCE(conn->tx_bytes);
+		ci.age_ms = div_u64(now - conn->born, NSEC_PER_MSEC);
+		if (fn(&ci, arg))
+			break;
+		done++;
+	}
+	spin_unlock_bh(&svc->conns_lock);
+	return done;
+}
+
+/* Requests in flight over all of the node's connections. */
+u64 cp_conn_inflight(struct cp_service *svc)
+{
+	struct cp_conn *conn;
+	u64 n = 0;
+
+	spin_lock_bh(&svc->conns_lock);
+	list_for_each_entry(conn, &svc->conns, link)
+		n += atomic_read(&conn->inflight);
+	spin_unlock_bh(&svc->conns_lock);
+	return n;
 }
 
 int __init cp_conn_init(void)

@@ -18,12 +18,17 @@
 #include "crc.h"
 #include "netlink.h"
 #include "service.h"
+#include "store.h"
 
 static int __init cp_mod_init(void)
 {
 	int ret;
 
 	cp_crc_init();
+
+	ret = cp_store_init();
+	if (ret)
+		return ret;
 
 	ret = cp_conn_init();
 	if (ret)
@@ -44,6 +49,7 @@ err_genl:
 err_service:
 	cp_conn_uninit();
 err_conn:
+	cp_store_uninit();
 	return ret;
 }
 
@@ -52,6 +58,7 @@ static void __exit cp_mod_exit(void)
 	cp_genl_uninit();
 	cp_service_uninit();
 	cp_conn_uninit();
+	cp_store_uninit();
 }
 
 module_init(cp_mod_init);

@@ -13,9 +13,11 @@
 #include <linux/in.h>
 #include <linux/in6.h>
 #include <net/genetlink.h>
+#include <net/sock.h>
 
 #include <linux/cachepeer.h>
 
+#include "conn.h"
 #include "netlink.h"
 #include "service.h"
 
@@ -24,6 +26,37 @@ static struct genl_family cp_genl_family;
 static struct cp_service *info_service(const struct genl_info *info)
 {
 	return cp_service_get(genl_info_net(info));
+}
+
+/* What the store knows: eviction, index, rebuild scan and scrub. */
+static int put_store_stats(struct sk_buff *msg, struct cp_service *svc)
+{
+	struct cp_store *st = &svc->store;
+	struct cp_scrub_stats sc;
+	struct nlattr *nest;
+
+	if (nla_put_uint(msg, CACHEPEER_A_STATS_INFLIGHT, cp_conn_inflight(svc)) ||
+	    nla_put_uint(msg, CACHEPEER_A_STATS_EVICTIONS, atomic64_read(&st->evictions)) ||
+	    nla_put_uint(msg, CACHEPEER_A_STATS_FOREIGN, atomic64_read(&st->foreign)) ||
+	    nla_put_uint(msg, CACHEPEER_A_STATS_OPEN_FILES, atomic_long_read(&st->open)) ||
+	    nla_put_uint(msg, CACHEPEER_A_STATS_INDEX_MEM, cp_store_index_mem(st)) ||
+	    nla_put_uint(msg, CACHEPEER_A_STATS_SCAN_DONE, READ_ONCE(st->scan_done)) ||
+	    nla_put_uint(msg, CACHEPEER_A_STATS_SCAN_FOUND, READ_ONCE(st->scan_found)) ||
+	    nla_put_uint(msg, CACHEPEER_A_STATS_NO_SPACE, READ_ONCE(st->no_space)) ||
+	    nla_put_uint(msg, CACHEPEER_A_STATS_CULLING, READ_ONCE(st->culling)))
+		return -EMSGSIZE;
+	cp_store_scrub_stats(st, &sc);
+	nest = nla_nest_start(msg, CACHEPEER_A_STATS_SCRUB);
+	if (!nest ||
+	    nla_put_uint(msg, CACHEPEER_A_SCRUB_PASSES, sc.passes) ||
+	    nla_put_uint(msg, CACHEPEER_A_SCRUB_BLOCKS, sc.blocks) ||
+	    nla_put_uint(msg, CACHEPEER_A_SCRUB_BYTES, sc.bytes) ||
+	    nla_put_uint(msg, CACHEPEER_A_SCRUB_CORRUPT, sc.corrupt) ||
+	    nla_put_uint(msg, CACHEPEER_A_SCRUB_PASS_BLOCKS, sc.pass_blocks) ||
+	    nla_put_uint(msg, CACHEPEER_A_SCRUB_RUNNING, sc.running))
+		return -EMSGSIZE;
+	nla_nest_end(msg, nest);
+	return 0;
 }
 
 static int put_stats(struct sk_buff *msg, struct cp_service *svc)
@@ -40,6 +73,8 @@ static int put_stats(struct sk_buff *msg, struct cp_service *svc)
 	    nla_put_uint(msg, CACHEPEER_A_STATS_CONNS_REFUSED,
 			 u64_stats_read(&sum.conns_refused)) ||
 	    nla_put_uint(msg, CACHEPEER_A_STATS_TIMEOUTS, u64_stats_read(&sum.timeouts)) ||
+	    nla_put_uint(msg, CACHEPEER_A_STATS_HITS, u64_stats_read(&sum.hits)) ||
+	    nla_put_uint(msg, CACHEPEER_A_STATS_MISSES, u64_stats_read(&sum.misses)) ||
 	    nla_put_uint(msg, CACHEPEER_A_STATS_BLOCKS, atomic_long_read(&svc->store.blocks)) ||
 	    nla_put_uint(msg, CACHEPEER_A_STATS_BYTES, atomic64_read(&svc->store.bytes)) ||
 	    nla_put_uint(msg, CACHEPEER_A_STATS_CORRUPT, atomic64_read(&svc->store.corrupt)) ||
@@ -60,8 +95,21 @@ static int put_stats(struct sk_buff *msg, struct cp_service *svc)
 		if (nla_put_uint(msg, i + 1, u64_stats_read(&sum.status[i])))
 			return -EMSGSIZE;
 	nla_nest_end(msg, nest);
+	if (put_store_stats(msg, svc))
+		return -EMSGSIZE;
 	nla_nest_end(msg, stats);
 	return 0;
+}
+
+static int put_limits(struct sk_buff *msg, const struct cp_limits *lim)
+{
+	return nla_put_uint(msg, CACHEPEER_A_NODE_LIMIT_BYTES, READ_ONCE(lim->max_bytes)) ?:
+	       nla_put_uint(msg, CACHEPEER_A_NODE_LIMIT_BLOCKS, READ_ONCE(lim->max_blocks)) ?:
+	       nla_put_u8(msg, CACHEPEER_A_NODE_FS_STOP, READ_ONCE(lim->fs_stop)) ?:
+	       nla_put_u8(msg, CACHEPEER_A_NODE_FS_CULL, READ_ONCE(lim->fs_cull)) ?:
+	       nla_put_u8(msg, CACHEPEER_A_NODE_FS_RUN, READ_ONCE(lim->fs_run)) ?:
+	       nla_put_u8(msg, CACHEPEER_A_NODE_EVICT, READ_ONCE(lim->policy)) ?:
+	       nla_put_uint(msg, CACHEPEER_A_NODE_SCRUB_RATE, READ_ONCE(lim->scrub_rate));
 }
 
 static int put_running(struct sk_buff *msg, struct cp_service *svc)
@@ -108,7 +156,8 @@ static int cp_nl_node_get_doit(struct sk_buff *skb, struct genl_info *info)
 	mutex_lock(&svc->lock);
 	ret = nla_put_string(msg, CACHEPEER_A_NODE_VERSION, CACHEPEER_VERSION) ?:
 	      nla_put_u32(msg, CACHEPEER_A_NODE_STATE, svc->state) ?:
-	      nla_put_string(msg, CACHEPEER_A_NODE_NAME, svc->name);
+	      nla_put_string(msg, CACHEPEER_A_NODE_NAME, svc->name) ?:
+	      put_limits(msg, &svc->store.limits);
 	if (!ret && svc->state == CACHEPEER_NODE_RUNNING)
 		ret = put_running(msg, svc);
 	mutex_unlock(&svc->lock);
@@ -123,26 +172,157 @@ err_free:
 	return ret;
 }
 
+/* Limits from the request, over the node's current ones. */
+static bool limits_from_attrs(struct nlattr **tb, struct cp_limits *lim)
+{
+	bool any = false;
+
+	if (tb[CACHEPEER_A_NODE_LIMIT_BYTES]) {
+		lim->max_bytes = nla_get_uint(tb[CACHEPEER_A_NODE_LIMIT_BYTES]);
+		any = true;
+	}
+	if (tb[CACHEPEER_A_NODE_LIMIT_BLOCKS]) {
+		lim->max_blocks = nla_get_uint(tb[CACHEPEER_A_NODE_LIMIT_BLOCKS]);
+		any = true;
+	}
+	if (tb[CACHEPEER_A_NODE_FS_STOP]) {
+		lim->fs_stop = nla_get_u8(tb[CACHEPEER_A_NODE_FS_STOP]);
+		any = true;
+	}
+	if (tb[CACHEPEER_A_NODE_FS_CULL]) {
+		lim->fs_cull = nla_get_u8(tb[CACHEPEER_A_NODE_FS_CULL]);
+		any = true;
+	}
+	if (tb[CACHEPEER_A_NODE_FS_RUN]) {
+		lim->fs_run = nla_get_u8(tb[CACHEPEER_A_NODE_FS_RUN]);
+		any = true;
+	}
+	if (tb[CACHEPEER_A_NODE_EVICT]) {
+		lim->policy = nla_get_u8(tb[CACHEPEER_A_NODE_EVICT]);
+		any = true;
+	}
+	if (tb[CACHEPEER_A_NODE_SCRUB_RATE]) {
+		lim->scrub_rate = nla_get_uint(tb[CACHEPEER_A_NODE_SCRUB_RATE]);
+		any = true;
+	}
+	return any;
+}
+
 static int cp_nl_node_set_doit(struct sk_buff *skb, struct genl_info *info)
 {
 	struct cp_service *svc = info_service(info);
-	const char *name;
-	int ret;
+	struct nlattr **tb = info->attrs;
+	const char *name = NULL, *why;
+	struct cp_limits lim;
+	bool limits;
+	int ret = 0;
 
-	if (GENL_REQ_ATTR_CHECK(info, CACHEPEER_A_NODE_NAME))
-		return -EINVAL;
-
-	name = nla_data(info->attrs[CACHEPEER_A_NODE_NAME]);
-	if (!cp_service_name_valid(name, strlen(name))) {
-		NL_SET_ERR_MSG_ATTR(info->extack, info->attrs[CACHEPEER_A_NODE_NAME],
-				    "name must be 1-63 bytes of [A-Za-z0-9._-]");
-		return -EINVAL;
+	if (tb[CACHEPEER_A_NODE_NAME]) {
+		name = nla_data(tb[CACHEPEER_A_NODE_NAME]);
+		if (!cp_service_name_valid(name, strlen(name))) {
+			NL_SET_ERR_MSG_ATTR(info->extack, tb[CACHEPEER_A_NODE_NAME],
+					    "name must be 1-63 bytes of [A-Za-z0-9._-]");
+			return -EINVAL;
+		}
 	}
 
 	mutex_lock(&svc->lock);
-	ret = cp_service_set_name(svc, name);
+	lim = svc->store.limits;
+	limits = limits_from_attrs(tb, &lim);
+	if (!name && !limits) {
+		GENL_SET_ERR_MSG(info, "nothing to set: give a name or a limit");
+		ret = -EINVAL;
+		goto out;
+	}
+	why = cp_limits_check(&lim);
+	if (why) {
+		NL_SET_ERR_MSG_FMT(info->extack, "%s", why);
+		ret = -EINVAL;
+		goto out;
+	}
+	if (name)
+		ret = cp_service_set_name(svc, name);
+	if (!ret && limits)
+		cp_service_set_limits(svc, &lim);
+out:
 	mutex_unlock(&svc->lock);
 	return ret;
+}
+
+static int cp_nl_scrub_start_doit(struct sk_buff *skb, struct genl_info *info)
+{
+	struct cp_service *svc = info_service(info);
+	int ret = 0;
+
+	mutex_lock(&svc->lock);
+	if (svc->state == CACHEPEER_NODE_RUNNING)
+		cp_store_scrub_start(&svc->store);
+	else
+		ret = -ENOTCONN;
+	mutex_unlock(&svc->lock);
+	if (ret)
+		GENL_SET_ERR_MSG(info, "node is not running");
+	return ret;
+}
+
+struct conn_dump {
+	struct sk_buff *skb;
+	struct netlink_callback *cb;
+};
+
+static int put_conn(const struct cp_conn_info *ci, void *arg)
+{
+	struct conn_dump *cd = arg;
+	struct sk_buff *skb = cd->skb;
+	struct nlattr *nest;
+	void *hdr;
+	int ret;
+
+	hdr = genlmsg_put(skb, NETLINK_CB(cd->cb->skb).portid, cd->cb->nlh->nlmsg_seq,
+			  &cp_genl_family, NLM_F_MULTI, CACHEPEER_CMD_CONN_GET);
+	if (!hdr)
+		return -EMSGSIZE;
+	nest = nla_nest_start(skb, CACHEPEER_A_NODE_CONN);
+	if (!nest)
+		goto cancel;
+	if (ci->peer.ss_family == AF_INET6) {
+		const struct sockaddr_in6 *sin6 = (const void *)&ci->peer;
+
+		ret = nla_put_in6_addr(skb, CACHEPEER_A_CONN_ADDR, &sin6->sin6_addr) ?:
+		      nla_put_u16(skb, CACHEPEER_A_CONN_PORT, ntohs(sin6->sin6_port));
+	} else if (ci->peer.ss_family == AF_INET) {
+		const struct sockaddr_in *sin = (const void *)&ci->peer;
+
+		ret = nla_put_in_addr(skb, CACHEPEER_A_CONN_ADDR, sin->sin_addr.s_addr) ?:
+		      nla_put_u16(skb, CACHEPEER_A_CONN_PORT, ntohs(sin->sin_port));
+	} else {
+		ret = 0;
+	}
+	if (ret ||
+	    nla_put_uint(skb, CACHEPEER_A_CONN_INFLIGHT, ci->inflight) ||
+	    nla_put_uint(skb, CACHEPEER_A_CONN_RX_BYTES, ci->rx_bytes) ||
+	    nla_put_uint(skb, CACHEPEER_A_CONN_TX_BYTES, ci->tx_bytes) ||
+	    nla_put_uint(skb, CACHEPEER_A_CONN_AGE_MS, ci->age_ms))
+		goto cancel;
+	nla_nest_end(skb, nest);
+	genlmsg_end(skb, hdr);
+	return 0;
+
+cancel:
+	genlmsg_cancel(skb, hdr);
+	return -EMSGSIZE;
+}
+
+/* cb->args[0]: connections already reported. The list may change between
+ * parts of a dump; a connection can then be missed or shown twice.
+ */
+static int cp_nl_conn_get_dumpit(struct sk_buff *skb, struct netlink_callback *cb)
+{
+	struct cp_service *svc = cp_service_get(sock_net(skb->sk));
+	struct conn_dump cd = { .skb = skb, .cb = cb };
+
+	cb->args[0] += cp_conn_for_each(svc, cb->args[0], put_conn, &cd);
+	return skb->len;
 }
 
 static int cp_nl_node_start_doit(struct sk_buff *skb, struct genl_info *info)
@@ -254,8 +434,15 @@ static const struct nla_policy cp_node_start_policy[CACHEPEER_A_NODE_FRAME_TIMEO
 	[CACHEPEER_A_NODE_FRAME_TIMEOUT] = NLA_POLICY_FULL_RANGE(NLA_U32, &frame_timeout_range),
 };
 
-static const struct nla_policy cp_node_set_policy[CACHEPEER_A_NODE_NAME + 1] = {
+static const struct nla_policy cp_node_set_policy[CACHEPEER_A_NODE_SCRUB_RATE + 1] = {
 	[CACHEPEER_A_NODE_NAME] = { .type = NLA_NUL_STRING, .len = CACHEPEER_NAME_MAX },
+	[CACHEPEER_A_NODE_LIMIT_BYTES] = { .type = NLA_UINT },
+	[CACHEPEER_A_NODE_LIMIT_BLOCKS] = { .type = NLA_UINT },
+	[CACHEPEER_A_NODE_FS_STOP] = NLA_POLICY_MAX(NLA_U8, 99),
+	[CACHEPEER_A_NODE_FS_CULL] = NLA_POLICY_MAX(NLA_U8, 99),
+	[CACHEPEER_A_NODE_FS_RUN] = NLA_POLICY_MAX(NLA_U8, 99),
+	[CACHEPEER_A_NODE_EVICT] = NLA_POLICY_MAX(NLA_U8, CACHEPEER_EVICT_MAX),
+	[CACHEPEER_A_NODE_SCRUB_RATE] = { .type = NLA_UINT },
 };
 
 static const struct genl_split_ops cp_genl_ops[] = {
@@ -270,7 +457,7 @@ static const struct genl_split_ops cp_genl_ops[] = {
 		.cmd	= CACHEPEER_CMD_NODE_SET,
 		.doit	= cp_nl_node_set_doit,
 		.policy	= cp_node_set_policy,
-		.maxattr = CACHEPEER_A_NODE_NAME,
+		.maxattr = CACHEPEER_A_NODE_SCRUB_RATE,
 		.flags	= GENL_UNS_ADMIN_PERM | GENL_CMD_CAP_DO,
 	},
 	{
@@ -286,6 +473,20 @@ static const struct genl_split_ops cp_genl_ops[] = {
 		.policy	= cp_no_attrs_policy,
 		.maxattr = CACHEPEER_A_NODE_MAX,
 		.flags	= GENL_UNS_ADMIN_PERM | GENL_CMD_CAP_DO,
+	},
+	{
+		.cmd	= CACHEPEER_CMD_SCRUB_START,
+		.doit	= cp_nl_scrub_start_doit,
+		.policy	= cp_no_attrs_policy,
+		.maxattr = CACHEPEER_A_NODE_MAX,
+		.flags	= GENL_UNS_ADMIN_PERM | GENL_CMD_CAP_DO,
+	},
+	{
+		.cmd	= CACHEPEER_CMD_CONN_GET,
+		.dumpit	= cp_nl_conn_get_dumpit,
+		.policy	= cp_no_attrs_policy,
+		.maxattr = CACHEPEER_A_NODE_MAX,
+		.flags	= GENL_CMD_CAP_DUMP,
 	},
 };
 

@@ -23,6 +23,11 @@ static char node_name[CACHEPEER_NAME_MAX + 1];
 static char *cache_dir;
 static char *listen;
 static unsigned long long max_block = CACHEPEER_MAX_BLOCK_DEFAULT;
+static unsigned long long max_bytes;
+static unsigned long long max_blocks;
+static unsigned long long scrub_rate = 1 << 20;
+static unsigned int evict = CACHEPEER_EVICT_LRU;
+static unsigned int fs_stop = 3, fs_cull = 7, fs_run = 10;
 
 /* Plain ASCII on purpose: the kernel's isalnum() accepts Latin-1 letters. */
 static bool name_char_valid(char c)
@@ -96,6 +101,120 @@ module_param_cb(max_block, &max_block_param_ops, &max_block, 0444);
 MODULE_PARM_DESC(max_block,
 		 "Largest block the initial namespace's node accepts, 1 byte to 64M (K/M/G suffixes). Default: 4M");
 
+/* Bytes, with an optional K, M, G or T suffix; no upper limit. */
+static int size_param_set(const char *val, const struct kernel_param *kp)
+{
+	unsigned long long v;
+	char *end;
+
+	v = memparse(val, &end);
+	if (end == val || (*end && *end != '\n'))
+		return -EINVAL;
+	*(unsigned long long *)kp->arg = v;
+	return 0;
+}
+
+static const struct kernel_param_ops size_param_ops = {
+	.set = size_param_set,
+	.get = param_get_ullong,
+};
+
+module_param_cb(max_bytes, &size_param_ops, &max_bytes, 0444);
+MODULE_PARM_DESC(max_bytes,
+		 "Byte limit of the initial namespace's cache (K/M/G/T suffixes). Default: 0, none");
+module_param(max_blocks, ullong, 0444);
+MODULE_PARM_DESC(max_blocks, "Block count limit of the initial namespace's cache. Default: 0, none");
+module_param_cb(scrub_rate, &size_param_ops, &scrub_rate, 0444);
+MODULE_PARM_DESC(scrub_rate,
+		 "Bytes per second the initial namespace's scrub patrol reads; 0 turns it off. Default: 1M");
+
+static const char * const evict_names[] = {
+	[CACHEPEER_EVICT_LRU] = "lru",
+	[CACHEPEER_EVICT_2RANDOM] = "2-random",
+	[CACHEPEER_EVICT_NONE] = "none",
+};
+
+static int evict_param_set(const char *val, const struct kernel_param *kp)
+{
+	int i = sysfs_match_string(evict_names, val);
+
+	if (i < 0)
+		return i;
+	*(unsigned int *)kp->arg = i;
+	return 0;
+}
+
+static int evict_param_get(char *buf, const struct kernel_param *kp)
+{
+	return sysfs_emit(buf, "%s\n", evict_names[*(unsigned int *)kp->arg]);
+}
+
+static const struct kernel_param_ops evict_param_ops = {
+	.set = evict_param_set,
+	.get = evict_param_get,
+};
+
+module_param_cb(evict, &evict_param_ops, &evict, 0444);
+MODULE_PARM_DESC(evict, "Eviction policy of the initial namespace's node: lru, 2-random or none. Default: lru");
+module_param(fs_stop, uint, 0444);
+MODULE_PARM_DESC(fs_stop, "% free on the cache filesystem below which PUTs are refused. Default: 3");
+module_param(fs_cull, uint, 0444);
+MODULE_PARM_DESC(fs_cull, "% free below which eviction starts; 0: never. Default: 7");
+module_param(fs_run, uint, 0444);
+MODULE_PARM_DESC(fs_run, "% free at which eviction stops. Default: 10");
+
+/* Free-space thresholds as cachefilesd has them: stop < cull < run. */
+const char *cp_limits_check(const struct cp_limits *lim)
+{
+	if (lim->fs_stop > 99 || lim->fs_cull > 99 || lim->fs_run > 99)
+		return "free-space thresholds are percentages, 0-99";
+	if (lim->fs_cull && (lim->fs_stop >= lim->fs_cull || lim->fs_cull >= lim->fs_run))
+		return "free-space thresholds must satisfy stop < cull < run";
+	if (lim->policy > CACHEPEER_EVICT_MAX)
+		return "unknown eviction policy";
+	return NULL;
+}
+
+/* Apply new limits; a running node evicts down to them before returning. */
+void cp_service_set_limits(struct cp_service *svc, const struct cp_limits *lim)
+{
+	struct cp_limits *cur = &svc->store.limits;
+
+	lockdep_assert_held(&svc->lock);
+
+	WRITE_ONCE(cur->max_bytes, lim->max_bytes);
+	WRITE_ONCE(cur->max_blocks, lim->max_blocks);
+	WRITE_ONCE(cur->fs_stop, lim->fs_stop);
+	WRITE_ONCE(cur->fs_cull, lim->fs_cull);
+	WRITE_ONCE(cur->fs_run, lim->fs_run);
+	WRITE_ONCE(cur->policy, lim->policy);
+	WRITE_ONCE(cur->scrub_rate, lim->scrub_rate);
+	if (svc->state == CACHEPEER_NODE_RUNNING)
+		cp_store_limits_changed(&svc->store);
+}
+
+/* The initial namespace's limits come from the module parameters. */
+static int limits_from_params(struct cp_service *svc)
+{
+	struct cp_limits lim = {
+		.max_bytes = max_bytes,
+		.max_blocks = max_blocks,
+		.fs_stop = min(fs_stop, 100U),
+		.fs_cull = min(fs_cull, 100U),
+		.fs_run = min(fs_run, 100U),
+		.policy = evict,
+		.scrub_rate = scrub_rate,
+	};
+	const char *why = cp_limits_check(&lim);
+
+	if (why) {
+		pr_err("fs_stop=%u fs_cull=%u fs_run=%u: %s\n", fs_stop, fs_cull, fs_run, why);
+		return -EINVAL;
+	}
+	svc->store.limits = lim;
+	return 0;
+}
+
 /* "ADDR:PORT" or "[ADDR6]:PORT" to a socket address. */
 static int parse_listen(struct net *net, const char *s, struct sockaddr_storage *ss)
 {
@@ -151,9 +270,13 @@ void cp_service_count_op(struct cp_service *svc, u8 op)
 	stats_add(svc, offsetof(struct cp_stats, ops[min_t(u8, op, CACHEPEER_OP_MAX)]), 1);
 }
 
-void cp_service_count_status(struct cp_service *svc, u16 status)
+void cp_service_count_status(struct cp_service *svc, u8 op, u16 status)
 {
 	stats_add(svc, offsetof(struct cp_stats, status[min_t(u16, status, CACHEPEER_S_MAX)]), 1);
+	if (op == CACHEPEER_OP_GET && status == CACHEPEER_S_OK)
+		stats_add(svc, offsetof(struct cp_stats, hits), 1);
+	else if (op == CACHEPEER_OP_GET && status == CACHEPEER_S_NOT_FOUND)
+		stats_add(svc, offsetof(struct cp_stats, misses), 1);
 }
 
 /* Data bytes queued to TCP: spliced from the page cache, or copied by TCP. */
@@ -190,6 +313,8 @@ void cp_service_stats_sum(struct cp_service *svc, struct cp_stats *sum)
 		u64_stats_add(&sum->zc_bytes, u64_stats_read(&snap.zc_bytes));
 		u64_stats_add(&sum->copied_bytes, u64_stats_read(&snap.copied_bytes));
 		u64_stats_add(&sum->timeouts, u64_stats_read(&snap.timeouts));
+		u64_stats_add(&sum->hits, u64_stats_read(&snap.hits));
+		u64_stats_add(&sum->misses, u64_stats_read(&snap.misses));
 		u64_stats_add(&sum->conns_refused, u64_stats_read(&snap.conns_refused));
 	}
 }
@@ -352,6 +477,7 @@ static int __net_init cp_net_init(struct net *net)
 	spin_lock_init(&svc->conns_lock);
 	INIT_LIST_HEAD(&svc->conns);
 	INIT_WORK(&svc->accept_work, accept_work);
+	cp_store_limits_default(&svc->store.limits);
 	svc->stats = alloc_percpu(struct cp_stats);
 	if (!svc->stats)
 		return -ENOMEM;
@@ -359,7 +485,7 @@ static int __net_init cp_net_init(struct net *net)
 		int err;
 
 		strscpy(svc->name, node_name);
-		err = start_from_params(svc);
+		err = limits_from_params(svc) ?: start_from_params(svc);
 		if (err) {
 			free_percpu(svc->stats);
 			return err;

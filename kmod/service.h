@@ -29,6 +29,8 @@ struct cp_stats {
 	u64_stats_t zc_bytes;
 	u64_stats_t copied_bytes;
 	u64_stats_t timeouts;
+	u64_stats_t hits;		/* GETs answered OK */
+	u64_stats_t misses;		/* GETs answered NOT_FOUND */
 	u64_stats_t conns_refused;
 	struct u64_stats_sync syncp;
 };
@@ -64,11 +66,13 @@ struct cp_service {
 struct cp_service *cp_service_get(const struct net *net);
 bool cp_service_name_valid(const char *name, size_t len);
 int cp_service_set_name(struct cp_service *svc, const char *name);
+const char *cp_limits_check(const struct cp_limits *lim);
+void cp_service_set_limits(struct cp_service *svc, const struct cp_limits *lim);
 int cp_service_start(struct cp_service *svc, const struct cp_config *cfg);
 int cp_service_stop(struct cp_service *svc);
 
 void cp_service_count_op(struct cp_service *svc, u8 op);
-void cp_service_count_status(struct cp_service *svc, u16 status);
+void cp_service_count_status(struct cp_service *svc, u8 op, u16 status);
 void cp_service_count_tx(struct cp_service *svc, u64 bytes, bool zerocopy);
 void cp_service_count_timeout(struct cp_service *svc);
 void cp_service_stats_sum(struct cp_service *svc, struct cp_stats *sum);

@@ -30,8 +30,24 @@
  *                 attribute type being the op or status number)
  *
  * CACHEPEER_CMD_NODE_SET (do, admin)
- *   request:  CACHEPEER_A_NODE_NAME       1..CACHEPEER_NAME_MAX bytes of
+ *   request:  any of, at least one:
+ *             CACHEPEER_A_NODE_NAME       1..CACHEPEER_NAME_MAX bytes of
  *                                          [A-Za-z0-9._-]
+ *             CACHEPEER_A_NODE_LIMIT_BYTES  uint, cached bytes; 0: no limit
+ *             CACHEPEER_A_NODE_LIMIT_BLOCKS uint, cached blocks; 0: no limit
+ *             CACHEPEER_A_NODE_FS_STOP    u8, % free on the cache filesystem
+ *                                          below which PUTs get NO_SPACE
+ *             CACHEPEER_A_NODE_FS_CULL    u8, % free below which the node
+ *                                          starts evicting; 0: never
+ *             CACHEPEER_A_NODE_FS_RUN     u8, % free at which it stops again
+ *             CACHEPEER_A_NODE_EVICT      u8, enum cachepeer_evict_policy
+ *             CACHEPEER_A_NODE_SCRUB_RATE uint, bytes per second the scrub
+ *                                          patrol reads; 0: no patrol
+ *   The percentages are 0..99 and, when FS_CULL is set, must satisfy
+ *   FS_STOP < FS_CULL < FS_RUN. Defaults: no byte or block limit, 3/7/10 %
+ *   (as cachefilesd), LRU, 1 MiB/s. Limits may be set while the node is
+ *   stopped; a running node applies them at once, evicting down to them
+ *   before the reply. NODE_GET reports them.
  *
  * CACHEPEER_CMD_NODE_START (do, admin)
  *   request:  CACHEPEER_A_NODE_LISTEN_ADDR  binary, 4 (IPv4) or 16 (IPv6) bytes
@@ -47,7 +63,20 @@
  * CACHEPEER_CMD_NODE_STOP (do, admin)
  *   request:  none
  *   Moves the node from RUNNING to STOPPED; -EALREADY if it is stopped.
- *   Every connection is closed; blocks already stored stay on disk.
+ *   Every connection is closed; blocks already stored stay on disk, and a
+ *   later start in the same directory indexes them again, in the background
+ *   (CACHEPEER_A_STATS_SCAN_DONE tells when it has finished).
+ *
+ * CACHEPEER_CMD_SCRUB_START (do, admin)
+ *   request:  none
+ *   Starts a scrub pass over every block now, hot ones included, at the
+ *   scrub rate (unthrottled if the rate is 0). -ENOTCONN if not running.
+ *
+ * CACHEPEER_CMD_CONN_GET (dump)
+ *   request:  none
+ *   reply:    one message per connection, CACHEPEER_A_NODE_CONN nesting
+ *             CACHEPEER_A_CONN_*: the peer's address (4 or 16 bytes) and
+ *             port, requests in flight, bytes received and sent, and age.
  *
  * Data plane: the block protocol, over TCP
  * ----------------------------------------
@@ -105,6 +134,8 @@ enum cachepeer_cmd {
 	CACHEPEER_CMD_NODE_SET,
 	CACHEPEER_CMD_NODE_START,
 	CACHEPEER_CMD_NODE_STOP,
+	CACHEPEER_CMD_SCRUB_START,
+	CACHEPEER_CMD_CONN_GET,
 
 	__CACHEPEER_CMD_MAX,
 	CACHEPEER_CMD_MAX = __CACHEPEER_CMD_MAX - 1
@@ -122,6 +153,14 @@ enum cachepeer_node_attr {
 	CACHEPEER_A_NODE_FRAME_TIMEOUT,
 	CACHEPEER_A_NODE_EPOCH,
 	CACHEPEER_A_NODE_STATS,
+	CACHEPEER_A_NODE_LIMIT_BYTES,
+	CACHEPEER_A_NODE_LIMIT_BLOCKS,
+	CACHEPEER_A_NODE_FS_STOP,
+	CACHEPEER_A_NODE_FS_CULL,
+	CACHEPEER_A_NODE_FS_RUN,
+	CACHEPEER_A_NODE_EVICT,
+	CACHEPEER_A_NODE_SCRUB_RATE,
+	CACHEPEER_A_NODE_CONN,
 
 	__CACHEPEER_A_NODE_MAX,
 	CACHEPEER_A_NODE_MAX = __CACHEPEER_A_NODE_MAX - 1
@@ -139,9 +178,56 @@ enum cachepeer_stats_attr {
 	CACHEPEER_A_STATS_COPIED_BYTES,		/* data TCP had to copy */
 	CACHEPEER_A_STATS_OPS,			/* nest: requests by op */
 	CACHEPEER_A_STATS_STATUS,		/* nest: responses by status */
+	CACHEPEER_A_STATS_HITS,			/* GETs answered OK */
+	CACHEPEER_A_STATS_MISSES,		/* GETs answered NOT_FOUND */
+	CACHEPEER_A_STATS_INFLIGHT,		/* requests in flight, all conns */
+	CACHEPEER_A_STATS_EVICTIONS,		/* blocks evicted */
+	CACHEPEER_A_STATS_FOREIGN,		/* bad block files found, removed */
+	CACHEPEER_A_STATS_OPEN_FILES,		/* blocks with an open file */
+	CACHEPEER_A_STATS_INDEX_MEM,		/* bytes of index memory */
+	CACHEPEER_A_STATS_SCAN_DONE,		/* 1 once the start scan ended */
+	CACHEPEER_A_STATS_SCAN_FOUND,		/* blocks it indexed */
+	CACHEPEER_A_STATS_NO_SPACE,		/* 1 while below fs_stop */
+	CACHEPEER_A_STATS_CULLING,		/* 1 while evicting for space */
+	CACHEPEER_A_STATS_SCRUB,		/* nest: CACHEPEER_A_SCRUB_* */
 
 	__CACHEPEER_A_STATS_MAX,
 	CACHEPEER_A_STATS_MAX = __CACHEPEER_A_STATS_MAX - 1
+};
+
+enum cachepeer_scrub_attr {
+	CACHEPEER_A_SCRUB_UNSPEC,
+	CACHEPEER_A_SCRUB_PASSES,		/* passes completed */
+	CACHEPEER_A_SCRUB_BLOCKS,		/* blocks verified, all passes */
+	CACHEPEER_A_SCRUB_BYTES,
+	CACHEPEER_A_SCRUB_CORRUPT,		/* corrupt blocks it dropped */
+	CACHEPEER_A_SCRUB_PASS_BLOCKS,		/* verified in this pass */
+	CACHEPEER_A_SCRUB_RUNNING,		/* 1 while a pass is under way */
+
+	__CACHEPEER_A_SCRUB_MAX,
+	CACHEPEER_A_SCRUB_MAX = __CACHEPEER_A_SCRUB_MAX - 1
+};
+
+enum cachepeer_conn_attr {
+	CACHEPEER_A_CONN_UNSPEC,
+	CACHEPEER_A_CONN_ADDR,			/* binary, 4 or 16 bytes */
+	CACHEPEER_A_CONN_PORT,			/* u16 */
+	CACHEPEER_A_CONN_INFLIGHT,		/* uint */
+	CACHEPEER_A_CONN_RX_BYTES,		/* uint */
+	CACHEPEER_A_CONN_TX_BYTES,		/* uint */
+	CACHEPEER_A_CONN_AGE_MS,		/* uint */
+
+	__CACHEPEER_A_CONN_MAX,
+	CACHEPEER_A_CONN_MAX = __CACHEPEER_A_CONN_MAX - 1
+};
+
+enum cachepeer_evict_policy {
+	CACHEPEER_EVICT_LRU,		/* least recently used first */
+	CACHEPEER_EVICT_2RANDOM,	/* the older of two random blocks */
+	CACHEPEER_EVICT_NONE,		/* never; PUTs over a limit fail */
+
+	__CACHEPEER_EVICT_MAX,
+	CACHEPEER_EVICT_MAX = __CACHEPEER_EVICT_MAX - 1
 };
 
 /* Wire protocol */
