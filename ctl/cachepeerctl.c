@@ -21,6 +21,15 @@ static const struct subcommand subcommands[] = {
 	  "start this namespace's node" },
 	{ "stop", cmd_stop, "", "stop this namespace's node, closing every connection" },
 	{ "set", cmd_set, "name NAME", "name this node (1-63 of [A-Za-z0-9._-])" },
+	{ "limits", cmd_limits,
+	  "[-j] [--max-bytes SIZE] [--max-blocks N] [--fs-stop PCT] [--fs-cull PCT] [--fs-run PCT]\n"
+	  "         [--evict lru|2-random|none] [--scrub-rate SIZE]",
+	  "show the cache limits, or set the ones given (0: no limit; applied at once)" },
+	{ "stats", cmd_stats, "[-j | --prometheus]",
+	  "show statistics; --prometheus prints text exposition for node_exporter" },
+	{ "scrub", cmd_scrub, "[-j] [start]",
+	  "show scrub progress, or start a full pass now (hot blocks too)" },
+	{ "conns", cmd_conns, "[-j]", "list connections: peer, in flight, bytes, age" },
 	{ "put", cmd_put, "[--peer ADDR:PORT] KEY FILE", "store FILE as block KEY" },
 	{ "get", cmd_get, "[--peer ADDR:PORT] [--offset O] [--length L] [-o FILE] KEY",
 	  "fetch block KEY (or a range) to FILE or stdout, CRC-checked" },
@@ -113,7 +122,17 @@ static void print_help(FILE *f)
 		"\n"
 		"Exit status: 0 success, 1 error, 2 bad command line, 3 block not found,\n"
 		"4 cannot reach the node, 5 CRC mismatch or block found corrupt.\n"
-		"start, stop and set need CAP_NET_ADMIN over the network namespace.\n");
+		"start, stop, set, setting limits and scrub start need CAP_NET_ADMIN over the\n"
+		"network namespace.\n"
+		"\n"
+		"Limits: --max-bytes and --max-blocks cap the cache (default: none). Below\n"
+		"--fs-cull %% free space on the cache filesystem the node evicts until\n"
+		"--fs-run %% is free; below --fs-stop %% it refuses PUTs with NO_SPACE\n"
+		"(defaults 7, 10, 3, as cachefilesd). --evict picks the victims: lru (the\n"
+		"default), 2-random (the older of two random blocks) or none (PUTs over a\n"
+		"limit fail instead). --scrub-rate is the patrol's read rate, bytes per\n"
+		"second (default 1M; 0 turns it off). The patrol re-verifies blocks unused\n"
+		"for a minute against their CRCs and drops corrupt ones.\n");
 }
 
 static int cmd_help(int argc, char **argv)

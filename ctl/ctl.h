@@ -45,6 +45,12 @@ int cmd_get(int argc, char **argv);
 int cmd_stat(int argc, char **argv);
 int cmd_del(int argc, char **argv);
 
+/* cache.c */
+int cmd_limits(int argc, char **argv);
+int cmd_stats(int argc, char **argv);
+int cmd_scrub(int argc, char **argv);
+int cmd_conns(int argc, char **argv);
+
 /* node.c */
 struct cp_node_info;
 int cp_node_query(struct cp_node_info *info);

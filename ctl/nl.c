@@ -135,6 +135,7 @@ static int on_error(struct sockaddr_nl *who, struct nlmsgerr *e, void *arg)
 	return NL_STOP;
 }
 
+/* The ACK of a request, or the end of a dump. */
 static int on_ack(struct nl_msg *msg, void *arg)
 {
 	struct request *req = arg;
@@ -165,8 +166,8 @@ static int on_valid(struct nl_msg *msg, void *arg)
 }
 
 /* Send one request and wait for its reply (if any) and ACK. */
-static int request(struct cp_nl *nl, __u8 cmd, fill_fn fill, const void *fill_arg,
-		   parse_fn parse, void *parse_arg)
+static int request_flags(struct cp_nl *nl, __u8 cmd, int flags, fill_fn fill,
+			 const void *fill_arg, parse_fn parse, void *parse_arg)
 {
 	struct request req = { .nl = nl, .parse = parse, .arg = parse_arg };
 	struct nl_msg *msg;
@@ -180,7 +181,7 @@ static int request(struct cp_nl *nl, __u8 cmd, fill_fn fill, const void *fill_ar
 		ret = -ENOMEM;
 		goto out;
 	}
-	if (!genlmsg_put(msg, NL_AUTO_PORT, NL_AUTO_SEQ, nl->family, 0, 0, cmd,
+	if (!genlmsg_put(msg, NL_AUTO_PORT, NL_AUTO_SEQ, nl->family, 0, flags, cmd,
 			 CACHEPEER_GENL_VERSION)) {
 		ret = -ENOMEM;
 		goto out;
@@ -197,6 +198,7 @@ static int request(struct cp_nl *nl, __u8 cmd, fill_fn fill, const void *fill_ar
 	}
 	nl_cb_err(cb, NL_CB_CUSTOM, on_error, &req);
 	nl_cb_set(cb, NL_CB_ACK, NL_CB_CUSTOM, on_ack, &req);
+	nl_cb_set(cb, NL_CB_FINISH, NL_CB_CUSTOM, on_ack, &req);
 	nl_cb_set(cb, NL_CB_VALID, NL_CB_CUSTOM, on_valid, &req);
 	ret = 0;
 	while (!req.done && !req.err) {
@@ -213,6 +215,12 @@ out:
 	nl_cb_put(cb);
 	nlmsg_free(msg);
 	return ret;
+}
+
+static int request(struct cp_nl *nl, __u8 cmd, fill_fn fill, const void *fill_arg,
+		   parse_fn parse, void *parse_arg)
+{
+	return request_flags(nl, cmd, 0, fill, fill_arg, parse, parse_arg);
 }
 
 static void copy_str(char *dst, size_t size, const struct nlattr *a)
@@ -253,7 +261,30 @@ static void parse_stats(struct nlattr *nest, struct cp_node_stats *st)
 		{ CACHEPEER_A_STATS_CORRUPT, offsetof(struct cp_node_stats, corrupt) },
 		{ CACHEPEER_A_STATS_ZC_BYTES, offsetof(struct cp_node_stats, zc_bytes) },
 		{ CACHEPEER_A_STATS_COPIED_BYTES, offsetof(struct cp_node_stats, copied_bytes) },
+		{ CACHEPEER_A_STATS_HITS, offsetof(struct cp_node_stats, hits) },
+		{ CACHEPEER_A_STATS_MISSES, offsetof(struct cp_node_stats, misses) },
+		{ CACHEPEER_A_STATS_INFLIGHT, offsetof(struct cp_node_stats, inflight) },
+		{ CACHEPEER_A_STATS_EVICTIONS, offsetof(struct cp_node_stats, evictions) },
+		{ CACHEPEER_A_STATS_FOREIGN, offsetof(struct cp_node_stats, foreign) },
+		{ CACHEPEER_A_STATS_OPEN_FILES, offsetof(struct cp_node_stats, open_files) },
+		{ CACHEPEER_A_STATS_INDEX_MEM, offsetof(struct cp_node_stats, index_mem) },
+		{ CACHEPEER_A_STATS_SCAN_DONE, offsetof(struct cp_node_stats, scan_done) },
+		{ CACHEPEER_A_STATS_SCAN_FOUND, offsetof(struct cp_node_stats, scan_found) },
+		{ CACHEPEER_A_STATS_NO_SPACE, offsetof(struct cp_node_stats, no_space) },
+		{ CACHEPEER_A_STATS_CULLING, offsetof(struct cp_node_stats, culling) },
 	};
+	static const struct {
+		int attr;
+		size_t off;
+	} scrub_map[] = {
+		{ CACHEPEER_A_SCRUB_PASSES, offsetof(struct cp_node_stats, scrub_passes) },
+		{ CACHEPEER_A_SCRUB_BLOCKS, offsetof(struct cp_node_stats, scrub_blocks) },
+		{ CACHEPEER_A_SCRUB_BYTES, offsetof(struct cp_node_stats, scrub_bytes) },
+		{ CACHEPEER_A_SCRUB_CORRUPT, offsetof(struct cp_node_stats, scrub_corrupt) },
+		{ CACHEPEER_A_SCRUB_PASS_BLOCKS, offsetof(struct cp_node_stats, scrub_pass_blocks) },
+		{ CACHEPEER_A_SCRUB_RUNNING, offsetof(struct cp_node_stats, scrub_running) },
+	};
+	struct nlattr *sc[CACHEPEER_A_SCRUB_MAX + 1];
 	size_t i;
 
 	if (nla_parse_nested(tb, CACHEPEER_A_STATS_MAX, nest, NULL) < 0)
@@ -265,6 +296,30 @@ static void parse_stats(struct nlattr *nest, struct cp_node_stats *st)
 		parse_counters(tb[CACHEPEER_A_STATS_OPS], st->ops, CACHEPEER_OP_MAX, 0);
 	if (tb[CACHEPEER_A_STATS_STATUS])
 		parse_counters(tb[CACHEPEER_A_STATS_STATUS], st->status, CACHEPEER_S_MAX, 1);
+	if (!tb[CACHEPEER_A_STATS_SCRUB] ||
+	    nla_parse_nested(sc, CACHEPEER_A_SCRUB_MAX, tb[CACHEPEER_A_STATS_SCRUB], NULL) < 0)
+		return;
+	for (i = 0; i < ARRAY_SIZE(scrub_map); i++)
+		if (sc[scrub_map[i].attr])
+			*(__u64 *)((char *)st + scrub_map[i].off) = get_uint(sc[scrub_map[i].attr]);
+}
+
+static void parse_limits(struct nlattr **tb, struct cp_limits *lim)
+{
+	if (tb[CACHEPEER_A_NODE_LIMIT_BYTES])
+		lim->max_bytes = get_uint(tb[CACHEPEER_A_NODE_LIMIT_BYTES]);
+	if (tb[CACHEPEER_A_NODE_LIMIT_BLOCKS])
+		lim->max_blocks = get_uint(tb[CACHEPEER_A_NODE_LIMIT_BLOCKS]);
+	if (tb[CACHEPEER_A_NODE_SCRUB_RATE])
+		lim->scrub_rate = get_uint(tb[CACHEPEER_A_NODE_SCRUB_RATE]);
+	if (tb[CACHEPEER_A_NODE_FS_STOP])
+		lim->fs_stop = nla_get_u8(tb[CACHEPEER_A_NODE_FS_STOP]);
+	if (tb[CACHEPEER_A_NODE_FS_CULL])
+		lim->fs_cull = nla_get_u8(tb[CACHEPEER_A_NODE_FS_CULL]);
+	if (tb[CACHEPEER_A_NODE_FS_RUN])
+		lim->fs_run = nla_get_u8(tb[CACHEPEER_A_NODE_FS_RUN]);
+	if (tb[CACHEPEER_A_NODE_EVICT])
+		lim->evict = nla_get_u8(tb[CACHEPEER_A_NODE_EVICT]);
 }
 
 static void parse_listen(struct nlattr **tb, struct cp_node_info *info)
@@ -298,6 +353,7 @@ static int parse_node(struct nlattr **tb, void *arg)
 		info->frame_timeout_ms = nla_get_u32(tb[CACHEPEER_A_NODE_FRAME_TIMEOUT]);
 	if (tb[CACHEPEER_A_NODE_EPOCH])
 		info->epoch = get_uint(tb[CACHEPEER_A_NODE_EPOCH]);
+	parse_limits(tb, &info->limits);
 	if (tb[CACHEPEER_A_NODE_STATS])
 		parse_stats(tb[CACHEPEER_A_NODE_STATS], &info->stats);
 	return 0;
@@ -342,4 +398,79 @@ int cp_nl_node_start(struct cp_nl *nl, const struct cp_start_cfg *cfg)
 int cp_nl_node_stop(struct cp_nl *nl)
 {
 	return request(nl, CACHEPEER_CMD_NODE_STOP, NULL, NULL, NULL, NULL);
+}
+
+static int fill_limits(struct nl_msg *msg, const void *arg)
+{
+	const struct cp_limits *lim = arg;
+
+	if (((lim->set & CP_LIM_BYTES) &&
+	     nla_put_u64(msg, CACHEPEER_A_NODE_LIMIT_BYTES, lim->max_bytes) < 0) ||
+	    ((lim->set & CP_LIM_BLOCKS) &&
+	     nla_put_u64(msg, CACHEPEER_A_NODE_LIMIT_BLOCKS, lim->max_blocks) < 0) ||
+	    ((lim->set & CP_LIM_SCRUB_RATE) &&
+	     nla_put_u64(msg, CACHEPEER_A_NODE_SCRUB_RATE, lim->scrub_rate) < 0) ||
+	    ((lim->set & CP_LIM_FS_STOP) &&
+	     nla_put_u8(msg, CACHEPEER_A_NODE_FS_STOP, lim->fs_stop) < 0) ||
+	    ((lim->set & CP_LIM_FS_CULL) &&
+	     nla_put_u8(msg, CACHEPEER_A_NODE_FS_CULL, lim->fs_cull) < 0) ||
+	    ((lim->set & CP_LIM_FS_RUN) &&
+	     nla_put_u8(msg, CACHEPEER_A_NODE_FS_RUN, lim->fs_run) < 0) ||
+	    ((lim->set & CP_LIM_EVICT) &&
+	     nla_put_u8(msg, CACHEPEER_A_NODE_EVICT, lim->evict) < 0))
+		return -EMSGSIZE;
+	return 0;
+}
+
+int cp_nl_node_set_limits(struct cp_nl *nl, const struct cp_limits *lim)
+{
+	return request(nl, CACHEPEER_CMD_NODE_SET, fill_limits, lim, NULL, NULL);
+}
+
+int cp_nl_scrub_start(struct cp_nl *nl)
+{
+	return request(nl, CACHEPEER_CMD_SCRUB_START, NULL, NULL, NULL, NULL);
+}
+
+struct conn_list {
+	void (*fn)(const struct cp_conn_entry *ce, void *arg);
+	void *arg;
+};
+
+static int parse_conn(struct nlattr **tb, void *arg)
+{
+	const struct conn_list *cl = arg;
+	struct nlattr *c[CACHEPEER_A_CONN_MAX + 1];
+	struct cp_conn_entry ce = { .peer = "-" };
+
+	if (!tb[CACHEPEER_A_NODE_CONN] ||
+	    nla_parse_nested(c, CACHEPEER_A_CONN_MAX, tb[CACHEPEER_A_NODE_CONN], NULL) < 0)
+		return -EBADMSG;
+	if (c[CACHEPEER_A_CONN_ADDR] && c[CACHEPEER_A_CONN_PORT]) {
+		char host[INET6_ADDRSTRLEN];
+		int v6 = nla_len(c[CACHEPEER_A_CONN_ADDR]) == 16;
+
+		inet_ntop(v6 ? AF_INET6 : AF_INET, nla_data(c[CACHEPEER_A_CONN_ADDR]), host,
+			  sizeof(host));
+		snprintf(ce.peer, sizeof(ce.peer), v6 ? "[%s]:%u" : "%s:%u", host,
+			 nla_get_u16(c[CACHEPEER_A_CONN_PORT]));
+	}
+	if (c[CACHEPEER_A_CONN_INFLIGHT])
+		ce.inflight = get_uint(c[CACHEPEER_A_CONN_INFLIGHT]);
+	if (c[CACHEPEER_A_CONN_RX_BYTES])
+		ce.rx_bytes = get_uint(c[CACHEPEER_A_CONN_RX_BYTES]);
+	if (c[CACHEPEER_A_CONN_TX_BYTES])
+		ce.tx_bytes = get_uint(c[CACHEPEER_A_CONN_TX_BYTES]);
+	if (c[CACHEPEER_A_CONN_AGE_MS])
+		ce.age_ms = get_uint(c[CACHEPEER_A_CONN_AGE_MS]);
+	cl->fn(&ce, cl->arg);
+	return 0;
+}
+
+int cp_nl_conn_list(struct cp_nl *nl, void (*fn)(const struct cp_conn_entry *ce, void *arg),
+		    void *arg)
+{
+	struct conn_list cl = { .fn = fn, .arg = arg };
+
+	return request_flags(nl, CACHEPEER_CMD_CONN_GET, NLM_F_DUMP, NULL, NULL, parse_conn, &cl);
 }

@@ -15,8 +15,34 @@ struct cp_nl;
 
 struct cp_node_stats {
 	__u64 conns, conns_refused, timeouts, blocks, bytes, corrupt, zc_bytes, copied_bytes;
+	__u64 hits, misses, inflight, evictions, foreign, open_files, index_mem;
+	__u64 scan_done, scan_found, no_space, culling;
+	__u64 scrub_passes, scrub_blocks, scrub_bytes, scrub_corrupt, scrub_pass_blocks;
+	__u64 scrub_running;
 	__u64 ops[CACHEPEER_OP_MAX + 1];
 	__u64 status[CACHEPEER_S_MAX + 1];
+};
+
+/* Limits, as NODE_GET reports them and NODE_SET takes them. */
+enum {
+	CP_LIM_BYTES = 1 << 0,
+	CP_LIM_BLOCKS = 1 << 1,
+	CP_LIM_FS_STOP = 1 << 2,
+	CP_LIM_FS_CULL = 1 << 3,
+	CP_LIM_FS_RUN = 1 << 4,
+	CP_LIM_EVICT = 1 << 5,
+	CP_LIM_SCRUB_RATE = 1 << 6,
+};
+
+struct cp_limits {
+	unsigned int set;		/* CP_LIM_*: which fields to send */
+	__u64 max_bytes, max_blocks, scrub_rate;
+	__u8 fs_stop, fs_cull, fs_run, evict;
+};
+
+struct cp_conn_entry {
+	char peer[64];			/* ADDR:PORT or [ADDR6]:PORT */
+	__u64 inflight, rx_bytes, tx_bytes, age_ms;
 };
 
 struct cp_node_info {
@@ -29,6 +55,7 @@ struct cp_node_info {
 	__u64 max_block;
 	__u32 frame_timeout_ms;
 	__u64 epoch;
+	struct cp_limits limits;
 	struct cp_node_stats stats;
 };
 
@@ -49,5 +76,9 @@ int cp_nl_node_get(struct cp_nl *nl, struct cp_node_info *info);
 int cp_nl_node_set_name(struct cp_nl *nl, const char *name);
 int cp_nl_node_start(struct cp_nl *nl, const struct cp_start_cfg *cfg);
 int cp_nl_node_stop(struct cp_nl *nl);
+int cp_nl_node_set_limits(struct cp_nl *nl, const struct cp_limits *lim);
+int cp_nl_scrub_start(struct cp_nl *nl);
+int cp_nl_conn_list(struct cp_nl *nl, void (*fn)(const struct cp_conn_entry *ce, void *arg),
+		    void *arg);
 
 #endif

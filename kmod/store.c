@@ -848,7 +848,8 @@ int cp_store_put_commit(struct cp_put *put, bool check_crc, u32 want_crc)
 	if (check_crc && crc != want_crc)
 		return -EBADMSG;
 
-	err = put_trailer(put, crc);
+	/* Limits may have been reached while the payload was arriving. */
+	err = cp_evict_admit(st, put->size) ?: put_trailer(put, crc);
 	if (err)
 		return err;
 	err = vfs_fsync(put->tmp, 0);
