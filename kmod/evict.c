@@ -75,13 +75,18 @@ static bool over_limits(struct cp_store *st, u64 extra_blocks, u64 extra_bytes)
 	       (max_bytes && atomic64_read(&st->bytes) + extra_bytes > max_bytes);
 }
 
-/* Process context: may a PUT of size bytes go ahead? */
-int cp_evict_admit(struct cp_store *st, u64 size)
+/*
+ * Process context: may a PUT of size bytes go ahead? Asked when it begins,
+ * and again (recheck) before it is published, when only the count limits of
+ * policy none are looked at: the block's own bytes are on the disk by then.
+ */
+int cp_evict_admit(struct cp_store *st, u64 size, bool recheck)
 {
 	u64 max_bytes = READ_ONCE(st->limits.max_bytes);
 
-	update_fs_state(st);
-	if (READ_ONCE(st->no_space) || (max_bytes && size > max_bytes))
+	if (!recheck)
+		update_fs_state(st);
+	if ((!recheck && READ_ONCE(st->no_space)) || (max_bytes && size > max_bytes))
 		return -ENOSPC;
 	if (READ_ONCE(st->limits.policy) == CP_EVICT_NONE && over_limits(st, 1, size))
 		return -ENOSPC;

@@ -58,12 +58,12 @@ static u64 scrub_block(struct cp_store *st, struct cp_block *b, bool hot)
 	return size;
 }
 
-static void pass_end(struct cp_store *st)
+static void pass_end(struct cp_store *st, bool completed)
 {
 	rhashtable_walk_exit(&st->scrub_iter);
 	st->scrub_iter_live = false;
 	spin_lock(&st->scrub_lock);
-	if (st->scrub.running)
+	if (completed)
 		st->scrub.passes++;
 	st->scrub.running = false;
 	spin_unlock(&st->scrub_lock);
@@ -107,13 +107,13 @@ static void scrub_work(struct work_struct *work)
 		return;
 	if (test_and_clear_bit(CP_SCRUB_REQUESTED, &st->scrub_flags)) {
 		if (st->scrub_iter_live)
-			pass_end(st);
+			pass_end(st, false);
 		st->scrub_pass_all = true;
 	}
 	if (!rate && !st->scrub_pass_all) {
 		/* The patrol is off; an on-demand pass runs unthrottled. */
 		if (st->scrub_iter_live)
-			pass_end(st);
+			pass_end(st, false);
 		return;
 	}
 	if (!st->scrub_iter_live) {
@@ -127,7 +127,7 @@ static void scrub_work(struct work_struct *work)
 
 	b = next_block(st, now);
 	if (!b) {
-		pass_end(st);
+		pass_end(st, true);
 		st->scrub_pass_all = false;
 		if (rate)
 			queue_delayed_work(system_unbound_wq, &st->scrub_work, CP_SCRUB_PASS_GAP);
@@ -176,5 +176,5 @@ void cp_scrub_stop(struct cp_store *st)
 {
 	cancel_delayed_work_sync(&st->scrub_work);
 	if (st->scrub_iter_live)
-		pass_end(st);
+		pass_end(st, false);
 }

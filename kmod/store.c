@@ -688,7 +688,7 @@ struct cp_put *cp_store_put_begin(struct cp_store *st, const u8 *id, const u8 *k
 	struct file *tmp;
 	int err;
 
-	err = cp_evict_admit(st, size);
+	err = cp_evict_admit(st, size, false);
 	if (err)
 		return ERR_PTR(err);
 	put = kvzalloc(struct_size(put, seg_crc, nseg), GFP_KERNEL);
@@ -849,7 +849,7 @@ int cp_store_put_commit(struct cp_put *put, bool check_crc, u32 want_crc)
 		return -EBADMSG;
 
 	/* Limits may have been reached while the payload was arriving. */
-	err = cp_evict_admit(st, put->size) ?: put_trailer(put, crc);
+	err = cp_evict_admit(st, put->size, true) ?: put_trailer(put, crc);
 	if (err)
 		return err;
 	err = vfs_fsync(put->tmp, 0);

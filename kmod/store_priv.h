@@ -17,7 +17,7 @@ void cp_store_scan_work(struct work_struct *work);
 
 void cp_evict_start(struct cp_store *st);
 void cp_evict_stop(struct cp_store *st);
-int cp_evict_admit(struct cp_store *st, u64 size);
+int cp_evict_admit(struct cp_store *st, u64 size, bool recheck);
 void cp_evict_after_put(struct cp_store *st);
 
 void cp_scrub_init(struct cp_store *st);
