@@ -20,6 +20,18 @@ static const char * const op_names[] = {
 	[CACHEPEER_OP_DEL] = "del", [CACHEPEER_OP_PING] = "ping",
 };
 
+/* Status names as identifiers, for JSON keys and Prometheus labels. */
+static const char * const status_ids[] = {
+	[CACHEPEER_S_OK] = "ok",
+	[CACHEPEER_S_NOT_FOUND] = "not_found",
+	[CACHEPEER_S_BAD_REQUEST] = "bad_request",
+	[CACHEPEER_S_TOO_LARGE] = "too_large",
+	[CACHEPEER_S_NO_SPACE] = "no_space",
+	[CACHEPEER_S_BUSY] = "busy",
+	[CACHEPEER_S_IO_ERROR] = "io_error",
+	[CACHEPEER_S_CORRUPT] = "corrupt",
+};
+
 static const char *evict_name(unsigned int v)
 {
 	return v < ARRAY_SIZE(evict_names) ? evict_names[v] : "unknown";
@@ -156,7 +168,8 @@ int cmd_limits(int argc, char **argv)
 				if (!strcmp(optarg, evict_names[i]))
 					break;
 			if (i == ARRAY_SIZE(evict_names))
-				usage_error(cmd, "unknown policy '%s' (lru, 2-random, none)", optarg);
+				usage_error(cmd, "unknown policy '%s' (lru, 2-random, none)",
+					    optarg);
 			lim.evict = i;
 			lim.set |= CP_LIM_EVICT;
 			break;
@@ -232,7 +245,7 @@ static void print_prometheus(const struct cp_node_info *info)
 			prom_more(n, "requests_total", label, st->ops[i]);
 	}
 	for (i = 0; i <= CACHEPEER_S_MAX; i++) {
-		snprintf(label, sizeof(label), ",status=\"%s\"", cp_status_name(i));
+		snprintf(label, sizeof(label), ",status=\"%s\"", status_ids[i]);
 		if (!i)
 			prom(n, "responses_total", "counter", "Responses by status.", label,
 			     st->status[i]);
@@ -312,7 +325,7 @@ static void print_stats_json(const struct cp_node_info *info)
 			json_u64(op_names[i], st->ops[i], i < CACHEPEER_OP_MAX ? "," : "");
 		printf("},\"status\":{");
 		for (i = 0; i <= CACHEPEER_S_MAX; i++)
-			json_u64(cp_status_name(i), st->status[i], i < CACHEPEER_S_MAX ? "," : "");
+			json_u64(status_ids[i], st->status[i], i < CACHEPEER_S_MAX ? "," : "");
 		printf("}");
 	}
 	printf("}\n");

@@ -281,7 +281,8 @@ static void parse_stats(struct nlattr *nest, struct cp_node_stats *st)
 		{ CACHEPEER_A_SCRUB_BLOCKS, offsetof(struct cp_node_stats, scrub_blocks) },
 		{ CACHEPEER_A_SCRUB_BYTES, offsetof(struct cp_node_stats, scrub_bytes) },
 		{ CACHEPEER_A_SCRUB_CORRUPT, offsetof(struct cp_node_stats, scrub_corrupt) },
-		{ CACHEPEER_A_SCRUB_PASS_BLOCKS, offsetof(struct cp_node_stats, scrub_pass_blocks) },
+		{ CACHEPEER_A_SCRUB_PASS_BLOCKS,
+		  offsetof(struct cp_node_stats, scrub_pass_blocks) },
 		{ CACHEPEER_A_SCRUB_RUNNING, offsetof(struct cp_node_stats, scrub_running) },
 	};
 	struct nlattr *sc[CACHEPEER_A_SCRUB_MAX + 1];
