@@ -11,6 +11,7 @@
 #   make check-debug     the same on a KASAN/lockdep/kmemleak kernel
 #   make run             boot a guest with a small ring of nodes
 #   make bench           cachepeer vs nginx sendfile vs raw TCP, as ratios
+#   make bench-index     index memory per block, index rebuild vs find | wc -l
 #
 # KERNELRELEASE and KDIR may be overridden; V=1 shows commands.
 
@@ -30,7 +31,7 @@ endif
 
 export KSFT
 
-.PHONY: all module ctl tests install clean check check-debug style sparse fuzz run bench setup
+.PHONY: all module ctl tests install clean check check-debug style sparse fuzz run bench bench-index setup
 
 all: module ctl tests
 
@@ -83,6 +84,12 @@ bench:
 	$(Q)scripts/setup.sh --bench
 	$(Q)$(MAKE) all
 	$(Q)scripts/vm-run.sh -- scripts/bench.sh
+
+# Index memory per cold block and index rebuild time (BLOCKS=200000).
+bench-index:
+	$(Q)scripts/setup.sh
+	$(Q)$(MAKE) all
+	$(Q)CP_VM_OUT=$(CURDIR)/.cache/vm-index scripts/vm-run.sh -- scripts/bench-index.sh
 
 clean:
 	$(Q)$(MAKE) -C "$(KDIR)" M="$(CURDIR)" clean 2>/dev/null || true

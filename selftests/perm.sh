@@ -20,8 +20,16 @@ test_unpriv_mutate_refused() {
 		as_nobody "$CTL" start $(start_args p)
 	expect_err 1 "cachepeerctl: stop: permission denied" as_nobody "$CTL" stop
 	expect_err 1 "cachepeerctl: set name 'x': permission denied" as_nobody "$CTL" set name x
+	expect_err 1 "cachepeerctl: limits: permission denied" \
+		as_nobody "$CTL" limits --max-blocks 1
+	expect_err 1 "cachepeerctl: scrub start: permission denied" as_nobody "$CTL" scrub start
 	expect_eq "$("$CTL" -j | json_get state)" stopped "state after refused start"
 	expect_eq "$("$CTL" -j | json_get name)" "" "name after refused set"
+	expect_eq "$("$CTL" limits -j | json_get max_blocks)" 0 "limit after refused set"
+	# Reading limits, statistics and connections needs no privilege.
+	as_nobody "$CTL" limits >/dev/null
+	as_nobody "$CTL" stats --prometheus | grep -q '^cachepeer_up{node=""} 0$'
+	as_nobody "$CTL" conns >/dev/null
 }
 
 test_userns_owner() {
@@ -47,6 +55,6 @@ ktap_print_header
 ktap_set_plan 3
 load_module
 run_test "unprivileged status works" test_unpriv_read
-run_test "unprivileged start/stop/set refused: permission denied" test_unpriv_mutate_refused
+run_test "unprivileged start/stop/set/limits/scrub refused: permission denied" test_unpriv_mutate_refused
 run_test "a user namespace's root manages only its own node" test_userns_owner
 ktap_finished
