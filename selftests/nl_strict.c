@@ -212,12 +212,46 @@ TEST_F(node, unknown_command)
 	EXPECT_EQ(-EOPNOTSUPP, self->rep.error);
 }
 
-TEST_F(node, set_missing_name)
+TEST_F(node, set_nothing)
 {
 	req_init(&self->r, self->family, CACHEPEER_CMD_NODE_SET);
 	ASSERT_EQ(0, do_req());
 	EXPECT_EQ(-EINVAL, self->rep.error);
-	EXPECT_EQ(CACHEPEER_A_NODE_NAME, self->rep.miss_type);
+	EXPECT_STREQ("nothing to set: give a name or a limit", self->rep.extack);
+}
+
+/* Out-of-range limits are refused whole: nothing of the request applies. */
+TEST_F(node, set_bad_limits)
+{
+	__u8 pct = 100, evict = CACHEPEER_EVICT_MAX + 1, cull = 50, run = 40;
+	__u32 wide = 5;
+	__u64 blocks = 7;
+
+	set_name_ok("keep");
+	req_init(&self->r, self->family, CACHEPEER_CMD_NODE_SET);
+	put_attr(&self->r, CACHEPEER_A_NODE_FS_STOP, &pct, 1);
+	ASSERT_EQ(0, do_req());
+	EXPECT_EQ(-ERANGE, self->rep.error);
+
+	req_init(&self->r, self->family, CACHEPEER_CMD_NODE_SET);
+	put_attr(&self->r, CACHEPEER_A_NODE_EVICT, &evict, 1);
+	ASSERT_EQ(0, do_req());
+	EXPECT_EQ(-ERANGE, self->rep.error);
+
+	req_init(&self->r, self->family, CACHEPEER_CMD_NODE_SET);
+	put_attr(&self->r, CACHEPEER_A_NODE_FS_CULL, &wide, sizeof(wide));
+	ASSERT_EQ(0, do_req());
+	EXPECT_EQ(-EINVAL, self->rep.error);
+
+	req_init(&self->r, self->family, CACHEPEER_CMD_NODE_SET);
+	put_attr(&self->r, CACHEPEER_A_NODE_NAME, "other", 6);
+	put_attr(&self->r, CACHEPEER_A_NODE_LIMIT_BLOCKS, &blocks, sizeof(blocks));
+	put_attr(&self->r, CACHEPEER_A_NODE_FS_CULL, &cull, 1);
+	put_attr(&self->r, CACHEPEER_A_NODE_FS_RUN, &run, 1);
+	ASSERT_EQ(0, do_req());
+	EXPECT_EQ(-EINVAL, self->rep.error);
+	EXPECT_STREQ("free-space thresholds must satisfy stop < cull < run", self->rep.extack);
+	EXPECT_STREQ("keep", get_name());
 }
 
 TEST_F(node, set_oversized_name)
