@@ -312,6 +312,7 @@ static void print_stats_json(const struct cp_node_info *info)
 		json_u64("open_files", st->open_files, ",");
 		printf("\"scan_done\":%s,", st->scan_done ? "true" : "false");
 		json_u64("scan_found", st->scan_found, ",");
+		json_u64("scan_ms", st->scan_ms, ",");
 		printf("\"no_space\":%s,\"culling\":%s,", st->no_space ? "true" : "false",
 		       st->culling ? "true" : "false");
 		printf("\"scrub\":{");

@@ -270,6 +270,7 @@ static void parse_stats(struct nlattr *nest, struct cp_node_stats *st)
 		{ CACHEPEER_A_STATS_INDEX_MEM, offsetof(struct cp_node_stats, index_mem) },
 		{ CACHEPEER_A_STATS_SCAN_DONE, offsetof(struct cp_node_stats, scan_done) },
 		{ CACHEPEER_A_STATS_SCAN_FOUND, offsetof(struct cp_node_stats, scan_found) },
+		{ CACHEPEER_A_STATS_SCAN_MS, offsetof(struct cp_node_stats, scan_ms) },
 		{ CACHEPEER_A_STATS_NO_SPACE, offsetof(struct cp_node_stats, no_space) },
 		{ CACHEPEER_A_STATS_CULLING, offsetof(struct cp_node_stats, culling) },
 	};

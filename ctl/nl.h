@@ -16,7 +16,7 @@ struct cp_nl;
 struct cp_node_stats {
 	__u64 conns, conns_refused, timeouts, blocks, bytes, corrupt, zc_bytes, copied_bytes;
 	__u64 hits, misses, inflight, evictions, foreign, open_files, index_mem;
-	__u64 scan_done, scan_found, no_space, culling;
+	__u64 scan_done, scan_found, scan_ms, no_space, culling;
 	__u64 scrub_passes, scrub_blocks, scrub_bytes, scrub_corrupt, scrub_pass_blocks;
 	__u64 scrub_running;
 	__u64 ops[CACHEPEER_OP_MAX + 1];

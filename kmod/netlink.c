@@ -42,6 +42,8 @@ static int put_store_stats(struct sk_buff *msg, struct cp_service *svc)
 	    nla_put_uint(msg, CACHEPEER_A_STATS_INDEX_MEM, cp_store_index_mem(st)) ||
 	    nla_put_uint(msg, CACHEPEER_A_STATS_SCAN_DONE, READ_ONCE(st->scan_done)) ||
 	    nla_put_uint(msg, CACHEPEER_A_STATS_SCAN_FOUND, READ_ONCE(st->scan_found)) ||
+	    nla_put_uint(msg, CACHEPEER_A_STATS_SCAN_MS,
+			 div_u64(READ_ONCE(st->scan_ns), NSEC_PER_MSEC)) ||
 	    nla_put_uint(msg, CACHEPEER_A_STATS_NO_SPACE, READ_ONCE(st->no_space)) ||
 	    nla_put_uint(msg, CACHEPEER_A_STATS_CULLING, READ_ONCE(st->culling)))
 		return -EMSGSIZE;

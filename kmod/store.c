@@ -172,6 +172,7 @@ int cp_store_open(struct cp_store *st, const char *dir)
 	st->closing = false;
 	st->scan_done = false;
 	st->scan_found = 0;
+	st->scan_ns = 0;
 	mutex_init(&st->evict_lock);
 	INIT_WORK(&st->scan_work, cp_store_scan_work);
 	cp_evict_start(st);
@@ -915,20 +916,38 @@ struct scan_ctx {
 	} ent[CP_SCAN_BATCH];
 };
 
+static int lower_hex(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	return -1;
+}
+
+/* Exactly what cp_block_name() writes: lower-case hex, no leading zeros. */
 static bool parse_block_name(const char *name, int len, u8 *id, u32 *size)
 {
-	char buf[CP_NAME_LEN], check[CP_NAME_LEN];
-	unsigned long long v;
+	const char *p = name + 2 * CP_ID_LEN + 1;
+	int i, hi, lo, ndig = len - (2 * CP_ID_LEN + 1);
+	u64 v = 0;
 
-	if (len < 2 * CP_ID_LEN + 2 || len >= CP_NAME_LEN || name[2 * CP_ID_LEN] != '.')
+	if (ndig < 1 || ndig > 8 || name[2 * CP_ID_LEN] != '.' || *p == '0')
 		return false;
-	memcpy(buf, name, len);
-	buf[len] = '\0';
-	if (hex2bin(id, buf, CP_ID_LEN) ||
-	    kstrtoull(buf + 2 * CP_ID_LEN + 1, 16, &v) || !v || v > CACHEPEER_MAX_BLOCK_LIMIT)
-		return false;
-	cp_block_name(check, id, v);
-	if (strcmp(check, buf))
+	for (i = 0; i < CP_ID_LEN; i++) {
+		hi = lower_hex(name[2 * i]);
+		lo = lower_hex(name[2 * i + 1]);
+		if (hi < 0 || lo < 0)
+			return false;
+		id[i] = hi << 4 | lo;
+	}
+	for (i = 0; i < ndig; i++) {
+		hi = lower_hex(p[i]);
+		if (hi < 0)
+			return false;
+		v = v << 4 | hi;
+	}
+	if (v > CACHEPEER_MAX_BLOCK_LIMIT)
 		return false;
 	*size = v;
 	return true;
@@ -952,6 +971,7 @@ static bool scan_actor(struct dir_context *dctx, const char *name, int len, loff
 void cp_store_scan_work(struct work_struct *work)
 {
 	struct cp_store *st = container_of(work, struct cp_store, scan_work);
+	u64 start = ktime_get_ns();
 	struct scan_ctx *sc;
 	struct file *dir;
 	u32 i;
@@ -992,6 +1012,7 @@ void cp_store_scan_work(struct work_struct *work)
 out_free:
 	kvfree(sc);
 out:
+	WRITE_ONCE(st->scan_ns, ktime_get_ns() - start);
 	WRITE_ONCE(st->scan_done, true);
 }
 

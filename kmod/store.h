@@ -93,6 +93,7 @@ struct cp_store {
 	struct work_struct scan_work;	/* index rebuild at start */
 	bool scan_done;
 	u64 scan_found;
+	u64 scan_ns;			/* how long it took */
 
 	struct delayed_work scrub_work;
 	struct rhashtable_iter scrub_iter;

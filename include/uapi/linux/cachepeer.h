@@ -190,6 +190,7 @@ enum cachepeer_stats_attr {
 	CACHEPEER_A_STATS_NO_SPACE,		/* 1 while below fs_stop */
 	CACHEPEER_A_STATS_CULLING,		/* 1 while evicting for space */
 	CACHEPEER_A_STATS_SCRUB,		/* nest: CACHEPEER_A_SCRUB_* */
+	CACHEPEER_A_STATS_SCAN_MS,		/* how long the start scan took */
 
 	__CACHEPEER_A_STATS_MAX,
 	CACHEPEER_A_STATS_MAX = __CACHEPEER_A_STATS_MAX - 1
