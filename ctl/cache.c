@@ -15,11 +15,6 @@ static const char * const evict_names[] = {
 	[CACHEPEER_EVICT_NONE] = "none",
 };
 
-static const char * const op_names[] = {
-	[CACHEPEER_OP_GET] = "get", [CACHEPEER_OP_PUT] = "put", [CACHEPEER_OP_STAT] = "stat",
-	[CACHEPEER_OP_DEL] = "del", [CACHEPEER_OP_PING] = "ping",
-};
-
 /* Status names as identifiers, for JSON keys and Prometheus labels. */
 static const char * const status_ids[] = {
 	[CACHEPEER_S_OK] = "ok",
@@ -35,16 +30,6 @@ static const char * const status_ids[] = {
 static const char *evict_name(unsigned int v)
 {
 	return v < ARRAY_SIZE(evict_names) ? evict_names[v] : "unknown";
-}
-
-static struct cp_nl *open_nl_or_fail(void)
-{
-	struct cp_nl *nl;
-	int ret = cp_nl_open(&nl);
-
-	if (ret)
-		fail("%s", cp_nl_strerror(NULL, ret));
-	return nl;
 }
 
 static struct cp_node_info *query(void)
@@ -192,7 +177,7 @@ int cmd_limits(int argc, char **argv)
 	if (optind != argc)
 		usage_error(cmd, "unexpected argument '%s'", argv[optind]);
 	if (lim.set) {
-		nl = open_nl_or_fail();
+		nl = open_nl();
 		ret = cp_nl_node_set_limits(nl, &lim);
 		if (ret)
 			fail("limits: %s", cp_nl_strerror(nl, ret));
@@ -441,7 +426,7 @@ int cmd_scrub(int argc, char **argv)
 	if (optind < argc) {
 		if (strcmp(argv[optind], "start") || optind + 1 != argc)
 			usage_error(cmd, "expected 'start' or nothing");
-		nl = open_nl_or_fail();
+		nl = open_nl();
 		ret = cp_nl_scrub_start(nl);
 		if (ret)
 			fail("scrub start: %s", cp_nl_strerror(nl, ret));
@@ -516,7 +501,7 @@ int cmd_conns(int argc, char **argv)
 	}
 	if (optind != argc)
 		usage_error(cmd, "unexpected argument '%s'", argv[optind]);
-	nl = open_nl_or_fail();
+	nl = open_nl();
 	if (opt_json)
 		printf("[");
 	ret = cp_nl_conn_list(nl, print_conn, &n);

@@ -34,6 +34,7 @@ bool want_help(const struct subcommand *cmd, int argc, char **argv);
 __printf(1, 2) void fail(const char *fmt, ...);
 
 /* output.c */
+extern const char * const op_names[];	/* by enum cachepeer_op */
 void json_string(FILE *f, const char *s);
 void json_u64(const char *name, unsigned long long v, const char *sep);
 int parse_size(const char *s, unsigned long long *out);
@@ -53,6 +54,8 @@ int cmd_conns(int argc, char **argv);
 
 /* node.c */
 struct cp_node_info;
+struct cp_nl;
+struct cp_nl *open_nl(void);	/* exits on failure */
 int cp_node_query(struct cp_node_info *info);
 int cmd_status(int argc, char **argv);
 int cmd_start(int argc, char **argv);

@@ -14,7 +14,7 @@
 #include "ctl.h"
 #include "nl.h"
 
-static struct cp_nl *open_nl(void)
+struct cp_nl *open_nl(void)
 {
 	struct cp_nl *nl;
 	int ret;
@@ -63,11 +63,6 @@ static int parse_opts(const struct subcommand *cmd, int argc, char **argv, bool 
 	}
 	return optind;
 }
-
-static const char * const op_names[] = {
-	[CACHEPEER_OP_GET] = "get", [CACHEPEER_OP_PUT] = "put", [CACHEPEER_OP_STAT] = "stat",
-	[CACHEPEER_OP_DEL] = "del", [CACHEPEER_OP_PING] = "ping",
-};
 
 static void print_json(const struct cp_node_info *info)
 {

@@ -6,6 +6,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include <linux/cachepeer.h>
+
 #include "ctl.h"
 
 /* Write s as a JSON string literal (RFC 8259 escaping). */
@@ -85,3 +87,8 @@ void json_u64(const char *name, unsigned long long v, const char *sep)
 	json_string(stdout, name);
 	printf(":%llu%s", v, sep);
 }
+
+const char * const op_names[CACHEPEER_OP_MAX + 1] = {
+	[CACHEPEER_OP_GET] = "get", [CACHEPEER_OP_PUT] = "put", [CACHEPEER_OP_STAT] = "stat",
+	[CACHEPEER_OP_DEL] = "del", [CACHEPEER_OP_PING] = "ping",
+};

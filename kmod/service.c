@@ -77,15 +77,24 @@ module_param(listen, charp, 0444);
 MODULE_PARM_DESC(listen,
 		 "Listen address of the initial namespace's node, ADDR:PORT or [ADDR6]:PORT. Default: unset");
 
-/* Bytes, with an optional K, M or G suffix. */
+/* Bytes, with an optional K, M, G or T suffix. */
+static int size_parse(const char *val, unsigned long long *v)
+{
+	char *end;
+
+	*v = memparse(val, &end);
+	if (end == val || (*end && *end != '\n'))
+		return -EINVAL;
+	return 0;
+}
+
 static int max_block_param_set(const char *val, const struct kernel_param *kp)
 {
 	unsigned long long v;
-	char *end;
+	int err = size_parse(val, &v);
 
-	v = memparse(val, &end);
-	if (end == val || (*end && *end != '\n'))
-		return -EINVAL;
+	if (err)
+		return err;
 	if (!v || v > CACHEPEER_MAX_BLOCK_LIMIT)
 		return -ERANGE;
 	*(unsigned long long *)kp->arg = v;
@@ -101,17 +110,10 @@ module_param_cb(max_block, &max_block_param_ops, &max_block, 0444);
 MODULE_PARM_DESC(max_block,
 		 "Largest block the initial namespace's node accepts, 1 byte to 64M (K/M/G suffixes). Default: 4M");
 
-/* Bytes, with an optional K, M, G or T suffix; no upper limit. */
+/* Any size at all. */
 static int size_param_set(const char *val, const struct kernel_param *kp)
 {
-	unsigned long long v;
-	char *end;
-
-	v = memparse(val, &end);
-	if (end == val || (*end && *end != '\n'))
-		return -EINVAL;
-	*(unsigned long long *)kp->arg = v;
-	return 0;
+	return size_parse(val, kp->arg);
 }
 
 static const struct kernel_param_ops size_param_ops = {
