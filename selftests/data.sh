@@ -9,14 +9,6 @@ source "$(dirname "$0")/lib.sh"
 
 stat_of() { on d "$CTL" -j | python3 -c "import json,sys; print(json.load(sys.stdin)['stats']['$1'])"; }
 
-# mkfs_ext4 NAME SIZE: an ext4 filesystem on a loop device, mounted at $CP_TMP/NAME.
-mkfs_ext4() {
-	truncate -s "$2" "$CP_TMP/$1.img"
-	mkfs.ext4 -q -F "$CP_TMP/$1.img"
-	mkdir -p "$CP_TMP/$1"
-	mount -o loop "$CP_TMP/$1.img" "$CP_TMP/$1"
-}
-
 # Each subtest starts with this namespace's node stopped, whatever the last did.
 fresh() {
 	on d "$CTL" stop 2>/dev/null || true

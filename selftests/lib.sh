@@ -82,6 +82,14 @@ start_args() {
 	echo "--listen 127.0.0.1:${2:-7000} --dir $CP_TMP/$1"
 }
 
+# mkfs_ext4 NAME SIZE: an ext4 filesystem on a loop device, mounted at $CP_TMP/NAME.
+mkfs_ext4() {
+	truncate -s "$2" "$CP_TMP/$1.img"
+	mkfs.ext4 -q -F "$CP_TMP/$1.img"
+	mkdir -p "$CP_TMP/$1"
+	mount -o loop "$CP_TMP/$1.img" "$CP_TMP/$1"
+}
+
 # json_get FIELD: print FIELD of the JSON object on stdin (and validate it).
 json_get() {
 	python3 -c 'import json, sys; print(json.load(sys.stdin)[sys.argv[1]])' "$1"

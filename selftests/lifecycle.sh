@@ -20,13 +20,6 @@ print(hashlib.sha256(sys.argv[1].encode()).hexdigest()[:32] + "." + format(int(s
 # present DIR KEY SIZE: is block KEY on disk?
 present() { [ -e "$1/$(name_of "$2" "$3")" ]; }
 
-mkfs_ext4() {
-	truncate -s "$2" "$CP_TMP/$1.img"
-	mkfs.ext4 -q -F "$CP_TMP/$1.img"
-	mkdir -p "$CP_TMP/$1"
-	mount -o loop "$CP_TMP/$1.img" "$CP_TMP/$1"
-}
-
 # Each subtest gets a fresh namespace, so its counters start at zero.
 fresh() {
 	ns_del l 2>/dev/null || true
