@@ -68,11 +68,8 @@ static int parse_block_opts(const struct subcommand *cmd, int argc, char **argv,
 static const char *local_peer(void)
 {
 	static char peer[80];
-	struct cp_node_info *info = calloc(1, sizeof(*info));
+	struct cp_node_info *info = cp_node_query();
 
-	if (!info)
-		fail("out of memory");
-	cp_node_query(info);
 	if (info->state != CACHEPEER_NODE_RUNNING)
 		fail("the local node is not running; give --peer ADDR:PORT");
 	if (!strncmp(info->listen, "0.0.0.0:", 8))

@@ -32,16 +32,6 @@ static const char *evict_name(unsigned int v)
 	return v < ARRAY_SIZE(evict_names) ? evict_names[v] : "unknown";
 }
 
-static struct cp_node_info *query(void)
-{
-	struct cp_node_info *info = calloc(1, sizeof(*info));
-
-	if (!info)
-		fail("out of memory");
-	cp_node_query(info);
-	return info;
-}
-
 static int parse_pct(const struct subcommand *cmd, const char *s)
 {
 	char *end;
@@ -184,7 +174,7 @@ int cmd_limits(int argc, char **argv)
 		cp_nl_close(nl);
 		return EXIT_OK;
 	}
-	info = query();
+	info = cp_node_query();
 	show_limits(info);
 	free(info);
 	return EXIT_OK;
@@ -396,7 +386,7 @@ int cmd_stats(int argc, char **argv)
 		usage_error(cmd, "unexpected argument '%s'", argv[optind]);
 	if (prometheus && opt_json)
 		usage_error(cmd, "-j and --prometheus exclude each other");
-	info = query();
+	info = cp_node_query();
 	if (prometheus)
 		print_prometheus(info);
 	else if (opt_json)
@@ -414,16 +404,9 @@ int cmd_scrub(int argc, char **argv)
 	const struct cp_node_stats *st;
 	struct cp_nl *nl;
 	char b1[32];
-	int i, ret;
+	int ret;
 
-	optind = 1;
-	while ((i = getopt(argc, argv, "+jh")) != -1) {
-		if (i == 'j')
-			opt_json = true;
-		else
-			usage_error(cmd, "bad option");
-	}
-	if (optind < argc) {
+	if (parse_opts(cmd, argc, argv, true) < argc) {
 		if (strcmp(argv[optind], "start") || optind + 1 != argc)
 			usage_error(cmd, "expected 'start' or nothing");
 		nl = open_nl();
@@ -433,7 +416,7 @@ int cmd_scrub(int argc, char **argv)
 		cp_nl_close(nl);
 		return EXIT_OK;
 	}
-	info = query();
+	info = cp_node_query();
 	st = &info->stats;
 	if (info->state != CACHEPEER_NODE_RUNNING)
 		fail("scrub: node is not running");
@@ -490,16 +473,9 @@ int cmd_conns(int argc, char **argv)
 {
 	const struct subcommand *cmd = find_subcommand("conns");
 	struct cp_nl *nl;
-	int n = 0, c, ret;
+	int n = 0, ret;
 
-	optind = 1;
-	while ((c = getopt(argc, argv, "+jh")) != -1) {
-		if (c == 'j')
-			opt_json = true;
-		else
-			usage_error(cmd, "bad option");
-	}
-	if (optind != argc)
+	if (parse_opts(cmd, argc, argv, true) != argc)
 		usage_error(cmd, "unexpected argument '%s'", argv[optind]);
 	nl = open_nl();
 	if (opt_json)

@@ -56,7 +56,8 @@ int cmd_conns(int argc, char **argv);
 struct cp_node_info;
 struct cp_nl;
 struct cp_nl *open_nl(void);	/* exits on failure */
-int cp_node_query(struct cp_node_info *info);
+struct cp_node_info *cp_node_query(void);
+int parse_opts(const struct subcommand *cmd, int argc, char **argv, bool json_ok);
 int cmd_status(int argc, char **argv);
 int cmd_start(int argc, char **argv);
 int cmd_stop(int argc, char **argv);

@@ -37,7 +37,7 @@ static const char *state_name(__u32 state)
 }
 
 /* Parse a subcommand's -j/-h options; returns the index of the first operand. */
-static int parse_opts(const struct subcommand *cmd, int argc, char **argv, bool json_ok)
+int parse_opts(const struct subcommand *cmd, int argc, char **argv, bool json_ok)
 {
 	static const struct option longopts[] = {
 		{ "json", no_argument, NULL, 'j' },
@@ -132,15 +132,21 @@ static void print_pretty(const struct cp_node_info *info)
 	printf("  corrupt blocks dropped: %llu\n", (unsigned long long)st->corrupt);
 }
 
-int cp_node_query(struct cp_node_info *info)
+/* This namespace's node; exits on failure. Free the result. */
+struct cp_node_info *cp_node_query(void)
 {
-	struct cp_nl *nl = open_nl();
-	int ret = cp_nl_node_get(nl, info);
+	struct cp_node_info *info = calloc(1, sizeof(*info));
+	struct cp_nl *nl;
+	int ret;
 
+	if (!info)
+		fail("out of memory");
+	nl = open_nl();
+	ret = cp_nl_node_get(nl, info);
 	if (ret)
 		fail("status: %s", cp_nl_strerror(nl, ret));
 	cp_nl_close(nl);
-	return 0;
+	return info;
 }
 
 int cmd_status(int argc, char **argv)
@@ -150,10 +156,7 @@ int cmd_status(int argc, char **argv)
 
 	if (argc && parse_opts(cmd, argc, argv, true) != argc)
 		usage_error(cmd, "unexpected argument '%s'", argv[optind]);
-	info = calloc(1, sizeof(*info));
-	if (!info)
-		fail("out of memory");
-	cp_node_query(info);
+	info = cp_node_query();
 	if (opt_json)
 		print_json(info);
 	else

@@ -262,19 +262,28 @@ static void stat_slow_work(struct work_struct *work)
 	answer(req, cp_store_status(err));
 }
 
-/* Any context. */
-static void do_get(struct cp_conn *conn, struct cp_request *req, const struct cp_req *r)
+/* Any context: the request's block, referenced by req, or NULL once answered. */
+static struct cp_block *request_lookup(struct cp_conn *conn, struct cp_request *req)
 {
-	struct cp_block *b;
+	struct cp_block *b = cp_store_lookup(&conn->svc->store, req->key_id);
 
-	b = cp_store_lookup(&conn->svc->store, req->key_id);
 	if (!b) {
 		answer(req, CACHEPEER_S_NOT_FOUND);
-		return;
+		return NULL;
 	}
 	cp_block_touch(b);
 	req->block = b;
 	req->block_size = b->size;
+	return b;
+}
+
+/* Any context. */
+static void do_get(struct cp_conn *conn, struct cp_request *req, const struct cp_req *r)
+{
+	struct cp_block *b = request_lookup(conn, req);
+
+	if (!b)
+		return;
 	if (r->offset > b->size || r->length > b->size - r->offset) {
 		answer(req, CACHEPEER_S_BAD_REQUEST);
 		return;
@@ -297,16 +306,11 @@ static void do_get(struct cp_conn *conn, struct cp_request *req, const struct cp
 
 static void do_stat(struct cp_conn *conn, struct cp_request *req)
 {
-	struct cp_block *b = cp_store_lookup(&conn->svc->store, req->key_id);
+	struct cp_block *b = request_lookup(conn, req);
 	struct cp_blkfile *bf;
 
-	if (!b) {
-		answer(req, CACHEPEER_S_NOT_FOUND);
+	if (!b)
 		return;
-	}
-	cp_block_touch(b);
-	req->block = b;
-	req->block_size = b->size;
 	bf = cp_block_file(b);
 	if (!bf) {
 		INIT_WORK(&req->work, stat_slow_work);
