@@ -10,7 +10,10 @@
  * cache, with the CRC merged from stored segment CRCs. Everything that may
  * sleep goes to cp_wq: GETs that need disk reads (verified against the stored
  * CRCs before they are sent), DEL, and the PUT payload, which put_work reads
- * in process context while the parser waits for the frame to end.
+ * in process context while the parser waits for the frame to end. A GET that
+ * misses is routed (cluster.c) in softirq; forwarding to the key's owner,
+ * hand-off from its previous owner and redirects run in workers, as do the
+ * ring ops.
  *
  * At most CP_INFLIGHT_MAX requests are in flight per connection; beyond that
  * the parser stops reading, bytes stay in the socket and TCP flow control
@@ -33,7 +36,9 @@
 #include <net/sock.h>
 #include <net/tcp.h>
 
+#include "cluster.h"
 #include "conn.h"
+#include "crc.h"
 #include "proto.h"
 #include "service.h"
 #include "store.h"
@@ -101,6 +106,11 @@ struct cp_request {
 	struct cp_blkfile *bf;		/* GET with data: holds a reference */
 	struct cp_put *put;
 	int put_err;
+	struct cp_pbuf *pbuf;		/* data not from the page cache */
+	void *push_buf;			/* RING_PUSH payload */
+	u8 *key;			/* GET routed to another member */
+	u16 key_len;
+	union cp_addr to;		/* that member */
 	struct work_struct work;
 	u8 key_id[CP_ID_LEN];
 	u64 id;
@@ -161,6 +171,9 @@ static void request_free(struct cp_request *req)
 	if (req->block)
 		cp_block_put(req->block);
 	cp_store_put_free(req->put);
+	cp_pbuf_free(req->pbuf);
+	kvfree(req->push_buf);
+	kfree(req->key);
 	if (req->hdr)
 		page_frag_free(req->hdr);
 	kmem_cache_free(req_cache, req);
@@ -206,7 +219,8 @@ static void answer(struct cp_request *req, u16 status)
 		if (req->bf)
 			cp_blkfile_put(req->bf);
 		req->bf = NULL;
-		req->len = 0;
+		if (!req->pbuf)
+			req->len = 0;
 	}
 	/* Only a response with data needs the block any more. */
 	if (!req->bf && req->block) {
@@ -262,34 +276,27 @@ static void stat_slow_work(struct work_struct *work)
 	answer(req, cp_store_status(err));
 }
 
-/* Any context: the request's block, referenced by req, or NULL once answered. */
+/* Any context: the request's block, referenced by req, or NULL. */
 static struct cp_block *request_lookup(struct cp_conn *conn, struct cp_request *req)
 {
 	struct cp_block *b = cp_store_lookup(&conn->svc->store, req->key_id);
 
-	if (!b) {
-		answer(req, CACHEPEER_S_NOT_FOUND);
+	if (!b)
 		return NULL;
-	}
 	cp_block_touch(b);
 	req->block = b;
 	req->block_size = b->size;
 	return b;
 }
 
-/* Any context. */
-static void do_get(struct cp_conn *conn, struct cp_request *req, const struct cp_req *r)
+/* Any context. req->off and req->len are the range asked for. */
+static void get_block(struct cp_conn *conn, struct cp_request *req, struct cp_block *b)
 {
-	struct cp_block *b = request_lookup(conn, req);
-
-	if (!b)
-		return;
-	if (r->offset > b->size || r->length > b->size - r->offset) {
+	if (req->off > b->size || req->len > b->size - req->off) {
 		answer(req, CACHEPEER_S_BAD_REQUEST);
 		return;
 	}
-	req->off = r->offset;
-	req->len = r->length ?: b->size - r->offset;
+	req->len = req->len ?: b->size - req->off;
 	if (!req->len) {
 		answer(req, CACHEPEER_S_OK);
 		return;
@@ -304,13 +311,108 @@ static void do_get(struct cp_conn *conn, struct cp_request *req, const struct cp
 	queue_work(cp_wq, &req->work);
 }
 
+/* Process context: relay the owner's answer. */
+static void forward_work(struct work_struct *work)
+{
+	struct cp_request *req = container_of(work, struct cp_request, work);
+	struct cp_peer_resp r;
+	int err;
+
+	err = cp_cluster_forward(req->conn->svc, &req->to, req->key, req->key_len, req->off,
+				 req->len, &r, &req->pbuf);
+	if (err) {
+		/* An owner out of reach is a miss: the client has a backing store. */
+		answer(req, err == -EBUSY ? CACHEPEER_S_BUSY : CACHEPEER_S_NOT_FOUND);
+		return;
+	}
+	req->len = r.data_len;
+	req->block_size = r.block_size;
+	req->crc = r.crc;
+	answer(req, r.status);
+}
+
+/* Process context: the owner's address as "ADDR:PORT". */
+static void redirect_work(struct work_struct *work)
+{
+	struct cp_request *req = container_of(work, struct cp_request, work);
+	char text[sizeof("[ffff:ffff:ffff:ffff:ffff:ffff:255.255.255.255]:65535")];
+	int len;
+
+	len = snprintf(text, sizeof(text), "%pISpc", &req->to.sa);
+	req->pbuf = cp_pbuf_from(text, len);
+	if (!req->pbuf) {
+		answer(req, CACHEPEER_S_BUSY);
+		return;
+	}
+	req->len = len;
+	req->crc = cp_crc32c(0, text, len);
+	atomic64_inc(&req->conn->svc->cluster.redirects);
+	answer(req, CACHEPEER_S_REDIRECT);
+}
+
+/* Process context: take the block over from its previous owner, then serve. */
+static void handoff_work(struct work_struct *work)
+{
+	struct cp_request *req = container_of(work, struct cp_request, work);
+	struct cp_conn *conn = req->conn;
+	struct cp_block *b = NULL;
+
+	if (!cp_cluster_handoff(conn->svc, &req->to, req->key, req->key_len, req->key_id))
+		b = request_lookup(conn, req);
+	if (b)
+		get_block(conn, req, b);
+	else
+		answer(req, CACHEPEER_S_NOT_FOUND);
+}
+
+/* Any context: a GET for a block this node does not hold. */
+static void get_miss(struct cp_conn *conn, struct cp_request *req, const u8 *key)
+{
+	work_func_t fn;
+
+	switch (cp_cluster_route(conn->svc, cp_ring_key_hash(key, req->key_len), req->flags,
+				 &req->to)) {
+	case CP_ROUTE_FORWARD:
+		fn = forward_work;
+		break;
+	case CP_ROUTE_REDIRECT:
+		fn = redirect_work;
+		break;
+	case CP_ROUTE_HANDOFF:
+		fn = handoff_work;
+		break;
+	default:
+		answer(req, CACHEPEER_S_NOT_FOUND);
+		return;
+	}
+	req->key = kmemdup(key, req->key_len, GFP_ATOMIC);
+	if (!req->key) {
+		answer(req, CACHEPEER_S_BUSY);
+		return;
+	}
+	INIT_WORK(&req->work, fn);
+	queue_work(cp_wq, &req->work);
+}
+
+static void do_get(struct cp_conn *conn, struct cp_request *req, const u8 *key)
+{
+	struct cp_block *b = request_lookup(conn, req);
+
+	if (b)
+		get_block(conn, req, b);
+	else
+		get_miss(conn, req, key);
+}
+
 static void do_stat(struct cp_conn *conn, struct cp_request *req)
 {
 	struct cp_block *b = request_lookup(conn, req);
 	struct cp_blkfile *bf;
 
-	if (!b)
+	if (!b) {
+		answer(req, CACHEPEER_S_NOT_FOUND);
 		return;
+	}
 	bf = cp_block_file(b);
 	if (!bf) {
 		INIT_WORK(&req->work, stat_slow_work);
@@ -327,6 +429,38 @@ static void del_work(struct work_struct *work)
 	struct cp_request *req = container_of(work, struct cp_request, work);
 
 	answer(req, cp_store_status(cp_store_del(&req->conn->svc->store, req->key_id)));
+}
+
+static void ring_get_work(struct work_struct *work)
+{
+	struct cp_request *req = container_of(work, struct cp_request, work);
+	size_t len;
+	void *buf;
+
+	buf = cp_cluster_encode(req->conn->svc, &len);
+	req->pbuf = buf ? cp_pbuf_from(buf, len) : NULL;
+	if (!req->pbuf) {
+		kvfree(buf);
+		answer(req, CACHEPEER_S_BUSY);
+		return;
+	}
+	req->len = len;
+	req->crc = cp_crc32c(0, buf, len);
+	kvfree(buf);
+	answer(req, CACHEPEER_S_OK);
+}
+
+static void ring_push_work(struct work_struct *work)
+{
+	struct cp_request *req = container_of(work, struct cp_request, work);
+	u64 len = req->sent;	/* the payload's; from here on, the response's */
+	u16 status;
+
+	req->sent = 0;
+	status = cp_cluster_push_in(req->conn->svc, req->push_buf, len, &req->pbuf);
+	if (req->pbuf)
+		req->len = req->pbuf->len;
+	answer(req, status);
 }
 
 static void commit_work(struct work_struct *work)
@@ -359,6 +493,9 @@ static int dispatch(struct cp_conn *conn, gfp_t gfp)
 	req->op = r->opcode;
 	req->flags = r->flags;
 	req->want_crc = r->crc;
+	req->key_len = r->key_len;
+	req->off = r->offset;
+	req->len = r->length;
 	if (r->key_len)
 		cp_store_key_id(conn->rx_buf + CP_REQ_LEN, r->key_len, req->key_id);
 	cp_service_count_op(conn->svc, r->opcode);
@@ -367,7 +504,7 @@ static int dispatch(struct cp_conn *conn, gfp_t gfp)
 
 	switch (r->opcode) {
 	case CACHEPEER_OP_GET:
-		do_get(conn, req, r);
+		do_get(conn, req, conn->rx_buf + CP_REQ_LEN);
 		break;
 	case CACHEPEER_OP_STAT:
 		do_stat(conn, req);
@@ -379,7 +516,12 @@ static int dispatch(struct cp_conn *conn, gfp_t gfp)
 		INIT_WORK(&req->work, del_work);
 		queue_work(cp_wq, &req->work);
 		break;
+	case CACHEPEER_OP_RING_GET:
+		INIT_WORK(&req->work, ring_get_work);
+		queue_work(cp_wq, &req->work);
+		break;
 	case CACHEPEER_OP_PUT:
+	case CACHEPEER_OP_RING_PUSH:
 		conn->put_req = req;
 		conn->rx_state = RX_PAYLOAD;
 		queue_work(cp_wq, &conn->put_work);
@@ -527,7 +669,13 @@ static void put_work(struct work_struct *work)
 		if (!conn->put_buf)
 			goto fail;
 	}
-	if (!req->put && !req->put_err) {
+	if (req->op == CACHEPEER_OP_RING_PUSH) {
+		/* Bounded by the parser: CACHEPEER_RING_ENC_MAX and an HMAC. */
+		if (!req->push_buf)
+			req->push_buf = kvmalloc(r->payload_len, GFP_KERNEL);
+		if (!req->push_buf)
+			goto fail;
+	} else if (!req->put && !req->put_err) {
 		req->put = cp_store_put_begin(&conn->svc->store, req->key_id,
 					      conn->rx_buf + CP_REQ_LEN, r->key_len,
 					      r->payload_len);
@@ -538,22 +686,26 @@ static void put_work(struct work_struct *work)
 		}
 	}
 	while (req->sent < r->payload_len) {
-		kv.iov_base = conn->put_buf;
+		kv.iov_base = req->push_buf ? req->push_buf + req->sent : conn->put_buf;
 		kv.iov_len = min_t(u64, CP_PUT_CHUNK, r->payload_len - req->sent);
 		n = kernel_recvmsg(conn->sock, &msg, &kv, 1, kv.iov_len, MSG_DONTWAIT);
 		if (n == -EAGAIN)
 			return;		/* sk_data_ready requeues us */
 		if (n <= 0)
 			goto fail;	/* peer gone mid-payload: nothing is kept */
-		if (!req->put_err)
+		if (!req->push_buf && !req->put_err)
 			req->put_err = cp_store_put_write(req->put, conn->put_buf, n);
 		req->sent += n;
 		WRITE_ONCE(conn->rx_bytes, conn->rx_bytes + n);
 	}
 
-	req->sent = 0;
 	conn->put_req = NULL;
-	INIT_WORK(&req->work, commit_work);
+	if (req->push_buf) {
+		INIT_WORK(&req->work, ring_push_work);
+	} else {
+		req->sent = 0;
+		INIT_WORK(&req->work, commit_work);
+	}
 	queue_work(cp_wq, &req->work);
 
 	lock_sock(sk);
@@ -634,7 +786,7 @@ static int send_response(struct cp_conn *conn, struct cp_request *req, bool more
 		if (!req->hdr)
 			return -ENOMEM;
 		cp_proto_fill_resp(req->hdr, req->id, req->status, req->len, req->block_size,
-				   req->crc, conn->svc->epoch);
+				   req->crc, READ_ONCE(conn->svc->epoch));
 	}
 	while (req->sent < total) {
 		struct msghdr msg = { .msg_flags = MSG_SPLICE_PAGES | MSG_DONTWAIT | MSG_NOSIGNAL };
@@ -652,6 +804,17 @@ static int send_response(struct cp_conn *conn, struct cp_request *req, bool more
 			u64 boff = req->off + pos - CP_RESP_LEN;
 			struct folio *folio;
 			size_t foff, len;
+
+			if (req->pbuf) {
+				boff = pos - CP_RESP_LEN;
+				foff = offset_in_page(boff);
+				len = min_t(u64, PAGE_SIZE - foff, total - pos);
+				bvec_set_page(&bv[n++], req->pbuf->pages[boff >> PAGE_SHIFT], len,
+					      foff);
+				bytes += len;
+				pos += len;
+				continue;
+			}
 
 			folio = filemap_get_folio(req->bf->file->f_mapping, boff >> PAGE_SHIFT);
 			if (IS_ERR(folio) || !folio_test_uptodate(folio)) {
@@ -693,7 +856,8 @@ static int send_response(struct cp_conn *conn, struct cp_request *req, bool more
 			return ret;
 		data = req->sent + ret > CP_RESP_LEN ?
 		       req->sent + ret - max_t(u64, req->sent, CP_RESP_LEN) : 0;
-		cp_service_count_tx(conn->svc, data, sg);
+		if (!req->pbuf)		/* GET data from the page cache */
+			cp_service_count_tx(conn->svc, data, sg);
 		WRITE_ONCE(conn->tx_bytes, conn->tx_bytes + ret);
 		req->sent += ret;
 		if (ret < bytes)

@@ -14,6 +14,7 @@
 
 #include <linux/cachepeer.h>
 
+#include "cluster.h"
 #include "conn.h"
 #include "crc.h"
 #include "netlink.h"
@@ -34,6 +35,10 @@ static int __init cp_mod_init(void)
 	if (ret)
 		goto err_conn;
 
+	ret = cp_cluster_mod_init();
+	if (ret)
+		goto err_cluster;
+
 	ret = cp_service_init();
 	if (ret)
 		goto err_service;
@@ -47,6 +52,8 @@ static int __init cp_mod_init(void)
 err_genl:
 	cp_service_uninit();
 err_service:
+	cp_cluster_mod_exit();
+err_cluster:
 	cp_conn_uninit();
 err_conn:
 	cp_store_uninit();
@@ -57,6 +64,7 @@ static void __exit cp_mod_exit(void)
 {
 	cp_genl_uninit();
 	cp_service_uninit();
+	cp_cluster_mod_exit();
 	cp_conn_uninit();
 	cp_store_uninit();
 }

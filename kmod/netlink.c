@@ -28,6 +28,19 @@ static struct cp_service *info_service(const struct genl_info *info)
 	return cp_service_get(genl_info_net(info));
 }
 
+static int put_cluster_stats(struct sk_buff *msg, struct cp_cluster *cl)
+{
+	return nla_put_uint(msg, CACHEPEER_A_STATS_FORWARDS, atomic64_read(&cl->forwards)) ?:
+	       nla_put_uint(msg, CACHEPEER_A_STATS_REDIRECTS, atomic64_read(&cl->redirects)) ?:
+	       nla_put_uint(msg, CACHEPEER_A_STATS_HANDOFFS, atomic64_read(&cl->handoffs)) ?:
+	       nla_put_uint(msg, CACHEPEER_A_STATS_PEER_ERRORS, atomic64_read(&cl->peer_errors)) ?:
+	       nla_put_uint(msg, CACHEPEER_A_STATS_RING_ACCEPTED,
+			    atomic64_read(&cl->ring_accepted)) ?:
+	       nla_put_uint(msg, CACHEPEER_A_STATS_RING_REFUSED,
+			    atomic64_read(&cl->ring_refused)) ?:
+	       nla_put_uint(msg, CACHEPEER_A_STATS_RING_SENT, atomic64_read(&cl->ring_sent));
+}
+
 /* What the store knows: eviction, index, rebuild scan and scrub. */
 static int put_store_stats(struct sk_buff *msg, struct cp_service *svc)
 {
@@ -46,6 +59,8 @@ static int put_store_stats(struct sk_buff *msg, struct cp_service *svc)
 			 div_u64(READ_ONCE(st->scan_ns), NSEC_PER_MSEC)) ||
 	    nla_put_uint(msg, CACHEPEER_A_STATS_NO_SPACE, READ_ONCE(st->no_space)) ||
 	    nla_put_uint(msg, CACHEPEER_A_STATS_CULLING, READ_ONCE(st->culling)))
+		return -EMSGSIZE;
+	if (put_cluster_stats(msg, &svc->cluster))
 		return -EMSGSIZE;
 	cp_store_scrub_stats(st, &sc);
 	nest = nla_nest_start(msg, CACHEPEER_A_STATS_SCRUB);
@@ -134,7 +149,7 @@ static int put_running(struct sk_buff *msg, struct cp_service *svc)
 	       nla_put_string(msg, CACHEPEER_A_NODE_DIR, svc->dir) ?:
 	       nla_put_uint(msg, CACHEPEER_A_NODE_MAX_BLOCK, svc->max_block) ?:
 	       nla_put_u32(msg, CACHEPEER_A_NODE_FRAME_TIMEOUT, svc->frame_timeout_ms) ?:
-	       nla_put_uint(msg, CACHEPEER_A_NODE_EPOCH, svc->epoch) ?:
+	       nla_put_uint(msg, CACHEPEER_A_NODE_EPOCH, READ_ONCE(svc->epoch)) ?:
 	       put_stats(msg, svc);
 }
 
@@ -216,7 +231,7 @@ static int cp_nl_node_set_doit(struct sk_buff *skb, struct genl_info *info)
 	struct nlattr **tb = info->attrs;
 	const char *name = NULL, *why;
 	struct cp_limits lim;
-	bool limits;
+	bool limits, cluster;
 	int ret = 0;
 
 	if (tb[CACHEPEER_A_NODE_NAME]) {
@@ -231,8 +246,10 @@ static int cp_nl_node_set_doit(struct sk_buff *skb, struct genl_info *info)
 	mutex_lock(&svc->lock);
 	lim = svc->store.limits;
 	limits = limits_from_attrs(tb, &lim);
-	if (!name && !limits) {
-		GENL_SET_ERR_MSG(info, "nothing to set: give a name or a limit");
+	cluster = tb[CACHEPEER_A_NODE_CLUSTER_KEY] || tb[CACHEPEER_A_NODE_MISS] ||
+		  tb[CACHEPEER_A_NODE_HANDOFF];
+	if (!name && !limits && !cluster) {
+		GENL_SET_ERR_MSG(info, "nothing to set: give a name, a limit or a cluster setting");
 		ret = -EINVAL;
 		goto out;
 	}
@@ -242,13 +259,266 @@ static int cp_nl_node_set_doit(struct sk_buff *skb, struct genl_info *info)
 		ret = -EINVAL;
 		goto out;
 	}
-	if (name)
+	if (name) {
 		ret = cp_service_set_name(svc, name);
+		if (ret == -EBUSY)
+			GENL_SET_ERR_MSG(info, "leave the ring before renaming the node");
+	}
+	if (!ret && tb[CACHEPEER_A_NODE_CLUSTER_KEY]) {
+		ret = cp_cluster_set_key(svc, nla_data(tb[CACHEPEER_A_NODE_CLUSTER_KEY]),
+					 nla_len(tb[CACHEPEER_A_NODE_CLUSTER_KEY]));
+		if (ret)
+			GENL_SET_ERR_MSG(info, "cannot set up hmac(sha256) with this key");
+	}
+	if (!ret && tb[CACHEPEER_A_NODE_MISS])
+		WRITE_ONCE(svc->cluster.miss, nla_get_u8(tb[CACHEPEER_A_NODE_MISS]));
+	if (!ret && tb[CACHEPEER_A_NODE_HANDOFF])
+		WRITE_ONCE(svc->cluster.handoff_s, nla_get_u32(tb[CACHEPEER_A_NODE_HANDOFF]));
 	if (!ret && limits)
 		cp_service_set_limits(svc, &lim);
 out:
 	mutex_unlock(&svc->lock);
 	return ret;
+}
+
+static int put_addr(struct sk_buff *msg, int addr_type, int port_type, const void *ss)
+{
+	const struct sockaddr_in6 *sin6 = ss;
+	const struct sockaddr_in *sin = ss;
+
+	if (sin->sin_family == AF_INET6)
+		return nla_put_in6_addr(msg, addr_type, &sin6->sin6_addr) ?:
+		       nla_put_u16(msg, port_type, ntohs(sin6->sin6_port));
+	if (sin->sin_family == AF_INET)
+		return nla_put_in_addr(msg, addr_type, sin->sin_addr.s_addr) ?:
+		       nla_put_u16(msg, port_type, ntohs(sin->sin_port));
+	return 0;
+}
+
+static int put_member(struct sk_buff *msg, const struct cp_member *m)
+{
+	struct nlattr *nest = nla_nest_start(msg, CACHEPEER_A_NODE_MEMBER);
+
+	if (!nest ||
+	    nla_put_string(msg, CACHEPEER_A_MEMBER_NAME, m->name) ||
+	    put_addr(msg, CACHEPEER_A_MEMBER_ADDR, CACHEPEER_A_MEMBER_PORT, &m->addr) ||
+	    nla_put_u32(msg, CACHEPEER_A_MEMBER_WEIGHT, m->weight) ||
+	    nla_put_uint(msg, CACHEPEER_A_MEMBER_POINTS, m->points))
+		return -EMSGSIZE;
+	nla_nest_end(msg, nest);
+	return 0;
+}
+
+static int cp_nl_ring_get_doit(struct sk_buff *skb, struct genl_info *info)
+{
+	struct cp_service *svc = info_service(info);
+	struct cp_cluster *cl = &svc->cluster;
+	const struct cp_ring *r;
+	struct sk_buff *msg;
+	int ret = -EMSGSIZE;
+	u32 i, n;
+	void *hdr;
+
+	mutex_lock(&cl->lock);
+	r = rcu_dereference_protected(cl->ring, lockdep_is_held(&cl->lock));
+	n = r ? r->nmembers : 0;
+	msg = genlmsg_new(NLMSG_GOODSIZE + n * nla_total_size(128), GFP_KERNEL);
+	if (!msg) {
+		mutex_unlock(&cl->lock);
+		return -ENOMEM;
+	}
+	hdr = genlmsg_iput(msg, info);
+	if (!hdr ||
+	    nla_put_uint(msg, CACHEPEER_A_NODE_EPOCH, r ? r->epoch : 0) ||
+	    nla_put_u8(msg, CACHEPEER_A_NODE_MISS, READ_ONCE(cl->miss)) ||
+	    nla_put_u32(msg, CACHEPEER_A_NODE_HANDOFF, READ_ONCE(cl->handoff_s)) ||
+	    nla_put_u8(msg, CACHEPEER_A_NODE_KEY_SET, !!cl->hmac) ||
+	    nla_put_uint(msg, CACHEPEER_A_NODE_RING_MEM, r ? r->mem : 0) ||
+	    nla_put_uint(msg, CACHEPEER_A_NODE_RING_BUILD_NS, r ? r->build_ns : 0))
+		goto err_unlock;
+	for (i = 0; i < n; i++)
+		if (put_member(msg, &r->members[i]))
+			goto err_unlock;
+	mutex_unlock(&cl->lock);
+	genlmsg_end(msg, hdr);
+	return genlmsg_reply(msg, info);
+
+err_unlock:
+	mutex_unlock(&cl->lock);
+	nlmsg_free(msg);
+	return ret;
+}
+
+static const struct nla_policy cp_member_policy[CACHEPEER_A_MEMBER_WEIGHT + 1] = {
+	[CACHEPEER_A_MEMBER_NAME] = { .type = NLA_NUL_STRING, .len = CACHEPEER_NAME_MAX },
+	[CACHEPEER_A_MEMBER_ADDR] = NLA_POLICY_RANGE(NLA_BINARY, sizeof(struct in_addr),
+						     sizeof(struct in6_addr)),
+	[CACHEPEER_A_MEMBER_PORT] = NLA_POLICY_MIN(NLA_U16, 1),
+	[CACHEPEER_A_MEMBER_WEIGHT] = NLA_POLICY_MAX(NLA_U32, CACHEPEER_WEIGHT_MAX),
+};
+
+/* One member from its nest. With only_weight, _NAME and _WEIGHT alone. */
+static int member_from_attr(const struct nlattr *nest, struct cp_member *m, bool only_weight,
+			    struct netlink_ext_ack *extack)
+{
+	struct nlattr *tb[CACHEPEER_A_MEMBER_WEIGHT + 1];
+	const struct nlattr *a;
+	const char *why;
+	int ret;
+
+	ret = nla_parse_nested(tb, CACHEPEER_A_MEMBER_WEIGHT, nest, cp_member_policy, extack);
+	if (ret)
+		return ret;
+	if (NL_REQ_ATTR_CHECK(extack, nest, tb, CACHEPEER_A_MEMBER_NAME))
+		return -EINVAL;
+	memset(m, 0, sizeof(*m));
+	nla_strscpy(m->name, tb[CACHEPEER_A_MEMBER_NAME], sizeof(m->name));
+	m->weight = CACHEPEER_WEIGHT_DEFAULT;
+	if (tb[CACHEPEER_A_MEMBER_WEIGHT])
+		m->weight = nla_get_u32(tb[CACHEPEER_A_MEMBER_WEIGHT]);
+	if (only_weight) {
+		if (NL_REQ_ATTR_CHECK(extack, nest, tb, CACHEPEER_A_MEMBER_WEIGHT))
+			return -EINVAL;
+		if (tb[CACHEPEER_A_MEMBER_ADDR] || tb[CACHEPEER_A_MEMBER_PORT]) {
+			NL_SET_ERR_MSG_ATTR(extack, nest, "a weight change takes a name and a weight only");
+			return -EINVAL;
+		}
+		return 0;
+	}
+	if (NL_REQ_ATTR_CHECK(extack, nest, tb, CACHEPEER_A_MEMBER_ADDR) ||
+	    NL_REQ_ATTR_CHECK(extack, nest, tb, CACHEPEER_A_MEMBER_PORT))
+		return -EINVAL;
+	a = tb[CACHEPEER_A_MEMBER_ADDR];
+	if (nla_len(a) == sizeof(struct in_addr)) {
+		m->addr.v4.sin_family = AF_INET;
+		m->addr.v4.sin_addr.s_addr = nla_get_in_addr(a);
+		m->addr.v4.sin_port = htons(nla_get_u16(tb[CACHEPEER_A_MEMBER_PORT]));
+	} else if (nla_len(a) == sizeof(struct in6_addr)) {
+		m->addr.v6.sin6_family = AF_INET6;
+		m->addr.v6.sin6_addr = nla_get_in6_addr(a);
+		m->addr.v6.sin6_port = htons(nla_get_u16(tb[CACHEPEER_A_MEMBER_PORT]));
+	} else {
+		NL_SET_ERR_MSG_ATTR(extack, a, "member address must be 4 (IPv4) or 16 (IPv6) bytes");
+		return -EINVAL;
+	}
+	why = cp_member_check(m);
+	if (why) {
+		NL_SET_ERR_MSG_ATTR_FMT(extack, nest, "%s", why);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int ring_edit(struct genl_info *info, enum cp_ring_edit op, const struct cp_member *m,
+		     u32 n, u64 base_epoch)
+{
+	struct cp_service *svc = info_service(info);
+	const char *why;
+	int ret;
+
+	mutex_lock(&svc->lock);
+	ret = cp_cluster_edit(svc, op, m, n, base_epoch, &why);
+	mutex_unlock(&svc->lock);
+	if (why)
+		NL_SET_ERR_MSG_FMT(info->extack, "%s", why);
+	return ret;
+}
+
+static int cp_nl_ring_set_doit(struct sk_buff *skb, struct genl_info *info)
+{
+	struct nlattr **tb = info->attrs;
+	const struct nlattr *a;
+	struct cp_member *m;
+	u64 base = 0;
+	u32 n = 0;
+	int rem, ret;
+
+	m = kvcalloc(CACHEPEER_RING_MEMBERS_MAX, sizeof(*m), GFP_KERNEL);
+	if (!m)
+		return -ENOMEM;
+	nla_for_each_attr_type(a, CACHEPEER_A_NODE_MEMBER, genlmsg_data(info->genlhdr),
+			       genlmsg_len(info->genlhdr), rem) {
+		if (n == CACHEPEER_RING_MEMBERS_MAX) {
+			NL_SET_ERR_MSG_ATTR(info->extack, a, "too many ring members");
+			ret = -E2BIG;
+			goto out;
+		}
+		ret = member_from_attr(a, &m[n++], false, info->extack);
+		if (ret)
+			goto out;
+	}
+	if (tb[CACHEPEER_A_NODE_BASE_EPOCH])
+		base = nla_get_uint(tb[CACHEPEER_A_NODE_BASE_EPOCH]);
+	ret = ring_edit(info, CP_RING_SET, m, n, base);
+out:
+	kvfree(m);
+	return ret;
+}
+
+static int ring_edit_one(struct genl_info *info, enum cp_ring_edit op)
+{
+	struct cp_member m;
+	int ret;
+
+	if (GENL_REQ_ATTR_CHECK(info, CACHEPEER_A_NODE_MEMBER))
+		return -EINVAL;
+	ret = member_from_attr(info->attrs[CACHEPEER_A_NODE_MEMBER], &m, op == CP_RING_WEIGHT,
+			       info->extack);
+	return ret ?: ring_edit(info, op, &m, 1, 0);
+}
+
+static int cp_nl_ring_add_doit(struct sk_buff *skb, struct genl_info *info)
+{
+	return ring_edit_one(info, CP_RING_ADD);
+}
+
+static int cp_nl_ring_weight_doit(struct sk_buff *skb, struct genl_info *info)
+{
+	return ring_edit_one(info, CP_RING_WEIGHT);
+}
+
+static int cp_nl_ring_del_doit(struct sk_buff *skb, struct genl_info *info)
+{
+	struct cp_member m = { };
+
+	if (GENL_REQ_ATTR_CHECK(info, CACHEPEER_A_NODE_NAME))
+		return -EINVAL;
+	nla_strscpy(m.name, info->attrs[CACHEPEER_A_NODE_NAME], sizeof(m.name));
+	return ring_edit(info, CP_RING_DEL, &m, 1, 0);
+}
+
+static int cp_nl_ring_lookup_doit(struct sk_buff *skb, struct genl_info *info)
+{
+	struct cp_service *svc = info_service(info);
+	struct cp_cluster *cl = &svc->cluster;
+	const struct nlattr *key;
+	const struct cp_ring *r;
+	struct sk_buff *msg;
+	void *hdr;
+	u64 hash;
+	int o, ret;
+
+	if (GENL_REQ_ATTR_CHECK(info, CACHEPEER_A_NODE_KEY_HASH_OF))
+		return -EINVAL;
+	key = info->attrs[CACHEPEER_A_NODE_KEY_HASH_OF];
+	hash = cp_ring_key_hash(nla_data(key), nla_len(key));
+	msg = genlmsg_new(NLMSG_GOODSIZE, GFP_KERNEL);
+	if (!msg)
+		return -ENOMEM;
+	hdr = genlmsg_iput(msg, info);
+	mutex_lock(&cl->lock);
+	r = rcu_dereference_protected(cl->ring, lockdep_is_held(&cl->lock));
+	o = r ? cp_ring_owner(r, hash) : -1;
+	ret = !hdr ? -EMSGSIZE :
+	      nla_put_u64_64bit(msg, CACHEPEER_A_NODE_KEY_HASH, hash, CACHEPEER_A_NODE_UNSPEC) ?:
+	      o >= 0 ? put_member(msg, &r->members[o]) : 0;
+	mutex_unlock(&cl->lock);
+	if (ret) {
+		nlmsg_free(msg);
+		return ret;
+	}
+	genlmsg_end(msg, hdr);
+	return genlmsg_reply(msg, info);
 }
 
 static int cp_nl_scrub_start_doit(struct sk_buff *skb, struct genl_info *info)
@@ -436,7 +706,11 @@ static const struct nla_policy cp_node_start_policy[CACHEPEER_A_NODE_FRAME_TIMEO
 	[CACHEPEER_A_NODE_FRAME_TIMEOUT] = NLA_POLICY_FULL_RANGE(NLA_U32, &frame_timeout_range),
 };
 
-static const struct nla_policy cp_node_set_policy[CACHEPEER_A_NODE_SCRUB_RATE + 1] = {
+static const struct netlink_range_validation handoff_range = {
+	.max = 7 * 24 * 3600,
+};
+
+static const struct nla_policy cp_node_set_policy[CACHEPEER_A_NODE_HANDOFF + 1] = {
 	[CACHEPEER_A_NODE_NAME] = { .type = NLA_NUL_STRING, .len = CACHEPEER_NAME_MAX },
 	[CACHEPEER_A_NODE_LIMIT_BYTES] = { .type = NLA_UINT },
 	[CACHEPEER_A_NODE_LIMIT_BLOCKS] = { .type = NLA_UINT },
@@ -445,6 +719,23 @@ static const struct nla_policy cp_node_set_policy[CACHEPEER_A_NODE_SCRUB_RATE + 
 	[CACHEPEER_A_NODE_FS_RUN] = NLA_POLICY_MAX(NLA_U8, 99),
 	[CACHEPEER_A_NODE_EVICT] = NLA_POLICY_MAX(NLA_U8, CACHEPEER_EVICT_MAX),
 	[CACHEPEER_A_NODE_SCRUB_RATE] = { .type = NLA_UINT },
+	[CACHEPEER_A_NODE_CLUSTER_KEY] = NLA_POLICY_RANGE(NLA_BINARY, CACHEPEER_CLUSTER_KEY_MIN,
+							  CACHEPEER_CLUSTER_KEY_MAX),
+	[CACHEPEER_A_NODE_MISS] = NLA_POLICY_MAX(NLA_U8, CACHEPEER_MISS_MAX),
+	[CACHEPEER_A_NODE_HANDOFF] = NLA_POLICY_FULL_RANGE(NLA_U32, &handoff_range),
+};
+
+static const struct nla_policy cp_ring_set_policy[CACHEPEER_A_NODE_BASE_EPOCH + 1] = {
+	[CACHEPEER_A_NODE_MEMBER] = NLA_POLICY_NESTED(cp_member_policy),
+	[CACHEPEER_A_NODE_BASE_EPOCH] = { .type = NLA_UINT },
+};
+
+static const struct nla_policy cp_ring_del_policy[CACHEPEER_A_NODE_NAME + 1] = {
+	[CACHEPEER_A_NODE_NAME] = { .type = NLA_NUL_STRING, .len = CACHEPEER_NAME_MAX },
+};
+
+static const struct nla_policy cp_ring_lookup_policy[CACHEPEER_A_NODE_KEY_HASH_OF + 1] = {
+	[CACHEPEER_A_NODE_KEY_HASH_OF] = NLA_POLICY_RANGE(NLA_BINARY, 1, CACHEPEER_KEY_MAX),
 };
 
 static const struct genl_split_ops cp_genl_ops[] = {
@@ -459,7 +750,7 @@ static const struct genl_split_ops cp_genl_ops[] = {
 		.cmd	= CACHEPEER_CMD_NODE_SET,
 		.doit	= cp_nl_node_set_doit,
 		.policy	= cp_node_set_policy,
-		.maxattr = CACHEPEER_A_NODE_SCRUB_RATE,
+		.maxattr = CACHEPEER_A_NODE_HANDOFF,
 		.flags	= GENL_UNS_ADMIN_PERM | GENL_CMD_CAP_DO,
 	},
 	{
@@ -489,6 +780,48 @@ static const struct genl_split_ops cp_genl_ops[] = {
 		.policy	= cp_no_attrs_policy,
 		.maxattr = CACHEPEER_A_NODE_MAX,
 		.flags	= GENL_CMD_CAP_DUMP,
+	},
+	{
+		.cmd	= CACHEPEER_CMD_RING_GET,
+		.doit	= cp_nl_ring_get_doit,
+		.policy	= cp_no_attrs_policy,
+		.maxattr = CACHEPEER_A_NODE_MAX,
+		.flags	= GENL_CMD_CAP_DO,
+	},
+	{
+		.cmd	= CACHEPEER_CMD_RING_SET,
+		.doit	= cp_nl_ring_set_doit,
+		.policy	= cp_ring_set_policy,
+		.maxattr = CACHEPEER_A_NODE_BASE_EPOCH,
+		.flags	= GENL_UNS_ADMIN_PERM | GENL_CMD_CAP_DO,
+	},
+	{
+		.cmd	= CACHEPEER_CMD_RING_ADD,
+		.doit	= cp_nl_ring_add_doit,
+		.policy	= cp_ring_set_policy,
+		.maxattr = CACHEPEER_A_NODE_MEMBER,
+		.flags	= GENL_UNS_ADMIN_PERM | GENL_CMD_CAP_DO,
+	},
+	{
+		.cmd	= CACHEPEER_CMD_RING_DEL,
+		.doit	= cp_nl_ring_del_doit,
+		.policy	= cp_ring_del_policy,
+		.maxattr = CACHEPEER_A_NODE_NAME,
+		.flags	= GENL_UNS_ADMIN_PERM | GENL_CMD_CAP_DO,
+	},
+	{
+		.cmd	= CACHEPEER_CMD_RING_WEIGHT,
+		.doit	= cp_nl_ring_weight_doit,
+		.policy	= cp_ring_set_policy,
+		.maxattr = CACHEPEER_A_NODE_MEMBER,
+		.flags	= GENL_UNS_ADMIN_PERM | GENL_CMD_CAP_DO,
+	},
+	{
+		.cmd	= CACHEPEER_CMD_RING_LOOKUP,
+		.doit	= cp_nl_ring_lookup_doit,
+		.policy	= cp_ring_lookup_policy,
+		.maxattr = CACHEPEER_A_NODE_KEY_HASH_OF,
+		.flags	= GENL_CMD_CAP_DO,
 	},
 };
 

@@ -22,6 +22,7 @@ int cp_proto_parse_req(const struct cachepeer_req *w, u64 max_block, struct cp_r
 		       u16 *status)
 {
 	bool want_key, want_payload, want_range;
+	u16 flags_ok;
 
 	*status = CACHEPEER_S_BAD_REQUEST;
 	if (be32_to_cpu(w->magic) != CACHEPEER_REQ_MAGIC ||
@@ -39,28 +40,33 @@ int cp_proto_parse_req(const struct cachepeer_req *w, u64 max_block, struct cp_r
 
 	if (r->opcode < CACHEPEER_OP_GET || r->opcode > CACHEPEER_OP_MAX)
 		return -EBADMSG;
-	if (r->flags & ~CACHEPEER_F_ALL)
-		return -EBADMSG;
 
-	want_key = r->opcode != CACHEPEER_OP_PING;
-	want_payload = r->opcode == CACHEPEER_OP_PUT;
+	want_key = r->opcode <= CACHEPEER_OP_DEL;
+	want_payload = r->opcode == CACHEPEER_OP_PUT || r->opcode == CACHEPEER_OP_RING_PUSH;
 	want_range = r->opcode == CACHEPEER_OP_GET;
+	flags_ok = r->opcode == CACHEPEER_OP_PUT ? CACHEPEER_F_CRC :
+		   r->opcode == CACHEPEER_OP_GET ? CACHEPEER_F_NOFWD : 0;
 
+	if (r->flags & ~flags_ok)
+		return -EBADMSG;
 	if (want_key ? r->key_len < 1 || r->key_len > CACHEPEER_KEY_MAX : r->key_len)
 		return -EBADMSG;
 	if (!want_range && (r->offset || r->length))
 		return -EBADMSG;
-	if (!want_payload && (r->payload_len || r->flags || r->crc))
+	if (!want_payload && r->payload_len)
+		return -EBADMSG;
+	if (!(r->flags & CACHEPEER_F_CRC) && r->crc)
 		return -EBADMSG;
 	if (want_payload) {
+		u64 max = r->opcode == CACHEPEER_OP_PUT ? max_block :
+			  CACHEPEER_RING_ENC_MAX + CACHEPEER_HMAC_LEN;
+
 		if (!r->payload_len)
 			return -EBADMSG;
-		if (r->payload_len > max_block) {
+		if (r->payload_len > max) {
 			*status = CACHEPEER_S_TOO_LARGE;
 			return -EBADMSG;
 		}
-		if (!(r->flags & CACHEPEER_F_CRC) && r->crc)
-			return -EBADMSG;
 	}
 	*status = CACHEPEER_S_OK;
 	return 0;

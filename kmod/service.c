@@ -251,8 +251,7 @@ int cp_service_set_name(struct cp_service *svc, const char *name)
 
 	if (!cp_service_name_valid(name, strlen(name)))
 		return -EINVAL;
-	strscpy(svc->name, name);
-	return 0;
+	return cp_cluster_rename(svc, name);
 }
 
 /* Any context; off is the offset of a u64_stats_t in struct cp_stats. */
@@ -424,6 +423,7 @@ int cp_service_start(struct cp_service *svc, const struct cp_config *cfg)
 		return err;
 	}
 	svc->state = CACHEPEER_NODE_RUNNING;
+	cp_cluster_start(svc);
 	return 0;
 }
 
@@ -433,6 +433,7 @@ int cp_service_stop(struct cp_service *svc)
 
 	if (svc->state == CACHEPEER_NODE_STOPPED)
 		return -EALREADY;
+	cp_cluster_stop(svc);
 	listener_close(svc);
 	cp_conn_close_all(svc);
 	cp_store_close(&svc->store);
@@ -479,6 +480,7 @@ static int __net_init cp_net_init(struct net *net)
 	spin_lock_init(&svc->conns_lock);
 	INIT_LIST_HEAD(&svc->conns);
 	INIT_WORK(&svc->accept_work, accept_work);
+	cp_cluster_init(svc);
 	cp_store_limits_default(&svc->store.limits);
 	svc->stats = alloc_percpu(struct cp_stats);
 	if (!svc->stats)
@@ -508,6 +510,7 @@ static void __net_exit cp_net_exit(struct net *net)
 	if (svc->state == CACHEPEER_NODE_RUNNING)
 		cp_service_stop(svc);
 	mutex_unlock(&svc->lock);
+	cp_cluster_exit(svc);
 	mutex_destroy(&svc->lock);
 	free_percpu(svc->stats);
 }

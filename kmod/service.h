@@ -10,6 +10,7 @@
 
 #include <linux/cachepeer.h>
 
+#include "cluster.h"
 #include "store.h"
 
 #define CP_FRAME_TIMEOUT_DEFAULT_MS 30000
@@ -41,7 +42,9 @@ struct cp_service {
 	/* Serialises control operations; the genl family has parallel_ops. */
 	struct mutex lock;
 	enum cachepeer_node_state state;
-	char name[CACHEPEER_NAME_MAX + 1];
+	char name[CACHEPEER_NAME_MAX + 1];	/* written under both locks */
+	struct cp_cluster cluster;
+	u64 epoch;			/* the ring's, for responses */
 	struct cp_stats __percpu *stats;
 
 	/* Set while RUNNING; constant until the node stops. */
@@ -50,7 +53,6 @@ struct cp_service {
 	char dir[PATH_MAX];
 	u64 max_block;
 	u32 frame_timeout_ms;
-	u64 epoch;
 	struct cp_store store;
 	struct work_struct accept_work;
 	/* The listener's own callbacks, restored on every closing socket. */

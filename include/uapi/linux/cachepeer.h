@@ -43,6 +43,15 @@
  *             CACHEPEER_A_NODE_EVICT      u8, enum cachepeer_evict_policy
  *             CACHEPEER_A_NODE_SCRUB_RATE uint, bytes per second the scrub
  *                                          patrol reads; 0: no patrol
+ *             CACHEPEER_A_NODE_CLUSTER_KEY binary, 16..64 bytes: the key of
+ *                                          the HMAC-SHA256 on ring pushes
+ *             CACHEPEER_A_NODE_MISS       u8, enum cachepeer_miss: what a
+ *                                          node does with a GET it misses
+ *                                          for a key another member owns
+ *             CACHEPEER_A_NODE_HANDOFF    u32, seconds after a ring change
+ *                                          during which an owner that misses
+ *                                          asks the previous owner (default
+ *                                          600; 0: never)
  *   The percentages are 0..99 and, when FS_CULL is set, must satisfy
  *   FS_STOP < FS_CULL < FS_RUN. Defaults: no byte or block limit, 3/7/10 %
  *   (as cachefilesd), LRU, 1 MiB/s. Limits may be set while the node is
@@ -72,6 +81,42 @@
  *   Starts a scrub pass over every block now, hot ones included, at the
  *   scrub rate (unthrottled if the rate is 0). -ENOTCONN if not running.
  *
+ * CACHEPEER_CMD_RING_GET (do)
+ *   request:  none
+ *   reply:    CACHEPEER_A_NODE_EPOCH, one CACHEPEER_A_NODE_MEMBER nest per
+ *             member (sorted by name, with _POINTS), CACHEPEER_A_NODE_MISS,
+ *             _HANDOFF, _KEY_SET, _RING_MEM (bytes) and _RING_BUILD_NS (how
+ *             long the ring took to build).
+ *
+ * CACHEPEER_CMD_RING_SET (do, admin)
+ *   request:  zero or more CACHEPEER_A_NODE_MEMBER nests, each with _NAME,
+ *             _ADDR, _PORT and optionally _WEIGHT (default 100); and
+ *             optionally CACHEPEER_A_NODE_BASE_EPOCH.
+ *   Replaces the whole ring at once. The new epoch is one more than the
+ *   larger of the node's epoch and BASE_EPOCH (a joining node passes the
+ *   epoch of the ring it read from its seed).
+ *
+ * CACHEPEER_CMD_RING_ADD (do, admin)     one CACHEPEER_A_NODE_MEMBER
+ * CACHEPEER_CMD_RING_DEL (do, admin)     CACHEPEER_A_NODE_NAME
+ * CACHEPEER_CMD_RING_WEIGHT (do, admin)  one CACHEPEER_A_NODE_MEMBER with
+ *                                        _NAME and _WEIGHT only
+ *   Edit one member, making a new epoch. Names and addresses are unique in
+ *   a ring; an unknown or duplicate member, a bad address, a weight over
+ *   CACHEPEER_WEIGHT_MAX or a name that is too long is refused with an
+ *   extended ACK message.
+ *
+ *   Every ring change, made here or received from a peer, is pushed to the
+ *   ring's members (RING_PUSH below) when the node runs and has a cluster
+ *   key. Between nodes the ring with the larger epoch wins; of two rings
+ *   with the same epoch, the one whose encoding has the larger XXH64 wins.
+ *   So concurrent changes converge on one ring, and the losing change has to
+ *   be made again (cachepeerctl join does this by itself).
+ *
+ * CACHEPEER_CMD_RING_LOOKUP (do)
+ *   request:  CACHEPEER_A_NODE_KEY_HASH_OF   binary, a block key
+ *   reply:    CACHEPEER_A_NODE_KEY_HASH (u64, XXH64 of the key) and the
+ *             owner's CACHEPEER_A_NODE_MEMBER, if the ring has one.
+ *
  * CACHEPEER_CMD_CONN_GET (dump)
  *   request:  none
  *   reply:    one message per connection, CACHEPEER_A_NODE_CONN nesting
@@ -100,6 +145,29 @@
  *   STAT  key. block_size and crc (of the whole block) if present.
  *   DEL   key. NOT_FOUND if absent.
  *   PING  no key. OK.
+ *   RING_GET   no key. data = the node's ring, encoded as below.
+ *   RING_PUSH  no key. payload = a ring encoding followed by its
+ *         HMAC-SHA256 (CACHEPEER_HMAC_LEN bytes) under the cluster key.
+ *         DENIED if the node has no key or the HMAC is wrong. Otherwise OK;
+ *         the node adopts the ring if it wins (see RING_SET above), and if
+ *         its own ring wins instead, data = its ring and HMAC, so that the
+ *         sender can adopt that.
+ *
+ * Ring encoding: struct cachepeer_ring_hdr, then nmembers struct
+ * cachepeer_ring_member sorted by name. Points on the 64-bit circle: member
+ * NAME of weight W has W * CACHEPEER_RING_POINTS / CACHEPEER_WEIGHT_DEFAULT
+ * points (integer division), point i at XXH64(NAME, strlen(NAME), seed i).
+ * A key hashes to XXH64(key, key_len, seed 0) and belongs to the member of
+ * the first point at or after its hash, wrapping around; equal point hashes
+ * order by member name. selftests/ring_vectors.txt pins all of this.
+ *
+ * Routing. A GET for a key the node does not own, and does not hold, is
+ * forwarded to the owner (the owner's answer is relayed) or answered
+ * REDIRECT with data = the owner's "ADDR:PORT", as the node's miss setting
+ * says. A node that owns a key but misses it asks the key's owner under the
+ * previous ring for a while after a ring change (hand-off), stores the block
+ * and serves it. Requests between nodes carry CACHEPEER_F_NOFWD, so a
+ * request is forwarded at most once.
  *
  * CRC-32C is the Castagnoli CRC as iSCSI uses it (check value 0xE3069283
  * for "123456789"). Every response carries the node's ring epoch.
@@ -136,6 +204,12 @@ enum cachepeer_cmd {
 	CACHEPEER_CMD_NODE_STOP,
 	CACHEPEER_CMD_SCRUB_START,
 	CACHEPEER_CMD_CONN_GET,
+	CACHEPEER_CMD_RING_GET,
+	CACHEPEER_CMD_RING_SET,
+	CACHEPEER_CMD_RING_ADD,
+	CACHEPEER_CMD_RING_DEL,
+	CACHEPEER_CMD_RING_WEIGHT,
+	CACHEPEER_CMD_RING_LOOKUP,
 
 	__CACHEPEER_CMD_MAX,
 	CACHEPEER_CMD_MAX = __CACHEPEER_CMD_MAX - 1
@@ -161,6 +235,16 @@ enum cachepeer_node_attr {
 	CACHEPEER_A_NODE_EVICT,
 	CACHEPEER_A_NODE_SCRUB_RATE,
 	CACHEPEER_A_NODE_CONN,
+	CACHEPEER_A_NODE_MEMBER,		/* nest, CACHEPEER_A_MEMBER_* */
+	CACHEPEER_A_NODE_BASE_EPOCH,		/* uint */
+	CACHEPEER_A_NODE_CLUSTER_KEY,		/* binary, write only */
+	CACHEPEER_A_NODE_KEY_SET,		/* u8, 1 if a cluster key is set */
+	CACHEPEER_A_NODE_MISS,			/* u8, enum cachepeer_miss */
+	CACHEPEER_A_NODE_HANDOFF,		/* u32, seconds */
+	CACHEPEER_A_NODE_RING_MEM,		/* uint, bytes */
+	CACHEPEER_A_NODE_RING_BUILD_NS,		/* uint */
+	CACHEPEER_A_NODE_KEY_HASH_OF,		/* binary, a block key */
+	CACHEPEER_A_NODE_KEY_HASH,		/* u64 */
 
 	__CACHEPEER_A_NODE_MAX,
 	CACHEPEER_A_NODE_MAX = __CACHEPEER_A_NODE_MAX - 1
@@ -191,6 +275,13 @@ enum cachepeer_stats_attr {
 	CACHEPEER_A_STATS_CULLING,		/* 1 while evicting for space */
 	CACHEPEER_A_STATS_SCRUB,		/* nest: CACHEPEER_A_SCRUB_* */
 	CACHEPEER_A_STATS_SCAN_MS,		/* how long the start scan took */
+	CACHEPEER_A_STATS_FORWARDS,		/* GETs relayed from their owner */
+	CACHEPEER_A_STATS_REDIRECTS,		/* GETs answered REDIRECT */
+	CACHEPEER_A_STATS_HANDOFFS,		/* blocks fetched from a previous owner */
+	CACHEPEER_A_STATS_PEER_ERRORS,		/* failed calls to other members */
+	CACHEPEER_A_STATS_RING_ACCEPTED,	/* ring pushes that won */
+	CACHEPEER_A_STATS_RING_REFUSED,		/* pushes without a valid HMAC */
+	CACHEPEER_A_STATS_RING_SENT,		/* pushes other members answered */
 
 	__CACHEPEER_A_STATS_MAX,
 	CACHEPEER_A_STATS_MAX = __CACHEPEER_A_STATS_MAX - 1
@@ -222,6 +313,27 @@ enum cachepeer_conn_attr {
 	CACHEPEER_A_CONN_MAX = __CACHEPEER_A_CONN_MAX - 1
 };
 
+enum cachepeer_member_attr {
+	CACHEPEER_A_MEMBER_UNSPEC,
+	CACHEPEER_A_MEMBER_NAME,		/* string, 1..CACHEPEER_NAME_MAX */
+	CACHEPEER_A_MEMBER_ADDR,		/* binary, 4 or 16 bytes */
+	CACHEPEER_A_MEMBER_PORT,		/* u16 */
+	CACHEPEER_A_MEMBER_WEIGHT,		/* u32, 0..CACHEPEER_WEIGHT_MAX */
+	CACHEPEER_A_MEMBER_POINTS,		/* uint, reply only */
+
+	__CACHEPEER_A_MEMBER_MAX,
+	CACHEPEER_A_MEMBER_MAX = __CACHEPEER_A_MEMBER_MAX - 1
+};
+
+/* What a GET miss does when another member owns the key. */
+enum cachepeer_miss {
+	CACHEPEER_MISS_FORWARD,		/* fetch from the owner, relay its answer */
+	CACHEPEER_MISS_REDIRECT,	/* answer REDIRECT with the owner's address */
+
+	__CACHEPEER_MISS_MAX,
+	CACHEPEER_MISS_MAX = __CACHEPEER_MISS_MAX - 1
+};
+
 enum cachepeer_evict_policy {
 	CACHEPEER_EVICT_LRU,		/* least recently used first */
 	CACHEPEER_EVICT_2RANDOM,	/* the older of two random blocks */
@@ -248,6 +360,8 @@ enum cachepeer_op {
 	CACHEPEER_OP_STAT,
 	CACHEPEER_OP_DEL,
 	CACHEPEER_OP_PING,
+	CACHEPEER_OP_RING_GET,
+	CACHEPEER_OP_RING_PUSH,
 
 	__CACHEPEER_OP_MAX,
 	CACHEPEER_OP_MAX = __CACHEPEER_OP_MAX - 1
@@ -255,7 +369,8 @@ enum cachepeer_op {
 
 /* Request flags */
 #define CACHEPEER_F_CRC		(1U << 0)	/* PUT: crc holds the payload's CRC */
-#define CACHEPEER_F_ALL		(CACHEPEER_F_CRC)
+#define CACHEPEER_F_NOFWD	(1U << 1)	/* GET: from a node; never forward */
+#define CACHEPEER_F_ALL		(CACHEPEER_F_CRC | CACHEPEER_F_NOFWD)
 
 enum cachepeer_status {
 	CACHEPEER_S_OK,
@@ -266,6 +381,8 @@ enum cachepeer_status {
 	CACHEPEER_S_BUSY,
 	CACHEPEER_S_IO_ERROR,
 	CACHEPEER_S_CORRUPT,
+	CACHEPEER_S_REDIRECT,
+	CACHEPEER_S_DENIED,
 
 	__CACHEPEER_S_MAX,
 	CACHEPEER_S_MAX = __CACHEPEER_S_MAX - 1
@@ -296,5 +413,37 @@ struct cachepeer_resp {
 	__be32 reserved2;
 	__be64 epoch;		/* the node's ring epoch */
 };
+
+/* Ring */
+
+#define CACHEPEER_RING_MAGIC	0x43505247	/* "CPRG" */
+#define CACHEPEER_RING_MEMBERS_MAX 1024
+#define CACHEPEER_WEIGHT_DEFAULT 100
+#define CACHEPEER_WEIGHT_MAX	1000
+#define CACHEPEER_RING_POINTS	160	/* points at the default weight */
+#define CACHEPEER_HMAC_LEN	32	/* HMAC-SHA256 */
+#define CACHEPEER_CLUSTER_KEY_MIN 16
+#define CACHEPEER_CLUSTER_KEY_MAX 64
+#define CACHEPEER_HANDOFF_DEFAULT 600	/* seconds, as JuiceFS group-backup */
+
+struct cachepeer_ring_hdr {
+	__be32 magic;		/* CACHEPEER_RING_MAGIC */
+	__be16 nmembers;
+	__be16 reserved;	/* must be 0 */
+	__be64 epoch;
+};
+
+struct cachepeer_ring_member {
+	char name[CACHEPEER_NAME_MAX + 1];	/* NUL-padded */
+	__u8 addr[16];		/* IPv4 in the first 4 bytes, rest 0 */
+	__be16 port;
+	__be16 weight;
+	__u8 family;		/* 4 or 6 */
+	__u8 reserved[3];	/* must be 0 */
+};
+
+#define CACHEPEER_RING_ENC_MAX (sizeof(struct cachepeer_ring_hdr) + \
+				CACHEPEER_RING_MEMBERS_MAX * \
+				sizeof(struct cachepeer_ring_member))
 
 #endif /* _UAPI_LINUX_CACHEPEER_H */

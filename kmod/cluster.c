@@ -1,0 +1,567 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The cluster: this node's ring, how ring changes travel between members,
+ * and the calls a node makes to other members for forwarding and hand-off.
+ *
+ * Propagation. A ring change made here (netlink) or adopted from a peer is
+ * pushed at once to every other member: RING_PUSH carries the ring's
+ * encoding and its HMAC-SHA256 under the cluster key. A receiver adopts the
+ * ring if it wins (larger epoch; on equal epochs, larger XXH64 of the
+ * encoding), and otherwise answers with its own, which the sender adopts if
+ * that wins. Every member also gossips its ring to two random members each
+ * second, so a member that missed a push (down, partitioned, restarted)
+ * catches up. All of it runs in workers on cp_peer_wq, which a stopping
+ * node drains.
+ *
+ * Locking: cl->lock (a mutex) serialises ring changes, the HMAC transform
+ * and the node's name as the ring knows it; it nests inside svc->lock.
+ * Readers find the ring under RCU, from softirq too.
+ */
+
+#include <crypto/algapi.h>
+#include <crypto/hash.h>
+#include <linux/random.h>
+#include <linux/slab.h>
+
+#include "cluster.h"
+#include "service.h"
+
+#define CP_GOSSIP_PERIOD	HZ
+#define CP_GOSSIP_FANOUT	2
+#define CP_HANDOFF_CHUNK	(64 * 1024)
+
+static struct workqueue_struct *cp_peer_wq __ro_after_init;
+
+/* A signed ring encoding, shared by the pushes of one fan-out. */
+struct cp_pushmsg {
+	refcount_t ref;
+	size_t len;
+	u8 data[];
+};
+
+struct cp_push {
+	struct work_struct work;
+	struct cp_service *svc;
+	union cp_addr to;
+	struct cp_pushmsg *msg;
+};
+
+static struct cp_ring *ring_locked(struct cp_cluster *cl)
+{
+	return rcu_dereference_protected(cl->ring, lockdep_is_held(&cl->lock));
+}
+
+/* The ring's encoding followed by its HMAC, or NULL. */
+static struct cp_pushmsg *ring_sign(struct cp_cluster *cl, const struct cp_ring *r)
+{
+	size_t len = cp_ring_enc_len(r);
+	struct cp_pushmsg *msg;
+
+	lockdep_assert_held(&cl->lock);
+	if (!cl->hmac)
+		return NULL;
+	msg = kvmalloc(struct_size(msg, data, len + CACHEPEER_HMAC_LEN), GFP_KERNEL);
+	if (!msg)
+		return NULL;
+	refcount_set(&msg->ref, 1);
+	msg->len = len + CACHEPEER_HMAC_LEN;
+	cp_ring_encode(r, msg->data);
+	if (crypto_shash_tfm_digest(cl->hmac, msg->data, len, msg->data + len)) {
+		kvfree(msg);
+		return NULL;
+	}
+	return msg;
+}
+
+static void msg_put(struct cp_pushmsg *msg)
+{
+	if (refcount_dec_and_test(&msg->ref))
+		kvfree(msg);
+}
+
+static void push_done(struct cp_service *svc)
+{
+	if (atomic_dec_and_test(&svc->cluster.pushes))
+		wake_up_var(&svc->cluster.pushes);
+}
+
+static void push_work(struct work_struct *work)
+{
+	struct cp_push *pw = container_of(work, struct cp_push, work);
+	struct cp_service *svc = pw->svc;
+	struct cp_cluster *cl = &svc->cluster;
+	struct cp_peer p = { };
+	struct cp_peer_resp r;
+	void *reply = NULL;
+	int err;
+
+	err = cp_peer_open(svc->net, &pw->to, &p) ?:
+	      cp_peer_send(&p, CACHEPEER_OP_RING_PUSH, 0, NULL, 0, 0, 0, pw->msg->data,
+			   pw->msg->len) ?:
+	      cp_peer_recv_resp(&p, &r);
+	if (!err && r.status != CACHEPEER_S_OK)
+		err = -EACCES;
+	if (!err && r.data_len) {
+		if (r.data_len > CACHEPEER_RING_ENC_MAX + CACHEPEER_HMAC_LEN)
+			err = -EMSGSIZE;
+		else if (!(reply = kvmalloc(r.data_len, GFP_KERNEL)))
+			err = -ENOMEM;
+		else
+			err = cp_peer_recv(&p, reply, r.data_len);
+	}
+	cp_peer_close(&p);
+	atomic64_inc(err ? &cl->peer_errors : &cl->ring_sent);
+	/* The member had a winning ring of its own: take it. */
+	if (!err && reply)
+		cp_cluster_push_in(svc, reply, r.data_len, NULL);
+	kvfree(reply);
+	msg_put(pw->msg);
+	kfree(pw);
+	push_done(svc);
+}
+
+static void push_to(struct cp_service *svc, const struct cp_member *m, struct cp_pushmsg *msg)
+{
+	struct cp_push *pw = kzalloc(sizeof(*pw), GFP_KERNEL);
+
+	if (!pw) {
+		atomic64_inc(&svc->cluster.peer_errors);
+		return;
+	}
+	INIT_WORK(&pw->work, push_work);
+	pw->svc = svc;
+	pw->to = m->addr;
+	refcount_inc(&msg->ref);
+	pw->msg = msg;
+	atomic_inc(&svc->cluster.pushes);
+	queue_work(cp_peer_wq, &pw->work);
+}
+
+/* Push r to every other member, or to fanout random ones. */
+static void push_ring(struct cp_service *svc, const struct cp_ring *r, u32 fanout)
+{
+	struct cp_cluster *cl = &svc->cluster;
+	struct cp_pushmsg *msg;
+	u32 i;
+
+	lockdep_assert_held(&cl->lock);
+	if (!cl->running || !cl->hmac || !r->nmembers)
+		return;
+	msg = ring_sign(cl, r);
+	if (!msg) {
+		atomic64_inc(&cl->peer_errors);
+		return;
+	}
+	if (!fanout) {
+		for (i = 0; i < r->nmembers; i++)
+			if (i != r->self)
+				push_to(svc, &r->members[i], msg);
+	} else {
+		for (i = 0; i < fanout; i++) {
+			u32 k = get_random_u32_below(r->nmembers);
+
+			if (k != r->self)
+				push_to(svc, &r->members[k], msg);
+		}
+	}
+	msg_put(msg);
+}
+
+static void ring_install(struct cp_service *svc, struct cp_ring *r)
+{
+	struct cp_cluster *cl = &svc->cluster;
+	struct cp_ring *old = ring_locked(cl);
+	struct cp_ring *older = rcu_dereference_protected(cl->prev, lockdep_is_held(&cl->lock));
+
+	rcu_assign_pointer(cl->prev, old);
+	rcu_assign_pointer(cl->ring, r);
+	WRITE_ONCE(cl->changed, jiffies);
+	WRITE_ONCE(svc->epoch, r->epoch);
+	cp_ring_free_rcu(older);
+	push_ring(svc, r, 0);
+}
+
+static void gossip_work(struct work_struct *work)
+{
+	struct cp_cluster *cl = container_of(to_delayed_work(work), struct cp_cluster,
+					     gossip_work);
+	struct cp_service *svc = container_of(cl, struct cp_service, cluster);
+	struct cp_ring *r;
+
+	mutex_lock(&cl->lock);
+	r = ring_locked(cl);
+	if (r && r->self >= 0 && r->nmembers > 1)
+		push_ring(svc, r, CP_GOSSIP_FANOUT);
+	if (cl->running)
+		queue_delayed_work(cp_peer_wq, &cl->gossip_work, CP_GOSSIP_PERIOD);
+	mutex_unlock(&cl->lock);
+}
+
+void cp_cluster_init(struct cp_service *svc)
+{
+	struct cp_cluster *cl = &svc->cluster;
+
+	mutex_init(&cl->lock);
+	INIT_DELAYED_WORK(&cl->gossip_work, gossip_work);
+	cl->handoff_s = CACHEPEER_HANDOFF_DEFAULT;
+	cl->miss = CACHEPEER_MISS_FORWARD;
+}
+
+/* The node runs: push the ring it has, and keep gossiping. */
+void cp_cluster_start(struct cp_service *svc)
+{
+	struct cp_cluster *cl = &svc->cluster;
+	struct cp_ring *r;
+
+	mutex_lock(&cl->lock);
+	cl->running = true;
+	r = ring_locked(cl);
+	if (r)
+		push_ring(svc, r, 0);
+	queue_delayed_work(cp_peer_wq, &cl->gossip_work, CP_GOSSIP_PERIOD);
+	mutex_unlock(&cl->lock);
+}
+
+/* Process context: no push or gossip runs after this returns. */
+void cp_cluster_stop(struct cp_service *svc)
+{
+	struct cp_cluster *cl = &svc->cluster;
+
+	mutex_lock(&cl->lock);
+	cl->running = false;
+	mutex_unlock(&cl->lock);
+	cancel_delayed_work_sync(&cl->gossip_work);
+	wait_var_event(&cl->pushes, !atomic_read(&cl->pushes));
+}
+
+void cp_cluster_exit(struct cp_service *svc)
+{
+	struct cp_cluster *cl = &svc->cluster;
+
+	cp_ring_free_rcu(rcu_dereference_protected(cl->ring, true));
+	cp_ring_free_rcu(rcu_dereference_protected(cl->prev, true));
+	crypto_free_shash(cl->hmac);
+	mutex_destroy(&cl->lock);
+}
+
+/* svc->lock held. The ring's idea of which member is this node follows. */
+int cp_cluster_rename(struct cp_service *svc, const char *name)
+{
+	struct cp_cluster *cl = &svc->cluster;
+	struct cp_ring *r, *p;
+	int err = 0;
+
+	lockdep_assert_held(&svc->lock);
+	mutex_lock(&cl->lock);
+	r = ring_locked(cl);
+	p = rcu_dereference_protected(cl->prev, lockdep_is_held(&cl->lock));
+	if (r && r->self >= 0 && strcmp(name, svc->name)) {
+		err = -EBUSY;
+	} else {
+		strscpy(svc->name, name);
+		if (r)
+			WRITE_ONCE(r->self, cp_ring_find(r, name));
+		if (p)
+			WRITE_ONCE(p->self, cp_ring_find(p, name));
+	}
+	mutex_unlock(&cl->lock);
+	return err;
+}
+
+int cp_cluster_set_key(struct cp_service *svc, const void *key, size_t len)
+{
+	struct cp_cluster *cl = &svc->cluster;
+	struct crypto_shash *tfm, *old;
+	int err;
+
+	tfm = crypto_alloc_shash("hmac(sha256)", 0, 0);
+	if (IS_ERR(tfm))
+		return PTR_ERR(tfm);
+	err = crypto_shash_setkey(tfm, key, len);
+	if (err) {
+		crypto_free_shash(tfm);
+		return err;
+	}
+	mutex_lock(&cl->lock);
+	old = cl->hmac;
+	cl->hmac = tfm;
+	mutex_unlock(&cl->lock);
+	crypto_free_shash(old);
+	return 0;
+}
+
+bool cp_cluster_is_member(struct cp_service *svc)
+{
+	struct cp_ring *r;
+	bool ret;
+
+	rcu_read_lock();
+	r = rcu_dereference(svc->cluster.ring);
+	ret = r && r->self >= 0;
+	rcu_read_unlock();
+	return ret;
+}
+
+/*
+ * Process context, svc->lock held (the node's name is stable). Apply one
+ * edit to the ring, as a new epoch, and push it.
+ */
+int cp_cluster_edit(struct cp_service *svc, enum cp_ring_edit op, const struct cp_member *m,
+		    u32 n, u64 base_epoch, const char **why)
+{
+	struct cp_cluster *cl = &svc->cluster;
+	struct cp_member *all = NULL;
+	struct cp_ring *cur, *r;
+	u32 count = 0;
+	int idx, err = 0;
+
+	lockdep_assert_held(&svc->lock);
+	*why = NULL;
+	mutex_lock(&cl->lock);
+	cur = ring_locked(cl);
+	if (op != CP_RING_SET) {
+		count = cur ? cur->nmembers : 0;
+		all = kvcalloc(count + 1, sizeof(*all), GFP_KERNEL);
+		if (!all) {
+			err = -ENOMEM;
+			goto out;
+		}
+		if (cur)
+			memcpy(all, cur->members, count * sizeof(*all));
+		idx = cur ? cp_ring_find(cur, m->name) : -1;
+		if (op == CP_RING_ADD && idx >= 0) {
+			*why = "a member of that name is already in the ring";
+			err = -EEXIST;
+		} else if (op != CP_RING_ADD && idx < 0) {
+			*why = "no member of that name in the ring";
+			err = -ENOENT;
+		} else if (op == CP_RING_ADD) {
+			all[count++] = *m;
+		} else if (op == CP_RING_DEL) {
+			memmove(&all[idx], &all[idx + 1], (--count - idx) * sizeof(*all));
+		} else {
+			all[idx].weight = m->weight;
+		}
+		if (err)
+			goto out;
+		m = all;
+		n = count;
+		base_epoch = 0;
+	}
+	r = cp_ring_build(m, n, max(cur ? cur->epoch : 0, base_epoch) + 1, svc->name, why);
+	if (IS_ERR(r)) {
+		err = PTR_ERR(r);
+		goto out;
+	}
+	ring_install(svc, r);
+out:
+	mutex_unlock(&cl->lock);
+	kvfree(all);
+	return err;
+}
+
+/* Any context. Where a GET that missed here should go, into *to. */
+enum cp_route cp_cluster_route(struct cp_service *svc, u64 hash, u16 flags, union cp_addr *to)
+{
+	struct cp_cluster *cl = &svc->cluster;
+	enum cp_route route = CP_ROUTE_MISS;
+	const struct cp_ring *r, *p;
+	int o;
+
+	/* A request from another node is answered from the store alone. */
+	if (flags & CACHEPEER_F_NOFWD)
+		return CP_ROUTE_MISS;
+	rcu_read_lock();
+	r = rcu_dereference(cl->ring);
+	o = r ? cp_ring_owner(r, hash) : -1;
+	if (o >= 0 && o != READ_ONCE(r->self)) {
+		*to = r->members[o].addr;
+		route = READ_ONCE(cl->miss) == CACHEPEER_MISS_REDIRECT ?
+			CP_ROUTE_REDIRECT : CP_ROUTE_FORWARD;
+	} else if (o >= 0 && time_before(jiffies, READ_ONCE(cl->changed) +
+					 READ_ONCE(cl->handoff_s) * HZ)) {
+		p = rcu_dereference(cl->prev);
+		o = p ? cp_ring_owner(p, hash) : -1;
+		if (o >= 0 && o != READ_ONCE(p->self)) {
+			*to = p->members[o].addr;
+			route = CP_ROUTE_HANDOFF;
+		}
+	}
+	rcu_read_unlock();
+	return route;
+}
+
+/* Process context. The ring's encoding, kvmalloc'd, for RING_GET. */
+void *cp_cluster_encode(struct cp_service *svc, size_t *len)
+{
+	struct cp_cluster *cl = &svc->cluster;
+	void *buf;
+
+	mutex_lock(&cl->lock);
+	*len = cp_ring_enc_len(ring_locked(cl));
+	buf = kvmalloc(*len, GFP_KERNEL);
+	if (buf)
+		cp_ring_encode(ring_locked(cl), buf);
+	mutex_unlock(&cl->lock);
+	return buf;
+}
+
+/*
+ * Process context. A RING_PUSH payload: adopt its ring if it wins. If ours
+ * wins and reply is not NULL, *reply is our own signed ring.
+ */
+u16 cp_cluster_push_in(struct cp_service *svc, const void *msg, size_t len,
+		       struct cp_pbuf **reply)
+{
+	struct cp_cluster *cl = &svc->cluster;
+	size_t enc_len = len - CACHEPEER_HMAC_LEN;
+	u8 mac[CACHEPEER_HMAC_LEN];
+	struct cp_ring *r, *cur;
+	struct cp_member *m;
+	struct cp_pushmsg *own;
+	u16 status = CACHEPEER_S_OK;
+	const char *why;
+	u64 epoch;
+	u32 n;
+
+	if (len < sizeof(struct cachepeer_ring_hdr) + CACHEPEER_HMAC_LEN)
+		return CACHEPEER_S_BAD_REQUEST;
+	mutex_lock(&cl->lock);
+	if (!cl->hmac || crypto_shash_tfm_digest(cl->hmac, msg, enc_len, mac) ||
+	    crypto_memneq(mac, msg + enc_len, sizeof(mac))) {
+		atomic64_inc(&cl->ring_refused);
+		status = CACHEPEER_S_DENIED;
+		goto out;
+	}
+	m = cp_ring_decode(msg, enc_len, &n, &epoch);
+	if (!m) {
+		status = CACHEPEER_S_BAD_REQUEST;
+		goto out;
+	}
+	r = cp_ring_build(m, n, epoch, svc->name, &why);
+	kvfree(m);
+	if (IS_ERR(r)) {
+		status = why ? CACHEPEER_S_BAD_REQUEST : CACHEPEER_S_BUSY;
+		goto out;
+	}
+	cur = ring_locked(cl);
+	if (cp_ring_wins(r, cur)) {
+		ring_install(svc, r);
+		atomic64_inc(&cl->ring_accepted);
+		goto out;
+	}
+	if (reply && cp_ring_wins(cur, r)) {
+		own = ring_sign(cl, cur);
+		*reply = own ? cp_pbuf_from(own->data, own->len) : NULL;
+		if (own)
+			msg_put(own);
+	}
+	cp_ring_free(r);
+out:
+	mutex_unlock(&cl->lock);
+	return status;
+}
+
+/*
+ * Process context. GET a range from the key's owner for a client that asked
+ * here. On success *r is the owner's answer and *data its bytes, if any,
+ * charged to the node's relay budget until freed.
+ */
+int cp_cluster_forward(struct cp_service *svc, const union cp_addr *to, const u8 *key,
+		       u16 key_len, u64 off, u64 len, struct cp_peer_resp *r,
+		       struct cp_pbuf **data)
+{
+	struct cp_cluster *cl = &svc->cluster;
+	struct cp_peer p = { };
+	int err;
+
+	*data = NULL;
+	err = cp_peer_open(svc->net, to, &p) ?:
+	      cp_peer_send(&p, CACHEPEER_OP_GET, CACHEPEER_F_NOFWD, key, key_len, off, len,
+			   NULL, 0) ?:
+	      cp_peer_recv_resp(&p, r);
+	if (!err && r->data_len) {
+		if (r->status != CACHEPEER_S_OK || r->data_len > svc->max_block) {
+			err = -EBADMSG;
+		} else if (atomic64_add_return(r->data_len, &cl->fwd_bytes) > CP_FWD_BYTES_MAX) {
+			atomic64_sub(r->data_len, &cl->fwd_bytes);
+			err = -EBUSY;
+		} else {
+			*data = cp_pbuf_alloc(r->data_len);
+			if (*data)
+				(*data)->charge = &cl->fwd_bytes;
+			else
+				atomic64_sub(r->data_len, &cl->fwd_bytes);
+			err = *data ? cp_peer_recv_pbuf(&p, *data) : -ENOMEM;
+		}
+	}
+	cp_peer_close(&p);
+	if (err) {
+		cp_pbuf_free(*data);
+		*data = NULL;
+	}
+	atomic64_inc(err ? &cl->peer_errors : &cl->forwards);
+	return err;
+}
+
+/*
+ * Process context. Fetch a whole block from the member that owned its key
+ * under the previous ring, and store it; its CRC is checked on commit.
+ */
+int cp_cluster_handoff(struct cp_service *svc, const union cp_addr *from, const u8 *key,
+		       u16 key_len, const u8 *key_id)
+{
+	struct cp_peer p = { };
+	struct cp_peer_resp r;
+	struct cp_put *put = NULL;
+	void *buf = NULL;
+	u64 got = 0;
+	int err;
+
+	err = cp_peer_open(svc->net, from, &p) ?:
+	      cp_peer_send(&p, CACHEPEER_OP_GET, CACHEPEER_F_NOFWD, key, key_len, 0, 0, NULL, 0) ?:
+	      cp_peer_recv_resp(&p, &r);
+	if (err)
+		goto out;
+	if (r.status != CACHEPEER_S_OK) {
+		cp_peer_close(&p);
+		return -ENOENT;		/* the previous owner lacks it too */
+	}
+	if (!r.data_len || r.data_len != r.block_size || r.data_len > svc->max_block) {
+		err = -EBADMSG;
+		goto out;
+	}
+	buf = kvmalloc(CP_HANDOFF_CHUNK, GFP_KERNEL);
+	put = cp_store_put_begin(&svc->store, key_id, key, key_len, r.data_len);
+	if (!buf || IS_ERR(put)) {
+		err = buf ? PTR_ERR(put) : -ENOMEM;
+		put = NULL;
+		goto out;
+	}
+	while (!err && got < r.data_len) {
+		size_t n = min_t(u64, CP_HANDOFF_CHUNK, r.data_len - got);
+
+		err = cp_peer_recv(&p, buf, n) ?: cp_store_put_write(put, buf, n);
+		got += n;
+	}
+	if (!err)
+		err = cp_store_put_commit(put, true, r.crc);
+out:
+	cp_store_put_free(put);
+	kvfree(buf);
+	cp_peer_close(&p);
+	atomic64_inc(err ? &svc->cluster.peer_errors : &svc->cluster.handoffs);
+	return err;
+}
+
+int __init cp_cluster_mod_init(void)
+{
+	/* Calls to other members block for up to CP_PEER_TIMEOUT_MS. */
+	cp_peer_wq = alloc_workqueue("cachepeer_peer", WQ_UNBOUND, 0);
+	return cp_peer_wq ? 0 : -ENOMEM;
+}
+
+void cp_cluster_mod_exit(void)
+{
+	destroy_workqueue(cp_peer_wq);
+}

@@ -1,0 +1,194 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The node as a client of other members: ring pushes, forwarded GETs and
+ * hand-off fetches. Calls block, with CP_PEER_TIMEOUT_MS on every step, so
+ * they run only from workers; a dead member costs a worker that long and
+ * no more. One request per connection: calls are rare next to client
+ * traffic, and a fresh connection cannot be confused by an earlier call
+ * that timed out half way.
+ *
+ * The sockets are kernel sockets in the node's namespace, which hold no
+ * reference on it: every caller is a work item the node waits for before
+ * its namespace goes away.
+ */
+
+#include <linux/highmem.h>
+#include <linux/mm.h>
+#include <linux/slab.h>
+#include <linux/uio.h>
+#include <net/sock.h>
+#include <net/tcp.h>
+
+#include "peer.h"
+#include "proto.h"
+
+struct cp_pbuf *cp_pbuf_alloc(size_t len)
+{
+	u32 i, n = DIV_ROUND_UP(len, PAGE_SIZE);
+	struct cp_pbuf *pb;
+
+	pb = kvzalloc(struct_size(pb, pages, n), GFP_KERNEL);
+	if (!pb)
+		return NULL;
+	pb->len = len;
+	for (i = 0; i < n; i++) {
+		pb->pages[i] = alloc_page(GFP_KERNEL);
+		if (!pb->pages[i]) {
+			cp_pbuf_free(pb);
+			return NULL;
+		}
+		pb->npages++;
+	}
+	return pb;
+}
+
+struct cp_pbuf *cp_pbuf_from(const void *data, size_t len)
+{
+	struct cp_pbuf *pb = cp_pbuf_alloc(len);
+	size_t off;
+
+	if (!pb)
+		return NULL;
+	for (off = 0; off < len; off += PAGE_SIZE)
+		memcpy_to_page(pb->pages[off >> PAGE_SHIFT], 0, data + off,
+			       min_t(size_t, PAGE_SIZE, len - off));
+	return pb;
+}
+
+void cp_pbuf_free(struct cp_pbuf *pb)
+{
+	u32 i;
+
+	if (!pb)
+		return;
+	if (pb->charge)
+		atomic64_sub(pb->len, pb->charge);
+	for (i = 0; i < pb->npages; i++)
+		put_page(pb->pages[i]);
+	kvfree(pb);
+}
+
+int cp_peer_open(struct net *net, const union cp_addr *addr, struct cp_peer *p)
+{
+	long timeo = msecs_to_jiffies(CP_PEER_TIMEOUT_MS);
+	struct sock *sk;
+	int err;
+
+	err = sock_create_kern(net, addr->sa.sa_family, SOCK_STREAM, IPPROTO_TCP, &p->sock);
+	if (err)
+		return err;
+	sk = p->sock->sk;
+	lock_sock(sk);
+	sk->sk_sndtimeo = timeo;
+	sk->sk_rcvtimeo = timeo;
+	release_sock(sk);
+	tcp_sock_set_nodelay(sk);
+	err = kernel_connect(p->sock, (struct sockaddr *)addr, cp_addr_len(addr), 0);
+	if (err) {
+		sock_release(p->sock);
+		p->sock = NULL;
+	}
+	return err;
+}
+
+void cp_peer_close(struct cp_peer *p)
+{
+	if (p->sock) {
+		kernel_sock_shutdown(p->sock, SHUT_RDWR);
+		sock_release(p->sock);
+		p->sock = NULL;
+	}
+}
+
+int cp_peer_send(struct cp_peer *p, u8 op, u16 flags, const void *key, u16 key_len,
+		 u64 offset, u64 length, const void *payload, size_t payload_len)
+{
+	struct cachepeer_req h = {
+		.magic = cpu_to_be32(CACHEPEER_REQ_MAGIC),
+		.version = CACHEPEER_PROTO_VERSION,
+		.opcode = op,
+		.flags = cpu_to_be16(flags),
+		.id = cpu_to_be64(1),
+		.key_len = cpu_to_be16(key_len),
+		.offset = cpu_to_be64(offset),
+		.length = cpu_to_be64(length),
+		.payload_len = cpu_to_be64(payload_len),
+	};
+	struct kvec kv[3] = {
+		{ .iov_base = &h, .iov_len = sizeof(h) },
+		{ .iov_base = (void *)key, .iov_len = key_len },
+		{ .iov_base = (void *)payload, .iov_len = payload_len },
+	};
+	struct msghdr msg = { .msg_flags = MSG_NOSIGNAL };
+	size_t total = sizeof(h) + key_len + payload_len;
+	int ret;
+
+	ret = kernel_sendmsg(p->sock, &msg, kv, 3, total);
+	if (ret < 0)
+		return ret;
+	return ret == total ? 0 : -EIO;
+}
+
+static int recv_iter(struct cp_peer *p, struct iov_iter *it)
+{
+	size_t want = iov_iter_count(it);
+	struct msghdr msg = { .msg_iter = *it, .msg_flags = MSG_WAITALL | MSG_NOSIGNAL };
+	int ret;
+
+	ret = sock_recvmsg(p->sock, &msg, MSG_WAITALL | MSG_NOSIGNAL);
+	if (ret < 0)
+		return ret;
+	return ret == want ? 0 : -ECONNRESET;
+}
+
+int cp_peer_recv(struct cp_peer *p, void *buf, size_t len)
+{
+	struct kvec kv = { .iov_base = buf, .iov_len = len };
+	struct iov_iter it;
+
+	iov_iter_kvec(&it, ITER_DEST, &kv, 1, len);
+	return recv_iter(p, &it);
+}
+
+int cp_peer_recv_resp(struct cp_peer *p, struct cp_peer_resp *r)
+{
+	struct cachepeer_resp w;
+	int ret = cp_peer_recv(p, &w, sizeof(w));
+
+	if (ret)
+		return ret;
+	if (be32_to_cpu(w.magic) != CACHEPEER_RESP_MAGIC || be64_to_cpu(w.id) != 1)
+		return -EBADMSG;
+	r->status = be16_to_cpu(w.status);
+	r->data_len = be64_to_cpu(w.data_len);
+	r->block_size = be64_to_cpu(w.block_size);
+	r->crc = be32_to_cpu(w.crc);
+	r->epoch = be64_to_cpu(w.epoch);
+	return 0;
+}
+
+/* Fill pb (all of pb->len) from the connection. */
+int cp_peer_recv_pbuf(struct cp_peer *p, struct cp_pbuf *pb)
+{
+	struct bio_vec bv[16];
+	size_t off = 0;
+
+	while (off < pb->len) {
+		size_t bytes = 0;
+		struct iov_iter it;
+		int n = 0, ret;
+
+		while (n < ARRAY_SIZE(bv) && off + bytes < pb->len) {
+			size_t len = min_t(size_t, PAGE_SIZE, pb->len - off - bytes);
+
+			bvec_set_page(&bv[n++], pb->pages[(off + bytes) >> PAGE_SHIFT], len, 0);
+			bytes += len;
+		}
+		iov_iter_bvec(&it, ITER_DEST, bv, n, bytes);
+		ret = recv_iter(p, &it);
+		if (ret)
+			return ret;
+		off += bytes;
+	}
+	return 0;
+}

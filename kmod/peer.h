@@ -1,0 +1,47 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+#ifndef _CP_PEER_H
+#define _CP_PEER_H
+
+#include <linux/net.h>
+#include <linux/types.h>
+
+#include "ring.h"
+
+/* How long a call to another member may wait to connect, send or receive. */
+#define CP_PEER_TIMEOUT_MS	2000
+
+/* Data held in private pages, which TCP can splice (slab memory it cannot). */
+struct cp_pbuf {
+	size_t len;
+	atomic64_t *charge;	/* if set, holds len until the free */
+	u32 npages;
+	struct page *pages[];
+};
+
+struct cp_pbuf *cp_pbuf_alloc(size_t len);
+struct cp_pbuf *cp_pbuf_from(const void *data, size_t len);
+void cp_pbuf_free(struct cp_pbuf *pb);
+
+/* A blocking connection to another member, for workers. */
+struct cp_peer {
+	struct socket *sock;
+};
+
+/* A response header in host byte order. */
+struct cp_peer_resp {
+	u64 data_len;
+	u64 block_size;
+	u64 epoch;
+	u32 crc;
+	u16 status;
+};
+
+int cp_peer_open(struct net *net, const union cp_addr *addr, struct cp_peer *p);
+void cp_peer_close(struct cp_peer *p);
+int cp_peer_send(struct cp_peer *p, u8 op, u16 flags, const void *key, u16 key_len,
+		 u64 offset, u64 length, const void *payload, size_t payload_len);
+int cp_peer_recv_resp(struct cp_peer *p, struct cp_peer_resp *r);
+int cp_peer_recv(struct cp_peer *p, void *buf, size_t len);
+int cp_peer_recv_pbuf(struct cp_peer *p, struct cp_pbuf *pb);
+
+#endif /* _CP_PEER_H */

@@ -1,0 +1,310 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The consistent-hash ring, as ketama builds it: each member gets points on
+ * a 64-bit circle in proportion to its weight, and a key belongs to the
+ * member of the first point at or after the key's hash. The hash is XXH64,
+ * which the client library implements identically; the encoding and point
+ * rules are in the uapi header and pinned by selftests/ring_vectors.txt.
+ *
+ * Nothing here knows about services or locks: a ring is built whole, never
+ * changed, and freed after an RCU grace period once replaced.
+ */
+
+#include <linux/ktime.h>
+#include <linux/mm.h>
+#include <linux/slab.h>
+#include <linux/sort.h>
+#include <linux/string.h>
+#include <linux/xxhash.h>
+#include <net/ipv6.h>
+
+#include "ring.h"
+#include "service.h"
+
+u64 cp_ring_key_hash(const void *key, size_t len)
+{
+	return xxh64(key, len, 0);
+}
+
+int cp_addr_len(const union cp_addr *a)
+{
+	return a->sa.sa_family == AF_INET6 ? sizeof(a->v6) : sizeof(a->v4);
+}
+
+static u16 addr_port(const union cp_addr *a)
+{
+	return ntohs(a->sa.sa_family == AF_INET6 ? a->v6.sin6_port : a->v4.sin_port);
+}
+
+/* NULL if the member is well formed, or why not. */
+const char *cp_member_check(const struct cp_member *m)
+{
+	if (!cp_service_name_valid(m->name, strnlen(m->name, sizeof(m->name))))
+		return "member name must be 1-63 bytes of [A-Za-z0-9._-]";
+	if (m->addr.sa.sa_family != AF_INET && m->addr.sa.sa_family != AF_INET6)
+		return "member address must be IPv4 or IPv6";
+	if (!addr_port(&m->addr))
+		return "member port must be 1-65535";
+	if (m->weight > CACHEPEER_WEIGHT_MAX)
+		return "member weight must be 0-1000";
+	return NULL;
+}
+
+static bool addr_equal(const union cp_addr *a, const union cp_addr *b)
+{
+	if (a->sa.sa_family != b->sa.sa_family)
+		return false;
+	if (a->sa.sa_family == AF_INET6)
+		return ipv6_addr_equal(&a->v6.sin6_addr, &b->v6.sin6_addr) &&
+		       a->v6.sin6_port == b->v6.sin6_port;
+	return a->v4.sin_addr.s_addr == b->v4.sin_addr.s_addr &&
+	       a->v4.sin_port == b->v4.sin_port;
+}
+
+static int member_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct cp_member *)a)->name, ((const struct cp_member *)b)->name);
+}
+
+static int point_cmp(const void *a, const void *b)
+{
+	const struct cp_point *p = a, *q = b;
+
+	if (p->hash != q->hash)
+		return p->hash < q->hash ? -1 : 1;
+	return p->member < q->member ? -1 : p->member > q->member;
+}
+
+static void encode_member(const struct cp_member *m, struct cachepeer_ring_member *e)
+{
+	memset(e, 0, sizeof(*e));
+	strscpy_pad(e->name, m->name);
+	if (m->addr.sa.sa_family == AF_INET6) {
+		e->family = 6;
+		memcpy(e->addr, &m->addr.v6.sin6_addr, 16);
+	} else {
+		e->family = 4;
+		memcpy(e->addr, &m->addr.v4.sin_addr, 4);
+	}
+	e->port = htons(addr_port(&m->addr));
+	e->weight = htons(m->weight);
+}
+
+static void ring_digest(struct cp_ring *r)
+{
+	struct cachepeer_ring_hdr h = {
+		.magic = htonl(CACHEPEER_RING_MAGIC),
+		.nmembers = htons(r->nmembers),
+		.epoch = cpu_to_be64(r->epoch),
+	};
+	struct cachepeer_ring_member e;
+	struct xxh64_state st;
+	u32 i;
+
+	xxh64_reset(&st, 0);
+	xxh64_update(&st, &h, sizeof(h));
+	for (i = 0; i < r->nmembers; i++) {
+		encode_member(&r->members[i], &e);
+		xxh64_update(&st, &e, sizeof(e));
+	}
+	r->digest = xxh64_digest(&st);
+}
+
+/*
+ * Process context. Build a ring from n members (copied and sorted; the
+ * caller keeps m). self names this node's member. On a bad member list,
+ * returns ERR_PTR(-EINVAL) and sets *why.
+ */
+struct cp_ring *cp_ring_build(const struct cp_member *m, u32 n, u64 epoch, const char *self,
+			      const char **why)
+{
+	u64 start = ktime_get_ns();
+	struct cp_ring *r;
+	u32 i, j, k;
+	u64 npoints = 0;
+
+	*why = NULL;
+	if (n > CACHEPEER_RING_MEMBERS_MAX) {
+		*why = "too many ring members";
+		return ERR_PTR(-E2BIG);
+	}
+	r = kvzalloc(struct_size(r, members, n), GFP_KERNEL);
+	if (!r)
+		return ERR_PTR(-ENOMEM);
+	memcpy(r->members, m, n * sizeof(*m));
+	r->nmembers = n;
+	r->epoch = epoch;
+	sort(r->members, n, sizeof(*m), member_cmp, NULL);
+	for (i = 0; i < n; i++) {
+		struct cp_member *mi = &r->members[i];
+
+		*why = cp_member_check(mi);
+		if (!*why && i && !strcmp(mi->name, r->members[i - 1].name))
+			*why = "duplicate member name";
+		for (j = 0; !*why && j < i; j++)
+			if (addr_equal(&mi->addr, &r->members[j].addr))
+				*why = "duplicate member address";
+		if (*why) {
+			kvfree(r);
+			return ERR_PTR(-EINVAL);
+		}
+		mi->points = mi->weight * CACHEPEER_RING_POINTS / CACHEPEER_WEIGHT_DEFAULT;
+		npoints += mi->points;
+	}
+
+	r->points = kvmalloc_array(npoints ?: 1, sizeof(*r->points), GFP_KERNEL);
+	if (!r->points) {
+		kvfree(r);
+		return ERR_PTR(-ENOMEM);
+	}
+	for (i = 0, k = 0; i < n; i++) {
+		const char *name = r->members[i].name;
+		size_t len = strlen(name);
+
+		for (j = 0; j < r->members[i].points; j++, k++) {
+			r->points[k].hash = xxh64(name, len, j);
+			r->points[k].member = i;
+		}
+	}
+	r->npoints = npoints;
+	sort(r->points, npoints, sizeof(*r->points), point_cmp, NULL);
+	r->self = self[0] ? cp_ring_find(r, self) : -1;
+	r->mem = struct_size(r, members, n) + npoints * sizeof(*r->points);
+	ring_digest(r);
+	r->build_ns = ktime_get_ns() - start;
+	return r;
+}
+
+void cp_ring_free(struct cp_ring *r)
+{
+	if (!r)
+		return;
+	kvfree(r->points);
+	kvfree(r);
+}
+
+static void ring_free_rcu(struct rcu_head *head)
+{
+	cp_ring_free(container_of(head, struct cp_ring, rcu));
+}
+
+/* After a grace period: readers may still walk r. vfree() defers itself from softirq. */
+void cp_ring_free_rcu(struct cp_ring *r)
+{
+	if (r)
+		call_rcu(&r->rcu, ring_free_rcu);
+}
+
+/* Any context. The owning member's index, or -1 if no member has points. */
+int cp_ring_owner(const struct cp_ring *r, u64 hash)
+{
+	u32 lo = 0, hi = r->npoints;
+
+	if (!r->npoints)
+		return -1;
+	while (lo < hi) {
+		u32 mid = lo + (hi - lo) / 2;
+
+		if (r->points[mid].hash < hash)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return r->points[lo == r->npoints ? 0 : lo].member;
+}
+
+int cp_ring_find(const struct cp_ring *r, const char *name)
+{
+	u32 lo = 0, hi = r->nmembers;
+
+	while (lo < hi) {
+		u32 mid = lo + (hi - lo) / 2;
+		int c = strcmp(r->members[mid].name, name);
+
+		if (!c)
+			return mid;
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return -1;
+}
+
+/* Does a win over b? The convergence rule: epoch, then digest. */
+bool cp_ring_wins(const struct cp_ring *a, const struct cp_ring *b)
+{
+	if (!b)
+		return true;
+	if (a->epoch != b->epoch)
+		return a->epoch > b->epoch;
+	return a->digest > b->digest;
+}
+
+size_t cp_ring_enc_len(const struct cp_ring *r)
+{
+	return sizeof(struct cachepeer_ring_hdr) +
+	       (r ? r->nmembers : 0) * sizeof(struct cachepeer_ring_member);
+}
+
+/* buf holds cp_ring_enc_len(r) bytes. A NULL ring encodes as empty, epoch 0. */
+void cp_ring_encode(const struct cp_ring *r, void *buf)
+{
+	struct cachepeer_ring_hdr *h = buf;
+	struct cachepeer_ring_member *e = (void *)(h + 1);
+	u32 i;
+
+	*h = (struct cachepeer_ring_hdr) {
+		.magic = htonl(CACHEPEER_RING_MAGIC),
+		.nmembers = htons(r ? r->nmembers : 0),
+		.epoch = cpu_to_be64(r ? r->epoch : 0),
+	};
+	for (i = 0; r && i < r->nmembers; i++)
+		encode_member(&r->members[i], &e[i]);
+}
+
+/*
+ * Process context. The members of an encoded ring, in a kvmalloc'd array
+ * the caller frees, or NULL if the encoding is malformed. The members are
+ * checked when the ring is built.
+ */
+struct cp_member *cp_ring_decode(const void *buf, size_t len, u32 *n, u64 *epoch)
+{
+	const struct cachepeer_ring_hdr *h = buf;
+	const struct cachepeer_ring_member *e = (const void *)(h + 1);
+	struct cp_member *m;
+	u32 i;
+
+	if (len < sizeof(*h) || ntohl(h->magic) != CACHEPEER_RING_MAGIC || h->reserved)
+		return NULL;
+	*n = ntohs(h->nmembers);
+	*epoch = be64_to_cpu(h->epoch);
+	if (*n > CACHEPEER_RING_MEMBERS_MAX || len != sizeof(*h) + *n * sizeof(*e))
+		return NULL;
+	m = kvcalloc(*n ?: 1, sizeof(*m), GFP_KERNEL);
+	if (!m)
+		return NULL;
+	for (i = 0; i < *n; i++, e++) {
+		if (e->name[CACHEPEER_NAME_MAX] || memchr_inv(e->reserved, 0, sizeof(e->reserved)))
+			goto bad;
+		memcpy(m[i].name, e->name, sizeof(m[i].name));
+		if (e->family == 4) {
+			if (memchr_inv(e->addr + 4, 0, 12))
+				goto bad;
+			m[i].addr.v4.sin_family = AF_INET;
+			memcpy(&m[i].addr.v4.sin_addr, e->addr, 4);
+			m[i].addr.v4.sin_port = e->port;
+		} else if (e->family == 6) {
+			m[i].addr.v6.sin6_family = AF_INET6;
+			memcpy(&m[i].addr.v6.sin6_addr, e->addr, 16);
+			m[i].addr.v6.sin6_port = e->port;
+		} else {
+			goto bad;
+		}
+		m[i].weight = ntohs(e->weight);
+	}
+	return m;
+bad:
+	kvfree(m);
+	return NULL;
+}

@@ -1,0 +1,61 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+#ifndef _CP_RING_H
+#define _CP_RING_H
+
+#include <linux/in.h>
+#include <linux/in6.h>
+#include <linux/rcupdate.h>
+#include <linux/types.h>
+
+#include <linux/cachepeer.h>
+
+union cp_addr {
+	struct sockaddr sa;
+	struct sockaddr_in v4;
+	struct sockaddr_in6 v6;
+};
+
+struct cp_member {
+	char name[CACHEPEER_NAME_MAX + 1];
+	union cp_addr addr;
+	u16 weight;
+	u32 points;
+};
+
+struct cp_point {
+	u64 hash;
+	u32 member;
+};
+
+/*
+ * A consistent-hash ring. Immutable once built: a change builds a new ring
+ * and readers find it under RCU.
+ */
+struct cp_ring {
+	struct rcu_head rcu;
+	u64 epoch;
+	u64 digest;		/* XXH64 of the encoding; orders equal epochs */
+	u64 build_ns;
+	size_t mem;		/* bytes allocated for this ring */
+	int self;		/* this node's member, or -1 */
+	u32 nmembers;
+	u32 npoints;
+	struct cp_point *points;	/* sorted by hash, then member */
+	struct cp_member members[];	/* sorted by name */
+};
+
+u64 cp_ring_key_hash(const void *key, size_t len);
+const char *cp_member_check(const struct cp_member *m);
+struct cp_ring *cp_ring_build(const struct cp_member *m, u32 n, u64 epoch, const char *self,
+			      const char **why);
+void cp_ring_free(struct cp_ring *r);
+void cp_ring_free_rcu(struct cp_ring *r);
+int cp_ring_owner(const struct cp_ring *r, u64 hash);
+int cp_ring_find(const struct cp_ring *r, const char *name);
+bool cp_ring_wins(const struct cp_ring *a, const struct cp_ring *b);
+size_t cp_ring_enc_len(const struct cp_ring *r);
+void cp_ring_encode(const struct cp_ring *r, void *buf);
+struct cp_member *cp_ring_decode(const void *buf, size_t len, u32 *n, u64 *epoch);
+int cp_addr_len(const union cp_addr *a);
+
+#endif /* _CP_RING_H */
