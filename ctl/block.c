@@ -64,24 +64,6 @@ static int parse_block_opts(const struct subcommand *cmd, int argc, char **argv,
 	return optind;
 }
 
-/* The local node's listen address, with a wildcard turned into loopback. */
-static const char *local_peer(void)
-{
-	static char peer[80];
-	struct cp_node_info *info = cp_node_query();
-
-	if (info->state != CACHEPEER_NODE_RUNNING)
-		fail("the local node is not running; give --peer ADDR:PORT");
-	if (!strncmp(info->listen, "0.0.0.0:", 8))
-		snprintf(peer, sizeof(peer), "127.0.0.1:%s", info->listen + 8);
-	else if (!strncmp(info->listen, "[::]:", 5))
-		snprintf(peer, sizeof(peer), "[::1]:%s", info->listen + 5);
-	else
-		snprintf(peer, sizeof(peer), "%s", info->listen);
-	free(info);
-	return peer;
-}
-
 static void connect_peer(struct cp_client *c, const char *peer)
 {
 	int ret;

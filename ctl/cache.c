@@ -25,6 +25,8 @@ static const char * const status_ids[] = {
 	[CACHEPEER_S_BUSY] = "busy",
 	[CACHEPEER_S_IO_ERROR] = "io_error",
 	[CACHEPEER_S_CORRUPT] = "corrupt",
+	[CACHEPEER_S_REDIRECT] = "redirect",
+	[CACHEPEER_S_DENIED] = "denied",
 };
 
 static const char *evict_name(unsigned int v)
@@ -255,6 +257,21 @@ static void print_prometheus(const struct cp_node_info *info)
 	     st->scrub_corrupt);
 	prom(n, "scrub_running", "gauge", "1 while a scrub pass is under way.", NULL,
 	     st->scrub_running);
+	prom(n, "ring_epoch", "gauge", "Epoch of the node's ring.", NULL, info->epoch);
+	prom(n, "forwards_total", "counter", "GETs relayed from their owner.", NULL,
+	     st->forwards);
+	prom(n, "redirects_total", "counter", "GETs answered with the owner's address.", NULL,
+	     st->redirects);
+	prom(n, "handoffs_total", "counter", "Blocks fetched from their previous owner.", NULL,
+	     st->handoffs);
+	prom(n, "peer_errors_total", "counter", "Failed calls to other members.", NULL,
+	     st->peer_errors);
+	prom(n, "ring_accepted_total", "counter", "Ring pushes adopted.", NULL,
+	     st->ring_accepted);
+	prom(n, "ring_refused_total", "counter", "Ring pushes without a valid HMAC.", NULL,
+	     st->ring_refused);
+	prom(n, "ring_sent_total", "counter", "Ring pushes other members answered.", NULL,
+	     st->ring_sent);
 }
 
 static void print_stats_json(const struct cp_node_info *info)
@@ -296,7 +313,15 @@ static void print_stats_json(const struct cp_node_info *info)
 		json_u64("bytes", st->scrub_bytes, ",");
 		json_u64("corrupt", st->scrub_corrupt, ",");
 		json_u64("pass_blocks", st->scrub_pass_blocks, ",");
-		printf("\"running\":%s},\"ops\":{", st->scrub_running ? "true" : "false");
+		printf("\"running\":%s},\"cluster\":{", st->scrub_running ? "true" : "false");
+		json_u64("forwards", st->forwards, ",");
+		json_u64("redirects", st->redirects, ",");
+		json_u64("handoffs", st->handoffs, ",");
+		json_u64("peer_errors", st->peer_errors, ",");
+		json_u64("ring_accepted", st->ring_accepted, ",");
+		json_u64("ring_refused", st->ring_refused, ",");
+		json_u64("ring_sent", st->ring_sent, "");
+		printf("},\"ops\":{");
 		for (i = CACHEPEER_OP_GET; i <= CACHEPEER_OP_MAX; i++)
 			json_u64(op_names[i], st->ops[i], i < CACHEPEER_OP_MAX ? "," : "");
 		printf("},\"status\":{");
@@ -351,6 +376,12 @@ static void print_stats_pretty(const struct cp_node_info *info)
 	       (unsigned long long)st->scrub_passes, (unsigned long long)st->scrub_blocks,
 	       fmt_size(st->scrub_bytes, b3, sizeof(b3)), (unsigned long long)st->scrub_corrupt,
 	       st->scrub_running ? ", pass running" : "");
+	printf("  cluster: %llu forwarded, %llu redirected, %llu handed off, %llu peer errors\n",
+	       (unsigned long long)st->forwards, (unsigned long long)st->redirects,
+	       (unsigned long long)st->handoffs, (unsigned long long)st->peer_errors);
+	printf("  ring pushes: %llu adopted, %llu refused (bad HMAC), %llu sent\n",
+	       (unsigned long long)st->ring_accepted, (unsigned long long)st->ring_refused,
+	       (unsigned long long)st->ring_sent);
 }
 
 int cmd_stats(int argc, char **argv)

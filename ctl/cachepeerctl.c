@@ -20,7 +20,25 @@ static const struct subcommand subcommands[] = {
 	  "--listen ADDR:PORT --dir PATH [--max-block SIZE] [--frame-timeout MS]",
 	  "start this namespace's node" },
 	{ "stop", cmd_stop, "", "stop this namespace's node, closing every connection" },
-	{ "set", cmd_set, "name NAME", "name this node (1-63 of [A-Za-z0-9._-])" },
+	{ "set", cmd_set,
+	  "[name NAME] [key FILE] [miss forward|redirect] [handoff SECONDS]",
+	  "name this node (1-63 of [A-Za-z0-9._-]); set the cluster key (16-64 bytes\n"
+	  "         read from FILE, less a trailing newline); what a GET that misses here\n"
+	  "         does for a key another member owns (default forward); how long after\n"
+	  "         a ring change an owner that misses asks the previous owner (600)" },
+	{ "ring", cmd_ring,
+	  "[-j] [show [--config] | add NAME ADDR:PORT [weight W] | del NAME |\n"
+	  "         weight NAME W | set FILE | lookup KEY]",
+	  "show the ring (members, weights, share of keys, epoch), edit it, or replace\n"
+	  "         it from FILE (the format 'show --config' prints); weights are 0-1000,\n"
+	  "         default 100 (160 points); 0 drains a member. Changes reach every member" },
+	{ "join", cmd_join, "SEED_ADDR:PORT [--name NAME] [--weight W]",
+	  "add this node to the ring SEED belongs to (SEED may be this node, to start a\n"
+	  "         ring) and wait until SEED has the new ring; needs the cluster key set" },
+	{ "leave", cmd_leave, "", "take this node out of the ring; its keys move to the others" },
+	{ "warmup", cmd_warmup, "[--peer SEED] [--jobs N] [--check] [-j] (DIR | -f LIST)",
+	  "PUT every file under DIR (key: its path under DIR), or each file named in\n"
+	  "         LIST (key: the line), to its owner; --check GETs them back and compares" },
 	{ "limits", cmd_limits,
 	  "[-j] [--max-bytes SIZE] [--max-blocks N] [--fs-stop PCT] [--fs-cull PCT] [--fs-run PCT]\n"
 	  "         [--evict lru|2-random|none] [--scrub-rate SIZE]",

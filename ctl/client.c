@@ -27,6 +27,8 @@ const char *cp_status_name(uint16_t status)
 		[CACHEPEER_S_BUSY] = "busy",
 		[CACHEPEER_S_IO_ERROR] = "I/O error",
 		[CACHEPEER_S_CORRUPT] = "corrupt",
+		[CACHEPEER_S_REDIRECT] = "redirect",
+		[CACHEPEER_S_DENIED] = "denied",
 	};
 
 	return status <= CACHEPEER_S_MAX ? names[status] : "unknown status";

@@ -52,11 +52,21 @@ int cmd_stats(int argc, char **argv);
 int cmd_scrub(int argc, char **argv);
 int cmd_conns(int argc, char **argv);
 
+/* cluster.c */
+int cmd_ring(int argc, char **argv);
+int cmd_join(int argc, char **argv);
+int cmd_leave(int argc, char **argv);
+int read_key_file(const char *path, unsigned char *key, size_t *len);
+
+/* warmup.c */
+int cmd_warmup(int argc, char **argv);
+
 /* node.c */
 struct cp_node_info;
 struct cp_nl;
 struct cp_nl *open_nl(void);	/* exits on failure */
 struct cp_node_info *cp_node_query(void);
+const char *local_peer(void);
 int parse_opts(const struct subcommand *cmd, int argc, char **argv, bool json_ok);
 int cmd_status(int argc, char **argv);
 int cmd_start(int argc, char **argv);

@@ -15,6 +15,7 @@
 #include <netlink/genl/genl.h>
 #include <netlink/msg.h>
 
+#include "client.h"
 #include "ctl.h"
 #include "nl.h"
 
@@ -30,7 +31,7 @@ struct cp_nl {
 };
 
 typedef int (*fill_fn)(struct nl_msg *msg, const void *arg);
-typedef int (*parse_fn)(struct nlattr **tb, void *arg);
+typedef int (*parse_fn)(struct nlattr **tb, struct nlmsghdr *nlh, void *arg);
 
 struct request {
 	struct cp_nl *nl;
@@ -157,7 +158,7 @@ static int on_valid(struct nl_msg *msg, void *arg)
 		req->err = -EBADMSG;
 		return NL_STOP;
 	}
-	ret = req->parse(tb, req->arg);
+	ret = req->parse(tb, nlmsg_hdr(msg), req->arg);
 	if (ret < 0) {
 		req->err = ret;
 		return NL_STOP;
@@ -306,6 +307,30 @@ static void parse_stats(struct nlattr *nest, struct cp_node_stats *st)
 			*(__u64 *)((char *)st + scrub_map[i].off) = get_uint(sc[scrub_map[i].attr]);
 }
 
+static void parse_cluster_stats(struct nlattr *nest, struct cp_node_stats *st)
+{
+	struct nlattr *tb[CACHEPEER_A_STATS_MAX + 1];
+	static const struct {
+		int attr;
+		size_t off;
+	} map[] = {
+		{ CACHEPEER_A_STATS_FORWARDS, offsetof(struct cp_node_stats, forwards) },
+		{ CACHEPEER_A_STATS_REDIRECTS, offsetof(struct cp_node_stats, redirects) },
+		{ CACHEPEER_A_STATS_HANDOFFS, offsetof(struct cp_node_stats, handoffs) },
+		{ CACHEPEER_A_STATS_PEER_ERRORS, offsetof(struct cp_node_stats, peer_errors) },
+		{ CACHEPEER_A_STATS_RING_ACCEPTED, offsetof(struct cp_node_stats, ring_accepted) },
+		{ CACHEPEER_A_STATS_RING_REFUSED, offsetof(struct cp_node_stats, ring_refused) },
+		{ CACHEPEER_A_STATS_RING_SENT, offsetof(struct cp_node_stats, ring_sent) },
+	};
+	size_t i;
+
+	if (nla_parse_nested(tb, CACHEPEER_A_STATS_MAX, nest, NULL) < 0)
+		return;
+	for (i = 0; i < ARRAY_SIZE(map); i++)
+		if (tb[map[i].attr])
+			*(__u64 *)((char *)st + map[i].off) = get_uint(tb[map[i].attr]);
+}
+
 static void parse_limits(struct nlattr **tb, struct cp_limits *lim)
 {
 	if (tb[CACHEPEER_A_NODE_LIMIT_BYTES])
@@ -324,18 +349,18 @@ static void parse_limits(struct nlattr **tb, struct cp_limits *lim)
 		lim->evict = nla_get_u8(tb[CACHEPEER_A_NODE_EVICT]);
 }
 
-static void parse_listen(struct nlattr **tb, struct cp_node_info *info)
+/* An address attribute (4 or 16 bytes) and a u16 port as ADDR:PORT or [ADDR6]:PORT. */
+static void fmt_addr(char *buf, size_t size, struct nlattr *addr, struct nlattr *port)
 {
 	char host[INET6_ADDRSTRLEN];
-	const struct nlattr *a = tb[CACHEPEER_A_NODE_LISTEN_ADDR];
-	int v6 = nla_len(a) == 16;
+	int v6 = nla_len(addr) == 16;
 
-	inet_ntop(v6 ? AF_INET6 : AF_INET, nla_data(a), host, sizeof(host));
-	snprintf(info->listen, sizeof(info->listen), v6 ? "[%s]:%u" : "%s:%u", host,
-		 nla_get_u16(tb[CACHEPEER_A_NODE_LISTEN_PORT]));
+	if (!inet_ntop(v6 ? AF_INET6 : AF_INET, nla_data(addr), host, sizeof(host)))
+		snprintf(host, sizeof(host), "?");
+	snprintf(buf, size, v6 ? "[%s]:%u" : "%s:%u", host, nla_get_u16(port));
 }
 
-static int parse_node(struct nlattr **tb, void *arg)
+static int parse_node(struct nlattr **tb, struct nlmsghdr *nlh, void *arg)
 {
 	struct cp_node_info *info = arg;
 
@@ -346,7 +371,8 @@ static int parse_node(struct nlattr **tb, void *arg)
 	if (tb[CACHEPEER_A_NODE_NAME])
 		copy_str(info->name, sizeof(info->name), tb[CACHEPEER_A_NODE_NAME]);
 	if (tb[CACHEPEER_A_NODE_LISTEN_ADDR] && tb[CACHEPEER_A_NODE_LISTEN_PORT])
-		parse_listen(tb, info);
+		fmt_addr(info->listen, sizeof(info->listen), tb[CACHEPEER_A_NODE_LISTEN_ADDR],
+			 tb[CACHEPEER_A_NODE_LISTEN_PORT]);
 	if (tb[CACHEPEER_A_NODE_DIR])
 		copy_str(info->dir, sizeof(info->dir), tb[CACHEPEER_A_NODE_DIR]);
 	if (tb[CACHEPEER_A_NODE_MAX_BLOCK])
@@ -356,6 +382,8 @@ static int parse_node(struct nlattr **tb, void *arg)
 	if (tb[CACHEPEER_A_NODE_EPOCH])
 		info->epoch = get_uint(tb[CACHEPEER_A_NODE_EPOCH]);
 	parse_limits(tb, &info->limits);
+	if (tb[CACHEPEER_A_NODE_STATS])
+		parse_cluster_stats(tb[CACHEPEER_A_NODE_STATS], &info->stats);
 	if (tb[CACHEPEER_A_NODE_STATS])
 		parse_stats(tb[CACHEPEER_A_NODE_STATS], &info->stats);
 	return 0;
@@ -439,7 +467,7 @@ struct conn_list {
 	void *arg;
 };
 
-static int parse_conn(struct nlattr **tb, void *arg)
+static int parse_conn(struct nlattr **tb, struct nlmsghdr *nlh, void *arg)
 {
 	const struct conn_list *cl = arg;
 	struct nlattr *c[CACHEPEER_A_CONN_MAX + 1];
@@ -448,15 +476,9 @@ static int parse_conn(struct nlattr **tb, void *arg)
 	if (!tb[CACHEPEER_A_NODE_CONN] ||
 	    nla_parse_nested(c, CACHEPEER_A_CONN_MAX, tb[CACHEPEER_A_NODE_CONN], NULL) < 0)
 		return -EBADMSG;
-	if (c[CACHEPEER_A_CONN_ADDR] && c[CACHEPEER_A_CONN_PORT]) {
-		char host[INET6_ADDRSTRLEN];
-		int v6 = nla_len(c[CACHEPEER_A_CONN_ADDR]) == 16;
-
-		inet_ntop(v6 ? AF_INET6 : AF_INET, nla_data(c[CACHEPEER_A_CONN_ADDR]), host,
-			  sizeof(host));
-		snprintf(ce.peer, sizeof(ce.peer), v6 ? "[%s]:%u" : "%s:%u", host,
-			 nla_get_u16(c[CACHEPEER_A_CONN_PORT]));
-	}
+	if (c[CACHEPEER_A_CONN_ADDR] && c[CACHEPEER_A_CONN_PORT])
+		fmt_addr(ce.peer, sizeof(ce.peer), c[CACHEPEER_A_CONN_ADDR],
+			 c[CACHEPEER_A_CONN_PORT]);
 	if (c[CACHEPEER_A_CONN_INFLIGHT])
 		ce.inflight = get_uint(c[CACHEPEER_A_CONN_INFLIGHT]);
 	if (c[CACHEPEER_A_CONN_RX_BYTES])
@@ -475,4 +497,205 @@ int cp_nl_conn_list(struct cp_nl *nl, void (*fn)(const struct cp_conn_entry *ce,
 	struct conn_list cl = { .fn = fn, .arg = arg };
 
 	return request_flags(nl, CACHEPEER_CMD_CONN_GET, NLM_F_DUMP, NULL, NULL, parse_conn, &cl);
+}
+
+static int parse_member(struct nlattr *nest, struct cp_ring_member *m)
+{
+	struct nlattr *tb[CACHEPEER_A_MEMBER_MAX + 1];
+
+	if (nla_parse_nested(tb, CACHEPEER_A_MEMBER_MAX, nest, NULL) < 0 ||
+	    !tb[CACHEPEER_A_MEMBER_NAME] || !tb[CACHEPEER_A_MEMBER_ADDR] ||
+	    !tb[CACHEPEER_A_MEMBER_PORT])
+		return -EBADMSG;
+	memset(m, 0, sizeof(*m));
+	copy_str(m->name, sizeof(m->name), tb[CACHEPEER_A_MEMBER_NAME]);
+	fmt_addr(m->addr, sizeof(m->addr), tb[CACHEPEER_A_MEMBER_ADDR],
+		 tb[CACHEPEER_A_MEMBER_PORT]);
+	if (tb[CACHEPEER_A_MEMBER_WEIGHT])
+		m->weight = nla_get_u32(tb[CACHEPEER_A_MEMBER_WEIGHT]);
+	if (tb[CACHEPEER_A_MEMBER_POINTS])
+		m->points = get_uint(tb[CACHEPEER_A_MEMBER_POINTS]);
+	return 0;
+}
+
+static int parse_ring(struct nlattr **tb, struct nlmsghdr *nlh, void *arg)
+{
+	struct cp_ring_info *ri = arg;
+	struct nlattr *a;
+	int rem;
+
+	if (tb[CACHEPEER_A_NODE_EPOCH])
+		ri->ring.epoch = get_uint(tb[CACHEPEER_A_NODE_EPOCH]);
+	if (tb[CACHEPEER_A_NODE_MISS])
+		ri->miss = nla_get_u8(tb[CACHEPEER_A_NODE_MISS]);
+	if (tb[CACHEPEER_A_NODE_HANDOFF])
+		ri->handoff_s = nla_get_u32(tb[CACHEPEER_A_NODE_HANDOFF]);
+	if (tb[CACHEPEER_A_NODE_KEY_SET])
+		ri->key_set = nla_get_u8(tb[CACHEPEER_A_NODE_KEY_SET]);
+	if (tb[CACHEPEER_A_NODE_RING_MEM])
+		ri->mem = get_uint(tb[CACHEPEER_A_NODE_RING_MEM]);
+	if (tb[CACHEPEER_A_NODE_RING_BUILD_NS])
+		ri->build_ns = get_uint(tb[CACHEPEER_A_NODE_RING_BUILD_NS]);
+	free(ri->ring.m);
+	ri->ring.m = calloc(CACHEPEER_RING_MEMBERS_MAX, sizeof(*ri->ring.m));
+	if (!ri->ring.m)
+		return -ENOMEM;
+	ri->ring.n = 0;
+	nla_for_each_attr(a, genlmsg_attrdata(nlmsg_data(nlh), 0),
+			  genlmsg_attrlen(nlmsg_data(nlh), 0), rem) {
+		if (nla_type(a) != CACHEPEER_A_NODE_MEMBER)
+			continue;
+		if (ri->ring.n == CACHEPEER_RING_MEMBERS_MAX ||
+		    parse_member(a, &ri->ring.m[ri->ring.n]))
+			return -EBADMSG;
+		ri->ring.n++;
+	}
+	return 0;
+}
+
+int cp_nl_ring_get(struct cp_nl *nl, struct cp_ring_info *ri)
+{
+	memset(ri, 0, sizeof(*ri));
+	return request(nl, CACHEPEER_CMD_RING_GET, NULL, NULL, parse_ring, ri);
+}
+
+/* A member nest; with only_weight, its name and weight alone. */
+static int put_member(struct nl_msg *msg, const struct cp_ring_member *m, bool only_weight)
+{
+	struct nlattr *nest = nla_nest_start(msg, CACHEPEER_A_NODE_MEMBER);
+	struct sockaddr_storage ss;
+	socklen_t len;
+
+	if (!nest || nla_put_string(msg, CACHEPEER_A_MEMBER_NAME, m->name) < 0 ||
+	    nla_put_u32(msg, CACHEPEER_A_MEMBER_WEIGHT, m->weight) < 0)
+		return -EMSGSIZE;
+	if (!only_weight) {
+		const struct sockaddr_in6 *sin6 = (const void *)&ss;
+		const struct sockaddr_in *sin = (const void *)&ss;
+
+		if (cp_parse_peer(m->addr, &ss, &len))
+			return -EINVAL;
+		if ((ss.ss_family == AF_INET6 ?
+		     nla_put(msg, CACHEPEER_A_MEMBER_ADDR, 16, &sin6->sin6_addr) :
+		     nla_put(msg, CACHEPEER_A_MEMBER_ADDR, 4, &sin->sin_addr)) < 0 ||
+		    nla_put_u16(msg, CACHEPEER_A_MEMBER_PORT,
+				ntohs(ss.ss_family == AF_INET6 ? sin6->sin6_port :
+				      sin->sin_port)) < 0)
+			return -EMSGSIZE;
+	}
+	nla_nest_end(msg, nest);
+	return 0;
+}
+
+struct ring_set {
+	const struct cp_ring_member *m;
+	unsigned int n;
+	__u64 base_epoch;
+};
+
+static int fill_ring_set(struct nl_msg *msg, const void *arg)
+{
+	const struct ring_set *rs = arg;
+	unsigned int i;
+	int ret;
+
+	for (i = 0; i < rs->n; i++) {
+		ret = put_member(msg, &rs->m[i], false);
+		if (ret)
+			return ret;
+	}
+	if (rs->base_epoch && nla_put_u64(msg, CACHEPEER_A_NODE_BASE_EPOCH, rs->base_epoch) < 0)
+		return -EMSGSIZE;
+	return 0;
+}
+
+int cp_nl_ring_set(struct cp_nl *nl, const struct cp_ring_member *m, unsigned int n,
+		   __u64 base_epoch)
+{
+	struct ring_set rs = { .m = m, .n = n, .base_epoch = base_epoch };
+
+	return request(nl, CACHEPEER_CMD_RING_SET, fill_ring_set, &rs, NULL, NULL);
+}
+
+static int fill_member(struct nl_msg *msg, const void *arg)
+{
+	return put_member(msg, arg, false);
+}
+
+static int fill_weight(struct nl_msg *msg, const void *arg)
+{
+	return put_member(msg, arg, true);
+}
+
+int cp_nl_ring_add(struct cp_nl *nl, const struct cp_ring_member *m)
+{
+	return request(nl, CACHEPEER_CMD_RING_ADD, fill_member, m, NULL, NULL);
+}
+
+int cp_nl_ring_weight(struct cp_nl *nl, const struct cp_ring_member *m)
+{
+	return request(nl, CACHEPEER_CMD_RING_WEIGHT, fill_weight, m, NULL, NULL);
+}
+
+int cp_nl_ring_del(struct cp_nl *nl, const char *name)
+{
+	return request(nl, CACHEPEER_CMD_RING_DEL, fill_name, name, NULL, NULL);
+}
+
+struct lookup {
+	const void *key;
+	size_t len;
+	__u64 hash;
+	struct cp_ring_member *owner;
+	bool found;
+};
+
+static int fill_lookup(struct nl_msg *msg, const void *arg)
+{
+	const struct lookup *lk = arg;
+
+	return nla_put(msg, CACHEPEER_A_NODE_KEY_HASH_OF, lk->len, lk->key) < 0 ? -EMSGSIZE : 0;
+}
+
+static int parse_lookup(struct nlattr **tb, struct nlmsghdr *nlh, void *arg)
+{
+	struct lookup *lk = arg;
+
+	if (!tb[CACHEPEER_A_NODE_KEY_HASH])
+		return -EBADMSG;
+	lk->hash = nla_get_u64(tb[CACHEPEER_A_NODE_KEY_HASH]);
+	if (tb[CACHEPEER_A_NODE_MEMBER]) {
+		if (parse_member(tb[CACHEPEER_A_NODE_MEMBER], lk->owner))
+			return -EBADMSG;
+		lk->found = true;
+	}
+	return 0;
+}
+
+int cp_nl_ring_lookup(struct cp_nl *nl, const void *key, size_t len, __u64 *hash,
+		      struct cp_ring_member *owner)
+{
+	struct lookup lk = { .key = key, .len = len, .owner = owner };
+	int ret;
+
+	ret = request(nl, CACHEPEER_CMD_RING_LOOKUP, fill_lookup, &lk, parse_lookup, &lk);
+	*hash = lk.hash;
+	return ret ?: lk.found ? 0 : -ENOENT;
+}
+
+static int fill_cluster(struct nl_msg *msg, const void *arg)
+{
+	const struct cp_cluster_cfg *cc = arg;
+
+	if ((cc->key_len && nla_put(msg, CACHEPEER_A_NODE_CLUSTER_KEY, cc->key_len, cc->key) < 0) ||
+	    (cc->miss >= 0 && nla_put_u8(msg, CACHEPEER_A_NODE_MISS, cc->miss) < 0) ||
+	    (cc->handoff_s >= 0 && nla_put_u32(msg, CACHEPEER_A_NODE_HANDOFF, cc->handoff_s) < 0) ||
+	    (cc->name && nla_put_string(msg, CACHEPEER_A_NODE_NAME, cc->name) < 0))
+		return -EMSGSIZE;
+	return 0;
+}
+
+int cp_nl_node_set_cluster(struct cp_nl *nl, const struct cp_cluster_cfg *cc)
+{
+	return request(nl, CACHEPEER_CMD_NODE_SET, fill_cluster, cc, NULL, NULL);
 }

@@ -5,6 +5,8 @@
 #include <linux/types.h>
 #include <linux/cachepeer.h>
 
+#include "ring.h"
+
 /*
  * All libnl code lives behind these functions. They return 0 or a negative
  * errno; cp_nl_strerror() turns that, plus the kernel's extended ACK message
@@ -19,6 +21,7 @@ struct cp_node_stats {
 	__u64 scan_done, scan_found, scan_ms, no_space, culling;
 	__u64 scrub_passes, scrub_blocks, scrub_bytes, scrub_corrupt, scrub_pass_blocks;
 	__u64 scrub_running;
+	__u64 forwards, redirects, handoffs, peer_errors, ring_accepted, ring_refused, ring_sent;
 	__u64 ops[CACHEPEER_OP_MAX + 1];
 	__u64 status[CACHEPEER_S_MAX + 1];
 };
@@ -68,6 +71,23 @@ struct cp_start_cfg {
 	__u32 frame_timeout_ms;		/* 0: the node's default */
 };
 
+/* RING_GET: the ring (members, unbuilt) and the node's cluster settings. */
+struct cp_ring_info {
+	struct cp_ring ring;
+	__u8 miss, key_set;
+	__u32 handoff_s;
+	__u64 mem, build_ns;
+};
+
+/* NODE_SET's cluster settings: only those given are sent. */
+struct cp_cluster_cfg {
+	const char *name;		/* NULL: unchanged */
+	const void *key;
+	size_t key_len;			/* 0: unchanged */
+	int miss;			/* enum cachepeer_miss; -1: unchanged */
+	long handoff_s;			/* -1: unchanged */
+};
+
 int cp_nl_open(struct cp_nl **nlp);
 void cp_nl_close(struct cp_nl *nl);
 const char *cp_nl_strerror(struct cp_nl *nl, int err);
@@ -80,5 +100,14 @@ int cp_nl_node_set_limits(struct cp_nl *nl, const struct cp_limits *lim);
 int cp_nl_scrub_start(struct cp_nl *nl);
 int cp_nl_conn_list(struct cp_nl *nl, void (*fn)(const struct cp_conn_entry *ce, void *arg),
 		    void *arg);
+int cp_nl_ring_get(struct cp_nl *nl, struct cp_ring_info *ri);
+int cp_nl_ring_set(struct cp_nl *nl, const struct cp_ring_member *m, unsigned int n,
+		   __u64 base_epoch);
+int cp_nl_ring_add(struct cp_nl *nl, const struct cp_ring_member *m);
+int cp_nl_ring_weight(struct cp_nl *nl, const struct cp_ring_member *m);
+int cp_nl_ring_del(struct cp_nl *nl, const char *name);
+int cp_nl_ring_lookup(struct cp_nl *nl, const void *key, size_t len, __u64 *hash,
+		      struct cp_ring_member *owner);
+int cp_nl_node_set_cluster(struct cp_nl *nl, const struct cp_cluster_cfg *cc);
 
 #endif

@@ -261,17 +261,66 @@ int cmd_stop(int argc, char **argv)
 int cmd_set(int argc, char **argv)
 {
 	const struct subcommand *cmd = find_subcommand("set");
+	struct cp_cluster_cfg cc = { .miss = -1, .handoff_s = -1 };
+	unsigned char key[CACHEPEER_CLUSTER_KEY_MAX + 2];
 	struct cp_nl *nl;
 	int i, ret;
 
 	i = parse_opts(cmd, argc, argv, false);
-	if (argc - i != 2 || strcmp(argv[i], "name"))
-		usage_error(cmd, "expected 'name NAME'");
+	if (i == argc || (argc - i) % 2)
+		usage_error(cmd, "expected SETTING VALUE pairs");
+	for (; i < argc; i += 2) {
+		const char *what = argv[i], *val = argv[i + 1];
+		char *end;
+
+		if (!strcmp(what, "name")) {
+			cc.name = val;
+		} else if (!strcmp(what, "key")) {
+			ret = read_key_file(val, key, &cc.key_len);
+			if (ret == -EINVAL)
+				usage_error(cmd, "key file '%s' must hold %d-%d bytes", val,
+					    CACHEPEER_CLUSTER_KEY_MIN, CACHEPEER_CLUSTER_KEY_MAX);
+			if (ret)
+				fail("set key: '%s': %s", val, strerror(-ret));
+			cc.key = key;
+		} else if (!strcmp(what, "miss")) {
+			if (!strcmp(val, "forward"))
+				cc.miss = CACHEPEER_MISS_FORWARD;
+			else if (!strcmp(val, "redirect"))
+				cc.miss = CACHEPEER_MISS_REDIRECT;
+			else
+				usage_error(cmd, "miss is 'forward' or 'redirect'");
+		} else if (!strcmp(what, "handoff")) {
+			cc.handoff_s = strtol(val, &end, 10);
+			if (!*val || *end || cc.handoff_s < 0)
+				usage_error(cmd, "handoff is a number of seconds");
+		} else {
+			usage_error(cmd, "unknown setting '%s'", what);
+		}
+	}
 
 	nl = open_nl();
-	ret = cp_nl_node_set_name(nl, argv[i + 1]);
+	ret = cp_nl_node_set_cluster(nl, &cc);
 	if (ret)
-		fail("set name '%s': %s", argv[i + 1], cp_nl_strerror(nl, ret));
+		fail("set: %s", cp_nl_strerror(nl, ret));
 	cp_nl_close(nl);
 	return EXIT_OK;
+}
+
+/* The local node's listen address, with a wildcard turned into loopback. */
+const char *local_peer(void)
+{
+	static char peer[80];
+	struct cp_node_info *info = cp_node_query();
+
+	if (info->state != CACHEPEER_NODE_RUNNING)
+		fail("the local node is not running; give --peer ADDR:PORT");
+	if (!strncmp(info->listen, "0.0.0.0:", 8))
+		snprintf(peer, sizeof(peer), "127.0.0.1:%s", info->listen + 8);
+	else if (!strncmp(info->listen, "[::]:", 5))
+		snprintf(peer, sizeof(peer), "[::1]:%s", info->listen + 5);
+	else
+		snprintf(peer, sizeof(peer), "%s", info->listen);
+	free(info);
+	return peer;
 }

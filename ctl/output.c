@@ -91,4 +91,5 @@ void json_u64(const char *name, unsigned long long v, const char *sep)
 const char * const op_names[CACHEPEER_OP_MAX + 1] = {
 	[CACHEPEER_OP_GET] = "get", [CACHEPEER_OP_PUT] = "put", [CACHEPEER_OP_STAT] = "stat",
 	[CACHEPEER_OP_DEL] = "del", [CACHEPEER_OP_PING] = "ping",
+	[CACHEPEER_OP_RING_GET] = "ring_get", [CACHEPEER_OP_RING_PUSH] = "ring_push",
 };

@@ -1,0 +1,267 @@
+// SPDX-License-Identifier: GPL-2.0
+/* Client side of the consistent-hash ring: XXH64, points, lookup, RING_GET. */
+
+#include <arpa/inet.h>
+#include <endian.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "client.h"
+#include "ring.h"
+
+/* XXH64, as specified by xxHash (and lib/xxhash.c in the kernel). */
+static const uint64_t P1 = 11400714785074694791ULL;
+static const uint64_t P2 = 14029467366897019727ULL;
+static const uint64_t P3 = 1609587929392839161ULL;
+static const uint64_t P4 = 9650029242287828579ULL;
+static const uint64_t P5 = 2870177450012600261ULL;
+
+static uint64_t rotl(uint64_t x, int r)
+{
+	return (x << r) | (x >> (64 - r));
+}
+
+static uint64_t rd64(const uint8_t *p)
+{
+	uint64_t v;
+
+	memcpy(&v, p, 8);
+	return le64toh(v);
+}
+
+static uint32_t rd32(const uint8_t *p)
+{
+	uint32_t v;
+
+	memcpy(&v, p, 4);
+	return le32toh(v);
+}
+
+static uint64_t round64(uint64_t acc, uint64_t in)
+{
+	return rotl(acc + in * P2, 31) * P1;
+}
+
+static uint64_t merge64(uint64_t acc, uint64_t v)
+{
+	return (acc ^ round64(0, v)) * P1 + P4;
+}
+
+uint64_t cp_xxh64(const void *data, size_t len, uint64_t seed)
+{
+	const uint8_t *p = data, *end = p + len;
+	uint64_t h;
+
+	if (len >= 32) {
+		uint64_t v1 = seed + P1 + P2, v2 = seed + P2, v3 = seed, v4 = seed - P1;
+
+		do {
+			v1 = round64(v1, rd64(p));
+			v2 = round64(v2, rd64(p + 8));
+			v3 = round64(v3, rd64(p + 16));
+			v4 = round64(v4, rd64(p + 24));
+			p += 32;
+		} while (p + 32 <= end);
+		h = rotl(v1, 1) + rotl(v2, 7) + rotl(v3, 12) + rotl(v4, 18);
+		h = merge64(h, v1);
+		h = merge64(h, v2);
+		h = merge64(h, v3);
+		h = merge64(h, v4);
+	} else {
+		h = seed + P5;
+	}
+	h += len;
+	for (; p + 8 <= end; p += 8)
+		h = rotl(h ^ round64(0, rd64(p)), 27) * P1 + P4;
+	if (p + 4 <= end) {
+		h = rotl(h ^ (uint64_t)rd32(p) * P1, 23) * P2 + P3;
+		p += 4;
+	}
+	for (; p < end; p++)
+		h = rotl(h ^ *p * P5, 11) * P1;
+	h ^= h >> 33;
+	h *= P2;
+	h ^= h >> 29;
+	h *= P3;
+	h ^= h >> 32;
+	return h;
+}
+
+static int member_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct cp_ring_member *)a)->name,
+		      ((const struct cp_ring_member *)b)->name);
+}
+
+static int point_cmp(const void *a, const void *b)
+{
+	const struct cp_ring_point *p = a, *q = b;
+
+	if (p->hash != q->hash)
+		return p->hash < q->hash ? -1 : 1;
+	return p->member < q->member ? -1 : p->member > q->member;
+}
+
+/* Sort r->m by name and lay out the points. */
+int cp_ring_build(struct cp_ring *r)
+{
+	unsigned int i, j, k = 0;
+
+	qsort(r->m, r->n, sizeof(*r->m), member_cmp);
+	r->npoints = 0;
+	for (i = 0; i < r->n; i++) {
+		r->m[i].points = r->m[i].weight * CACHEPEER_RING_POINTS /
+				 CACHEPEER_WEIGHT_DEFAULT;
+		r->npoints += r->m[i].points;
+	}
+	free(r->points);
+	r->points = calloc(r->npoints ? r->npoints : 1, sizeof(*r->points));
+	if (!r->points)
+		return -ENOMEM;
+	for (i = 0; i < r->n; i++) {
+		size_t len = strlen(r->m[i].name);
+
+		for (j = 0; j < r->m[i].points; j++, k++) {
+			r->points[k].hash = cp_xxh64(r->m[i].name, len, j);
+			r->points[k].member = i;
+		}
+	}
+	qsort(r->points, r->npoints, sizeof(*r->points), point_cmp);
+	return 0;
+}
+
+void cp_ring_free(struct cp_ring *r)
+{
+	free(r->m);
+	free(r->points);
+	memset(r, 0, sizeof(*r));
+}
+
+/* Index of the first point at or after hash, wrapping. */
+static unsigned int first_point(const struct cp_ring *r, uint64_t hash)
+{
+	unsigned int lo = 0, hi = r->npoints;
+
+	while (lo < hi) {
+		unsigned int mid = lo + (hi - lo) / 2;
+
+		if (r->points[mid].hash < hash)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo == r->npoints ? 0 : lo;
+}
+
+int cp_ring_owner(const struct cp_ring *r, uint64_t hash)
+{
+	return r->npoints ? (int)r->points[first_point(r, hash)].member : -1;
+}
+
+/* The key's owner, or the next member clockwise that skip[] does not rule out. */
+int cp_ring_next(const struct cp_ring *r, uint64_t hash, const bool *skip)
+{
+	unsigned int i, p;
+
+	if (!r->npoints)
+		return -1;
+	p = first_point(r, hash);
+	for (i = 0; i < r->npoints; i++) {
+		unsigned int m = r->points[(p + i) % r->npoints].member;
+
+		if (!skip || !skip[m])
+			return m;
+	}
+	return -1;
+}
+
+/* Each member's fraction of the 64-bit keyspace. */
+void cp_ring_shares(const struct cp_ring *r, double *share)
+{
+	unsigned int i;
+
+	for (i = 0; i < r->n; i++)
+		share[i] = 0;
+	for (i = 0; i < r->npoints; i++) {
+		/* The arc up to a point belongs to that point's member. */
+		uint64_t prev = r->points[i ? i - 1 : r->npoints - 1].hash;
+		uint64_t arc = r->points[i].hash - prev;
+
+		if (r->npoints == 1)
+			arc = UINT64_MAX;
+		share[r->points[i].member] += (double)arc / 18446744073709551616.0;
+	}
+}
+
+int cp_ring_find(const struct cp_ring *r, const char *name)
+{
+	unsigned int i;
+
+	for (i = 0; i < r->n; i++)
+		if (!strcmp(r->m[i].name, name))
+			return i;
+	return -1;
+}
+
+/* A RING_GET answer (struct cachepeer_ring_hdr and members). */
+int cp_ring_decode(struct cp_ring *r, const void *buf, size_t len)
+{
+	const struct cachepeer_ring_hdr *h = buf;
+	const struct cachepeer_ring_member *e = (const void *)(h + 1);
+	unsigned int i, n;
+
+	memset(r, 0, sizeof(*r));
+	if (len < sizeof(*h) || ntohl(h->magic) != CACHEPEER_RING_MAGIC)
+		return -EBADMSG;
+	n = ntohs(h->nmembers);
+	if (n > CACHEPEER_RING_MEMBERS_MAX || len != sizeof(*h) + n * sizeof(*e))
+		return -EBADMSG;
+	r->epoch = be64toh(h->epoch);
+	r->n = n;
+	r->m = calloc(n ? n : 1, sizeof(*r->m));
+	if (!r->m)
+		return -ENOMEM;
+	for (i = 0; i < n; i++, e++) {
+		char host[INET6_ADDRSTRLEN];
+		int af = e->family == 6 ? AF_INET6 : AF_INET;
+
+		if (e->name[CACHEPEER_NAME_MAX] || (e->family != 4 && e->family != 6) ||
+		    !inet_ntop(af, e->addr, host, sizeof(host))) {
+			cp_ring_free(r);
+			return -EBADMSG;
+		}
+		memcpy(r->m[i].name, e->name, sizeof(r->m[i].name));
+		snprintf(r->m[i].addr, sizeof(r->m[i].addr), af == AF_INET6 ? "[%s]:%u" : "%s:%u",
+			 host, ntohs(e->port));
+		r->m[i].weight = ntohs(e->weight);
+	}
+	return cp_ring_build(r);
+}
+
+/* Read the ring from any node (RING_GET over the block protocol). */
+int cp_ring_fetch(const char *peer, struct cp_ring *r)
+{
+	struct cp_msg m = { .op = CACHEPEER_OP_RING_GET, .id = 1 };
+	struct cp_client c;
+	struct cp_resp resp;
+	void *buf = NULL;
+	int ret;
+
+	ret = cp_client_connect(&c, peer);
+	if (ret)
+		return ret;
+	ret = cp_client_send(&c, &m) ?: cp_client_recv_hdr(&c, &resp);
+	if (!ret && (resp.status != CACHEPEER_S_OK || resp.data_len > CACHEPEER_RING_ENC_MAX))
+		ret = -EPROTO;
+	if (!ret) {
+		buf = malloc(resp.data_len ? resp.data_len : 1);
+		ret = buf ? cp_client_recv_data(&c, &resp, buf) : -ENOMEM;
+	}
+	if (!ret)
+		ret = cp_ring_decode(r, buf, resp.data_len);
+	free(buf);
+	cp_client_close(&c);
+	return ret;
+}
