@@ -18,6 +18,7 @@ struct block_opts {
 	const char *out;
 	unsigned long long offset;
 	unsigned long long length;
+	bool redirected;
 };
 
 static int parse_block_opts(const struct subcommand *cmd, int argc, char **argv,
@@ -83,7 +84,7 @@ static void connect_peer(struct cp_client *c, const char *peer)
 }
 
 /* One request, one response header; exits on transport errors and bad statuses. */
-static void transact(const char *what, const char *key, const struct block_opts *o,
+static void transact(const char *what, const char *key, struct block_opts *o,
 		     struct cp_msg *m, struct cp_client *c, struct cp_resp *r)
 {
 	int ret;
@@ -101,6 +102,19 @@ static void transact(const char *what, const char *key, const struct block_opts 
 	if (ret) {
 		fprintf(stderr, PROG_NAME ": %s '%s': %s\n", what, key, strerror(-ret));
 		exit(EXIT_CONN);
+	}
+	if (r->status == CACHEPEER_S_REDIRECT && r->data_len < 64 && !o->redirected) {
+		/* The node names the key's owner: ask there, once. */
+		char *to = calloc(1, r->data_len + 1);
+
+		if (!to || cp_client_recv_data(c, r, to))
+			fail("%s '%s': bad redirect", what, key);
+		fprintf(stderr, PROG_NAME ": %s '%s': redirected to %s\n", what, key, to);
+		cp_client_close(c);
+		o->peer = to;
+		o->redirected = true;
+		transact(what, key, o, m, c, r);
+		return;
 	}
 	if (r->status == CACHEPEER_S_OK)
 		return;

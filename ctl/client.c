@@ -88,13 +88,26 @@ int cp_client_connect(struct cp_client *c, const char *peer)
 	if (c->fd < 0)
 		return -errno;
 	setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	/* A peer that vanished must not hold a client for TCP's whole SYN backoff. */
+	cp_client_set_timeout(c, CP_CONNECT_TIMEOUT_MS, false);
 	if (connect(c->fd, (struct sockaddr *)&ss, len)) {
-		ret = -errno;
+		ret = errno == EINPROGRESS ? -ETIMEDOUT : -errno;
 		close(c->fd);
 		c->fd = -1;
 		return ret;
 	}
+	cp_client_set_timeout(c, 0, false);
 	return 0;
+}
+
+/* Bound sends (and connect), or with rx also receives, to ms; 0: no bound. */
+void cp_client_set_timeout(struct cp_client *c, unsigned int ms, bool rx)
+{
+	struct timeval tv = { .tv_sec = ms / 1000, .tv_usec = ms % 1000 * 1000 };
+
+	setsockopt(c->fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	if (rx)
+		setsockopt(c->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 }
 
 void cp_client_close(struct cp_client *c)

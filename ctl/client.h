@@ -2,6 +2,7 @@
 #ifndef CLIENT_H
 #define CLIENT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/socket.h>
@@ -40,9 +41,12 @@ struct cp_msg {
 	int with_crc;		/* PUT: send the payload's CRC for the node to check */
 };
 
+#define CP_CONNECT_TIMEOUT_MS	2000
+
 int cp_parse_peer(const char *s, struct sockaddr_storage *ss, socklen_t *len);
 int cp_client_connect(struct cp_client *c, const char *peer);
 void cp_client_close(struct cp_client *c);
+void cp_client_set_timeout(struct cp_client *c, unsigned int ms, bool rx);
 int cp_client_send(struct cp_client *c, const struct cp_msg *m);
 int cp_client_recv_hdr(struct cp_client *c, struct cp_resp *r);
 int cp_client_recv_data(struct cp_client *c, const struct cp_resp *r, void *buf);

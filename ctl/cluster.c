@@ -155,7 +155,8 @@ static unsigned int read_ring_file(const struct subcommand *cmd, const char *pat
 	return n;
 }
 
-static int ring_lookup(struct cp_nl *nl, const char *key)
+/* One line per key: KEY HASH OWNER ADDR ("-" for no owner), or a JSON object. */
+static void ring_lookup(struct cp_nl *nl, const char *key)
 {
 	struct cp_ring_member owner;
 	__u64 hash;
@@ -164,20 +165,38 @@ static int ring_lookup(struct cp_nl *nl, const char *key)
 	if (ret && ret != -ENOENT)
 		fail("ring lookup: %s", cp_nl_strerror(nl, ret));
 	if (opt_json) {
-		printf("{\"hash\":\"%016llx\",\"owner\":", (unsigned long long)hash);
-		if (ret)
+		printf("{\"key\":");
+		json_string(stdout, key);
+		printf(",\"hash\":\"%016llx\",\"owner\":", (unsigned long long)hash);
+		if (ret) {
 			printf("null}\n");
-		else {
-			json_string(stdout, owner.name);
-			printf(",\"addr\":");
-			json_string(stdout, owner.addr);
-			printf("}\n");
+			return;
 		}
+		json_string(stdout, owner.name);
+		printf(",\"addr\":");
+		json_string(stdout, owner.addr);
+		printf("}\n");
 	} else {
-		printf("hash %016llx owner %s%s%s\n", (unsigned long long)hash,
-		       ret ? "(none)" : owner.name, ret ? "" : " ", ret ? "" : owner.addr);
+		printf("%s %016llx %s %s\n", key, (unsigned long long)hash, ret ? "-" : owner.name,
+		       ret ? "-" : owner.addr);
 	}
-	return EXIT_OK;
+}
+
+static void ring_lookup_arg(const struct subcommand *cmd, struct cp_nl *nl, const char *key)
+{
+	char buf[CACHEPEER_KEY_MAX + 2];
+
+	if (strcmp(key, "-")) {
+		if (!key[0] || strlen(key) > CACHEPEER_KEY_MAX)
+			usage_error(cmd, "key '%s' must be 1-%d bytes", key, CACHEPEER_KEY_MAX);
+		ring_lookup(nl, key);
+		return;
+	}
+	while (fgets(buf, sizeof(buf), stdin)) {
+		buf[strcspn(buf, "\n")] = '\0';
+		if (buf[0])
+			ring_lookup(nl, buf);
+	}
 }
 
 int cmd_ring(int argc, char **argv)
@@ -231,9 +250,10 @@ int cmd_ring(int argc, char **argv)
 		ret = cp_nl_ring_set(nl, all, n, 0);
 		free(all);
 	} else if (!strcmp(verb, "lookup")) {
-		if (nargs != 1 || !argv[i][0] || strlen(argv[i]) > CACHEPEER_KEY_MAX)
-			usage_error(cmd, "expected 'lookup KEY'");
-		ret = ring_lookup(nl, argv[i]);
+		if (!nargs)
+			usage_error(cmd, "expected 'lookup KEY...'");
+		for (; i < argc; i++)
+			ring_lookup_arg(cmd, nl, argv[i]);
 	} else {
 		usage_error(cmd, "unknown ring command '%s'", verb);
 	}

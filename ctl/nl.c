@@ -91,7 +91,8 @@ const char *cp_nl_strerror(struct cp_nl *nl, int err)
 
 	switch (err) {
 	case -ENOENT:
-		base = "cachepeer module is not loaded";
+		/* Without the kernel's reason, the family was not found. */
+		base = nl && nl->extack[0] ? strerror(ENOENT) : "cachepeer module is not loaded";
 		break;
 	case -EPERM:
 		base = "permission denied";

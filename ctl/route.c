@@ -98,10 +98,14 @@ int cp_router_call(struct cp_router *rt, const struct cp_msg *m, struct cp_resp 
 			i = cp_ring_next(&rt->ring, hash, rt->dead);
 		if (i < 0)
 			return -EHOSTUNREACH;
-		if (rt->conn[i].fd < 0 && cp_client_connect(&rt->conn[i], rt->ring.m[i].addr)) {
-			mark_dead(rt, i);
-			i = -1;
-			continue;
+		if (rt->conn[i].fd < 0) {
+			if (cp_client_connect(&rt->conn[i], rt->ring.m[i].addr)) {
+				mark_dead(rt, i);
+				i = -1;
+				continue;
+			}
+			/* A member that stops answering counts as dead. */
+			cp_client_set_timeout(&rt->conn[i], CP_ROUTE_TIMEOUT_MS, true);
 		}
 		if (cp_client_send(&rt->conn[i], m) || cp_client_recv_hdr(&rt->conn[i], r)) {
 			mark_dead(rt, i);

@@ -12,6 +12,9 @@
  * a newer epoch than the ring's, or a REDIRECT, makes the router read the
  * ring again before the next request. Not thread-safe: one per thread.
  */
+/* A member answering nothing for this long is marked dead. */
+#define CP_ROUTE_TIMEOUT_MS	10000
+
 struct cp_router {
 	char seed[64];
 	struct cp_ring ring;

@@ -380,8 +380,15 @@ enum cp_route cp_cluster_route(struct cp_service *svc, u64 hash, u16 flags, unio
 			CP_ROUTE_REDIRECT : CP_ROUTE_FORWARD;
 	} else if (o >= 0 && time_before(jiffies, READ_ONCE(cl->changed) +
 					 READ_ONCE(cl->handoff_s) * HZ)) {
+		/*
+		 * The previous owner: under the previous ring, or for a node
+		 * that had none (it just joined), the member that owns the
+		 * key when this node's points are left out.
+		 */
 		p = rcu_dereference(cl->prev);
-		o = p ? cp_ring_owner(p, hash) : -1;
+		if (!p)
+			p = r;
+		o = p == r ? cp_ring_owner_except(r, hash, o) : cp_ring_owner(p, hash);
 		if (o >= 0 && o != READ_ONCE(p->self)) {
 			*to = p->members[o].addr;
 			route = CP_ROUTE_HANDOFF;

@@ -37,7 +37,7 @@ struct cp_ring {
 	u64 digest;		/* XXH64 of the encoding; orders equal epochs */
 	u64 build_ns;
 	size_t mem;		/* bytes allocated for this ring */
-	int self;		/* this node's member, or -1 */
+	int self;		/* this node's member, or -1; follows renames */
 	u32 nmembers;
 	u32 npoints;
 	struct cp_point *points;	/* sorted by hash, then member */
@@ -51,6 +51,7 @@ struct cp_ring *cp_ring_build(const struct cp_member *m, u32 n, u64 epoch, const
 void cp_ring_free(struct cp_ring *r);
 void cp_ring_free_rcu(struct cp_ring *r);
 int cp_ring_owner(const struct cp_ring *r, u64 hash);
+int cp_ring_owner_except(const struct cp_ring *r, u64 hash, int skip);
 int cp_ring_find(const struct cp_ring *r, const char *name);
 bool cp_ring_wins(const struct cp_ring *a, const struct cp_ring *b);
 size_t cp_ring_enc_len(const struct cp_ring *r);

@@ -1,0 +1,369 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# A cache cluster: peers in namespaces on a bridge, joined into one ring.
+#
+#      p1 10.77.0.1     p2 10.77.0.2   ...   p6 10.77.0.6
+#          |               |                   |
+#   ------ cpbr<pid> (bridge, init namespace) -------
+#
+# The subtests run in order, each on the cluster the previous one left.
+source "$(dirname "$0")/lib.sh"
+
+BR=cpbr$$
+VEC=$(dirname "$0")/ring_vectors.txt
+WARM=$CP_TMP/warm
+NKEYS=3000
+
+addr() { echo "10.77.0.$1:7000"; }
+
+peer_up() {
+	ns_add "p$1"
+	ip link add "cpv$$-$1" type veth peer name eth0 netns "$(ns "p$1")"
+	ip link set "cpv$$-$1" master "$BR" up
+	on "p$1" ip addr add "10.77.0.$1/24" dev eth0
+	on "p$1" ip link set eth0 up
+	mkdir -p "$CP_TMP/p$1"
+	on "p$1" "$CTL" set name "p$1" key "$CP_TMP/cluster.key"
+	on "p$1" "$CTL" start --listen "$(addr "$1")" --dir "$CP_TMP/p$1"
+}
+
+setup() {
+	load_module
+	modprobe bridge
+	modprobe veth
+	ip link add "$BR" type bridge
+	ip link set "$BR" up
+	head -c 32 /dev/urandom >"$CP_TMP/cluster.key"
+	for i in 1 2 3 4 5; do
+		peer_up "$i"
+	done
+	# 200 blocks of 4-64 KiB, some in subdirectories.
+	python3 - "$WARM" <<'PY'
+import os, sys
+root = sys.argv[1]
+for i in range(200):
+    d = os.path.join(root, "dir%d" % (i % 4)) if i % 3 else root
+    os.makedirs(d, exist_ok=True)
+    with open(os.path.join(d, "block-%03d" % i), "wb") as f:
+        f.write(os.urandom(4096 * (1 + i % 16)))
+PY
+}
+
+cluster_cleanup() {
+	ip link del "$BR" 2>/dev/null
+	cleanup
+}
+trap cluster_cleanup EXIT
+
+# ring_sig P: P's ring as text, without what differs between nodes.
+ring_sig() {
+	on "p$1" "$CTL" ring | sed '1s/ points,.*//' | grep -v '^misses'
+}
+
+# converged MS P...: every P shows the same ring within MS milliseconds.
+converged() {
+	local end=$(($(date +%s%3N) + $1)) sig p same
+
+	shift
+	while :; do
+		sig=$(ring_sig "$1")
+		same=1
+		for p in "$@"; do
+			[ "$(ring_sig "$p")" = "$sig" ] || { same=0; break; }
+		done
+		[ $same = 1 ] && return 0
+		if [ "$(date +%s%3N)" -gt "$end" ]; then
+			for p in "$@"; do
+				echo "p$p:"
+				ring_sig "$p"
+			done
+			return 1
+		fi
+		sleep 0.05
+	done
+}
+
+epoch_of() { on "p$1" "$CTL" ring -j | json_get epoch; }
+
+# owners P: "KEY OWNER" for the test keys, as P's kernel ring routes them.
+owners() {
+	seq -f "key-%g" 1 $NKEYS | on "p$1" "$CTL" ring lookup - | awk '{print $1, $3}'
+}
+
+# stat P PATH: a value from P's stats -j, e.g. stat 1 '["cluster"]["forwards"]'.
+stat() {
+	on "p$1" "$CTL" stats -j |
+		python3 -c 'import json, sys; print(eval("json.load(sys.stdin)" + sys.argv[1]))' "$2"
+}
+
+test_kernel_vectors() {
+	local got
+
+	grep '^member ' "$VEC" >"$CP_TMP/vec.ring"
+	on p1 "$CTL" ring set "$CP_TMP/vec.ring"
+	# Points per member, as the kernel built them.
+	got=$(on p1 "$CTL" ring -j | python3 -c '
+import json, sys
+print("\n".join("points %s %d" % (m["name"], m["points"]) for m in json.load(sys.stdin)["members"]))')
+	expect_eq "$got" "$(grep '^points ' "$VEC")" "points"
+	# Key hashes and owners.
+	got=$(awk '$1 == "owner" {print $2}' "$VEC" | on p1 "$CTL" ring lookup - |
+	      awk '{print "owner", $1, $2, $3}')
+	expect_eq "$got" "$(grep '^owner ' "$VEC")" "owners"
+	got=$(awk '$1 == "xxh64" && $2 == 0 && $3 != "-" {print $3}' "$VEC" |
+	      on p1 "$CTL" ring lookup - | awk '{print "xxh64 0", $1, $2}')
+	expect_eq "$got" "$(awk '$1 == "xxh64" && $2 == 0 && $3 != "-"' "$VEC")" "hashes"
+	on p1 "$CTL" ring set /dev/null
+	expect_eq "$(on p1 "$CTL" ring -j | json_get members)" "[]" "emptied"
+}
+
+test_join() {
+	local i
+
+	on p1 "$CTL" join "$(addr 1)"
+	for i in 2 3 4 5; do
+		on "p$i" "$CTL" join "$(addr 1)"
+	done
+	converged 2000 1 2 3 4 5
+	expect_eq "$(on p3 "$CTL" ring show --config | grep -c '^member')" 5 "members"
+	on p4 "$CTL" ring show --config | grep -qx "member p4 $(addr 4) weight 100"
+}
+
+test_config_roundtrip() {
+	local before
+
+	before=$(on p2 "$CTL" ring show --config)
+	on p2 "$CTL" ring show --config >"$CP_TMP/ring.conf"
+	on p2 "$CTL" ring set "$CP_TMP/ring.conf"
+	expect_eq "$(on p2 "$CTL" ring show --config)" "$before" "config after set"
+	converged 2000 1 2 3 4 5
+}
+
+test_propagation_2s() {
+	local t0 e0
+
+	e0=$(epoch_of 1)
+	t0=$(date +%s%3N)
+	on p3 "$CTL" ring weight p2 200
+	converged 2000 1 2 3 4 5
+	echo "converged in $(($(date +%s%3N) - t0)) ms"
+	[ "$(epoch_of 5)" -gt "$e0" ]
+	on p5 "$CTL" ring show --config | grep -qx "member p2 $(addr 2) weight 200"
+}
+
+test_weights() {
+	local n2 rest
+
+	# p2 has weight 200 since the last test; the others 100.
+	owners 1 >"$CP_TMP/own"
+	n2=$(grep -c ' p2$' "$CP_TMP/own")
+	rest=$(grep -vc ' p2$' "$CP_TMP/own")
+	echo "p2 owns $n2 keys, the other four $rest"
+	# 2:1 per member, +-25%.
+	python3 -c "import sys; r = $n2 / ($rest / 4); print('ratio', r); sys.exit(not 1.5 <= r <= 2.5)"
+	on p1 "$CTL" ring weight p2 100
+	converged 2000 1 2 3 4 5
+}
+
+test_drain() {
+	on p3 "$CTL" put --peer "$(addr 3)" drained-block "$VEC"
+	on p1 "$CTL" ring weight p3 0
+	converged 2000 1 2 3 4 5
+	owners 2 >"$CP_TMP/own"
+	expect_eq "$(grep -c ' p3$' "$CP_TMP/own")" 0 "keys owned by the drained member"
+	on p2 "$CTL" ring -j | python3 -c '
+import json, sys
+m = {m["name"]: m for m in json.load(sys.stdin)["members"]}
+assert m["p3"]["points"] == 0 and m["p3"]["share"] == 0, m["p3"]'
+	# A drained member still serves what it holds.
+	on p3 "$CTL" get --peer "$(addr 3)" -o "$CP_TMP/got" drained-block
+	cmp "$CP_TMP/got" "$VEC"
+	on p3 "$CTL" del --peer "$(addr 3)" drained-block
+	on p1 "$CTL" ring weight p3 100
+	converged 2000 1 2 3 4 5
+}
+
+test_warmup() {
+	local out
+
+	out=$(on p1 "$CTL" warmup -j --jobs 4 "$WARM")
+	echo "$out"
+	expect_eq "$(json_get ok <<<"$out")" 200 "stored"
+	expect_eq "$(json_get failed <<<"$out")" 0 "failed"
+	# Each block went to its owner.
+	find "$WARM" -type f -printf '%P\n' | on p1 "$CTL" ring lookup - >"$CP_TMP/warm.own"
+	for i in 1 2 3 4 5; do
+		expect_eq "$(stat "$i" '["blocks"]')" "$(grep -c " p$i " "$CP_TMP/warm.own")" "p$i blocks"
+	done
+	out=$(on p2 "$CTL" warmup -j --check --peer "$(addr 2)" "$WARM")
+	expect_eq "$(json_get ok <<<"$out")" 200 "read back"
+}
+
+# A GET for a key to a node that does not own it: key, owner, other.
+misrouted() {
+	local key owner other
+
+	key=dir1/block-001
+	owner=$(on p1 "$CTL" ring lookup "$key" | awk '{print $3}')
+	other=$((${owner#p} % 5 + 1))
+	echo "$key ${owner#p} $other"
+}
+
+test_forward() {
+	local key owner other f0 b0
+
+	read -r key owner other <<<"$(misrouted)"
+	f0=$(stat "$other" '["cluster"]["forwards"]')
+	b0=$(stat "$other" '["blocks"]')
+	on "p$other" "$CTL" get --peer "$(addr "$other")" -o "$CP_TMP/got" "$key"
+	cmp "$CP_TMP/got" "$WARM/$key"
+	expect_eq "$(stat "$other" '["cluster"]["forwards"]')" $((f0 + 1)) "forwards"
+	expect_eq "$(stat "$other" '["blocks"]')" "$b0" "blocks on the forwarder"
+}
+
+test_redirect() {
+	local key owner other r0 msg
+
+	read -r key owner other <<<"$(misrouted)"
+	on "p$other" "$CTL" set miss redirect
+	r0=$(stat "$other" '["cluster"]["redirects"]')
+	msg=$(on "p$other" "$CTL" get --peer "$(addr "$other")" -o "$CP_TMP/got" "$key" 2>&1)
+	expect_eq "$msg" "cachepeerctl: get '$key': redirected to $(addr "$owner")" "message"
+	cmp "$CP_TMP/got" "$WARM/$key"
+	expect_eq "$(stat "$other" '["cluster"]["redirects"]')" $((r0 + 1)) "redirects"
+	on "p$other" "$CTL" set miss forward
+}
+
+test_sixth_peer() {
+	local moved h out
+
+	owners 1 >"$CP_TMP/own.5"
+	find "$WARM" -type f -printf '%P\n' | on p1 "$CTL" ring lookup - >"$CP_TMP/warm.own5"
+	peer_up 6
+	on p6 "$CTL" join "$(addr 3)"
+	converged 2000 1 2 3 4 5 6
+	owners 1 >"$CP_TMP/own.6"
+	# Keys move only to the new member, about 1/6 of them.
+	moved=$(paste -d' ' "$CP_TMP/own.5" "$CP_TMP/own.6" | awk '$2 != $4 {print $1, $2, $4}' |
+		tee "$CP_TMP/moved" | wc -l)
+	expect_eq "$(awk '$3 != "p6"' "$CP_TMP/moved" | wc -l)" 0 "keys moved elsewhere than p6"
+	echo "$moved of $NKEYS keys moved"
+	python3 -c "import sys; f = $moved / $NKEYS; sys.exit(not abs(f - 1/6) <= 0.25 / 6)"
+
+	# Hand-off: the blocks PUT before the join are served by p6, no miss.
+	h=$(find "$WARM" -type f -printf '%P\n' | on p1 "$CTL" ring lookup - | grep -c ' p6 ')
+	[ "$h" -gt 0 ]
+	out=$(on p4 "$CTL" warmup -j --check --peer "$(addr 4)" "$WARM")
+	echo "$out"
+	expect_eq "$(json_get ok <<<"$out")" 200 "read back after the join"
+	expect_eq "$(json_get missing <<<"$out")" 0 "misses"
+	expect_eq "$(stat 6 '["cluster"]["handoffs"]')" "$h" "blocks handed off to p6"
+	expect_eq "$(stat 6 '["misses"]')" 0 "p6 misses"
+}
+
+test_leave() {
+	on p6 "$CTL" leave
+	converged 2000 1 2 3 4 5
+	fails on p6 "$CTL" leave 2>/dev/null
+	on p1 "$CTL" ring show --config | fails grep -q ' p6 '
+	on p6 "$CTL" ring show --config | fails grep -q ' p6 '
+}
+
+test_concurrent() {
+	on p1 "$CTL" ring weight p4 150 &
+	on p2 "$CTL" ring weight p5 50 &
+	wait
+	converged 3000 1 2 3 4 5
+	on p1 "$CTL" ring weight p4 100
+	on p1 "$CTL" ring weight p5 100
+	converged 2000 1 2 3 4 5
+}
+
+test_catch_up() {
+	on p5 "$CTL" stop
+	on p1 "$CTL" ring weight p4 120
+	converged 2000 1 2 3 4
+	on p5 "$CTL" start --listen "$(addr 5)" --dir "$CP_TMP/p5"
+	converged 5000 1 2 3 4 5
+	on p1 "$CTL" ring weight p4 100
+	converged 2000 1 2 3 4 5
+}
+
+test_unauthenticated_push() {
+	local e0 r0
+
+	e0=$(epoch_of 1)
+	r0=$(stat 1 '["cluster"]["ring_refused"]')
+	# A ring of epoch 1000 that drops everyone, signed with the wrong key.
+	on p1 python3 - 10.77.0.1 7000 <<'PY'
+import os, socket, struct, sys
+ring = struct.pack(">IHHQ", 0x43505247, 0, 0, 1000) + os.urandom(32)
+req = struct.pack(">IBBHQHHIQQQ", 0x43505251, 1, 7, 0, 42, 0, 0, 0, 0, 0, len(ring))
+s = socket.create_connection((sys.argv[1], int(sys.argv[2])))
+s.sendall(req + ring)
+resp = b""
+while len(resp) < 48:
+    resp += s.recv(48 - len(resp))
+status = struct.unpack(">IHHQ", resp[:16])[1]
+sys.exit(0 if status == 9 else "status %d, not DENIED" % status)
+PY
+	expect_eq "$(stat 1 '["cluster"]["ring_refused"]')" $((r0 + 1)) "refused"
+	expect_eq "$(epoch_of 1)" "$e0" "epoch"
+}
+
+test_netns_deleted() {
+	local out
+
+	on p1 "$CTL" warmup -j --jobs 2 "$WARM" >"$CP_TMP/bg.json" &
+	sleep 0.5
+	ip netns del "$(ns p5)"
+	wait $!
+	cat "$CP_TMP/bg.json"
+	expect_eq "$(json_get failed <"$CP_TMP/bg.json")" 0 "failed PUTs while p5 went away"
+	# Clients keep working against the rest.
+	out=$(on p2 "$CTL" warmup -j --peer "$(addr 2)" "$WARM")
+	expect_eq "$(json_get failed <<<"$out")" 0 "failed PUTs"
+	out=$(on p3 "$CTL" warmup -j --check --peer "$(addr 3)" "$WARM")
+	expect_eq "$(json_get ok <<<"$out")" 200 "read back without p5"
+	on p1 "$CTL" ring del p5
+	converged 2000 1 2 3 4
+}
+
+test_bad_input() {
+	expect_err 1 "cachepeerctl: ring add: a member of that name is already in the ring (File exists)" \
+		on p1 "$CTL" ring add p2 10.77.0.9:7000
+	expect_err 1 "cachepeerctl: ring add: duplicate member address (Invalid argument)" \
+		on p1 "$CTL" ring add p9 "$(addr 2)"
+	expect_err 1 "cachepeerctl: ring del: no member of that name in the ring (No such file or directory)" \
+		on p1 "$CTL" ring del nobody
+	expect_err 1 "cachepeerctl: ring weight: no member of that name in the ring (No such file or directory)" \
+		on p1 "$CTL" ring weight nobody 5
+	fails on p1 "$CTL" ring weight p2 1001 2>/dev/null
+	fails on p1 "$CTL" ring add bad/name 10.77.0.9:7000 2>/dev/null
+	fails on p1 "$CTL" ring add p9 10.77.0.300:7000 2>/dev/null
+	expect_err 1 "cachepeerctl: set: leave the ring before renaming the node (Device or resource busy)" \
+		on p1 "$CTL" set name other
+	converged 2000 1 2 3 4
+}
+
+ktap_print_header
+ktap_set_plan 16
+setup
+run_test "kernel ring matches ring_vectors.txt" test_kernel_vectors
+run_test "five peers join through one seed" test_join
+run_test "ring show --config reads back unchanged" test_config_roundtrip
+run_test "a change reaches every member within 2 s" test_propagation_2s
+run_test "weights 2:1 give 2:1 key ownership" test_weights
+run_test "a drained member owns no keys and still serves" test_drain
+run_test "warmup stores each block on its owner" test_warmup
+run_test "a misrouted GET is forwarded" test_forward
+run_test "a misrouted GET is redirected" test_redirect
+run_test "a sixth peer takes ~1/6 of keys, handed off without misses" test_sixth_peer
+run_test "a member leaves" test_leave
+run_test "concurrent changes converge" test_concurrent
+run_test "a member that was down catches up" test_catch_up
+run_test "an unauthenticated ring push is refused" test_unauthenticated_push
+run_test "clients keep working when a peer's namespace is deleted" test_netns_deleted
+run_test "bad ring edits are refused with a reason" test_bad_input
+ktap_finished
