@@ -12,6 +12,7 @@
 #   make run             boot a guest with a small ring of nodes
 #   make bench           cachepeer vs nginx sendfile vs raw TCP, as ratios
 #   make bench-index     index memory per block, index rebuild vs find | wc -l
+#   make bench-ring      1000-member ring: build time, memory, lookups/s (kernel, client)
 #
 # KERNELRELEASE and KDIR may be overridden; V=1 shows commands.
 
@@ -31,7 +32,7 @@ endif
 
 export KSFT
 
-.PHONY: all module ctl tests install clean check check-debug style sparse fuzz run bench bench-index setup
+.PHONY: all module ctl tests install clean check check-debug style sparse fuzz run bench bench-index bench-ring setup
 
 all: module ctl tests
 
@@ -90,6 +91,11 @@ bench-index:
 	$(Q)scripts/setup.sh
 	$(Q)$(MAKE) all
 	$(Q)CP_VM_OUT=$(CURDIR)/.cache/vm-index scripts/vm-run.sh -- scripts/bench-index.sh
+
+bench-ring:
+	$(Q)scripts/setup.sh
+	$(Q)$(MAKE) all
+	$(Q)CP_VM_OUT=$(CURDIR)/.cache/vm-ring scripts/vm-run.sh -- scripts/bench-ring.sh
 
 clean:
 	$(Q)$(MAKE) -C "$(KDIR)" M="$(CURDIR)" clean 2>/dev/null || true

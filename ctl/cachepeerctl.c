@@ -28,11 +28,12 @@ static const struct subcommand subcommands[] = {
 	  "         a ring change an owner that misses asks the previous owner (600)" },
 	{ "ring", cmd_ring,
 	  "[-j] [show [--config] | add NAME ADDR:PORT [weight W] | del NAME |\n"
-	  "         weight NAME W | set FILE | lookup KEY...]",
+	  "         weight NAME W | set FILE | lookup KEY... | bench [COUNT]]",
 	  "show the ring (members, weights, share of keys, epoch), edit it, or replace\n"
 	  "         it from FILE (the format 'show --config' prints); weights are 0-1000,\n"
 	  "         default 100 (160 points); 0 drains a member. Changes reach every member.\n"
-	  "         lookup prints KEY HASH OWNER ADDR per key (KEY '-': keys from stdin)" },
+	  "         lookup prints KEY HASH OWNER ADDR per key (KEY '-': keys from stdin);\n"
+	  "         bench times COUNT lookups (default 1000000) in the kernel and here" },
 	{ "join", cmd_join, "SEED_ADDR:PORT [--name NAME] [--weight W]",
 	  "add this node to the ring SEED belongs to (SEED may be this node, to start a\n"
 	  "         ring) and wait until SEED has the new ring; needs the cluster key set" },

@@ -199,6 +199,57 @@ static void ring_lookup_arg(const struct subcommand *cmd, struct cp_nl *nl, cons
 	}
 }
 
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* The same lookups in the kernel (RING_LOOKUP with a count) and here. */
+static void ring_bench(struct cp_nl *nl, unsigned long count)
+{
+	struct cp_ring_member owner;
+	struct cp_ring_info ri;
+	__u64 hash, kns;
+	double t, build, client;
+	volatile int sink = 0;
+	unsigned long i;
+	int ret;
+
+	ret = cp_nl_ring_time(nl, "bench", 5, count, &hash, &owner, &kns);
+	if (ret)
+		fail("ring bench: %s", cp_nl_strerror(nl, ret));
+	if (cp_nl_ring_get(nl, &ri))
+		fail("ring bench: cannot read the ring");
+	if (!ri.ring.n)
+		fail("ring bench: the ring is empty");
+	t = now_s();
+	if (cp_ring_build(&ri.ring))
+		fail("out of memory");
+	build = now_s() - t;
+	t = now_s();
+	for (i = 0; i < count; i++, hash += 0x9e3779b97f4a7c15ULL)
+		sink += cp_ring_owner(&ri.ring, hash);
+	client = now_s() - t;
+	(void)sink;
+	if (opt_json)
+		printf("{\"members\":%u,\"points\":%u,\"mem\":%llu,\"build_ns\":%llu,"
+		       "\"client_build_ns\":%.0f,\"lookups\":%lu,\"kernel_ns\":%llu,"
+		       "\"client_ns\":%.0f}\n", ri.ring.n, ri.ring.npoints,
+		       (unsigned long long)ri.mem, (unsigned long long)ri.build_ns, build * 1e9,
+		       count, (unsigned long long)kns, client * 1e9);
+	else
+		printf("ring: %u members, %u points, %llu bytes in the kernel\n"
+		       "build: kernel %.3f ms, client %.3f ms\n"
+		       "lookups: kernel %.0f/s (%.0f ns), client %.0f/s (%.0f ns), %lu each\n",
+		       ri.ring.n, ri.ring.npoints, (unsigned long long)ri.mem, ri.build_ns / 1e6,
+		       build * 1e3, count / (kns / 1e9), (double)kns / count, count / client,
+		       client * 1e9 / count, count);
+	cp_ring_free(&ri.ring);
+}
+
 int cmd_ring(int argc, char **argv)
 {
 	const struct subcommand *cmd = find_subcommand("ring");
@@ -249,6 +300,13 @@ int cmd_ring(int argc, char **argv)
 		n = read_ring_file(cmd, argv[i], all);
 		ret = cp_nl_ring_set(nl, all, n, 0);
 		free(all);
+	} else if (!strcmp(verb, "bench")) {
+		char *end;
+		unsigned long count = nargs ? strtoul(argv[i], &end, 10) : 1000000;
+
+		if (nargs > 1 || (nargs && *end) || !count || count > 1000000)
+			usage_error(cmd, "expected 'bench [COUNT]', COUNT 1-1000000");
+		ring_bench(nl, count);
 	} else if (!strcmp(verb, "lookup")) {
 		if (!nargs)
 			usage_error(cmd, "expected 'lookup KEY...'");

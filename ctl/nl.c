@@ -23,6 +23,8 @@
 #define SOL_NETLINK 270
 #endif
 
+#define CP_NL_MSG_MAX	(256 * 1024)
+
 struct cp_nl {
 	struct nl_sock *sk;
 	int family;
@@ -60,6 +62,12 @@ int cp_nl_open(struct cp_nl **nlp)
 		ret = -EPROTONOSUPPORT;
 		goto err;
 	}
+	/*
+	 * Replies as big as a whole ring: size each read to its message, and
+	 * lift the receive buffer from libnl's 32 KiB, which would drop them.
+	 */
+	nl_socket_enable_msg_peek(nl->sk);
+	nl_socket_set_buffer_size(nl->sk, CP_NL_MSG_MAX * 2, 0);
 	/* Ask for the kernel's explanation with every error, not the request. */
 	setsockopt(nl_socket_get_fd(nl->sk), SOL_NETLINK, NETLINK_EXT_ACK, &one, sizeof(one));
 	setsockopt(nl_socket_get_fd(nl->sk), SOL_NETLINK, NETLINK_CAP_ACK, &one, sizeof(one));
@@ -177,7 +185,8 @@ static int request_flags(struct cp_nl *nl, __u8 cmd, int flags, fill_fn fill,
 	int ret;
 
 	nl->extack[0] = '\0';
-	msg = nlmsg_alloc();
+	/* Room for a whole ring of CACHEPEER_RING_MEMBERS_MAX members. */
+	msg = nlmsg_alloc_size(CP_NL_MSG_MAX);
 	cb = nl_cb_alloc(NL_CB_DEFAULT);
 	if (!msg || !cb) {
 		ret = -ENOMEM;
@@ -646,7 +655,8 @@ int cp_nl_ring_del(struct cp_nl *nl, const char *name)
 struct lookup {
 	const void *key;
 	size_t len;
-	__u64 hash;
+	__u32 count;
+	__u64 hash, ns;
 	struct cp_ring_member *owner;
 	bool found;
 };
@@ -655,7 +665,10 @@ static int fill_lookup(struct nl_msg *msg, const void *arg)
 {
 	const struct lookup *lk = arg;
 
-	return nla_put(msg, CACHEPEER_A_NODE_KEY_HASH_OF, lk->len, lk->key) < 0 ? -EMSGSIZE : 0;
+	if (nla_put(msg, CACHEPEER_A_NODE_KEY_HASH_OF, lk->len, lk->key) < 0 ||
+	    (lk->count && nla_put_u32(msg, CACHEPEER_A_NODE_LOOKUP_COUNT, lk->count) < 0))
+		return -EMSGSIZE;
+	return 0;
 }
 
 static int parse_lookup(struct nlattr **tb, struct nlmsghdr *nlh, void *arg)
@@ -665,6 +678,8 @@ static int parse_lookup(struct nlattr **tb, struct nlmsghdr *nlh, void *arg)
 	if (!tb[CACHEPEER_A_NODE_KEY_HASH])
 		return -EBADMSG;
 	lk->hash = nla_get_u64(tb[CACHEPEER_A_NODE_KEY_HASH]);
+	if (tb[CACHEPEER_A_NODE_LOOKUP_NS])
+		lk->ns = get_uint(tb[CACHEPEER_A_NODE_LOOKUP_NS]);
 	if (tb[CACHEPEER_A_NODE_MEMBER]) {
 		if (parse_member(tb[CACHEPEER_A_NODE_MEMBER], lk->owner))
 			return -EBADMSG;
@@ -676,11 +691,19 @@ static int parse_lookup(struct nlattr **tb, struct nlmsghdr *nlh, void *arg)
 int cp_nl_ring_lookup(struct cp_nl *nl, const void *key, size_t len, __u64 *hash,
 		      struct cp_ring_member *owner)
 {
-	struct lookup lk = { .key = key, .len = len, .owner = owner };
+	return cp_nl_ring_time(nl, key, len, 0, hash, owner, NULL);
+}
+
+int cp_nl_ring_time(struct cp_nl *nl, const void *key, size_t len, __u32 count, __u64 *hash,
+		    struct cp_ring_member *owner, __u64 *ns)
+{
+	struct lookup lk = { .key = key, .len = len, .count = count, .owner = owner };
 	int ret;
 
 	ret = request(nl, CACHEPEER_CMD_RING_LOOKUP, fill_lookup, &lk, parse_lookup, &lk);
 	*hash = lk.hash;
+	if (ns)
+		*ns = lk.ns;
 	return ret ?: lk.found ? 0 : -ENOENT;
 }
 

@@ -108,6 +108,8 @@ int cp_nl_ring_weight(struct cp_nl *nl, const struct cp_ring_member *m);
 int cp_nl_ring_del(struct cp_nl *nl, const char *name);
 int cp_nl_ring_lookup(struct cp_nl *nl, const void *key, size_t len, __u64 *hash,
 		      struct cp_ring_member *owner);
+int cp_nl_ring_time(struct cp_nl *nl, const void *key, size_t len, __u32 count, __u64 *hash,
+		    struct cp_ring_member *owner, __u64 *ns);
 int cp_nl_node_set_cluster(struct cp_nl *nl, const struct cp_cluster_cfg *cc);
 
 #endif

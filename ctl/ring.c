@@ -95,18 +95,45 @@ static int member_cmp(const void *a, const void *b)
 		      ((const struct cp_ring_member *)b)->name);
 }
 
-static int point_cmp(const void *a, const void *b)
-{
-	const struct cp_ring_point *p = a, *q = b;
+#define RADIX_BITS	11
+#define RADIX_SIZE	(1 << RADIX_BITS)
 
-	if (p->hash != q->hash)
-		return p->hash < q->hash ? -1 : 1;
-	return p->member < q->member ? -1 : p->member > q->member;
+/*
+ * By hash, points of equal hash in member order (as laid out): a stable
+ * LSD radix sort, as the kernel's. Returns p or tmp, whichever is sorted.
+ */
+static struct cp_ring_point *sort_points(struct cp_ring_point *p, struct cp_ring_point *tmp,
+					 unsigned int n)
+{
+	static unsigned int count[RADIX_SIZE];
+	struct cp_ring_point *t;
+	unsigned int i, shift;
+
+	for (shift = 0; shift < 64; shift += RADIX_BITS) {
+		unsigned int sum = 0;
+
+		memset(count, 0, sizeof(count));
+		for (i = 0; i < n; i++)
+			count[(p[i].hash >> shift) & (RADIX_SIZE - 1)]++;
+		for (i = 0; i < RADIX_SIZE; i++) {
+			unsigned int c = count[i];
+
+			count[i] = sum;
+			sum += c;
+		}
+		for (i = 0; i < n; i++)
+			tmp[count[(p[i].hash >> shift) & (RADIX_SIZE - 1)]++] = p[i];
+		t = p;
+		p = tmp;
+		tmp = t;
+	}
+	return p;
 }
 
 /* Sort r->m by name and lay out the points. */
 int cp_ring_build(struct cp_ring *r)
 {
+	struct cp_ring_point *tmp, *sorted;
 	unsigned int i, j, k = 0;
 
 	qsort(r->m, r->n, sizeof(*r->m), member_cmp);
@@ -118,8 +145,11 @@ int cp_ring_build(struct cp_ring *r)
 	}
 	free(r->points);
 	r->points = calloc(r->npoints ? r->npoints : 1, sizeof(*r->points));
-	if (!r->points)
+	tmp = calloc(r->npoints ? r->npoints : 1, sizeof(*tmp));
+	if (!r->points || !tmp) {
+		free(tmp);
 		return -ENOMEM;
+	}
 	for (i = 0; i < r->n; i++) {
 		size_t len = strlen(r->m[i].name);
 
@@ -128,7 +158,12 @@ int cp_ring_build(struct cp_ring *r)
 			r->points[k].member = i;
 		}
 	}
-	qsort(r->points, r->npoints, sizeof(*r->points), point_cmp);
+	sorted = sort_points(r->points, tmp, r->npoints);
+	if (sorted == tmp) {
+		tmp = r->points;
+		r->points = sorted;
+	}
+	free(tmp);
 	return 0;
 }
 

@@ -309,6 +309,15 @@ static int put_member(struct sk_buff *msg, const struct cp_member *m)
 	return 0;
 }
 
+/* What put_member() adds. */
+static size_t member_size(const struct cp_member *m)
+{
+	return nla_total_size(0) + nla_total_size(strlen(m->name) + 1) +
+	       nla_total_size(m->addr.sa.sa_family == AF_INET6 ? 16 : 4) +
+	       nla_total_size(sizeof(u16)) + nla_total_size(sizeof(u32)) +
+	       nla_total_size_64bit(sizeof(u64));
+}
+
 static int cp_nl_ring_get_doit(struct sk_buff *skb, struct genl_info *info)
 {
 	struct cp_service *svc = info_service(info);
@@ -316,13 +325,21 @@ static int cp_nl_ring_get_doit(struct sk_buff *skb, struct genl_info *info)
 	const struct cp_ring *r;
 	struct sk_buff *msg;
 	int ret = -EMSGSIZE;
+	size_t size;
 	u32 i, n;
 	void *hdr;
 
 	mutex_lock(&cl->lock);
 	r = rcu_dereference_protected(cl->ring, lockdep_is_held(&cl->lock));
 	n = r ? r->nmembers : 0;
-	msg = genlmsg_new(NLMSG_GOODSIZE + n * nla_total_size(128), GFP_KERNEL);
+	/*
+	 * Sized exactly: a reply bigger than the reader's receive buffer is
+	 * dropped, and a whole ring of long names fits in 128 KiB only so.
+	 */
+	size = nla_total_size_64bit(8) * 3 + nla_total_size(1) * 2 + nla_total_size(4);
+	for (i = 0; i < n; i++)
+		size += member_size(&r->members[i]);
+	msg = genlmsg_new(size, GFP_KERNEL);
 	if (!msg) {
 		mutex_unlock(&cl->lock);
 		return -ENOMEM;
@@ -487,6 +504,22 @@ static int cp_nl_ring_del_doit(struct sk_buff *skb, struct genl_info *info)
 	return ring_edit(info, CP_RING_DEL, &m, 1, 0);
 }
 
+/* ns for count lookups of hashes spread over the circle from hash. */
+static u64 time_lookups(const struct cp_ring *r, u64 hash, u32 count)
+{
+	u64 start = ktime_get_ns();
+	u32 i;
+
+	for (i = 0; i < count; i++) {
+		/* Out of line in ring.c, so not optimised away. */
+		cp_ring_owner(r, hash);
+		hash += 0x9e3779b97f4a7c15ULL;	/* 2^64 / golden ratio */
+		if (!(i & 0xffff))
+			cond_resched();
+	}
+	return ktime_get_ns() - start;
+}
+
 static int cp_nl_ring_lookup_doit(struct sk_buff *skb, struct genl_info *info)
 {
 	struct cp_service *svc = info_service(info);
@@ -509,9 +542,15 @@ static int cp_nl_ring_lookup_doit(struct sk_buff *skb, struct genl_info *info)
 	mutex_lock(&cl->lock);
 	r = rcu_dereference_protected(cl->ring, lockdep_is_held(&cl->lock));
 	o = r ? cp_ring_owner(r, hash) : -1;
-	ret = !hdr ? -EMSGSIZE :
-	      nla_put_u64_64bit(msg, CACHEPEER_A_NODE_KEY_HASH, hash, CACHEPEER_A_NODE_UNSPEC) ?:
-	      o >= 0 ? put_member(msg, &r->members[o]) : 0;
+	ret = -EMSGSIZE;
+	if (hdr &&
+	    !nla_put_u64_64bit(msg, CACHEPEER_A_NODE_KEY_HASH, hash, CACHEPEER_A_NODE_UNSPEC) &&
+	    (o < 0 || !put_member(msg, &r->members[o])))
+		ret = 0;
+	if (!ret && r && info->attrs[CACHEPEER_A_NODE_LOOKUP_COUNT])
+		ret = nla_put_uint(msg, CACHEPEER_A_NODE_LOOKUP_NS,
+				   time_lookups(r, hash,
+						nla_get_u32(info->attrs[CACHEPEER_A_NODE_LOOKUP_COUNT])));
 	mutex_unlock(&cl->lock);
 	if (ret) {
 		nlmsg_free(msg);
@@ -734,8 +773,14 @@ static const struct nla_policy cp_ring_del_policy[CACHEPEER_A_NODE_NAME + 1] = {
 	[CACHEPEER_A_NODE_NAME] = { .type = NLA_NUL_STRING, .len = CACHEPEER_NAME_MAX },
 };
 
-static const struct nla_policy cp_ring_lookup_policy[CACHEPEER_A_NODE_KEY_HASH_OF + 1] = {
+static const struct netlink_range_validation lookup_count_range = {
+	.min = 1,
+	.max = 1000000,
+};
+
+static const struct nla_policy cp_ring_lookup_policy[CACHEPEER_A_NODE_LOOKUP_COUNT + 1] = {
 	[CACHEPEER_A_NODE_KEY_HASH_OF] = NLA_POLICY_RANGE(NLA_BINARY, 1, CACHEPEER_KEY_MAX),
+	[CACHEPEER_A_NODE_LOOKUP_COUNT] = NLA_POLICY_FULL_RANGE(NLA_U32, &lookup_count_range),
 };
 
 static const struct genl_split_ops cp_genl_ops[] = {
@@ -820,7 +865,7 @@ static const struct genl_split_ops cp_genl_ops[] = {
 		.cmd	= CACHEPEER_CMD_RING_LOOKUP,
 		.doit	= cp_nl_ring_lookup_doit,
 		.policy	= cp_ring_lookup_policy,
-		.maxattr = CACHEPEER_A_NODE_KEY_HASH_OF,
+		.maxattr = CACHEPEER_A_NODE_LOOKUP_COUNT,
 		.flags	= GENL_CMD_CAP_DO,
 	},
 };

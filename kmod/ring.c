@@ -14,6 +14,7 @@
 #include <linux/mm.h>
 #include <linux/slab.h>
 #include <linux/sort.h>
+#include <linux/minmax.h>
 #include <linux/string.h>
 #include <linux/xxhash.h>
 #include <net/ipv6.h>
@@ -66,13 +67,79 @@ static int member_cmp(const void *a, const void *b)
 	return strcmp(((const struct cp_member *)a)->name, ((const struct cp_member *)b)->name);
 }
 
-static int point_cmp(const void *a, const void *b)
-{
-	const struct cp_point *p = a, *q = b;
+struct point {
+	u64 hash;
+	u32 member;
+};
 
-	if (p->hash != q->hash)
-		return p->hash < q->hash ? -1 : 1;
-	return p->member < q->member ? -1 : p->member > q->member;
+#define RADIX_BITS	11
+#define RADIX_SIZE	(1 << RADIX_BITS)
+
+/*
+ * Sort points by hash with an LSD radix sort: six passes over the array
+ * instead of n log n indirect compares, which is most of a big ring's build
+ * time. Stable, so points of equal hash stay in member order, as laid out.
+ * Returns the sorted array, p or tmp.
+ */
+static struct point *sort_points(struct point *p, struct point *tmp, u32 n, u32 *count)
+{
+	u32 i, shift;
+
+	for (shift = 0; shift < 64; shift += RADIX_BITS) {
+		u32 sum = 0;
+
+		memset(count, 0, RADIX_SIZE * sizeof(*count));
+		for (i = 0; i < n; i++)
+			count[(p[i].hash >> shift) & (RADIX_SIZE - 1)]++;
+		for (i = 0; i < RADIX_SIZE; i++) {
+			u32 c = count[i];
+
+			count[i] = sum;
+			sum += c;
+		}
+		for (i = 0; i < n; i++)
+			tmp[count[(p[i].hash >> shift) & (RADIX_SIZE - 1)]++] = p[i];
+		swap(p, tmp);
+	}
+	return p;
+}
+
+/* Lay out, sort and store the points of r's members. */
+static int build_points(struct cp_ring *r)
+{
+	struct point *p, *tmp, *sorted;
+	u32 i, j, k, *count;
+
+	p = kvmalloc_array(r->npoints ?: 1, sizeof(*p), GFP_KERNEL);
+	tmp = kvmalloc_array(r->npoints ?: 1, sizeof(*p), GFP_KERNEL);
+	count = kmalloc_array(RADIX_SIZE, sizeof(*count), GFP_KERNEL);
+	r->hash = kvmalloc_array(r->npoints ?: 1, sizeof(*r->hash) + sizeof(*r->owner),
+				 GFP_KERNEL);
+	if (!p || !tmp || !count || !r->hash) {
+		kvfree(p);
+		kvfree(tmp);
+		kfree(count);
+		return -ENOMEM;
+	}
+	r->owner = (u16 *)(r->hash + r->npoints);
+	for (i = 0, k = 0; i < r->nmembers; i++) {
+		const char *name = r->members[i].name;
+		size_t len = strlen(name);
+
+		for (j = 0; j < r->members[i].points; j++, k++) {
+			p[k].hash = xxh64(name, len, j);
+			p[k].member = i;
+		}
+	}
+	sorted = sort_points(p, tmp, r->npoints, count);
+	for (i = 0; i < r->npoints; i++) {
+		r->hash[i] = sorted[i].hash;
+		r->owner[i] = sorted[i].member;
+	}
+	kvfree(p);
+	kvfree(tmp);
+	kfree(count);
+	return 0;
 }
 
 static void encode_member(const struct cp_member *m, struct cachepeer_ring_member *e)
@@ -120,7 +187,7 @@ struct cp_ring *cp_ring_build(const struct cp_member *m, u32 n, u64 epoch, const
 {
 	u64 start = ktime_get_ns();
 	struct cp_ring *r;
-	u32 i, j, k;
+	u32 i, j;
 	u64 npoints = 0;
 
 	*why = NULL;
@@ -152,24 +219,13 @@ struct cp_ring *cp_ring_build(const struct cp_member *m, u32 n, u64 epoch, const
 		npoints += mi->points;
 	}
 
-	r->points = kvmalloc_array(npoints ?: 1, sizeof(*r->points), GFP_KERNEL);
-	if (!r->points) {
-		kvfree(r);
+	r->npoints = npoints;
+	if (build_points(r)) {
+		cp_ring_free(r);
 		return ERR_PTR(-ENOMEM);
 	}
-	for (i = 0, k = 0; i < n; i++) {
-		const char *name = r->members[i].name;
-		size_t len = strlen(name);
-
-		for (j = 0; j < r->members[i].points; j++, k++) {
-			r->points[k].hash = xxh64(name, len, j);
-			r->points[k].member = i;
-		}
-	}
-	r->npoints = npoints;
-	sort(r->points, npoints, sizeof(*r->points), point_cmp, NULL);
 	r->self = self[0] ? cp_ring_find(r, self) : -1;
-	r->mem = struct_size(r, members, n) + npoints * sizeof(*r->points);
+	r->mem = struct_size(r, members, n) + npoints * (sizeof(*r->hash) + sizeof(*r->owner));
 	ring_digest(r);
 	r->build_ns = ktime_get_ns() - start;
 	return r;
@@ -179,7 +235,7 @@ void cp_ring_free(struct cp_ring *r)
 {
 	if (!r)
 		return;
-	kvfree(r->points);
+	kvfree(r->hash);
 	kvfree(r);
 }
 
@@ -213,13 +269,13 @@ int cp_ring_owner_except(const struct cp_ring *r, u64 hash, int skip)
 	while (lo < hi) {
 		u32 mid = lo + (hi - lo) / 2;
 
-		if (r->points[mid].hash < hash)
+		if (r->hash[mid] < hash)
 			lo = mid + 1;
 		else
 			hi = mid;
 	}
 	for (i = 0; i < r->npoints; i++) {
-		u32 m = r->points[(lo + i) % r->npoints].member;
+		u32 m = r->owner[(lo + i) % r->npoints];
 
 		if (m != skip)
 			return m;

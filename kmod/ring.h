@@ -22,11 +22,6 @@ struct cp_member {
 	u32 points;
 };
 
-struct cp_point {
-	u64 hash;
-	u32 member;
-};
-
 /*
  * A consistent-hash ring. Immutable once built: a change builds a new ring
  * and readers find it under RCU.
@@ -40,7 +35,9 @@ struct cp_ring {
 	int self;		/* this node's member, or -1; follows renames */
 	u32 nmembers;
 	u32 npoints;
-	struct cp_point *points;	/* sorted by hash, then member */
+	/* Point i: hash[i], owned by members[owner[i]]; by hash, then member. */
+	u64 *hash;
+	u16 *owner;
 	struct cp_member members[];	/* sorted by name */
 };
 

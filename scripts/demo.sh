@@ -1,49 +1,81 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# "make run": runs inside the guest. Loads cachepeer, makes three network
-# namespaces, each an independent node, starts and names them, and shows
-# every node's status.
+# "make run": runs inside the guest. The main job of a cache cluster:
+#   1. three nodes, each in its own network namespace, on a bridge;
+#   2. joined into one ring with cachepeerctl join (a shared cluster key);
+#   3. a few hundred blocks warmed up through the ring (each to its owner);
+#   4. every block read back through client routing, bytes and CRC checked;
+#   5. the ring, each node's statistics and the throughput.
 set -euo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
 ctl=$top/ctl/cachepeerctl
-nodes=(node1 node2 node3)
-
-cache=$(mktemp -d /tmp/cachepeer-demo.XXXXXX)
+nodes=(1 2 3)
+br=cpdemo0
+work=$(mktemp -d /tmp/cachepeer-demo.XXXXXX)
 
 cleanup() {
-	for n in "${nodes[@]}"; do ip netns del "cp-$n" 2>/dev/null || true; done
+	for n in "${nodes[@]}"; do ip netns del "cp-node$n" 2>/dev/null || true; done
+	ip link del "$br" 2>/dev/null || true
 	rmmod cachepeer 2>/dev/null || true
-	umount -l "$cache" 2>/dev/null || true
+	umount -l "$work" 2>/dev/null || true
 }
 trap cleanup EXIT
 
-echo "== insmod cachepeer.ko"
+on() {
+	local n=$1
+
+	shift
+	ip netns exec "cp-node$n" "$@"
+}
+
+echo "== insmod cachepeer.ko; three nodes on bridge $br"
 # The guest's /tmp is overlayfs, which keeps no page cache of its own.
-mount -t tmpfs cachepeer-demo "$cache"
+mount -t tmpfs cachepeer-demo "$work"
 modprobe libcrc32c
+modprobe bridge
+modprobe veth
 insmod "$top/kmod/cachepeer.ko"
+ip link add "$br" type bridge
+ip link set "$br" up
+head -c 32 /dev/urandom >"$work/cluster.key"
 for n in "${nodes[@]}"; do
-	ip netns add "cp-$n"
-	ip -n "cp-$n" link set lo up
-	ip netns exec "cp-$n" "$ctl" set name "$n"
-	mkdir "$cache/$n"
-	ip netns exec "cp-$n" "$ctl" start --listen 127.0.0.1:7000 --dir "$cache/$n"
-done
-head -c 4194304 /dev/urandom >"$cache/block"
-for n in "${nodes[@]}"; do
-	ip netns exec "cp-$n" "$ctl" put "block-of-$n" "$cache/block"
-	ip netns exec "cp-$n" "$ctl" get "block-of-$n" -o "$cache/back"
-	cmp "$cache/block" "$cache/back"
-	echo "cp-$n: 4 MiB block stored and read back, CRC-checked: $(ip netns exec "cp-$n" "$ctl" stat "block-of-$n")"
+	ip netns add "cp-node$n"
+	on "$n" ip link set lo up
+	ip link add "cpdemo-v$n" type veth peer name eth0 netns "cp-node$n"
+	ip link set "cpdemo-v$n" master "$br" up
+	on "$n" ip addr add "10.88.0.$n/24" dev eth0
+	on "$n" ip link set eth0 up
+	mkdir "$work/cache$n"
+	on "$n" "$ctl" set name "node$n" key "$work/cluster.key"
+	on "$n" "$ctl" start --listen "10.88.0.$n:7000" --dir "$work/cache$n"
 done
 
+echo "== join: node1 starts the ring, node2 and node3 join through it"
 for n in "${nodes[@]}"; do
-	echo "== netns cp-$n"
-	ip netns exec "cp-$n" "$ctl"
+	on "$n" "$ctl" join 10.88.0.1:7000
 done
-echo "== initial netns"
-"$ctl"
-echo "== JSON (cachepeerctl -j) of cp-node1"
-ip netns exec cp-node1 "$ctl" -j
+
+echo "== 300 blocks of 16-256 KiB to warm up"
+python3 - "$work/blocks" <<'PY'
+import os, random, sys
+random.seed(1)
+for i in range(300):
+    d = os.path.join(sys.argv[1], "chunks", str(i % 10))
+    os.makedirs(d, exist_ok=True)
+    with open(os.path.join(d, "%d_0_4194304" % i), "wb") as f:
+        f.write(os.urandom(16384 * random.randint(1, 16)))
+PY
+
+echo "== warmup through the ring (from node1)"
+on 1 "$ctl" warmup --jobs 4 "$work/blocks"
+echo "== read back through routing (from node2), bytes and CRC-32C checked"
+on 2 "$ctl" warmup --check --jobs 4 "$work/blocks"
+
+echo "== ring, as node3 sees it"
+on 3 "$ctl" ring
+for n in "${nodes[@]}"; do
+	echo "== stats of node$n"
+	on "$n" "$ctl" stats
+done

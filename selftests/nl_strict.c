@@ -37,6 +37,7 @@ struct reply {
 	int miss_type;			/* NLMSGERR_ATTR_MISS_TYPE or -1 */
 	char name[CACHEPEER_NAME_MAX + 2];
 	int state;
+	long long epoch;
 };
 
 static void req_init(struct req *r, int family, int cmd)
@@ -76,6 +77,8 @@ static void parse_attrs(struct nlattr *a, int len, struct reply *rep, int ext)
 			snprintf(rep->name, sizeof(rep->name), "%.*s", dl, (char *)d);
 		else if (!ext && a->nla_type == CACHEPEER_A_NODE_STATE)
 			rep->state = *(__u32 *)d;
+		else if (!ext && a->nla_type == CACHEPEER_A_NODE_EPOCH)
+			rep->epoch = dl == 8 ? *(__u64 *)d : *(__u32 *)d;
 	}
 }
 
@@ -89,6 +92,7 @@ static int transact(int fd, const void *r, size_t len, struct reply *rep)
 	memset(rep, 0, sizeof(*rep));
 	rep->miss_type = -1;
 	rep->state = -1;
+	rep->epoch = -1;
 	if (send(fd, r, len, 0) != (ssize_t)len)
 		return -errno;
 	for (;;) {
@@ -365,6 +369,104 @@ TEST_F(node, dump_not_supported)
 }
 
 /* Random commands, flags and attributes: every one answered, none fatal. */
+/* A CACHEPEER_A_NODE_MEMBER nest; alen 0 or port 0 leave those out, weight < 0 too. */
+static void put_member(struct req *r, const char *name, const void *addr, int alen, __u16 port,
+		       long weight)
+{
+	struct nlattr *nest = (struct nlattr *)((char *)r + NLMSG_ALIGN(r->nlh.nlmsg_len));
+	__u32 w = weight;
+
+	nest->nla_type = CACHEPEER_A_NODE_MEMBER | NLA_F_NESTED;
+	r->nlh.nlmsg_len = NLMSG_ALIGN(r->nlh.nlmsg_len) + NLA_HDRLEN;
+	put_attr(r, CACHEPEER_A_MEMBER_NAME, name, strlen(name) + 1);
+	if (alen)
+		put_attr(r, CACHEPEER_A_MEMBER_ADDR, addr, alen);
+	if (port)
+		put_attr(r, CACHEPEER_A_MEMBER_PORT, &port, sizeof(port));
+	if (weight >= 0)
+		put_attr(r, CACHEPEER_A_MEMBER_WEIGHT, &w, sizeof(w));
+	nest->nla_len = (char *)r + r->nlh.nlmsg_len - (char *)nest;
+}
+
+static long long ring_epoch(int fd, int family)
+{
+	struct reply rep;
+	struct req r;
+
+	req_init(&r, family, CACHEPEER_CMD_RING_GET);
+	if (transact(fd, &r, r.nlh.nlmsg_len, &rep) || rep.error)
+		return -1;
+	return rep.epoch;
+}
+
+TEST_F(node, ring_bad_members)
+{
+	static const unsigned char a4[4] = { 10, 0, 0, 1 }, a5[5] = { 10, 0, 0, 1, 0 };
+	char longname[CACHEPEER_NAME_MAX + 2];
+	long long epoch;
+
+	req_init(&self->r, self->family, CACHEPEER_CMD_RING_ADD);
+	put_member(&self->r, "m1", a4, 4, 7000, 100);
+	ASSERT_EQ(0, do_req());
+	ASSERT_EQ(0, self->rep.error);
+	epoch = ring_epoch(self->fd, self->family);
+	ASSERT_LT(0, epoch);
+
+	req_init(&self->r, self->family, CACHEPEER_CMD_RING_ADD);
+	put_member(&self->r, "m2", a5, 5, 7000, 100);
+	ASSERT_EQ(0, do_req());
+	EXPECT_EQ(-EINVAL, self->rep.error);
+	EXPECT_STREQ("member address must be 4 (IPv4) or 16 (IPv6) bytes", self->rep.extack);
+
+	req_init(&self->r, self->family, CACHEPEER_CMD_RING_ADD);
+	put_member(&self->r, "m2", a4, 4, 7001, CACHEPEER_WEIGHT_MAX + 1);
+	ASSERT_EQ(0, do_req());
+	EXPECT_EQ(-ERANGE, self->rep.error);
+	EXPECT_NE('\0', self->rep.extack[0]);
+
+	memset(longname, 'x', sizeof(longname) - 1);
+	longname[sizeof(longname) - 1] = '\0';
+	req_init(&self->r, self->family, CACHEPEER_CMD_RING_ADD);
+	put_member(&self->r, longname, a4, 4, 7001, 100);
+	ASSERT_EQ(0, do_req());
+	EXPECT_GT(0, self->rep.error);
+	EXPECT_NE('\0', self->rep.extack[0]);
+
+	req_init(&self->r, self->family, CACHEPEER_CMD_RING_ADD);
+	put_member(&self->r, "m2", a4, 4, 0, 100);
+	ASSERT_EQ(0, do_req());
+	EXPECT_EQ(-EINVAL, self->rep.error);
+	EXPECT_EQ(CACHEPEER_A_MEMBER_PORT, self->rep.miss_type);
+
+	req_init(&self->r, self->family, CACHEPEER_CMD_RING_ADD);
+	put_member(&self->r, "m1", a4, 4, 7001, 100);
+	ASSERT_EQ(0, do_req());
+	EXPECT_EQ(-EEXIST, self->rep.error);
+	EXPECT_STREQ("a member of that name is already in the ring", self->rep.extack);
+
+	req_init(&self->r, self->family, CACHEPEER_CMD_RING_DEL);
+	put_attr(&self->r, CACHEPEER_A_NODE_NAME, "m9", 3);
+	ASSERT_EQ(0, do_req());
+	EXPECT_EQ(-ENOENT, self->rep.error);
+	EXPECT_STREQ("no member of that name in the ring", self->rep.extack);
+
+	/* A whole ring with one bad member is refused whole. */
+	req_init(&self->r, self->family, CACHEPEER_CMD_RING_SET);
+	put_member(&self->r, "m1", a4, 4, 7000, 100);
+	put_member(&self->r, "m2", a4, 4, 7000, 100);
+	ASSERT_EQ(0, do_req());
+	EXPECT_EQ(-EINVAL, self->rep.error);
+	EXPECT_STREQ("duplicate member address", self->rep.extack);
+
+	req_init(&self->r, self->family, CACHEPEER_CMD_RING_WEIGHT);
+	put_member(&self->r, "m1", a4, 4, 7000, 5);
+	ASSERT_EQ(0, do_req());
+	EXPECT_EQ(-EINVAL, self->rep.error);
+	EXPECT_STREQ("a weight change takes a name and a weight only", self->rep.extack);
+
+	EXPECT_EQ(epoch, ring_epoch(self->fd, self->family));
+}
+
 TEST_F(node, random_requests)
 {
 	unsigned int seed = 1234;

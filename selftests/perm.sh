@@ -23,6 +23,15 @@ test_unpriv_mutate_refused() {
 	expect_err 1 "cachepeerctl: limits: permission denied" \
 		as_nobody "$CTL" limits --max-blocks 1
 	expect_err 1 "cachepeerctl: scrub start: permission denied" as_nobody "$CTL" scrub start
+	expect_err 1 "cachepeerctl: ring add: permission denied" \
+		as_nobody "$CTL" ring add x 10.0.0.1:7000
+	expect_err 1 "cachepeerctl: ring set: permission denied" as_nobody "$CTL" ring set /dev/null
+	expect_err 1 "cachepeerctl: ring del: permission denied" as_nobody "$CTL" ring del x
+	expect_err 1 "cachepeerctl: ring weight: permission denied" as_nobody "$CTL" ring weight x 1
+	head -c 32 /dev/zero >"$CP_TMP/key"
+	chmod 644 "$CP_TMP/key"
+	expect_err 1 "cachepeerctl: set: permission denied" as_nobody "$CTL" set key "$CP_TMP/key"
+	expect_eq "$("$CTL" ring -j | json_get members)" "[]" "ring after refused edits"
 	expect_eq "$("$CTL" -j | json_get state)" stopped "state after refused start"
 	expect_eq "$("$CTL" -j | json_get name)" "" "name after refused set"
 	expect_eq "$("$CTL" limits -j | json_get max_blocks)" 0 "limit after refused set"
@@ -30,6 +39,8 @@ test_unpriv_mutate_refused() {
 	as_nobody "$CTL" limits >/dev/null
 	as_nobody "$CTL" stats --prometheus | grep -q '^cachepeer_up{node=""} 0$'
 	as_nobody "$CTL" conns >/dev/null
+	as_nobody "$CTL" ring >/dev/null
+	as_nobody "$CTL" ring lookup somekey >/dev/null
 }
 
 test_userns_owner() {
@@ -55,6 +66,6 @@ ktap_print_header
 ktap_set_plan 3
 load_module
 run_test "unprivileged status works" test_unpriv_read
-run_test "unprivileged start/stop/set/limits/scrub refused: permission denied" test_unpriv_mutate_refused
+run_test "unprivileged start/stop/set/limits/scrub/ring refused: permission denied" test_unpriv_mutate_refused
 run_test "a user namespace's root manages only its own node" test_userns_owner
 ktap_finished

@@ -114,8 +114,12 @@
  *
  * CACHEPEER_CMD_RING_LOOKUP (do)
  *   request:  CACHEPEER_A_NODE_KEY_HASH_OF   binary, a block key
+ *             CACHEPEER_A_NODE_LOOKUP_COUNT  u32, optional, 1..1000000
  *   reply:    CACHEPEER_A_NODE_KEY_HASH (u64, XXH64 of the key) and the
- *             owner's CACHEPEER_A_NODE_MEMBER, if the ring has one.
+ *             owner's CACHEPEER_A_NODE_MEMBER, if the ring has one. With
+ *             LOOKUP_COUNT, the node also looks up that many hashes derived
+ *             from the key's and reports the time taken in _LOOKUP_NS (a
+ *             benchmark of the ring).
  *
  * CACHEPEER_CMD_CONN_GET (dump)
  *   request:  none
@@ -245,6 +249,8 @@ enum cachepeer_node_attr {
 	CACHEPEER_A_NODE_RING_BUILD_NS,		/* uint */
 	CACHEPEER_A_NODE_KEY_HASH_OF,		/* binary, a block key */
 	CACHEPEER_A_NODE_KEY_HASH,		/* u64 */
+	CACHEPEER_A_NODE_LOOKUP_COUNT,		/* u32 */
+	CACHEPEER_A_NODE_LOOKUP_NS,		/* uint */
 
 	__CACHEPEER_A_NODE_MAX,
 	CACHEPEER_A_NODE_MAX = __CACHEPEER_A_NODE_MAX - 1
