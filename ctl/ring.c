@@ -105,7 +105,7 @@ static int member_cmp(const void *a, const void *b)
 static struct cp_ring_point *sort_points(struct cp_ring_point *p, struct cp_ring_point *tmp,
 					 unsigned int n)
 {
-	static unsigned int count[RADIX_SIZE];
+	unsigned int count[RADIX_SIZE];	/* 8 KiB; callers may be threads */
 	struct cp_ring_point *t;
 	unsigned int i, shift;
 
