@@ -96,7 +96,7 @@ static int member_cmp(const void *a, const void *b)
 }
 
 #define RADIX_BITS	11
-#define RADIX_SIZE	(1 << RADIX_BITS)
+#define RADIX_SIZE	2048	/* 1 << RADIX_BITS */
 
 /*
  * By hash, points of equal hash in member order (as laid out): a stable

@@ -2,6 +2,7 @@
 /* Client routing over the ring: owner first, then the next live member. */
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -57,7 +58,7 @@ int cp_router_init(struct cp_router *rt, const char *seed)
 	memset(rt, 0, sizeof(*rt));
 	if (strlen(seed) >= sizeof(rt->seed))
 		return -EINVAL;
-	strcpy(rt->seed, seed);
+	snprintf(rt->seed, sizeof(rt->seed), "%s", seed);
 	return refresh(rt);
 }
 

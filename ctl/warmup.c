@@ -158,7 +158,8 @@ static void one(struct cp_router *rt, const struct item *it)
 		fprintf(stderr, PROG_NAME ": check: '%s': not cached\n", it->key);
 		W.missing++;
 	} else {
-		fprintf(stderr, PROG_NAME ": warmup: '%s': %s\n", it->key, cp_status_name(r.status));
+		fprintf(stderr, PROG_NAME ": warmup: '%s': %s\n", it->key,
+			cp_status_name(r.status));
 		W.failed++;
 	}
 	free(got);
@@ -276,18 +277,24 @@ int cmd_warmup(int argc, char **argv)
 		fprintf(stderr, "\r\033[K");
 
 	if (opt_json) {
-		printf("{\"blocks\":%zu,\"ok\":%lu,\"missing\":%lu,\"bad\":%lu,\"failed\":%lu,"
-		       "\"bytes\":%lu,\"seconds\":%.3f,\"failovers\":%lu,\"refreshes\":%lu,"
-		       "\"redirects\":%lu}\n", W.n, (unsigned long)W.ok, (unsigned long)W.missing,
-		       (unsigned long)W.bad, (unsigned long)W.failed, (unsigned long)W.bytes, dt,
-		       (unsigned long)W.failovers, (unsigned long)W.refreshes,
-		       (unsigned long)W.redirects);
+		printf("{");
+		json_u64("blocks", W.n, ",");
+		json_u64("ok", W.ok, ",");
+		json_u64("missing", W.missing, ",");
+		json_u64("bad", W.bad, ",");
+		json_u64("failed", W.failed, ",");
+		json_u64("bytes", W.bytes, ",");
+		printf("\"seconds\":%.3f,", dt);
+		json_u64("failovers", W.failovers, ",");
+		json_u64("refreshes", W.refreshes, ",");
+		json_u64("redirects", W.redirects, "}\n");
 	} else {
-		printf("%s: %zu blocks, %lu %s, %lu missing, %lu bad, %lu failed; %s in %.2f s"
-		       " (%.1f MiB/s)\n", W.check ? "check" : "warmup", W.n, (unsigned long)W.ok,
+		printf("%s: %zu blocks, %lu %s, %lu missing, %lu bad, %lu failed; ",
+		       W.check ? "check" : "warmup", W.n, (unsigned long)W.ok,
 		       W.check ? "match" : "stored", (unsigned long)W.missing,
-		       (unsigned long)W.bad, (unsigned long)W.failed,
-		       fmt_size(W.bytes, b, sizeof(b)), dt, W.bytes / 1048576.0 / (dt ? dt : 1));
+		       (unsigned long)W.bad, (unsigned long)W.failed);
+		printf("%s in %.2f s (%.1f MiB/s)\n", fmt_size(W.bytes, b, sizeof(b)), dt,
+		       W.bytes / 1048576.0 / (dt ? dt : 1));
 	}
 	if (W.failed)
 		return EXIT_ERR;

@@ -102,12 +102,9 @@ static void push_work(struct work_struct *work)
 	if (!err && r.status != CACHEPEER_S_OK)
 		err = -EACCES;
 	if (!err && r.data_len) {
-		if (r.data_len > CACHEPEER_RING_ENC_MAX + CACHEPEER_HMAC_LEN)
-			err = -EMSGSIZE;
-		else if (!(reply = kvmalloc(r.data_len, GFP_KERNEL)))
-			err = -ENOMEM;
-		else
-			err = cp_peer_recv(&p, reply, r.data_len);
+		if (r.data_len <= CACHEPEER_RING_ENC_MAX + CACHEPEER_HMAC_LEN)
+			reply = kvmalloc(r.data_len, GFP_KERNEL);
+		err = reply ? cp_peer_recv(&p, reply, r.data_len) : -EMSGSIZE;
 	}
 	cp_peer_close(&p);
 	atomic64_inc(err ? &cl->peer_errors : &cl->ring_sent);

@@ -397,7 +397,8 @@ static int member_from_attr(const struct nlattr *nest, struct cp_member *m, bool
 		if (NL_REQ_ATTR_CHECK(extack, nest, tb, CACHEPEER_A_MEMBER_WEIGHT))
 			return -EINVAL;
 		if (tb[CACHEPEER_A_MEMBER_ADDR] || tb[CACHEPEER_A_MEMBER_PORT]) {
-			NL_SET_ERR_MSG_ATTR(extack, nest, "a weight change takes a name and a weight only");
+			NL_SET_ERR_MSG_ATTR(extack, nest,
+					    "a weight change takes a name and a weight only");
 			return -EINVAL;
 		}
 		return 0;
@@ -415,7 +416,8 @@ static int member_from_attr(const struct nlattr *nest, struct cp_member *m, bool
 		m->addr.v6.sin6_addr = nla_get_in6_addr(a);
 		m->addr.v6.sin6_port = htons(nla_get_u16(tb[CACHEPEER_A_MEMBER_PORT]));
 	} else {
-		NL_SET_ERR_MSG_ATTR(extack, a, "member address must be 4 (IPv4) or 16 (IPv6) bytes");
+		NL_SET_ERR_MSG_ATTR(extack, a,
+				    "member address must be 4 (IPv4) or 16 (IPv6) bytes");
 		return -EINVAL;
 	}
 	why = cp_member_check(m);
@@ -524,7 +526,7 @@ static int cp_nl_ring_lookup_doit(struct sk_buff *skb, struct genl_info *info)
 {
 	struct cp_service *svc = info_service(info);
 	struct cp_cluster *cl = &svc->cluster;
-	const struct nlattr *key;
+	const struct nlattr *key, *count;
 	const struct cp_ring *r;
 	struct sk_buff *msg;
 	void *hdr;
@@ -547,10 +549,10 @@ static int cp_nl_ring_lookup_doit(struct sk_buff *skb, struct genl_info *info)
 	    !nla_put_u64_64bit(msg, CACHEPEER_A_NODE_KEY_HASH, hash, CACHEPEER_A_NODE_UNSPEC) &&
 	    (o < 0 || !put_member(msg, &r->members[o])))
 		ret = 0;
-	if (!ret && r && info->attrs[CACHEPEER_A_NODE_LOOKUP_COUNT])
+	count = info->attrs[CACHEPEER_A_NODE_LOOKUP_COUNT];
+	if (!ret && r && count)
 		ret = nla_put_uint(msg, CACHEPEER_A_NODE_LOOKUP_NS,
-				   time_lookups(r, hash,
-						nla_get_u32(info->attrs[CACHEPEER_A_NODE_LOOKUP_COUNT])));
+				   time_lookups(r, hash, nla_get_u32(count)));
 	mutex_unlock(&cl->lock);
 	if (ret) {
 		nlmsg_free(msg);

@@ -73,7 +73,7 @@ struct point {
 };
 
 #define RADIX_BITS	11
-#define RADIX_SIZE	(1 << RADIX_BITS)
+#define RADIX_SIZE	BIT(RADIX_BITS)
 
 /*
  * Sort points by hash with an LSD radix sort: six passes over the array

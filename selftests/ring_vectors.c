@@ -46,8 +46,8 @@ int main(int argc, char **argv)
 
 		line++;
 		if (sscanf(buf, "member %63s %63s weight %u", a, b, &w) == 3) {
-			strcpy(r.m[r.n].name, a);
-			strcpy(r.m[r.n].addr, b);
+			snprintf(r.m[r.n].name, sizeof(r.m[r.n].name), "%.63s", a);
+			snprintf(r.m[r.n].addr, sizeof(r.m[r.n].addr), "%.63s", b);
 			r.m[r.n++].weight = w;
 			if (cp_ring_build(&r))
 				ksft_exit_fail_msg("out of memory\n");
@@ -65,7 +65,8 @@ int main(int argc, char **argv)
 
 			npoints++;
 			if (i < 0 || r.m[i].points != w) {
-				ksft_print_msg("line %u: %d points\n", line, i < 0 ? -1 : r.m[i].points);
+				ksft_print_msg("line %u: %d points\n", line,
+					       i < 0 ? -1 : (int)r.m[i].points);
 				bad++;
 			}
 		} else if (sscanf(buf, "owner %299s %299s %299s", a, b, c) == 3) {
