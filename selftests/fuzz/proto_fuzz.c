@@ -34,15 +34,22 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		abort();
 	if (r.opcode < CACHEPEER_OP_GET || r.opcode > CACHEPEER_OP_MAX)
 		abort();
-	if (r.opcode == CACHEPEER_OP_PING ? r.key_len != 0 :
+	/* Ops up to DEL take a key; PING and the ring ops none. */
+	if (r.opcode > CACHEPEER_OP_DEL ? r.key_len != 0 :
 	    r.key_len < 1 || r.key_len > CACHEPEER_KEY_MAX)
 		abort();
 	if (r.opcode == CACHEPEER_OP_PUT ?
-	    r.payload_len < 1 || r.payload_len > max_block : r.payload_len != 0)
+	    r.payload_len < 1 || r.payload_len > max_block :
+	    r.opcode == CACHEPEER_OP_RING_PUSH ?
+	    r.payload_len < 1 || r.payload_len > CACHEPEER_RING_ENC_MAX + CACHEPEER_HMAC_LEN :
+	    r.payload_len != 0)
 		abort();
 	if (r.opcode != CACHEPEER_OP_GET && (r.offset || r.length))
 		abort();
-	if (r.flags & ~CACHEPEER_F_ALL)
+	if (r.flags & ~(r.opcode == CACHEPEER_OP_PUT ? CACHEPEER_F_CRC :
+			r.opcode == CACHEPEER_OP_GET ? CACHEPEER_F_NOFWD : 0))
+		abort();
+	if (r.crc && !(r.flags & CACHEPEER_F_CRC))
 		abort();
 	return 0;
 }
