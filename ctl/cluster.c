@@ -203,14 +203,6 @@ static void ring_lookup_arg(const struct subcommand *cmd, struct cp_nl *nl, cons
 	}
 }
 
-static double now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
 /* The same lookups in the kernel (RING_LOOKUP with a count) and here. */
 static void ring_bench(struct cp_nl *nl, unsigned long count)
 {
@@ -328,14 +320,6 @@ int cmd_ring(int argc, char **argv)
 	return EXIT_OK;
 }
 
-static long long now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
-}
-
 /*
  * This node's address as other members reach it: its listen address, or if
  * that is a wildcard, the local address of a connection to the seed.
@@ -369,7 +353,7 @@ static void self_addr(const char *listen, const char *seed, char *out, size_t si
 /* Wait until peer's ring is at least epoch and has (or, for !want, lacks) m. */
 static bool converged(const char *peer, __u64 epoch, const struct cp_ring_member *m, bool want)
 {
-	long long end = now_ms() + CONVERGE_MS;
+	double end = now_s() + CONVERGE_MS / 1000.0;
 
 	do {
 		struct cp_ring r;
@@ -388,7 +372,7 @@ static bool converged(const char *peer, __u64 epoch, const struct cp_ring_member
 		cp_ring_free(&r);
 next:
 		usleep(100 * 1000);
-	} while (now_ms() < end);
+	} while (now_s() < end);
 	return false;
 }
 

@@ -39,6 +39,7 @@ void json_string(FILE *f, const char *s);
 void json_u64(const char *name, unsigned long long v, const char *sep);
 int parse_size(const char *s, unsigned long long *out);
 const char *fmt_size(unsigned long long v, char *buf, size_t len);
+double now_s(void);
 
 /* block.c */
 int cmd_put(int argc, char **argv);

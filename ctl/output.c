@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include <linux/cachepeer.h>
 
@@ -93,3 +94,12 @@ const char * const op_names[CACHEPEER_OP_MAX + 1] = {
 	[CACHEPEER_OP_DEL] = "del", [CACHEPEER_OP_PING] = "ping",
 	[CACHEPEER_OP_RING_GET] = "ring_get", [CACHEPEER_OP_RING_PUSH] = "ring_push",
 };
+
+/* Seconds on the monotonic clock. */
+double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}

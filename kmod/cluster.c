@@ -164,12 +164,17 @@ static void push_ring(struct cp_service *svc, const struct cp_ring *r, u32 fanou
 	msg_put(msg);
 }
 
-static void ring_install(struct cp_service *svc, struct cp_ring *r)
+/* Make r the ring, and prev (if given, else the ring before) the previous one. */
+static void ring_install(struct cp_service *svc, struct cp_ring *r, struct cp_ring *prev)
 {
 	struct cp_cluster *cl = &svc->cluster;
 	struct cp_ring *old = ring_locked(cl);
 	struct cp_ring *older = rcu_dereference_protected(cl->prev, lockdep_is_held(&cl->lock));
 
+	if (prev) {
+		cp_ring_free_rcu(old);
+		old = prev;
+	}
 	rcu_assign_pointer(cl->prev, old);
 	rcu_assign_pointer(cl->ring, r);
 	WRITE_ONCE(cl->changed, jiffies);
@@ -300,6 +305,30 @@ bool cp_cluster_is_member(struct cp_service *svc)
 }
 
 /*
+ * A node with no ring that sets its seed's ring plus itself is joining: until now
+ * its keys lived where the same ring without it puts them. That ring is its
+ * previous one, for hand-off. NULL if there is none to build.
+ */
+static struct cp_ring *joined_prev(struct cp_service *svc, const struct cp_ring *r)
+{
+	struct cp_member *m;
+	struct cp_ring *prev;
+	const char *why;
+
+	if (r->self < 0 || r->nmembers < 2)
+		return NULL;
+	m = kvmalloc_array(r->nmembers - 1, sizeof(*m), GFP_KERNEL);
+	if (!m)
+		return NULL;
+	memcpy(m, r->members, r->self * sizeof(*m));
+	memcpy(m + r->self, r->members + r->self + 1,
+	       (r->nmembers - r->self - 1) * sizeof(*m));
+	prev = cp_ring_build(m, r->nmembers - 1, r->epoch - 1, svc->name, &why);
+	kvfree(m);
+	return IS_ERR(prev) ? NULL : prev;
+}
+
+/*
  * Process context, svc->lock held (the node's name is stable). Apply one
  * edit to the ring, as a new epoch, and push it.
  */
@@ -350,7 +379,8 @@ int cp_cluster_edit(struct cp_service *svc, enum cp_ring_edit op, const struct c
 		err = PTR_ERR(r);
 		goto out;
 	}
-	ring_install(svc, r);
+	/* A join (RING_SET on a node without a ring, from a seed's epoch). */
+	ring_install(svc, r, !cur && base_epoch ? joined_prev(svc, r) : NULL);
 out:
 	mutex_unlock(&cl->lock);
 	kvfree(all);
@@ -377,15 +407,8 @@ enum cp_route cp_cluster_route(struct cp_service *svc, u64 hash, u16 flags, unio
 			CP_ROUTE_REDIRECT : CP_ROUTE_FORWARD;
 	} else if (o >= 0 && time_before(jiffies, READ_ONCE(cl->changed) +
 					 READ_ONCE(cl->handoff_s) * HZ)) {
-		/*
-		 * The previous owner: under the previous ring, or for a node
-		 * that had none (it just joined), the member that owns the
-		 * key when this node's points are left out.
-		 */
 		p = rcu_dereference(cl->prev);
-		if (!p)
-			p = r;
-		o = p == r ? cp_ring_owner_except(r, hash, o) : cp_ring_owner(p, hash);
+		o = p ? cp_ring_owner(p, hash) : -1;
 		if (o >= 0 && o != READ_ONCE(p->self)) {
 			*to = p->members[o].addr;
 			route = CP_ROUTE_HANDOFF;
@@ -450,7 +473,7 @@ u16 cp_cluster_push_in(struct cp_service *svc, const void *msg, size_t len,
 	}
 	cur = ring_locked(cl);
 	if (cp_ring_wins(r, cur)) {
-		ring_install(svc, r);
+		ring_install(svc, r, NULL);
 		atomic64_inc(&cl->ring_accepted);
 		goto out;
 	}

@@ -536,6 +536,12 @@ static int cp_nl_ring_lookup_doit(struct sk_buff *skb, struct genl_info *info)
 	if (GENL_REQ_ATTR_CHECK(info, CACHEPEER_A_NODE_KEY_HASH_OF))
 		return -EINVAL;
 	key = info->attrs[CACHEPEER_A_NODE_KEY_HASH_OF];
+	count = info->attrs[CACHEPEER_A_NODE_LOOKUP_COUNT];
+	/* Timing a million lookups holds the ring's lock: not for everyone. */
+	if (count && !netlink_ns_capable(skb, genl_info_net(info)->user_ns, CAP_NET_ADMIN)) {
+		GENL_SET_ERR_MSG(info, "a lookup benchmark needs CAP_NET_ADMIN");
+		return -EPERM;
+	}
 	hash = cp_ring_key_hash(nla_data(key), nla_len(key));
 	msg = genlmsg_new(NLMSG_GOODSIZE, GFP_KERNEL);
 	if (!msg)
@@ -549,7 +555,6 @@ static int cp_nl_ring_lookup_doit(struct sk_buff *skb, struct genl_info *info)
 	    !nla_put_u64_64bit(msg, CACHEPEER_A_NODE_KEY_HASH, hash, CACHEPEER_A_NODE_UNSPEC) &&
 	    (o < 0 || !put_member(msg, &r->members[o])))
 		ret = 0;
-	count = info->attrs[CACHEPEER_A_NODE_LOOKUP_COUNT];
 	if (!ret && r && count)
 		ret = nla_put_uint(msg, CACHEPEER_A_NODE_LOOKUP_NS,
 				   time_lookups(r, hash, nla_get_u32(count)));

@@ -254,18 +254,10 @@ void cp_ring_free_rcu(struct cp_ring *r)
 /* Any context. The owning member's index, or -1 if no member has points. */
 int cp_ring_owner(const struct cp_ring *r, u64 hash)
 {
-	return cp_ring_owner_except(r, hash, -1);
-}
+	u32 lo = 0, hi = r->npoints;
 
-/*
- * Any context. The owner of hash among members other than skip: where the
- * key lived before skip joined, since a member's points only ever take keys
- * from the member next clockwise. -1 if there is none.
- */
-int cp_ring_owner_except(const struct cp_ring *r, u64 hash, int skip)
-{
-	u32 lo = 0, hi = r->npoints, i;
-
+	if (!r->npoints)
+		return -1;
 	while (lo < hi) {
 		u32 mid = lo + (hi - lo) / 2;
 
@@ -274,13 +266,7 @@ int cp_ring_owner_except(const struct cp_ring *r, u64 hash, int skip)
 		else
 			hi = mid;
 	}
-	for (i = 0; i < r->npoints; i++) {
-		u32 m = r->owner[(lo + i) % r->npoints];
-
-		if (m != skip)
-			return m;
-	}
-	return -1;
+	return r->owner[lo == r->npoints ? 0 : lo];
 }
 
 int cp_ring_find(const struct cp_ring *r, const char *name)

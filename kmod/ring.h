@@ -48,7 +48,6 @@ struct cp_ring *cp_ring_build(const struct cp_member *m, u32 n, u64 epoch, const
 void cp_ring_free(struct cp_ring *r);
 void cp_ring_free_rcu(struct cp_ring *r);
 int cp_ring_owner(const struct cp_ring *r, u64 hash);
-int cp_ring_owner_except(const struct cp_ring *r, u64 hash, int skip);
 int cp_ring_find(const struct cp_ring *r, const char *name);
 bool cp_ring_wins(const struct cp_ring *a, const struct cp_ring *b);
 size_t cp_ring_enc_len(const struct cp_ring *r);

@@ -117,9 +117,9 @@
  *             CACHEPEER_A_NODE_LOOKUP_COUNT  u32, optional, 1..1000000
  *   reply:    CACHEPEER_A_NODE_KEY_HASH (u64, XXH64 of the key) and the
  *             owner's CACHEPEER_A_NODE_MEMBER, if the ring has one. With
- *             LOOKUP_COUNT, the node also looks up that many hashes derived
- *             from the key's and reports the time taken in _LOOKUP_NS (a
- *             benchmark of the ring).
+ *             LOOKUP_COUNT (which needs CAP_NET_ADMIN), the node also looks
+ *             up that many hashes derived from the key's and reports the time
+ *             taken in _LOOKUP_NS (a benchmark of the ring).
  *
  * CACHEPEER_CMD_CONN_GET (dump)
  *   request:  none
