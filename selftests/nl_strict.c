@@ -221,7 +221,7 @@ TEST_F(node, set_nothing)
 	req_init(&self->r, self->family, CACHEPEER_CMD_NODE_SET);
 	ASSERT_EQ(0, do_req());
 	EXPECT_EQ(-EINVAL, self->rep.error);
-	EXPECT_STREQ("nothing to set: give a name or a limit", self->rep.extack);
+	EXPECT_STREQ("nothing to set: give a name, a limit or a cluster setting", self->rep.extack);
 }
 
 /* Out-of-range limits are refused whole: nothing of the request applies. */
