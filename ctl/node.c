@@ -264,12 +264,12 @@ int cmd_set(int argc, char **argv)
 	struct cp_cluster_cfg cc = { .miss = -1, .handoff_s = -1 };
 	unsigned char key[CACHEPEER_CLUSTER_KEY_MAX + 2];
 	struct cp_nl *nl;
-	int i, ret;
+	int first, i, ret;
 
-	i = parse_opts(cmd, argc, argv, false);
-	if (i == argc || (argc - i) % 2)
+	first = parse_opts(cmd, argc, argv, false);
+	if (first == argc || (argc - first) % 2)
 		usage_error(cmd, "expected SETTING VALUE pairs");
-	for (; i < argc; i += 2) {
+	for (i = first; i < argc; i += 2) {
 		const char *what = argv[i], *val = argv[i + 1];
 		char *end;
 
@@ -301,6 +301,8 @@ int cmd_set(int argc, char **argv)
 
 	nl = open_nl();
 	ret = cp_nl_node_set_cluster(nl, &cc);
+	if (ret && cc.name && argc - first == 2)
+		fail("set name '%s': %s", cc.name, cp_nl_strerror(nl, ret));
 	if (ret)
 		fail("set: %s", cp_nl_strerror(nl, ret));
 	cp_nl_close(nl);

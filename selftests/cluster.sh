@@ -342,7 +342,7 @@ test_bad_input() {
 	fails on p1 "$CTL" ring weight p2 1001 2>/dev/null
 	fails on p1 "$CTL" ring add bad/name 10.77.0.9:7000 2>/dev/null
 	fails on p1 "$CTL" ring add p9 10.77.0.300:7000 2>/dev/null
-	expect_err 1 "cachepeerctl: set: leave the ring before renaming the node (Device or resource busy)" \
+	expect_err 1 "cachepeerctl: set name 'other': leave the ring before renaming the node (Device or resource busy)" \
 		on p1 "$CTL" set name other
 	converged 2000 1 2 3 4
 }
