@@ -257,7 +257,6 @@ static void print_prometheus(const struct cp_node_info *info)
 	     st->scrub_corrupt);
 	prom(n, "scrub_running", "gauge", "1 while a scrub pass is under way.", NULL,
 	     st->scrub_running);
-	prom(n, "ring_epoch", "gauge", "Epoch of the node's ring.", NULL, info->epoch);
 	prom(n, "forwards_total", "counter", "GETs relayed from their owner.", NULL,
 	     st->forwards);
 	prom(n, "redirects_total", "counter", "GETs answered with the owner's address.", NULL,
