@@ -14,7 +14,7 @@
 #   --kernel IMAGE boot IMAGE instead of /boot/vmlinuz-<detected release>
 #
 # Environment: CP_KVM=1 uses KVM (default TCG: nested KVM is broken here),
-# CP_VM_MEM (default 2G), CP_VM_CPUS (2), CP_VM_TIMEOUT seconds (1500),
+# CP_VM_MEM (default 2G), CP_VM_CPUS (2), CP_VM_TIMEOUT seconds (2400),
 # CP_VM_OUT directory for logs (default .cache/vm).
 set -uo pipefail
 
@@ -52,7 +52,7 @@ gout=/tmp/cp-vm-out
 cmd=$(printf '%q ' "$top/scripts/guest-run.sh" "$gout" "$@")
 boot() {
 	echo "vm-run: booting $(basename "$kernel") (${accel[*]:-kvm}, ${CP_VM_CPUS:-2} vCPUs, ${CP_VM_MEM:-2G})"
-	timeout -k 30 "${CP_VM_TIMEOUT:-1500}" \
+	timeout -k 30 "${CP_VM_TIMEOUT:-2400}" \
 		vng -r "$kernel" "${accel[@]}" --cpus "${CP_VM_CPUS:-2}" --memory "${CP_VM_MEM:-2G}" \
 		--rwdir "$gout=$out" --cwd "$PWD" --exec "$cmd" </dev/null 2>"$out/vng.stderr" |
 		tee "$out/console.log"
@@ -70,7 +70,7 @@ fi
 
 rc=$(cat "$out/rc" 2>/dev/null)
 if [ -z "$rc" ]; then
-	echo "vm-run: the guest did not finish the command (vng exit $vng_rc; timeout ${CP_VM_TIMEOUT:-1500} s)" >&2
+	echo "vm-run: the guest did not finish the command (vng exit $vng_rc; timeout ${CP_VM_TIMEOUT:-2400} s)" >&2
 	tail -n 20 "$out/vng.stderr" >&2
 	rc=125
 fi
