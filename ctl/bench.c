@@ -15,7 +15,8 @@
  * ceiling).
  *
  * Prints one line: GiB/s, ops/s, p50/p99 latency (send to last byte) and
- * whole-machine CPU seconds per GiB from /proc/stat.
+ * whole-machine CPU seconds per GiB from /proc/stat, and the same less this
+ * client's own CPU time (getrusage): what serving cost.
  */
 #include <arpa/inet.h>
 #include <endian.h>
@@ -29,6 +30,7 @@
 #include <string.h>
 #include <fcntl.h>
 #include <sys/sendfile.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -78,6 +80,17 @@ static double cpu_busy(void)
 	fclose(f);
 	/* user nice system (idle) (iowait) irq softirq steal */
 	return (v[0] + v[1] + v[2] + v[5] + v[6] + v[7]) / (double)sysconf(_SC_CLK_TCK);
+}
+
+/* CPU time of this process, every thread, user and system, in seconds. */
+static double cpu_self(void)
+{
+	struct rusage ru;
+
+	if (getrusage(RUSAGE_SELF, &ru))
+		return 0;
+	return ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 +
+	       ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6;
 }
 
 static int dial(void)
@@ -292,7 +305,7 @@ int main(int argc, char **argv)
 	struct worker *w;
 	unsigned int *all;
 	size_t nall = 0, i;
-	double t0, t1, c0, c1, gib;
+	double t0, t1, c0, c1, s0, s1, gib;
 	int c, raw_port = 0, err = 0;
 
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
@@ -340,6 +353,7 @@ int main(int argc, char **argv)
 
 	w = calloc(conns, sizeof(*w));
 	c0 = cpu_busy();
+	s0 = cpu_self();
 	t0 = now();
 	for (c = 0; c < conns; c++)
 		pthread_create(&w[c].thread, NULL, run, &w[c]);
@@ -347,6 +361,7 @@ int main(int argc, char **argv)
 	stop = 1;
 	t1 = now();
 	c1 = cpu_busy();
+	s1 = cpu_self();
 	for (c = 0; c < conns; c++) {
 		shutdown(w[c].fd, SHUT_RDWR);
 		pthread_join(w[c].thread, NULL);
@@ -364,8 +379,10 @@ int main(int argc, char **argv)
 	printf("proto=%s conns=%d depth=%d size=%zu secs=%.1f ",
 	       proto == P_HTTP ? "http" : proto == P_RAW ? "raw" : "cachepeer", conns, depth,
 	       size, t1 - t0);
-	printf("gib_s=%.3f ops_s=%.0f p50_us=%u p99_us=%u cpu_s_per_gib=%.3f\n",
+	printf("gib_s=%.3f ops_s=%.0f p50_us=%u p99_us=%u cpu_s_per_gib=%.3f",
 	       gib / (t1 - t0), ops / (t1 - t0), nall ? all[nall / 2] : 0,
 	       nall ? all[nall * 99 / 100] : 0, gib ? (c1 - c0) / gib : 0);
+	/* The machine's, less this client's own: what serving cost. */
+	printf(" server_cpu_s_per_gib=%.3f\n", gib ? (c1 - c0 - (s1 - s0)) / gib : 0);
 	return ops ? 0 : 1;
 }

@@ -100,9 +100,12 @@ awk '
 { p = $2; sub("proto=", "", p)
   for (i = 3; i <= NF; i++) { split($i, kv, "="); r[$1 "," p "," kv[1]] = kv[2] } }
 END {
-	printf "big (4 MiB, 4 conns x 2): GiB/s %.2fx nginx, %.2fx raw; CPU/GiB %.2fx nginx\n",
+	printf "big (4 MiB, 4 conns x 2): GiB/s %.2fx nginx, %.2fx raw; CPU/GiB %.2fx nginx",
 		r["big,cachepeer,gib_s"] / r["big,http,gib_s"], r["big,cachepeer,gib_s"] / r["big,raw,gib_s"],
 		r["big,cachepeer,cpu_s_per_gib"] / r["big,http,cpu_s_per_gib"]
+	printf " (server side, client CPU left out: %.2fx nginx, %.2fx raw)\n",
+		r["big,cachepeer,server_cpu_s_per_gib"] / r["big,http,server_cpu_s_per_gib"],
+		r["big,cachepeer,server_cpu_s_per_gib"] / r["big,raw,server_cpu_s_per_gib"]
 	printf "pipe64 (4 KiB, 1 conn x 64): ops/s %.2fx nginx; p99 %.2fx nginx\n",
 		r["pipe64,cachepeer,ops_s"] / r["pipe64,http,ops_s"], r["pipe64,cachepeer,p99_us"] / r["pipe64,http,p99_us"]
 	printf "conns16 (4 KiB, 16 conns x 1): ops/s %.2fx nginx; p99 %.2fx nginx\n",
