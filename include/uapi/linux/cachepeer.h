@@ -149,7 +149,8 @@
  *   STAT  key. block_size and crc (of the whole block) if present.
  *   DEL   key. NOT_FOUND if absent.
  *   PING  no key. OK.
- *   RING_GET   no key. data = the node's ring, encoded as below.
+ *   RING_GET   no key. data = the node's ring, encoded as below; crc = its
+ *         CRC-32C.
  *   RING_PUSH  no key. payload = a ring encoding followed by its
  *         HMAC-SHA256 (CACHEPEER_HMAC_LEN bytes) under the cluster key.
  *         DENIED if the node has no key or the HMAC is wrong. Otherwise OK;
@@ -167,8 +168,8 @@
  *
  * Routing. A GET for a key the node does not own, and does not hold, is
  * forwarded to the owner (the owner's answer is relayed) or answered
- * REDIRECT with data = the owner's "ADDR:PORT", as the node's miss setting
- * says. A node that owns a key but misses it asks the key's owner under the
+ * REDIRECT with data = the owner's "ADDR:PORT" (crc = its CRC-32C), as the
+ * node's miss setting says. A node that owns a key but misses it asks the key's owner under the
  * previous ring for a while after a ring change (hand-off), stores the block
  * and serves it. Requests between nodes carry CACHEPEER_F_NOFWD, so a
  * request is forwarded at most once.
