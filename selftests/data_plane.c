@@ -11,6 +11,8 @@
 #include <endian.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <netinet/in.h>
+#include <linux/tcp.h>
 #include <poll.h>
 #include <sched.h>
 #include <signal.h>
@@ -225,6 +227,51 @@ TEST_F_TIMEOUT(node, random_ranges, 600)
  * (which take a worker). Every id is answered exactly once, hits carry the
  * right bytes, and some answers overtake earlier requests.
  */
+static unsigned int segs_in(int fd)
+{
+	struct tcp_info ti;
+	socklen_t len = sizeof(ti);
+
+	memset(&ti, 0, sizeof(ti));
+	return getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &len) ? 0 : ti.tcpi_segs_in;
+}
+
+/*
+ * 64 PINGs in one write are answered in a handful of segments: TX sends with
+ * MSG_MORE while more answers are queued. Without that (the node's sockets
+ * are TCP_NODELAY) every 48-byte answer would be a segment of its own.
+ */
+TEST_F(node, small_responses_coalesced)
+{
+	enum { N = 64 };
+	struct cachepeer_req req[N];
+	unsigned int before, segs;
+	struct cp_client c;
+	int i;
+
+	memset(req, 0, sizeof(req));
+	for (i = 0; i < N; i++) {
+		req[i].magic = htobe32(CACHEPEER_REQ_MAGIC);
+		req[i].version = CACHEPEER_PROTO_VERSION;
+		req[i].opcode = CACHEPEER_OP_PING;
+		req[i].id = htobe64(i);
+	}
+	ASSERT_EQ(0, do_connect(&c));
+	before = segs_in(c.fd);
+	ASSERT_EQ((ssize_t)sizeof(req), write(c.fd, req, sizeof(req)));
+	for (i = 0; i < N; i++) {
+		struct cp_resp r;
+
+		ASSERT_EQ(0, cp_client_recv_hdr(&c, &r));
+		ASSERT_EQ(CACHEPEER_S_OK, r.status);
+	}
+	segs = segs_in(c.fd) - before;
+	TH_LOG("%d answers came in %u segments", N, segs);
+	ASSERT_LT(0, segs);
+	ASSERT_GE(N / 4, segs);
+	cp_client_close(&c);
+}
+
 TEST_F_TIMEOUT(node, pipelined_out_of_order, 600)
 {
 	enum { N = 1000, BS = 64 * 1024 };
