@@ -292,18 +292,6 @@ int cp_cluster_set_key(struct cp_service *svc, const void *key, size_t len)
 	return 0;
 }
 
-bool cp_cluster_is_member(struct cp_service *svc)
-{
-	struct cp_ring *r;
-	bool ret;
-
-	rcu_read_lock();
-	r = rcu_dereference(svc->cluster.ring);
-	ret = r && r->self >= 0;
-	rcu_read_unlock();
-	return ret;
-}
-
 /*
  * A node with no ring that sets its seed's ring plus itself is joining: until now
  * its keys lived where the same ring without it puts them. That ring is its

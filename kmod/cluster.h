@@ -56,7 +56,6 @@ void cp_cluster_mod_exit(void);
 
 int cp_cluster_rename(struct cp_service *svc, const char *name);
 int cp_cluster_set_key(struct cp_service *svc, const void *key, size_t len);
-bool cp_cluster_is_member(struct cp_service *svc);
 
 enum cp_ring_edit { CP_RING_SET, CP_RING_ADD, CP_RING_DEL, CP_RING_WEIGHT };
 int cp_cluster_edit(struct cp_service *svc, enum cp_ring_edit op, const struct cp_member *m,
