@@ -29,6 +29,7 @@
 #include <linux/bvec.h>
 #include <linux/net.h>
 #include <linux/pagemap.h>
+#include <linux/pagevec.h>
 #include <linux/slab.h>
 #include <linux/timer.h>
 #include <linux/uio.h>
@@ -46,7 +47,7 @@
 #define CP_INFLIGHT_MAX		512
 #define CP_INFLIGHT_RESUME	384
 #define CP_PUT_CHUNK		(64 * 1024)
-#define CP_TX_BVECS		16
+#define CP_TX_BVECS		(PAGEVEC_SIZE + 1)	/* a header and a folio batch */
 #define CP_REQ_LEN		sizeof(struct cachepeer_req)
 #define CP_RESP_LEN		sizeof(struct cachepeer_resp)
 
@@ -770,6 +771,52 @@ static void conn_state_change(struct sock *sk)
 	read_unlock_bh(&sk->sk_callback_lock);
 }
 
+/* Process context: drop the references tx_folios() took. */
+static void tx_folios_put(struct folio_batch *fb)
+{
+	unsigned int i;
+
+	for (i = 0; i < folio_batch_count(fb); i++)
+		folio_put(fb->folios[i]);
+	folio_batch_reinit(fb);
+}
+
+/*
+ * Process context: the page-cache folios holding block bytes [boff, end) of
+ * req, from boff on, at most max of them, taken with one walk of the
+ * mapping. Returns how many of them (from fb->folios[0]) may be sent, or an
+ * error; the caller drops the references in fb. A folio evicted since the
+ * request was checked is read and verified again: the header is out, so a
+ * failure can only end the connection; bad bytes are never sent.
+ */
+static int tx_folios(struct cp_conn *conn, struct cp_request *req, u64 boff, u64 end,
+		     unsigned int max, struct folio_batch *fb)
+{
+	pgoff_t index = boff >> PAGE_SHIFT;
+	pgoff_t last = min_t(pgoff_t, (end - 1) >> PAGE_SHIFT, index + max - 1);
+	struct folio *folio;
+	unsigned int i;
+	int err;
+
+	/* The batch is contiguous and starts with the folio holding boff. */
+	filemap_get_folios_contig(req->bf->file->f_mapping, &index, last, fb);
+	for (i = 0; i < folio_batch_count(fb); i++)
+		if (!folio_test_uptodate(fb->folios[i]))
+			break;
+	if (i)
+		return i;
+
+	tx_folios_put(fb);
+	err = cp_block_verify(&conn->svc->store, req->block, req->bf, boff, end - boff);
+	if (err)
+		return err;
+	folio = cp_block_folio(req->bf, boff >> PAGE_SHIFT);
+	if (IS_ERR(folio))
+		return PTR_ERR(folio);
+	folio_batch_add(fb, folio);
+	return 1;
+}
+
 /*
  * Send what is left of one response. Returns 0 when it is all queued in the
  * socket, -EAGAIN when the socket is full (sk_write_space resumes us), or an
@@ -780,6 +827,7 @@ static int send_response(struct cp_conn *conn, struct cp_request *req, bool more
 	struct socket *sock = conn->sock;
 	u64 total = CP_RESP_LEN + req->len;
 	bool sg = sock->sk->sk_route_caps & NETIF_F_SG;
+	struct folio_batch fb;
 
 	if (!req->hdr) {
 		req->hdr = page_frag_alloc(&conn->pfc, CP_RESP_LEN, GFP_KERNEL);
@@ -788,70 +836,52 @@ static int send_response(struct cp_conn *conn, struct cp_request *req, bool more
 		cp_proto_fill_resp(req->hdr, req->id, req->status, req->len, req->block_size,
 				   req->crc, READ_ONCE(conn->svc->epoch));
 	}
+	folio_batch_init(&fb);
 	while (req->sent < total) {
 		struct msghdr msg = { .msg_flags = MSG_SPLICE_PAGES | MSG_DONTWAIT | MSG_NOSIGNAL };
-		struct folio *folios[CP_TX_BVECS];
 		struct bio_vec bv[CP_TX_BVECS];
 		u64 pos = req->sent, bytes = 0, data;
-		int n = 0, nf = 0, ret = 0, i;
+		int n = 0, ret = 0, i;
 
 		if (pos < CP_RESP_LEN) {
 			bvec_set_virt(&bv[n++], (u8 *)req->hdr + pos, CP_RESP_LEN - pos);
 			bytes = CP_RESP_LEN - pos;
 			pos = CP_RESP_LEN;
 		}
-		while (n < CP_TX_BVECS && pos < total) {
-			u64 boff = req->off + pos - CP_RESP_LEN;
-			struct folio *folio;
-			size_t foff, len;
+		if (req->pbuf) {
+			while (n < CP_TX_BVECS && pos < total) {
+				u64 boff = pos - CP_RESP_LEN;
+				size_t foff = offset_in_page(boff);
+				size_t len = min_t(u64, PAGE_SIZE - foff, total - pos);
 
-			if (req->pbuf) {
-				boff = pos - CP_RESP_LEN;
-				foff = offset_in_page(boff);
-				len = min_t(u64, PAGE_SIZE - foff, total - pos);
 				bvec_set_page(&bv[n++], req->pbuf->pages[boff >> PAGE_SHIFT], len,
 					      foff);
 				bytes += len;
 				pos += len;
-				continue;
 			}
+		} else if (pos < total) {
+			u64 boff = req->off + pos - CP_RESP_LEN;
 
-			folio = filemap_get_folio(req->bf->file->f_mapping, boff >> PAGE_SHIFT);
-			if (IS_ERR(folio) || !folio_test_uptodate(folio)) {
-				if (!IS_ERR(folio))
-					folio_put(folio);
-				/*
-				 * Evicted since the request was checked: read
-				 * and verify the rest again. The header is out,
-				 * so a failure can only end the connection; bad
-				 * bytes are never sent.
-				 */
-				ret = cp_block_verify(&conn->svc->store, req->block, req->bf,
-						      boff, total - pos);
-				if (ret)
-					break;
-				folio = cp_block_folio(req->bf, boff >> PAGE_SHIFT);
-				if (IS_ERR(folio)) {
-					ret = PTR_ERR(folio);
-					break;
-				}
+			ret = tx_folios(conn, req, boff, req->off + req->len, CP_TX_BVECS - n, &fb);
+			for (i = 0; i < ret; i++) {
+				struct folio *folio = fb.folios[i];
+				size_t foff = boff - folio_pos(folio);
+				size_t len = min_t(u64, folio_size(folio) - foff, total - pos);
+
+				bvec_set_folio(&bv[n++], folio, len, foff);
+				boff += len;
+				bytes += len;
+				pos += len;
 			}
-			foff = boff - folio_pos(folio);
-			len = min_t(u64, folio_size(folio) - foff, total - pos);
-			bvec_set_folio(&bv[n++], folio, len, foff);
-			folios[nf++] = folio;
-			bytes += len;
-			pos += len;
 		}
-		if (!ret) {
+		if (ret >= 0) {
 			if (pos < total || more)
 				msg.msg_flags |= MSG_MORE;
 			iov_iter_bvec(&msg.msg_iter, ITER_SOURCE, bv, n, bytes);
 			ret = sock_sendmsg(sock, &msg);
 		}
 		/* The skb holds its own folio references. */
-		for (i = 0; i < nf; i++)
-			folio_put(folios[i]);
+		tx_folios_put(&fb);
 		if (ret < 0)
 			return ret;
 		data = req->sent + ret > CP_RESP_LEN ?
