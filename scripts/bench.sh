@@ -71,7 +71,7 @@ http {
 }
 CONF
 nginx -c "$work/nginx/nginx.conf"
-"$bench" --serve-raw 9000 --prefix "$(readlink -f "$work/www/big-0")" &
+"$bench" --serve-raw 9000 --prefix "$work/www/big-" --keys 16 &
 raw_pid=$!
 sleep 1
 
