@@ -4,7 +4,8 @@
  * against an independent CRC-32C, pipelining with out-of-order completion,
  * and bad input, after which other connections and stored blocks must be
  * unaffected. Each test runs on a fresh node in a network namespace of its
- * own, with its cache on a tmpfs.
+ * own, with its cache on a tmpfs ("node") or on ext4 ("disk", where the page
+ * cache can be dropped under a response that is half sent).
  */
 #define _GNU_SOURCE
 #include <dirent.h>
@@ -19,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
@@ -631,6 +633,225 @@ TEST_F_TIMEOUT(node, concurrent_puts_of_one_key, 600)
 	check_range(_metadata, &c[0], "same", data, BS, 0, 0);
 	cp_client_close(&c[0]);
 	free(data);
+}
+
+/*
+ * A node whose cache is on ext4, where the page cache can be dropped under
+ * a response that is half sent. The filesystem image lives in a tmpfs.
+ */
+FIXTURE(disk) {
+	char dir[64];
+	char mnt[80];
+};
+
+FIXTURE_SETUP(disk)
+{
+	char cmd[1024];
+
+	ASSERT_EQ(0, cp_test_load_module());
+	signal(SIGPIPE, SIG_IGN);
+	ASSERT_EQ(0, unshare(CLONE_NEWNET));
+	ASSERT_EQ(0, system("ip link set lo up"));
+	snprintf(self->dir, sizeof(self->dir), "/tmp/cp-disk.XXXXXX");
+	ASSERT_NE(NULL, mkdtemp(self->dir));
+	ASSERT_EQ(0, mount("cp-disk", self->dir, "tmpfs", 0, "size=200m"));
+	snprintf(self->mnt, sizeof(self->mnt), "%s/mnt", self->dir);
+	snprintf(cmd, sizeof(cmd),
+		 "modprobe loop && truncate -s 160M %1$s/img && mkfs.ext4 -q -F %1$s/img && mkdir %2$s && "
+		 "mount -o loop %1$s/img %2$s && rmdir %2$s/lost+found", self->dir, self->mnt);
+	ASSERT_EQ(0, system(cmd));
+	snprintf(cmd, sizeof(cmd), "%s start --listen %s --dir %s --max-block 64M", ctl(), PEER,
+		 self->mnt);
+	ASSERT_EQ(0, system(cmd));
+}
+
+FIXTURE_TEARDOWN(disk)
+{
+	char cmd[256];
+
+	snprintf(cmd, sizeof(cmd), "%s stop", ctl());
+	EXPECT_EQ(0, system(cmd));
+	umount2(self->mnt, 0);
+	umount2(self->dir, MNT_DETACH);
+	rmdir(self->dir);
+}
+
+/* The path of the one block file in dir. */
+static int block_path(const char *dir, char *path, size_t len)
+{
+	struct dirent *de;
+	DIR *d = opendir(dir);
+	int n = 0;
+
+	if (!d)
+		return -1;
+	while ((de = readdir(d)))
+		if (de->d_name[0] != '.')
+			n += snprintf(path, len, "%s/%s", dir, de->d_name) > 0;
+	closedir(d);
+	return n == 1 ? 0 : -1;
+}
+
+/* Bytes of the file at path in the page cache, or -1. */
+static long resident(const char *path)
+{
+	int fd = open(path, O_RDONLY);
+	long pg = sysconf(_SC_PAGESIZE), n = 0, i;
+	unsigned char *vec = NULL;
+	struct stat st;
+	void *map;
+
+	if (fd < 0 || fstat(fd, &st))
+		return -1;
+	map = mmap(NULL, st.st_size, PROT_READ, MAP_SHARED, fd, 0);
+	close(fd);
+	if (map == MAP_FAILED)
+		return -1;
+	vec = malloc(st.st_size / pg + 1);
+	if (!vec || mincore(map, st.st_size, vec))
+		n = -1;
+	for (i = 0; n >= 0 && i < (st.st_size + pg - 1) / pg; i++)
+		n += (vec[i] & 1) * pg;
+	free(vec);
+	munmap(map, st.st_size);
+	return n;
+}
+
+/* Drop the file's clean pages; DONTNEED also drains the per-CPU LRU batches. */
+static int evict(const char *path)
+{
+	int fd = open(path, O_RDONLY), ret;
+
+	if (fd < 0)
+		return -1;
+	ret = posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED);
+	close(fd);
+	fd = open("/proc/sys/vm/drop_caches", O_WRONLY);
+	if (fd < 0)
+		return -1;
+	ret |= write(fd, "3", 1) != 1;
+	close(fd);
+	return ret;
+}
+
+/* Read up to len bytes; fewer only at EOF or on an error. */
+static size_t read_upto(int fd, unsigned char *buf, size_t len)
+{
+	size_t got = 0;
+
+	while (got < len) {
+		ssize_t n = read(fd, buf + got, len - got);
+
+		if (n <= 0)
+			break;
+		got += n;
+	}
+	return got;
+}
+
+enum { BIG = 64 * MiB, FIRST = MiB };
+
+/*
+ * Store a 64 MiB block, GET it on a connection with a small receive buffer,
+ * read its first MiB and stop reading: TX stalls on a full socket with a few
+ * MiB in flight and most of the block still to be taken from the page cache.
+ * Then drop that page cache.
+ */
+static void stall_and_evict(struct __test_metadata *_metadata, const char *mnt,
+			    struct cp_client *c, unsigned char *data, unsigned char *got,
+			    char *path, size_t path_len)
+{
+	struct cp_msg m = { .op = CACHEPEER_OP_GET, .key = "big", .key_len = 3 };
+	int rcvbuf = 128 * 1024;
+	struct cp_resp r;
+	long res;
+
+	fill_random(data, BIG, 23);
+	ASSERT_EQ(CACHEPEER_S_OK, put_key("big", data, BIG));
+	ASSERT_EQ(0, block_path(mnt, path, path_len));
+	ASSERT_EQ(0, do_connect(c));
+	ASSERT_EQ(0, setsockopt(c->fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf)));
+	ASSERT_EQ(0, cp_client_send(c, &m));
+	ASSERT_EQ(0, cp_client_recv_hdr(c, &r));
+	ASSERT_EQ(CACHEPEER_S_OK, r.status);
+	ASSERT_EQ(BIG, r.data_len);
+	ASSERT_EQ(FIRST, read_upto(c->fd, got, FIRST));
+	sleep(1);
+	ASSERT_EQ(0, evict(path));
+	/* Only what sits in socket buffers (a few MiB) can stay cached. */
+	res = resident(path);
+	TH_LOG("%ld MiB of the block cached after the drop", res / MiB);
+	ASSERT_LE(0, res);
+	ASSERT_GT(BIG / 2, res);
+}
+
+/*
+ * Folios dropped from the page cache after the GET was checked (in softirq)
+ * and before TX took them: TX reads them back, verifies them and sends the
+ * right bytes.
+ */
+TEST_F_TIMEOUT(disk, evicted_mid_response, 600)
+{
+	unsigned char *data = malloc(BIG), *got = malloc(BIG);
+	struct cp_client c;
+	struct cp_resp r;
+	char path[256];
+
+	ASSERT_NE(NULL, data);
+	ASSERT_NE(NULL, got);
+	stall_and_evict(_metadata, self->mnt, &c, data, got, path, sizeof(path));
+	ASSERT_EQ(BIG - FIRST, read_upto(c.fd, got + FIRST, BIG - FIRST));
+	ASSERT_EQ(0, memcmp(data, got, BIG));
+	/* The node read the rest back from disk. */
+	ASSERT_LT(BIG / 2, resident(path));
+	/* The connection and the block are fine. */
+	ASSERT_EQ(CACHEPEER_S_OK,
+		  exchange(&c, &(struct cp_msg){ .op = CACHEPEER_OP_STAT, .key = "big",
+						 .key_len = 3 }, &r, NULL));
+	ASSERT_EQ(BIG, r.block_size);
+	cp_client_close(&c);
+	free(data);
+	free(got);
+}
+
+/*
+ * The same, with a byte of the unsent part changed on disk: the header (and
+ * OK) is already out, so the node must end the connection rather than send
+ * the bad byte, and drop the block.
+ */
+TEST_F_TIMEOUT(disk, corrupted_mid_response, 600)
+{
+	unsigned char *data = malloc(BIG), *got = malloc(BIG);
+	const off_t bad = 60 * MiB;
+	struct cp_client c;
+	struct cp_resp r;
+	char path[256];
+	size_t n;
+	int fd;
+
+	ASSERT_NE(NULL, data);
+	ASSERT_NE(NULL, got);
+	stall_and_evict(_metadata, self->mnt, &c, data, got, path, sizeof(path));
+	fd = open(path, O_WRONLY);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(1, pwrite(fd, &(unsigned char){ data[bad] ^ 0xff }, 1, bad));
+	ASSERT_EQ(0, fsync(fd));
+	close(fd);
+	ASSERT_EQ(0, evict(path));
+	n = read_upto(c.fd, got + FIRST, BIG - FIRST);
+	TH_LOG("the connection ended after %zu MiB", (FIRST + n) / MiB);
+	ASSERT_GT(BIG - FIRST, n);
+	ASSERT_EQ(0, memcmp(data, got, FIRST + n));
+	cp_client_close(&c);
+	/* Dropped from the index and the directory. */
+	ASSERT_EQ(0, do_connect(&c));
+	ASSERT_EQ(CACHEPEER_S_NOT_FOUND,
+		  exchange(&c, &(struct cp_msg){ .op = CACHEPEER_OP_STAT, .key = "big",
+						 .key_len = 3 }, &r, NULL));
+	cp_client_close(&c);
+	ASSERT_EQ(0, count_files(self->mnt));
+	free(data);
+	free(got);
 }
 
 TEST_HARNESS_MAIN
