@@ -656,9 +656,11 @@ FIXTURE_SETUP(disk)
 	ASSERT_NE(NULL, mkdtemp(self->dir));
 	ASSERT_EQ(0, mount("cp-disk", self->dir, "tmpfs", 0, "size=200m"));
 	snprintf(self->mnt, sizeof(self->mnt), "%s/mnt", self->dir);
-	snprintf(cmd, sizeof(cmd),
-		 "modprobe loop && truncate -s 160M %1$s/img && mkfs.ext4 -q -F %1$s/img && mkdir %2$s && "
-		 "mount -o loop %1$s/img %2$s && rmdir %2$s/lost+found", self->dir, self->mnt);
+	snprintf(cmd, sizeof(cmd), "modprobe loop && truncate -s 160M %1$s/img && %2$s %1$s/img",
+		 self->dir, "mkfs.ext4 -q -F");
+	ASSERT_EQ(0, system(cmd));
+	snprintf(cmd, sizeof(cmd), "mkdir %2$s && mount -o loop %1$s/img %2$s && rmdir %2$s/%3$s",
+		 self->dir, self->mnt, "lost+found");
 	ASSERT_EQ(0, system(cmd));
 	snprintf(cmd, sizeof(cmd), "%s start --listen %s --dir %s --max-block 64M", ctl(), PEER,
 		 self->mnt);
@@ -751,6 +753,8 @@ static size_t read_upto(int fd, unsigned char *buf, size_t len)
 
 enum { BIG = 64 * MiB, FIRST = MiB };
 
+static struct cp_msg stat_big = { .op = CACHEPEER_OP_STAT, .key = "big", .key_len = 3 };
+
 /*
  * Store a 64 MiB block, GET it on a connection with a small receive buffer,
  * read its first MiB and stop reading: TX stalls on a full socket with a few
@@ -805,9 +809,7 @@ TEST_F_TIMEOUT(disk, evicted_mid_response, 600)
 	/* The node read the rest back from disk. */
 	ASSERT_LT(BIG / 2, resident(path));
 	/* The connection and the block are fine. */
-	ASSERT_EQ(CACHEPEER_S_OK,
-		  exchange(&c, &(struct cp_msg){ .op = CACHEPEER_OP_STAT, .key = "big",
-						 .key_len = 3 }, &r, NULL));
+	ASSERT_EQ(CACHEPEER_S_OK, exchange(&c, &stat_big, &r, NULL));
 	ASSERT_EQ(BIG, r.block_size);
 	cp_client_close(&c);
 	free(data);
@@ -845,9 +847,7 @@ TEST_F_TIMEOUT(disk, corrupted_mid_response, 600)
 	cp_client_close(&c);
 	/* Dropped from the index and the directory. */
 	ASSERT_EQ(0, do_connect(&c));
-	ASSERT_EQ(CACHEPEER_S_NOT_FOUND,
-		  exchange(&c, &(struct cp_msg){ .op = CACHEPEER_OP_STAT, .key = "big",
-						 .key_len = 3 }, &r, NULL));
+	ASSERT_EQ(CACHEPEER_S_NOT_FOUND, exchange(&c, &stat_big, &r, NULL));
 	cp_client_close(&c);
 	ASSERT_EQ(0, count_files(self->mnt));
 	free(data);
