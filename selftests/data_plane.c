@@ -68,7 +68,11 @@ static const char *ctl(void)
 	return getenv("CP_CTL") ?: "../ctl/cachepeerctl";
 }
 
-static int count_files(const char *dir)
+/*
+ * Files in dir (< 0 on an error); the path of the last one read goes to
+ * path, if given.
+ */
+static int dir_files(const char *dir, char *path, size_t len)
 {
 	struct dirent *de;
 	DIR *d = opendir(dir);
@@ -76,10 +80,22 @@ static int count_files(const char *dir)
 
 	if (!d)
 		return -1;
-	while ((de = readdir(d)))
-		n += de->d_name[0] != '.';
+	while ((de = readdir(d))) {
+		if (de->d_name[0] == '.')
+			continue;
+		if (path && snprintf(path, len, "%s/%s", dir, de->d_name) >= (int)len) {
+			n = -1;
+			break;
+		}
+		n++;
+	}
 	closedir(d);
 	return n;
+}
+
+static int count_files(const char *dir)
+{
+	return dir_files(dir, NULL, 0);
 }
 
 /*
@@ -90,18 +106,42 @@ FIXTURE(node) {
 	char dir[64];
 };
 
+/*
+ * A network namespace of our own with lo up, and a fresh tmpfs at dir
+ * (64 bytes). Writes to a connection the node closed must fail, not kill
+ * the test.
+ */
+static int node_env(char *dir)
+{
+	if (cp_test_load_module() || signal(SIGPIPE, SIG_IGN) == SIG_ERR ||
+	    unshare(CLONE_NEWNET) || system("ip link set lo up"))
+		return -1;
+	snprintf(dir, 64, "/tmp/cp-data.XXXXXX");
+	if (!mkdtemp(dir))
+		return -1;
+	return mount("cp-data", dir, "tmpfs", 0, "size=256m");
+}
+
+/* Stop the node, unmount inner (if any) and the tmpfs at dir, remove dir. */
+static int node_env_end(const char *dir, const char *inner)
+{
+	char cmd[256];
+	int ret;
+
+	snprintf(cmd, sizeof(cmd), "%s stop", ctl());
+	ret = system(cmd);
+	if (inner)
+		umount2(inner, 0);
+	umount2(dir, MNT_DETACH);
+	rmdir(dir);
+	return ret;
+}
+
 FIXTURE_SETUP(node)
 {
 	char cmd[512];
 
-	ASSERT_EQ(0, cp_test_load_module());
-	/* Writes to a connection the node closed must fail, not kill the test. */
-	signal(SIGPIPE, SIG_IGN);
-	ASSERT_EQ(0, unshare(CLONE_NEWNET));
-	ASSERT_EQ(0, system("ip link set lo up"));
-	snprintf(self->dir, sizeof(self->dir), "/tmp/cp-data.XXXXXX");
-	ASSERT_NE(NULL, mkdtemp(self->dir));
-	ASSERT_EQ(0, mount("cp-data", self->dir, "tmpfs", 0, "size=256m"));
+	ASSERT_EQ(0, node_env(self->dir));
 	snprintf(cmd, sizeof(cmd), "%s start --listen %s --dir %s --frame-timeout 5000",
 		 ctl(), PEER, self->dir);
 	ASSERT_EQ(0, system(cmd));
@@ -109,12 +149,7 @@ FIXTURE_SETUP(node)
 
 FIXTURE_TEARDOWN(node)
 {
-	char cmd[256];
-
-	snprintf(cmd, sizeof(cmd), "%s stop", ctl());
-	EXPECT_EQ(0, system(cmd));
-	umount2(self->dir, MNT_DETACH);
-	rmdir(self->dir);
+	EXPECT_EQ(0, node_env_end(self->dir, NULL));
 }
 
 static int do_connect(struct cp_client *c)
@@ -648,13 +683,7 @@ FIXTURE_SETUP(disk)
 {
 	char cmd[1024];
 
-	ASSERT_EQ(0, cp_test_load_module());
-	signal(SIGPIPE, SIG_IGN);
-	ASSERT_EQ(0, unshare(CLONE_NEWNET));
-	ASSERT_EQ(0, system("ip link set lo up"));
-	snprintf(self->dir, sizeof(self->dir), "/tmp/cp-disk.XXXXXX");
-	ASSERT_NE(NULL, mkdtemp(self->dir));
-	ASSERT_EQ(0, mount("cp-disk", self->dir, "tmpfs", 0, "size=200m"));
+	ASSERT_EQ(0, node_env(self->dir));
 	snprintf(self->mnt, sizeof(self->mnt), "%s/mnt", self->dir);
 	snprintf(cmd, sizeof(cmd), "modprobe loop && truncate -s 160M %1$s/img && %2$s %1$s/img",
 		 self->dir, "mkfs.ext4 -q -F");
@@ -669,29 +698,13 @@ FIXTURE_SETUP(disk)
 
 FIXTURE_TEARDOWN(disk)
 {
-	char cmd[256];
-
-	snprintf(cmd, sizeof(cmd), "%s stop", ctl());
-	EXPECT_EQ(0, system(cmd));
-	umount2(self->mnt, 0);
-	umount2(self->dir, MNT_DETACH);
-	rmdir(self->dir);
+	EXPECT_EQ(0, node_env_end(self->dir, self->mnt));
 }
 
 /* The path of the one block file in dir. */
 static int block_path(const char *dir, char *path, size_t len)
 {
-	struct dirent *de;
-	DIR *d = opendir(dir);
-	int n = 0;
-
-	if (!d)
-		return -1;
-	while ((de = readdir(d)))
-		if (de->d_name[0] != '.')
-			n += snprintf(path, len, "%s/%s", dir, de->d_name) > 0;
-	closedir(d);
-	return n == 1 ? 0 : -1;
+	return dir_files(dir, path, len) == 1 ? 0 : -1;
 }
 
 /* Bytes of the file at path in the page cache, or -1. */
