@@ -20,7 +20,8 @@
  * pushes back on the client.
  *
  * TX is tx_work: one per connection, so it never runs concurrently with
- * itself and owns the send state. Headers come from a page_frag (TCP cannot
+ * itself and owns the send state; it runs on a CPU given to the connection
+ * (conn_pick_cpu()). Headers come from a page_frag (TCP cannot
  * splice slab memory), data are page-cache folios spliced into the skb, which
  * takes its own folio references. Small responses are coalesced with
  * MSG_MORE while more are queued.
@@ -69,6 +70,7 @@ struct cp_conn {
 	refcount_t ref;
 	unsigned long flags;
 	atomic_t inflight;
+	int cpu;			/* where rx_work and tx_work run */
 	struct sockaddr_storage peer;
 	u64 born;			/* ktime_get_ns() */
 	u64 rx_bytes;			/* under the socket lock or put_work */
@@ -137,6 +139,12 @@ static void conn_get(struct cp_conn *conn)
 	refcount_inc(&conn->ref);
 }
 
+/* rx_work or tx_work, on the connection's CPU (conn_pick_cpu()). */
+static void conn_queue(struct cp_conn *conn, struct work_struct *work)
+{
+	queue_work_on(conn->cpu, cp_tx_wq, work);
+}
+
 /* The last put may come from softirq; the release sleeps, so defer it. */
 static void conn_put(struct cp_conn *conn)
 {
@@ -191,7 +199,7 @@ static void request_done(struct cp_request *req)
 	request_free(req);
 	left = atomic_dec_return(&conn->inflight);
 	if (left < CP_INFLIGHT_RESUME && READ_ONCE(conn->rx_paused))
-		queue_work(cp_tx_wq, &conn->rx_work);
+		conn_queue(conn, &conn->rx_work);
 	if (!left && test_bit(CONN_EOF, &conn->flags))
 		conn_schedule_close(conn);
 	conn_put(conn);
@@ -210,7 +218,7 @@ static void queue_tx(struct cp_request *req)
 	}
 	list_add_tail(&req->list, &conn->tx_queue);
 	spin_unlock_bh(&conn->tx_lock);
-	queue_work(cp_tx_wq, &conn->tx_work);
+	conn_queue(conn, &conn->tx_work);
 }
 
 static void answer(struct cp_request *req, u16 status)
@@ -587,7 +595,7 @@ static int recv_actor(read_descriptor_t *desc, struct sk_buff *skb, unsigned int
 		}
 		if (dispatch(conn, GFP_ATOMIC)) {
 			conn->rx_retry = true;	/* rx_work retries with GFP_KERNEL */
-			queue_work(cp_tx_wq, &conn->rx_work);
+			conn_queue(conn, &conn->rx_work);
 			continue;
 		}
 		conn->rx_len = 0;
@@ -733,7 +741,7 @@ static void conn_data_ready(struct sock *sk)
 		if (conn->rx_state == RX_PAYLOAD)
 			queue_work(cp_wq, &conn->put_work);
 		else if (sock_owned_by_user_nocheck(sk) || conn->rx_retry)
-			queue_work(cp_tx_wq, &conn->rx_work);
+			conn_queue(conn, &conn->rx_work);
 		else
 			read_frames(conn);
 	}
@@ -748,7 +756,7 @@ static void conn_write_space(struct sock *sk)
 	conn = sk->sk_user_data;
 	if (likely(conn) && sk_stream_is_writeable(sk)) {
 		clear_bit(SOCK_NOSPACE, &sk->sk_socket->flags);
-		queue_work(cp_tx_wq, &conn->tx_work);
+		conn_queue(conn, &conn->tx_work);
 	}
 	read_unlock_bh(&sk->sk_callback_lock);
 }
@@ -763,7 +771,7 @@ static void conn_state_change(struct sock *sk)
 		if (sk->sk_state == TCP_CLOSE_WAIT) {
 			/* Half-closed: answer what was asked, then close. */
 			set_bit(CONN_EOF, &conn->flags);
-			queue_work(cp_tx_wq, &conn->rx_work);
+			conn_queue(conn, &conn->rx_work);
 		} else if (sk->sk_state != TCP_ESTABLISHED) {
 			conn_schedule_close(conn);
 		}
@@ -986,6 +994,26 @@ static void close_work(struct work_struct *work)
 	conn_close(container_of(work, struct cp_conn, close_work));
 }
 
+/*
+ * Connections take the online CPUs in turn for their rx_work and tx_work,
+ * as nvme-tcp's I/O queues do. One CPU per connection keeps its state in
+ * one cache; spreading connections lets TX run beside the softirq that
+ * parses the requests behind it, which runs wherever segments arrive (on
+ * loopback, in the client's own context). Were TX queued on the softirq's
+ * CPU instead, one pipelined connection, the use this protocol is made for,
+ * would get one CPU in all. Should the CPU go offline, the workqueue runs
+ * the work elsewhere.
+ */
+static int conn_pick_cpu(void)
+{
+	static atomic_t next = ATOMIC_INIT(0);
+	unsigned int n = (unsigned int)atomic_inc_return(&next) % num_online_cpus();
+	unsigned int cpu = cpumask_nth(n, cpu_online_mask);
+
+	/* CPUs went offline since num_online_cpus() */
+	return cpu < nr_cpu_ids ? cpu : raw_smp_processor_id();
+}
+
 /* Process context, from the accept worker. Takes over sock. */
 int cp_conn_create(struct cp_service *svc, struct socket *sock)
 {
@@ -1006,6 +1034,7 @@ int cp_conn_create(struct cp_service *svc, struct socket *sock)
 	INIT_WORK(&conn->close_work, close_work);
 	INIT_WORK(&conn->free_work, conn_free_work);
 	timer_setup(&conn->frame_timer, frame_timeout, 0);
+	conn->cpu = conn_pick_cpu();
 	conn->born = ktime_get_ns();
 	if (kernel_getpeername(sock, (struct sockaddr *)&conn->peer) < 0)
 		conn->peer.ss_family = AF_UNSPEC;
@@ -1101,7 +1130,7 @@ int __init cp_conn_init(void)
 	cp_wq = alloc_workqueue("cachepeer", WQ_UNBOUND, 0);
 	if (!cp_wq)
 		goto err_cache;
-	/* RX resumption and TX stay on the CPU whose softirq queued them. */
+	/* RX resumption and TX, per connection on the CPU conn_pick_cpu() gave it */
 	cp_tx_wq = alloc_workqueue("cachepeer_tx", WQ_HIGHPRI, 0);
 	if (!cp_tx_wq)
 		goto err_wq;
