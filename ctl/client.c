@@ -184,22 +184,25 @@ int cp_client_send(struct cp_client *c, const struct cp_msg *m)
 	return write_all(c->fd, iov, 3);
 }
 
+int cp_resp_decode(const struct cachepeer_resp *h, struct cp_resp *r)
+{
+	if (be32toh(h->magic) != CACHEPEER_RESP_MAGIC)
+		return -EBADMSG;
+	r->id = be64toh(h->id);
+	r->status = be16toh(h->status);
+	r->data_len = be64toh(h->data_len);
+	r->block_size = be64toh(h->block_size);
+	r->crc = be32toh(h->crc);
+	r->epoch = be64toh(h->epoch);
+	return 0;
+}
+
 int cp_client_recv_hdr(struct cp_client *c, struct cp_resp *r)
 {
 	struct cachepeer_resp h;
 	int ret = read_all(c->fd, &h, sizeof(h));
 
-	if (ret)
-		return ret;
-	if (be32toh(h.magic) != CACHEPEER_RESP_MAGIC)
-		return -EBADMSG;
-	r->id = be64toh(h.id);
-	r->status = be16toh(h.status);
-	r->data_len = be64toh(h.data_len);
-	r->block_size = be64toh(h.block_size);
-	r->crc = be32toh(h.crc);
-	r->epoch = be64toh(h.epoch);
-	return 0;
+	return ret ?: cp_resp_decode(&h, r);
 }
 
 /* Read a response's data into buf (data_len bytes) and check its CRC. */

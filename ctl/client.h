@@ -49,6 +49,8 @@ void cp_client_close(struct cp_client *c);
 void cp_client_set_timeout(struct cp_client *c, unsigned int ms, bool rx);
 int cp_client_send(struct cp_client *c, const struct cp_msg *m);
 int cp_client_recv_hdr(struct cp_client *c, struct cp_resp *r);
+/* A response header already read off the wire. */
+int cp_resp_decode(const struct cachepeer_resp *h, struct cp_resp *r);
 int cp_client_recv_data(struct cp_client *c, const struct cp_resp *r, void *buf);
 const char *cp_status_name(uint16_t status);
 
