@@ -602,7 +602,9 @@ int cp_block_range_crc(struct cp_blkfile *bf, u64 off, u64 len, bool may_sleep, 
 			if (err)
 				return err;
 		}
-		if (n == CACHEPEER_SEG_SIZE)
+		if (off == end - len)
+			crc = part;	/* the first piece: nothing to combine with */
+		else if (n == CACHEPEER_SEG_SIZE)
 			crc = cp_crc32c_combine_seg(crc, part);
 		else
 			crc = cp_crc32c_combine(crc, part, n);
