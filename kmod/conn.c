@@ -97,6 +97,9 @@ struct cp_conn {
 	struct work_struct tx_work;
 	struct cp_request *tx_cur;	/* tx_work only */
 	struct page_frag_cache pfc;	/* tx_work only */
+	/* send_response()'s, here rather than on the stack */
+	struct bio_vec tx_bv[CP_TX_BVECS];
+	struct folio_batch tx_fb;
 
 	struct work_struct close_work;
 	struct work_struct free_work;
@@ -835,7 +838,8 @@ static int send_response(struct cp_conn *conn, struct cp_request *req, bool more
 	struct socket *sock = conn->sock;
 	u64 total = CP_RESP_LEN + req->len;
 	bool sg = sock->sk->sk_route_caps & NETIF_F_SG;
-	struct folio_batch fb;
+	struct folio_batch *fb = &conn->tx_fb;
+	struct bio_vec *bv = conn->tx_bv;
 
 	if (!req->hdr) {
 		req->hdr = page_frag_alloc(&conn->pfc, CP_RESP_LEN, GFP_KERNEL);
@@ -844,10 +848,9 @@ static int send_response(struct cp_conn *conn, struct cp_request *req, bool more
 		cp_proto_fill_resp(req->hdr, req->id, req->status, req->len, req->block_size,
 				   req->crc, READ_ONCE(conn->svc->epoch));
 	}
-	folio_batch_init(&fb);
+	folio_batch_init(fb);
 	while (req->sent < total) {
 		struct msghdr msg = { .msg_flags = MSG_SPLICE_PAGES | MSG_DONTWAIT | MSG_NOSIGNAL };
-		struct bio_vec bv[CP_TX_BVECS];
 		u64 pos = req->sent, bytes = 0, data;
 		int n = 0, ret = 0, i;
 
@@ -870,9 +873,9 @@ static int send_response(struct cp_conn *conn, struct cp_request *req, bool more
 		} else if (pos < total) {
 			u64 boff = req->off + pos - CP_RESP_LEN;
 
-			ret = tx_folios(conn, req, boff, req->off + req->len, CP_TX_BVECS - n, &fb);
+			ret = tx_folios(conn, req, boff, req->off + req->len, CP_TX_BVECS - n, fb);
 			for (i = 0; i < ret; i++) {
-				struct folio *folio = fb.folios[i];
+				struct folio *folio = fb->folios[i];
 				size_t foff = boff - folio_pos(folio);
 				size_t len = min_t(u64, folio_size(folio) - foff, total - pos);
 
@@ -889,7 +892,7 @@ static int send_response(struct cp_conn *conn, struct cp_request *req, bool more
 			ret = sock_sendmsg(sock, &msg);
 		}
 		/* The skb holds its own folio references. */
-		tx_folios_put(&fb);
+		tx_folios_put(fb);
 		if (ret < 0)
 			return ret;
 		data = req->sent + ret > CP_RESP_LEN ?
