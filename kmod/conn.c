@@ -4,16 +4,16 @@
  * item, out of order.
  *
  * RX runs from sk_data_ready with the socket lock held (bh_lock_sock in
- * softirq, or lock_sock in rx_work when user context owned the socket),
- * through tcp_read_sock(). It validates each frame and answers what it can
- * without sleeping: PING, STAT, and GETs whose bytes are uptodate in the page
- * cache, with the CRC merged from stored segment CRCs. Everything that may
- * sleep goes to cp_wq: GETs that need disk reads (verified against the stored
- * CRCs before they are sent), DEL, and the PUT payload, which put_work reads
- * in process context while the parser waits for the frame to end. A GET that
- * misses is routed (cluster.c) in softirq; forwarding to the key's owner,
- * hand-off from its previous owner and redirects run in workers, as do the
- * ring ops.
+ * softirq; lock_sock in tx_work's backlog processing, or in rx_work when some
+ * other task owned the socket), through tcp_read_sock(). It validates each
+ * frame and answers what it can without sleeping: PING, STAT, and GETs whose
+ * bytes are uptodate in the page cache, with the CRC merged from stored
+ * segment CRCs. Everything that may sleep goes to cp_wq: GETs that need disk
+ * reads (verified against the stored CRCs before they are sent), DEL, and the
+ * PUT payload, which put_work reads in process context while the parser waits
+ * for the frame to end. A GET that misses is routed (cluster.c) in softirq;
+ * forwarding to the key's owner, hand-off from its previous owner and
+ * redirects run in workers, as do the ring ops.
  *
  * At most CP_INFLIGHT_MAX requests are in flight per connection; beyond that
  * the parser stops reading, bytes stay in the socket and TCP flow control
@@ -95,6 +95,7 @@ struct cp_conn {
 	struct list_head tx_queue;
 	bool dead;
 	struct work_struct tx_work;
+	struct task_struct *tx_owner;	/* tx_work's task, while it owns the socket */
 	struct cp_request *tx_cur;	/* tx_work only */
 	struct page_frag_cache pfc;	/* tx_work only */
 	/* send_response()'s, here rather than on the stack */
@@ -734,6 +735,16 @@ fail:
 	conn_schedule_close(conn);
 }
 
+/*
+ * True in tx_work's own backlog processing: the socket is locked by the task
+ * that asks, so frames can be parsed here and now, as rx_work would after
+ * lock_sock().
+ */
+static bool tx_owns(struct cp_conn *conn)
+{
+	return in_task() && READ_ONCE(conn->tx_owner) == current;
+}
+
 static void conn_data_ready(struct sock *sk)
 {
 	struct cp_conn *conn;
@@ -743,10 +754,12 @@ static void conn_data_ready(struct sock *sk)
 	if (likely(conn)) {
 		if (conn->rx_state == RX_PAYLOAD)
 			queue_work(cp_wq, &conn->put_work);
-		else if (sock_owned_by_user_nocheck(sk) || conn->rx_retry)
+		else if (conn->rx_retry)
 			conn_queue(conn, &conn->rx_work);
-		else
+		else if (!sock_owned_by_user_nocheck(sk) || tx_owns(conn))
 			read_frames(conn);
+		else
+			conn_queue(conn, &conn->rx_work);
 	}
 	read_unlock_bh(&sk->sk_callback_lock);
 }
@@ -780,6 +793,26 @@ static void conn_state_change(struct sock *sk)
 		}
 	}
 	read_unlock_bh(&sk->sk_callback_lock);
+}
+
+/*
+ * tx_work sends a whole batch of responses under one lock_sock(): taking the
+ * socket per response made TX spin on the socket's spinlock against the
+ * softirq parsing the next requests. Segments that arrive meanwhile wait in
+ * the backlog, which tx_work flushes after every send; frames in them are
+ * parsed right there (tx_owns()).
+ */
+static void tx_lock(struct cp_conn *conn)
+{
+	lock_sock(conn->sock->sk);
+	WRITE_ONCE(conn->tx_owner, current);
+}
+
+static void tx_unlock(struct cp_conn *conn)
+{
+	/* Still the owner while release_sock() runs the backlog. */
+	release_sock(conn->sock->sk);
+	WRITE_ONCE(conn->tx_owner, NULL);
 }
 
 /* Process context: drop the references tx_folios() took. */
@@ -817,11 +850,14 @@ static int tx_folios(struct cp_conn *conn, struct cp_request *req, u64 boff, u64
 	if (i)
 		return i;
 
+	/* Disk reads: let the socket work on without us meanwhile. */
 	tx_folios_put(fb);
+	tx_unlock(conn);
 	err = cp_block_verify(&conn->svc->store, req->block, req->bf, boff, end - boff);
+	folio = err ? NULL : cp_block_folio(req->bf, boff >> PAGE_SHIFT);
+	tx_lock(conn);
 	if (err)
 		return err;
-	folio = cp_block_folio(req->bf, boff >> PAGE_SHIFT);
 	if (IS_ERR(folio))
 		return PTR_ERR(folio);
 	folio_batch_add(fb, folio);
@@ -829,9 +865,9 @@ static int tx_folios(struct cp_conn *conn, struct cp_request *req, u64 boff, u64
 }
 
 /*
- * Send what is left of one response. Returns 0 when it is all queued in the
- * socket, -EAGAIN when the socket is full (sk_write_space resumes us), or an
- * error that ends the connection.
+ * Under tx_lock(): send what is left of one response. Returns 0 when it is
+ * all queued in the socket, -EAGAIN when the socket is full (sk_write_space
+ * resumes us), or an error that ends the connection.
  */
 static int send_response(struct cp_conn *conn, struct cp_request *req, bool more)
 {
@@ -841,6 +877,7 @@ static int send_response(struct cp_conn *conn, struct cp_request *req, bool more
 	struct folio_batch *fb = &conn->tx_fb;
 	struct bio_vec *bv = conn->tx_bv;
 
+	sock_owned_by_me(sock->sk);
 	if (!req->hdr) {
 		req->hdr = page_frag_alloc(&conn->pfc, CP_RESP_LEN, GFP_KERNEL);
 		if (!req->hdr)
@@ -889,7 +926,18 @@ static int send_response(struct cp_conn *conn, struct cp_request *req, bool more
 			if (pos < total || more)
 				msg.msg_flags |= MSG_MORE;
 			iov_iter_bvec(&msg.msg_iter, ITER_SOURCE, bv, n, bytes);
-			ret = sock_sendmsg(sock, &msg);
+			ret = tcp_sendmsg_locked(sock->sk, &msg, bytes);
+			/*
+			 * Between the pieces of a big response, let ACKs be
+			 * processed where they arrive; between small ones,
+			 * take in what waits in the backlog ourselves.
+			 */
+			if (pos < total) {
+				tx_unlock(conn);
+				tx_lock(conn);
+			} else {
+				sk_flush_backlog(sock->sk);
+			}
 		}
 		/* The skb holds its own folio references. */
 		tx_folios_put(fb);
@@ -911,9 +959,10 @@ static void tx_work(struct work_struct *work)
 {
 	struct cp_conn *conn = container_of(work, struct cp_conn, tx_work);
 	struct cp_request *req;
-	bool more, close;
+	bool more, close = false;
 	int ret;
 
+	tx_lock(conn);
 	for (;;) {
 		req = conn->tx_cur;
 		spin_lock_bh(&conn->tx_lock);
@@ -925,19 +974,21 @@ static void tx_work(struct work_struct *work)
 		more = !list_empty(&conn->tx_queue);
 		spin_unlock_bh(&conn->tx_lock);
 		if (!req)
-			return;
+			break;
 		conn->tx_cur = req;
 		ret = send_response(conn, req, more);
 		if (ret == -EAGAIN)
-			return;
+			break;
 		conn->tx_cur = NULL;
 		close = ret || req->close_after;
 		request_done(req);
-		if (close) {
-			conn_schedule_close(conn);
-			return;
-		}
+		if (close)
+			break;
 	}
+	/* Responses to frames parsed from the backlog here requeue us. */
+	tx_unlock(conn);
+	if (close)
+		conn_schedule_close(conn);
 }
 
 static void drop_queued(struct cp_conn *conn)
