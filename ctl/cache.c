@@ -214,6 +214,8 @@ static void print_prometheus(const struct cp_node_info *info)
 	prom(n, "sent_bytes_total", "counter", "Block bytes sent, by how.",
 	     ",mode=\"zerocopy\"", st->zc_bytes);
 	prom_more(n, "sent_bytes_total", ",mode=\"copied\"", st->copied_bytes);
+	prom(n, "softirq_responses_total", "counter",
+	     "Responses sent from the softirq that parsed their request.", NULL, st->softirq_tx);
 	for (i = CACHEPEER_OP_GET; i <= CACHEPEER_OP_MAX; i++) {
 		snprintf(label, sizeof(label), ",op=\"%s\"", op_names[i]);
 		if (i == CACHEPEER_OP_GET)
@@ -288,6 +290,7 @@ static void print_stats_json(const struct cp_node_info *info)
 		json_u64("misses", st->misses, ",");
 		json_u64("zc_bytes", st->zc_bytes, ",");
 		json_u64("copied_bytes", st->copied_bytes, ",");
+		json_u64("softirq_tx", st->softirq_tx, ",");
 		json_u64("inflight", st->inflight, ",");
 		json_u64("conns", st->conns, ",");
 		json_u64("conns_refused", st->conns_refused, ",");
@@ -347,6 +350,7 @@ static void print_stats_pretty(const struct cp_node_info *info)
 	       (unsigned long long)st->misses);
 	printf("  served: %s zero-copy, %s copied\n", fmt_size(st->zc_bytes, b1, sizeof(b1)),
 	       fmt_size(st->copied_bytes, b2, sizeof(b2)));
+	printf("  responses sent from softirq: %llu\n", (unsigned long long)st->softirq_tx);
 	printf("  requests:");
 	for (i = CACHEPEER_OP_GET; i <= CACHEPEER_OP_MAX; i++)
 		printf(" %s %llu%s", op_names[i], (unsigned long long)st->ops[i],

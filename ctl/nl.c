@@ -272,6 +272,7 @@ static void parse_stats(struct nlattr *nest, struct cp_node_stats *st)
 		{ CACHEPEER_A_STATS_CORRUPT, offsetof(struct cp_node_stats, corrupt) },
 		{ CACHEPEER_A_STATS_ZC_BYTES, offsetof(struct cp_node_stats, zc_bytes) },
 		{ CACHEPEER_A_STATS_COPIED_BYTES, offsetof(struct cp_node_stats, copied_bytes) },
+		{ CACHEPEER_A_STATS_SOFTIRQ_TX, offsetof(struct cp_node_stats, softirq_tx) },
 		{ CACHEPEER_A_STATS_HITS, offsetof(struct cp_node_stats, hits) },
 		{ CACHEPEER_A_STATS_MISSES, offsetof(struct cp_node_stats, misses) },
 		{ CACHEPEER_A_STATS_INFLIGHT, offsetof(struct cp_node_stats, inflight) },

@@ -22,6 +22,7 @@ struct cp_node_stats {
 	__u64 scrub_passes, scrub_blocks, scrub_bytes, scrub_corrupt, scrub_pass_blocks;
 	__u64 scrub_running;
 	__u64 forwards, redirects, handoffs, peer_errors, ring_accepted, ring_refused, ring_sent;
+	__u64 softirq_tx;
 	__u64 ops[CACHEPEER_OP_MAX + 1];
 	__u64 status[CACHEPEER_S_MAX + 1];
 };

@@ -20,17 +20,21 @@
  * pushes back on the client.
  *
  * TX is tx_work: one per connection, so it never runs concurrently with
- * itself and owns the send state; it runs on a CPU given to the connection
- * (conn_pick_cpu()). Headers come from a page_frag (TCP cannot
- * splice slab memory), data are page-cache folios spliced into the skb, which
- * takes its own folio references. Small responses are coalesced with
- * MSG_MORE while more are queued.
+ * itself; it runs on a CPU given to the connection (conn_pick_cpu()) and
+ * owns the send state while it holds the socket. A shallow connection's
+ * small responses may instead go out from the softirq that parsed their
+ * requests (tx_direct()), when a worker would buy no parallelism. Headers
+ * come from a page_frag (TCP cannot splice slab memory), data are
+ * page-cache folios spliced into the skb, which takes its own folio
+ * references. Small responses are coalesced with MSG_MORE while more are
+ * queued.
  */
 
 #include <linux/bvec.h>
 #include <linux/net.h>
 #include <linux/pagemap.h>
 #include <linux/pagevec.h>
+#include <linux/sched/stat.h>
 #include <linux/slab.h>
 #include <linux/timer.h>
 #include <linux/uio.h>
@@ -49,6 +53,8 @@
 #define CP_INFLIGHT_RESUME	384
 #define CP_PUT_CHUNK		(64 * 1024)
 #define CP_TX_BVECS		(PAGEVEC_SIZE + 1)	/* a header and a folio batch */
+#define CP_TX_DIRECT_INFLIGHT	4		/* tx_direct(): a shallow connection */
+#define CP_TX_DIRECT_MAX	(64 * 1024)	/* tx_direct(): a small response */
 #define CP_REQ_LEN		sizeof(struct cachepeer_req)
 #define CP_RESP_LEN		sizeof(struct cachepeer_resp)
 
@@ -91,13 +97,18 @@ struct cp_conn {
 	void *put_buf;
 	struct work_struct put_work;
 
-	spinlock_t tx_lock;		/* tx_queue, dead */
+	spinlock_t tx_lock;		/* tx_queue, dead, tx_held */
 	struct list_head tx_queue;
 	bool dead;
+	bool tx_held;			/* softirq RX: kick tx_work when it ends */
 	struct work_struct tx_work;
 	struct task_struct *tx_owner;	/* tx_work's task, while it owns the socket */
-	struct cp_request *tx_cur;	/* tx_work only */
-	struct page_frag_cache pfc;	/* tx_work only */
+	/*
+	 * The send state belongs to whoever holds the socket lock: tx_work
+	 * (lock_sock()) or tx_direct() (bh_lock_sock(), socket not owned).
+	 */
+	struct cp_request *tx_cur;	/* partly sent, or deferred by tx_direct() */
+	struct page_frag_cache pfc;
 	/* send_response()'s, here rather than on the stack */
 	struct bio_vec tx_bv[CP_TX_BVECS];
 	struct folio_batch tx_fb;
@@ -212,6 +223,7 @@ static void request_done(struct cp_request *req)
 static void queue_tx(struct cp_request *req)
 {
 	struct cp_conn *conn = req->conn;
+	bool kick;
 
 	cp_service_count_status(conn->svc, req->op, req->status);
 	spin_lock_bh(&conn->tx_lock);
@@ -221,8 +233,10 @@ static void queue_tx(struct cp_request *req)
 		return;
 	}
 	list_add_tail(&req->list, &conn->tx_queue);
+	kick = !conn->tx_held;
 	spin_unlock_bh(&conn->tx_lock);
-	conn_queue(conn, &conn->tx_work);
+	if (kick)
+		conn_queue(conn, &conn->tx_work);
 }
 
 static void answer(struct cp_request *req, u16 status)
@@ -735,6 +749,8 @@ fail:
 	conn_schedule_close(conn);
 }
 
+static void rx_softirq(struct cp_conn *conn);
+
 /*
  * True in tx_work's own backlog processing: the socket is locked by the task
  * that asks, so frames can be parsed here and now, as rx_work would after
@@ -756,6 +772,8 @@ static void conn_data_ready(struct sock *sk)
 			queue_work(cp_wq, &conn->put_work);
 		else if (conn->rx_retry)
 			conn_queue(conn, &conn->rx_work);
+		else if (!sock_owned_by_user_nocheck(sk) && !in_task())
+			rx_softirq(conn);
 		else if (!sock_owned_by_user_nocheck(sk) || tx_owns(conn))
 			read_frames(conn);
 		else
@@ -831,10 +849,11 @@ static void tx_folios_put(struct folio_batch *fb)
  * mapping. Returns how many of them (from fb->folios[0]) may be sent, or an
  * error; the caller drops the references in fb. A folio evicted since the
  * request was checked is read and verified again: the header is out, so a
- * failure can only end the connection; bad bytes are never sent.
+ * failure can only end the connection; bad bytes are never sent. From
+ * tx_direct(), which cannot wait for the disk, that is -EWOULDBLOCK.
  */
 static int tx_folios(struct cp_conn *conn, struct cp_request *req, u64 boff, u64 end,
-		     unsigned int max, struct folio_batch *fb)
+		     unsigned int max, struct folio_batch *fb, bool direct)
 {
 	pgoff_t index = boff >> PAGE_SHIFT;
 	pgoff_t last = min_t(pgoff_t, (end - 1) >> PAGE_SHIFT, index + max - 1);
@@ -849,6 +868,10 @@ static int tx_folios(struct cp_conn *conn, struct cp_request *req, u64 boff, u64
 			break;
 	if (i)
 		return i;
+	if (direct) {
+		tx_folios_put(fb);
+		return -EWOULDBLOCK;
+	}
 
 	/* Disk reads: let the socket work on without us meanwhile. */
 	tx_folios_put(fb);
@@ -865,11 +888,12 @@ static int tx_folios(struct cp_conn *conn, struct cp_request *req, u64 boff, u64
 }
 
 /*
- * Under tx_lock(): send what is left of one response. Returns 0 when it is
- * all queued in the socket, -EAGAIN when the socket is full (sk_write_space
- * resumes us), or an error that ends the connection.
+ * Under tx_lock(), or from tx_direct(): send what is left of one response.
+ * Returns 0 when it is all queued in the socket, -EAGAIN when the socket is
+ * full (sk_write_space resumes tx_work), -EWOULDBLOCK when tx_direct() must
+ * leave the rest to tx_work, or an error that ends the connection.
  */
-static int send_response(struct cp_conn *conn, struct cp_request *req, bool more)
+static int send_response(struct cp_conn *conn, struct cp_request *req, bool more, bool direct)
 {
 	struct socket *sock = conn->sock;
 	u64 total = CP_RESP_LEN + req->len;
@@ -879,9 +903,10 @@ static int send_response(struct cp_conn *conn, struct cp_request *req, bool more
 
 	sock_owned_by_me(sock->sk);
 	if (!req->hdr) {
-		req->hdr = page_frag_alloc(&conn->pfc, CP_RESP_LEN, GFP_KERNEL);
+		req->hdr = page_frag_alloc(&conn->pfc, CP_RESP_LEN,
+					   direct ? GFP_ATOMIC : GFP_KERNEL);
 		if (!req->hdr)
-			return -ENOMEM;
+			return direct ? -EWOULDBLOCK : -ENOMEM;
 		cp_proto_fill_resp(req->hdr, req->id, req->status, req->len, req->block_size,
 				   req->crc, READ_ONCE(conn->svc->epoch));
 	}
@@ -910,7 +935,8 @@ static int send_response(struct cp_conn *conn, struct cp_request *req, bool more
 		} else if (pos < total) {
 			u64 boff = req->off + pos - CP_RESP_LEN;
 
-			ret = tx_folios(conn, req, boff, req->off + req->len, CP_TX_BVECS - n, fb);
+			ret = tx_folios(conn, req, boff, req->off + req->len, CP_TX_BVECS - n, fb,
+					direct);
 			for (i = 0; i < ret; i++) {
 				struct folio *folio = fb->folios[i];
 				size_t foff = boff - folio_pos(folio);
@@ -930,12 +956,13 @@ static int send_response(struct cp_conn *conn, struct cp_request *req, bool more
 			/*
 			 * Between the pieces of a big response, let ACKs be
 			 * processed where they arrive; between small ones,
-			 * take in what waits in the backlog ourselves.
+			 * take in what waits in the backlog ourselves. Not
+			 * owned by a task, the socket has no backlog.
 			 */
-			if (pos < total) {
+			if (!direct && pos < total) {
 				tx_unlock(conn);
 				tx_lock(conn);
-			} else {
+			} else if (!direct) {
 				sk_flush_backlog(sock->sk);
 			}
 		}
@@ -976,7 +1003,7 @@ static void tx_work(struct work_struct *work)
 		if (!req)
 			break;
 		conn->tx_cur = req;
-		ret = send_response(conn, req, more);
+		ret = send_response(conn, req, more, false);
 		if (ret == -EAGAIN)
 			break;
 		conn->tx_cur = NULL;
@@ -989,6 +1016,83 @@ static void tx_work(struct work_struct *work)
 	tx_unlock(conn);
 	if (close)
 		conn_schedule_close(conn);
+}
+
+/*
+ * Softirq, after read_frames(), with the socket bh-locked and not owned by
+ * a task: send a shallow connection's queued responses right here, when
+ * this CPU runs other tasks than the one the softirq interrupted, or none.
+ * A worker would then buy no parallelism, only a wakeup and a switch to it
+ * and back per request, for a client that waits for each answer. A deep
+ * pipeline, or a CPU running just one task (on loopback, the client that
+ * sent the request), keeps tx_work on the connection's CPU: there TX runs
+ * beside the parsing, as conn_pick_cpu() intends.
+ *
+ * Only what goes without sleeping: small responses whose folios are
+ * uptodate, atomic allocations, a socket with room and scatter-gather (TCP
+ * would otherwise copy through a page_frag). espintcp sends from softirq
+ * the same way. What is left stays queued, or in tx_cur, for tx_work.
+ */
+static void tx_direct(struct cp_conn *conn)
+{
+	struct sock *sk = conn->sock->sk;
+	gfp_t gfp = sk->sk_allocation;
+	struct cp_request *req;
+	bool more, close;
+	int ret;
+
+	if (conn->tx_cur || !(sk->sk_route_caps & NETIF_F_SG) || !sk_stream_memory_free(sk) ||
+	    atomic_read(&conn->inflight) > CP_TX_DIRECT_INFLIGHT || single_task_running())
+		return;
+	/* For tcp_sendmsg_locked()'s skbs; tx_work's stay GFP_KERNEL. */
+	sk->sk_allocation = GFP_ATOMIC;
+	for (;;) {
+		spin_lock(&conn->tx_lock);
+		req = list_first_entry_or_null(&conn->tx_queue, struct cp_request, list);
+		if (req && CP_RESP_LEN + req->len <= CP_TX_DIRECT_MAX)
+			list_del(&req->list);
+		else
+			req = NULL;
+		more = !list_empty(&conn->tx_queue);
+		spin_unlock(&conn->tx_lock);
+		if (!req)
+			break;
+		ret = send_response(conn, req, more, true);
+		if (ret == -EAGAIN || ret == -EWOULDBLOCK) {
+			conn->tx_cur = req;
+			break;
+		}
+		cp_service_count_softirq_tx(conn->svc);
+		close = ret || req->close_after;
+		request_done(req);
+		if (close) {
+			conn_schedule_close(conn);
+			break;
+		}
+	}
+	sk->sk_allocation = gfp;
+}
+
+/*
+ * Softirq, socket bh-locked and not owned: parse what arrived, then answer
+ * it here (tx_direct()) or wake tx_work once for all of it, not once per
+ * response. Responses queued meanwhile by workers wait for the same kick.
+ */
+static void rx_softirq(struct cp_conn *conn)
+{
+	bool kick;
+
+	spin_lock(&conn->tx_lock);
+	conn->tx_held = true;
+	spin_unlock(&conn->tx_lock);
+	read_frames(conn);
+	tx_direct(conn);
+	spin_lock(&conn->tx_lock);
+	conn->tx_held = false;
+	kick = conn->tx_cur || !list_empty(&conn->tx_queue);
+	spin_unlock(&conn->tx_lock);
+	if (kick)
+		conn_queue(conn, &conn->tx_work);
 }
 
 static void drop_queued(struct cp_conn *conn)

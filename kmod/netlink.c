@@ -96,7 +96,8 @@ static int put_stats(struct sk_buff *msg, struct cp_service *svc)
 	    nla_put_uint(msg, CACHEPEER_A_STATS_BYTES, atomic64_read(&svc->store.bytes)) ||
 	    nla_put_uint(msg, CACHEPEER_A_STATS_CORRUPT, atomic64_read(&svc->store.corrupt)) ||
 	    nla_put_uint(msg, CACHEPEER_A_STATS_ZC_BYTES, u64_stats_read(&sum.zc_bytes)) ||
-	    nla_put_uint(msg, CACHEPEER_A_STATS_COPIED_BYTES, u64_stats_read(&sum.copied_bytes)))
+	    nla_put_uint(msg, CACHEPEER_A_STATS_COPIED_BYTES, u64_stats_read(&sum.copied_bytes)) ||
+	    nla_put_uint(msg, CACHEPEER_A_STATS_SOFTIRQ_TX, u64_stats_read(&sum.softirq_tx)))
 		return -EMSGSIZE;
 	nest = nla_nest_start(msg, CACHEPEER_A_STATS_OPS);
 	if (!nest)

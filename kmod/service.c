@@ -288,6 +288,11 @@ void cp_service_count_tx(struct cp_service *svc, u64 bytes, bool zerocopy)
 				offsetof(struct cp_stats, copied_bytes), bytes);
 }
 
+void cp_service_count_softirq_tx(struct cp_service *svc)
+{
+	stats_add(svc, offsetof(struct cp_stats, softirq_tx), 1);
+}
+
 void cp_service_count_timeout(struct cp_service *svc)
 {
 	stats_add(svc, offsetof(struct cp_stats, timeouts), 1);
@@ -313,6 +318,7 @@ void cp_service_stats_sum(struct cp_service *svc, struct cp_stats *sum)
 			u64_stats_add(&sum->status[i], u64_stats_read(&snap.status[i]));
 		u64_stats_add(&sum->zc_bytes, u64_stats_read(&snap.zc_bytes));
 		u64_stats_add(&sum->copied_bytes, u64_stats_read(&snap.copied_bytes));
+		u64_stats_add(&sum->softirq_tx, u64_stats_read(&snap.softirq_tx));
 		u64_stats_add(&sum->timeouts, u64_stats_read(&snap.timeouts));
 		u64_stats_add(&sum->hits, u64_stats_read(&snap.hits));
 		u64_stats_add(&sum->misses, u64_stats_read(&snap.misses));

@@ -29,6 +29,7 @@ struct cp_stats {
 	u64_stats_t status[CACHEPEER_S_MAX + 1];
 	u64_stats_t zc_bytes;
 	u64_stats_t copied_bytes;
+	u64_stats_t softirq_tx;		/* responses sent by tx_direct() */
 	u64_stats_t timeouts;
 	u64_stats_t hits;		/* GETs answered OK */
 	u64_stats_t misses;		/* GETs answered NOT_FOUND */
@@ -77,6 +78,7 @@ void cp_service_count_op(struct cp_service *svc, u8 op);
 void cp_service_count_status(struct cp_service *svc, u8 op, u16 status);
 void cp_service_count_tx(struct cp_service *svc, u64 bytes, bool zerocopy);
 void cp_service_count_timeout(struct cp_service *svc);
+void cp_service_count_softirq_tx(struct cp_service *svc);
 void cp_service_stats_sum(struct cp_service *svc, struct cp_stats *sum);
 
 int cp_service_init(void);

@@ -22,10 +22,12 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/mount.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/time.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "client.h"
@@ -374,6 +376,122 @@ TEST_F_TIMEOUT(node, pipelined_out_of_order, 600)
 	free(msgs);
 	free(data);
 	free(buf);
+}
+
+/* A counter from `cachepeerctl stats -j`, or -1. */
+static long long node_stat(const char *name)
+{
+	char cmd[256], buf[8192], want[64], *p;
+	long long v = -1;
+	size_t n;
+	FILE *f;
+
+	snprintf(cmd, sizeof(cmd), "%s stats -j", ctl());
+	snprintf(want, sizeof(want), "\"%s\":", name);
+	f = popen(cmd, "r");
+	if (!f)
+		return -1;
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	buf[n] = 0;
+	p = strstr(buf, want);
+	if (pclose(f) == 0 && p)
+		v = strtoll(p + strlen(want), NULL, 10);
+	return v;
+}
+
+/*
+ * A process spinning on each CPU, so that no CPU runs one task alone: the
+ * node then answers a shallow connection's small GETs from the softirq that
+ * parsed them (tx_direct()). They die with the test.
+ */
+static int start_hogs(pid_t *pids, int max)
+{
+	int i, n = sysconf(_SC_NPROCESSORS_ONLN);
+
+	for (i = 0; i < n && i < max; i++) {
+		cpu_set_t set;
+
+		pids[i] = fork();
+		if (pids[i] < 0)
+			return -1;
+		if (pids[i])
+			continue;
+		CPU_ZERO(&set);
+		CPU_SET(i, &set);
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		sched_setaffinity(0, sizeof(set), &set);
+		for (;;)
+			;
+	}
+	return i;
+}
+
+static void stop_hogs(pid_t *pids, int n)
+{
+	while (n-- > 0) {
+		kill(pids[n], SIGKILL);
+		waitpid(pids[n], NULL, 0);
+	}
+}
+
+/*
+ * With every CPU busy, one request at a time: small answers go out from
+ * softirq (the counter says so), big ones and bursts of 8 from tx_work, all
+ * on one connection, and every byte and CRC is right whichever sent it.
+ */
+TEST_F_TIMEOUT(node, answers_from_softirq, 600)
+{
+	enum { N = 300, BIG = N / 50, BURST = 8 };
+	size_t size = MiB + 7;
+	unsigned char *data = malloc(size);
+	long long before, sent;
+	unsigned int seed = 3;
+	struct cp_client c;
+	pid_t hogs[64];
+	int i, j, nhogs;
+
+	ASSERT_NE(NULL, data);
+	fill_random(data, size, 11);
+	ASSERT_EQ(CACHEPEER_S_OK, put_key("mixed", data, size));
+	ASSERT_EQ(0, do_connect(&c));
+	before = node_stat("softirq_tx");
+	ASSERT_LE(0, before);
+	nhogs = start_hogs(hogs, ARRAY_SIZE(hogs));
+	ASSERT_LT(0, nhogs);
+	for (i = 0; i < N; i++) {
+		size_t off = rand_r(&seed) % (size - 4096);
+
+		check_range(_metadata, &c, "mixed", data, size, off, 1 + rand_r(&seed) % 4096);
+		if (i % 50 == 0)	/* too big for softirq */
+			check_range(_metadata, &c, "mixed", data, size, 0, 0);
+		if (i % 50 == 25) {	/* deep: tx_work */
+			struct cp_msg m = { .op = CACHEPEER_OP_GET, .key = "mixed", .key_len = 5,
+					    .length = 4096 };
+			unsigned char buf[4096];
+			struct cp_resp r;
+
+			for (j = 0; j < BURST; j++) {
+				m.id = j;
+				m.offset = j * 4096;
+				ASSERT_EQ(0, cp_client_send(&c, &m));
+			}
+			for (j = 0; j < BURST; j++) {
+				ASSERT_EQ(0, cp_client_recv_hdr(&c, &r));
+				ASSERT_EQ(CACHEPEER_S_OK, r.status);
+				ASSERT_GT(BURST, r.id);
+				ASSERT_EQ(0, cp_client_recv_data(&c, &r, buf));
+				ASSERT_EQ(0, memcmp(buf, data + r.id * 4096, 4096));
+				ASSERT_EQ(ref_crc(buf, 4096), r.crc);
+			}
+		}
+	}
+	stop_hogs(hogs, nhogs);
+	sent = node_stat("softirq_tx") - before;
+	TH_LOG("%lld of %d answers went out from softirq", sent, N + BIG + BIG * BURST);
+	ASSERT_LE(N / 2, sent);
+	ASSERT_GE(N + BIG * BURST, sent);	/* never a whole MiB */
+	cp_client_close(&c);
+	free(data);
 }
 
 /* A PUT stuck half-way on one connection delays no hit on another. */

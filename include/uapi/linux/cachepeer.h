@@ -289,6 +289,7 @@ enum cachepeer_stats_attr {
 	CACHEPEER_A_STATS_RING_ACCEPTED,	/* ring pushes that won */
 	CACHEPEER_A_STATS_RING_REFUSED,		/* pushes without a valid HMAC */
 	CACHEPEER_A_STATS_RING_SENT,		/* pushes other members answered */
+	CACHEPEER_A_STATS_SOFTIRQ_TX,		/* responses sent from softirq */
 
 	__CACHEPEER_A_STATS_MAX,
 	CACHEPEER_A_STATS_MAX = __CACHEPEER_A_STATS_MAX - 1
