@@ -31,6 +31,7 @@
  */
 
 #include <linux/bvec.h>
+#include <linux/moduleparam.h>
 #include <linux/net.h>
 #include <linux/pagemap.h>
 #include <linux/pagevec.h>
@@ -57,6 +58,15 @@
 #define CP_TX_DIRECT_MAX	(64 * 1024)	/* tx_direct(): a small response */
 #define CP_REQ_LEN		sizeof(struct cachepeer_req)
 #define CP_RESP_LEN		sizeof(struct cachepeer_resp)
+
+/*
+ * The architecture sends from process context only; tx_direct() is the one
+ * exception, and this turns it off at run time for every node.
+ */
+static bool softirq_tx = true;
+module_param(softirq_tx, bool, 0644);
+MODULE_PARM_DESC(softirq_tx,
+		 "Send a shallow connection's small responses from the softirq that parsed them. Default: Y");
 
 enum {
 	RX_FRAME,	/* parsing headers from softirq */
@@ -1041,8 +1051,9 @@ static void tx_direct(struct cp_conn *conn)
 	bool more, close;
 	int ret;
 
-	if (conn->tx_cur || !(sk->sk_route_caps & NETIF_F_SG) || !sk_stream_memory_free(sk) ||
-	    atomic_read(&conn->inflight) > CP_TX_DIRECT_INFLIGHT || single_task_running())
+	if (!READ_ONCE(softirq_tx) || conn->tx_cur || !(sk->sk_route_caps & NETIF_F_SG) ||
+	    !sk_stream_memory_free(sk) || atomic_read(&conn->inflight) > CP_TX_DIRECT_INFLIGHT ||
+	    single_task_running())
 		return;
 	/* For tcp_sendmsg_locked()'s skbs; tx_work's stay GFP_KERNEL. */
 	sk->sk_allocation = GFP_ATOMIC;
