@@ -15,8 +15,10 @@
 #
 # Environment: CP_KVM=1 uses KVM (default TCG: nested KVM is broken here),
 # CP_VM_MEM (default 2G), CP_VM_CPUS (2), CP_VM_TIMEOUT seconds (2400),
-# CP_VM_OUT directory for logs (default .cache/vm), CP_VM_VERBOSE=1 puts the
-# guest's kernel messages on the console too (for a guest that dies).
+# CP_VM_OUT directory for logs (default .cache/vm), CP_VM_VERBOSE=0 keeps the
+# guest's kernel console out of $CP_VM_OUT/vng.stderr (by default it is there,
+# so that a guest that dies before it can save dmesg still leaves its last
+# words; the end of it is printed then).
 set -uo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -45,6 +47,8 @@ rm -rf "$out"
 mkdir -p "$out"
 out=$(cd "$out" && pwd)
 
+verbose=(--verbose)
+[ "${CP_VM_VERBOSE:-1}" = 0 ] && verbose=()
 accel=(--disable-kvm)
 [ "${CP_KVM:-0}" = 1 ] && accel=()
 
@@ -54,7 +58,7 @@ cmd=$(printf '%q ' "$top/scripts/guest-run.sh" "$gout" "$@")
 boot() {
 	echo "vm-run: booting $(basename "$kernel") (${accel[*]:-kvm}, ${CP_VM_CPUS:-2} vCPUs, ${CP_VM_MEM:-2G})"
 	timeout -k 30 "${CP_VM_TIMEOUT:-2400}" \
-		vng -r "$kernel" "${accel[@]}" ${CP_VM_VERBOSE:+--verbose} --cpus "${CP_VM_CPUS:-2}" --memory "${CP_VM_MEM:-2G}" \
+		vng -r "$kernel" "${accel[@]}" "${verbose[@]}" --cpus "${CP_VM_CPUS:-2}" --memory "${CP_VM_MEM:-2G}" \
 		--rwdir "$gout=$out" --cwd "$PWD" --exec "$cmd" </dev/null 2>"$out/vng.stderr" |
 		tee "$out/console.log"
 	vng_rc=${PIPESTATUS[0]}
