@@ -190,10 +190,19 @@ static void conn_free_work(struct work_struct *work)
 		wake_up_var(&svc->nconns);
 }
 
+/*
+ * Any context, holding a reference. close_work may be queued again while it
+ * runs (CONN_CLOSED is set only once conn_close() has begun), so a queued
+ * close_work holds a reference of its own: the run that frees the
+ * connection is never followed by one that touches it.
+ */
 static void conn_schedule_close(struct cp_conn *conn)
 {
-	if (!test_bit(CONN_CLOSED, &conn->flags))
-		queue_work(cp_wq, &conn->close_work);
+	if (test_bit(CONN_CLOSED, &conn->flags))
+		return;
+	conn_get(conn);
+	if (!queue_work(cp_wq, &conn->close_work))
+		conn_put(conn);
 }
 
 static void request_free(struct cp_request *req)
@@ -1160,7 +1169,10 @@ static void conn_close(struct cp_conn *conn)
 
 static void close_work(struct work_struct *work)
 {
-	conn_close(container_of(work, struct cp_conn, close_work));
+	struct cp_conn *conn = container_of(work, struct cp_conn, close_work);
+
+	conn_close(conn);
+	conn_put(conn);		/* conn_schedule_close()'s */
 }
 
 /*
@@ -1237,9 +1249,10 @@ void cp_conn_close_all(struct cp_service *svc)
 {
 	struct cp_conn *conn;
 
+	/* A listed connection holds its own reference until conn_close(). */
 	spin_lock_bh(&svc->conns_lock);
 	list_for_each_entry(conn, &svc->conns, link)
-		queue_work(cp_wq, &conn->close_work);
+		conn_schedule_close(conn);
 	spin_unlock_bh(&svc->conns_lock);
 	wait_var_event(&svc->nconns, !atomic_read(&svc->nconns));
 }
