@@ -109,7 +109,7 @@ struct cp_conn {
 
 	spinlock_t tx_lock;		/* tx_queue, dead, tx_held */
 	struct list_head tx_queue;
-	bool dead;
+	bool dead;			/* conn_close(): queue no response, kick no rx_work */
 	bool tx_held;			/* softirq RX: kick tx_work when it ends */
 	struct work_struct tx_work;
 	struct task_struct *tx_owner;	/* tx_work's task, while it owns the socket */
@@ -168,6 +168,20 @@ static void conn_get(struct cp_conn *conn)
 static void conn_queue(struct cp_conn *conn, struct work_struct *work)
 {
 	queue_work_on(conn->cpu, cp_tx_wq, work);
+}
+
+/*
+ * rx_work from outside the socket's callbacks (a request finished in a
+ * worker, a failed dispatch), unless conn_close() has begun: it sets dead
+ * and then cancels rx_work once, so a later kick would run it on a freed
+ * connection.
+ */
+static void conn_kick_rx(struct cp_conn *conn)
+{
+	spin_lock_bh(&conn->tx_lock);
+	if (!conn->dead)
+		conn_queue(conn, &conn->rx_work);
+	spin_unlock_bh(&conn->tx_lock);
 }
 
 /* The last put may come from softirq; the release sleeps, so defer it. */
@@ -233,7 +247,7 @@ static void request_done(struct cp_request *req)
 	request_free(req);
 	left = atomic_dec_return(&conn->inflight);
 	if (left < CP_INFLIGHT_RESUME && READ_ONCE(conn->rx_paused))
-		conn_queue(conn, &conn->rx_work);
+		conn_kick_rx(conn);
 	if (!left && test_bit(CONN_EOF, &conn->flags))
 		conn_schedule_close(conn);
 	conn_put(conn);
@@ -632,7 +646,7 @@ static int recv_actor(read_descriptor_t *desc, struct sk_buff *skb, unsigned int
 		}
 		if (dispatch(conn, GFP_ATOMIC)) {
 			conn->rx_retry = true;	/* rx_work retries with GFP_KERNEL */
-			conn_queue(conn, &conn->rx_work);
+			conn_kick_rx(conn);
 			continue;
 		}
 		conn->rx_len = 0;
