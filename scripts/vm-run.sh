@@ -66,8 +66,10 @@ boot() {
 
 boot
 # Under TCG the stock kernel occasionally oopses while patching its own text
-# early in boot. Only a guest that died before the command began (guest-run.sh
-# creates "started" first) is booted again, so no failure of CMD is hidden.
+# (static keys), early in boot or when the CRNG becomes ready, which
+# guest-run.sh waits for before the command. Only a guest that died before
+# the command began (guest-run.sh creates "started" just before it) is booted
+# again, so no failure of CMD is hidden.
 if [ ! -e "$out/started" ] && [ ! -e "$out/rc" ]; then
 	echo "vm-run: the guest died before running the command; booting once more" >&2
 	boot
