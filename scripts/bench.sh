@@ -6,12 +6,22 @@
 # same depth), and a raw TCP stream (the ceiling), all read by the same
 # client receive path (ctl/cachepeer-bench). Guest speed is emulated: only
 # the ratios printed at the end mean anything.
+#
+# BENCH_SPLIT=1 keeps the client off the CPU that does the network's receive
+# work: the client runs on CPU 0, and RPS moves lo's receive processing
+# (every server's request parsing, cachepeer's answers from softirq, the
+# client's own TCP receive) to CPU 1. On loopback the answer is otherwise
+# often on the client's socket before its send() returns, and its threads
+# never sleep; split, they wait for answers as over a network. The servers'
+# tasks may still run on either CPU.
 set -euo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
 ctl=$top/ctl/cachepeerctl
 bench=$top/ctl/cachepeer-bench
 secs=${BENCH_SECS:-10}
+split=${BENCH_SPLIT:-0}
+rps=/sys/class/net/lo/queues/rx-0/rps_cpus
 work=$(mktemp -d /tmp/cachepeer-bench.XXXXXX)
 
 cleanup() {
@@ -20,6 +30,7 @@ cleanup() {
 	"$ctl" stop 2>/dev/null
 	rmmod cachepeer 2>/dev/null
 	umount -l "$work" 2>/dev/null
+	if [ "$split" = 1 ]; then echo 0 >"$rps"; fi
 }
 trap cleanup EXIT
 
@@ -75,13 +86,21 @@ nginx -c "$work/nginx/nginx.conf"
 raw_pid=$!
 sleep 1
 
+client=()
+if [ "$split" = 1 ]; then
+	[ "$(nproc)" -ge 2 ] || { echo "bench: BENCH_SPLIT=1 needs 2 CPUs" >&2; exit 1; }
+	echo 2 >"$rps"
+	client=(taskset -c 0)
+	echo "split: client on CPU 0, lo's receive processing on CPU 1 (RPS)"
+fi
+
 # run NAME PROTO PORT ARGS...: one measurement line, tagged.
 run() {
 	local name=$1 proto=$2 port=$3
 
 	shift 3
 	printf '%-10s ' "$name"
-	"$bench" --proto "$proto" --peer "127.0.0.1:$port" --secs "$secs" "$@"
+	"${client[@]}" "$bench" --proto "$proto" --peer "127.0.0.1:$port" --secs "$secs" "$@"
 }
 
 {
