@@ -7,9 +7,10 @@ shift
 # Wait for the CRNG before anything runs. Its readiness flips a static key,
 # and under TCG a CPU that runs urandom_read_iter() while the key's sites
 # are patched can take an "Oops: int3" and kill the guest; left to itself
-# the flip comes a second into the command, under load. A blocking read
-# makes the kernel generate the entropy now; the key's patching follows from
-# a work item, hence the pause. A guest that dies here is booted again.
+# the flip comes under load, typically a second into the command. A
+# blocking read makes the kernel generate the entropy now; the key is
+# patched from a work item (system_unbound_wq), hence the pause. A guest
+# that dies here is booted again.
 head -c 1 /dev/random >/dev/null
 sleep 1
 : >"$out/started"
