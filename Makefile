@@ -85,7 +85,7 @@ run: setup
 bench:
 	$(Q)scripts/setup.sh --bench
 	$(Q)$(MAKE) all
-	$(Q)scripts/vm-run.sh -- env BENCH_SECS=$(or $(BENCH_SECS),10) BENCH_SPLIT=$(or $(BENCH_SPLIT),0) \
+	$(Q)scripts/vm-run.sh -- env BENCH_SECS=$(BENCH_SECS) BENCH_SPLIT=$(BENCH_SPLIT) \
 		scripts/bench.sh
 
 # Index memory per cold block and index rebuild time (BLOCKS=200000).
