@@ -492,15 +492,16 @@ static void print_conn(const struct cp_conn_entry *ce, void *arg)
 		json_u64("inflight", ce->inflight, ",");
 		json_u64("rx_bytes", ce->rx_bytes, ",");
 		json_u64("tx_bytes", ce->tx_bytes, ",");
-		json_u64("age_ms", ce->age_ms, "}");
+		json_u64("age_ms", ce->age_ms, ",");
+		printf("\"cpu\":%d}", ce->cpu);
 		return;
 	}
 	if (!(*n)++)
-		printf("%-47s %9s %14s %14s %10s\n", "PEER", "INFLIGHT", "RX BYTES", "TX BYTES",
-		       "AGE S");
-	printf("%-47s %9llu %14llu %14llu %10.1f\n", ce->peer, (unsigned long long)ce->inflight,
-	       (unsigned long long)ce->rx_bytes, (unsigned long long)ce->tx_bytes,
-	       ce->age_ms / 1000.0);
+		printf("%-47s %9s %14s %14s %10s %4s\n", "PEER", "INFLIGHT", "RX BYTES", "TX BYTES",
+		       "AGE S", "CPU");
+	printf("%-47s %9llu %14llu %14llu %10.1f %4d\n", ce->peer,
+	       (unsigned long long)ce->inflight, (unsigned long long)ce->rx_bytes,
+	       (unsigned long long)ce->tx_bytes, ce->age_ms / 1000.0, ce->cpu);
 }
 
 int cmd_conns(int argc, char **argv)

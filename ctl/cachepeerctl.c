@@ -49,7 +49,7 @@ static const struct subcommand subcommands[] = {
 	  "show statistics; --prometheus prints text exposition for node_exporter" },
 	{ "scrub", cmd_scrub, "[-j] [start]",
 	  "show scrub progress, or start a full pass now (hot blocks too)" },
-	{ "conns", cmd_conns, "[-j]", "list connections: peer, in flight, bytes, age" },
+	{ "conns", cmd_conns, "[-j]", "list connections: peer, in flight, bytes, age, TX CPU" },
 	{ "put", cmd_put, "[--peer ADDR:PORT] KEY FILE", "store FILE as block KEY" },
 	{ "get", cmd_get, "[--peer ADDR:PORT] [--offset O] [--length L] [-o FILE] KEY",
 	  "fetch block KEY (or a range) to FILE or stdout, CRC-checked" },

@@ -482,7 +482,7 @@ static int parse_conn(struct nlattr **tb, struct nlmsghdr *nlh, void *arg)
 {
 	const struct conn_list *cl = arg;
 	struct nlattr *c[CACHEPEER_A_CONN_MAX + 1];
-	struct cp_conn_entry ce = { .peer = "-" };
+	struct cp_conn_entry ce = { .peer = "-", .cpu = -1 };
 
 	if (!tb[CACHEPEER_A_NODE_CONN] ||
 	    nla_parse_nested(c, CACHEPEER_A_CONN_MAX, tb[CACHEPEER_A_NODE_CONN], NULL) < 0)
@@ -498,6 +498,8 @@ static int parse_conn(struct nlattr **tb, struct nlmsghdr *nlh, void *arg)
 		ce.tx_bytes = get_uint(c[CACHEPEER_A_CONN_TX_BYTES]);
 	if (c[CACHEPEER_A_CONN_AGE_MS])
 		ce.age_ms = get_uint(c[CACHEPEER_A_CONN_AGE_MS]);
+	if (c[CACHEPEER_A_CONN_CPU])
+		ce.cpu = (int)nla_get_u32(c[CACHEPEER_A_CONN_CPU]);
 	cl->fn(&ce, cl->arg);
 	return 0;
 }

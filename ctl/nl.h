@@ -47,6 +47,7 @@ struct cp_limits {
 struct cp_conn_entry {
 	char peer[64];			/* ADDR:PORT or [ADDR6]:PORT */
 	__u64 inflight, rx_bytes, tx_bytes, age_ms;
+	int cpu;			/* its sending's, -1 if not reported */
 };
 
 struct cp_node_info {

@@ -20,8 +20,9 @@
  * pushes back on the client.
  *
  * TX is tx_work: one per connection, so it never runs concurrently with
- * itself; it runs on a CPU given to the connection (conn_pick_cpu()) and
- * owns the send state while it holds the socket. A shallow connection's
+ * itself; it runs where the connection's segments are received, or on a
+ * CPU given to the connection when that is the client's own (conn_cpu()),
+ * and owns the send state while it holds the socket. A shallow connection's
  * small responses may instead go out from the softirq that parsed their
  * requests (tx_direct()), when a worker would buy no parallelism. Headers
  * come from a page_frag (TCP cannot splice slab memory), data are
@@ -86,7 +87,8 @@ struct cp_conn {
 	refcount_t ref;
 	unsigned long flags;
 	atomic_t inflight;
-	int cpu;			/* where rx_work and tx_work run */
+	int cpu;			/* rx_work, tx_work: see conn_cpu() */
+	int home_cpu;			/* conn_pick_cpu()'s */
 	struct sockaddr_storage peer;
 	u64 born;			/* ktime_get_ns() */
 	u64 rx_bytes;			/* under the socket lock or put_work */
@@ -164,10 +166,10 @@ static void conn_get(struct cp_conn *conn)
 	refcount_inc(&conn->ref);
 }
 
-/* rx_work or tx_work, on the connection's CPU (conn_pick_cpu()). */
+/* rx_work or tx_work, on the connection's CPU (conn_cpu()). */
 static void conn_queue(struct cp_conn *conn, struct work_struct *work)
 {
-	queue_work_on(conn->cpu, cp_tx_wq, work);
+	queue_work_on(READ_ONCE(conn->cpu), cp_tx_wq, work);
 }
 
 /*
@@ -1108,6 +1110,26 @@ static void tx_direct(struct cp_conn *conn)
 }
 
 /*
+ * Softirq, socket bh-locked: where the connection's work runs from now on.
+ * A softirq that interrupted a kernel thread or the idle task is receive
+ * processing that belongs to this CPU: a NIC queue's interrupt, RPS or
+ * ksoftirqd. TX then follows it, as nvmet-tcp's io_work follows
+ * sk_incoming_cpu: requests, ACKs and responses meet on one CPU and TX never
+ * spins on the socket against the softirq, and a client elsewhere keeps its
+ * CPU to itself. A softirq run in a user task's context is, on loopback,
+ * the client's own send(): queued on that CPU, TX would wait for the client
+ * and one pipelined connection would get one CPU in all, so the work stays
+ * on the CPU conn_pick_cpu() gave the connection.
+ */
+static void conn_cpu(struct cp_conn *conn)
+{
+	int cpu = current->flags & PF_KTHREAD ? smp_processor_id() : conn->home_cpu;
+
+	if (cpu != conn->cpu)
+		WRITE_ONCE(conn->cpu, cpu);
+}
+
+/*
  * Softirq, socket bh-locked and not owned: parse what arrived, then answer
  * it here (tx_direct()) or wake tx_work once for all of it, not once per
  * response. Responses queued meanwhile by workers wait for the same kick.
@@ -1116,6 +1138,7 @@ static void rx_softirq(struct cp_conn *conn)
 {
 	bool kick;
 
+	conn_cpu(conn);
 	spin_lock(&conn->tx_lock);
 	conn->tx_held = true;
 	spin_unlock(&conn->tx_lock);
@@ -1190,14 +1213,12 @@ static void close_work(struct work_struct *work)
 }
 
 /*
- * Connections take the online CPUs in turn for their rx_work and tx_work,
- * as nvme-tcp's I/O queues do. One CPU per connection keeps its state in
- * one cache; spreading connections lets TX run beside the softirq that
- * parses the requests behind it, which runs wherever segments arrive (on
- * loopback, in the client's own context). Were TX queued on the softirq's
- * CPU instead, one pipelined connection, the use this protocol is made for,
- * would get one CPU in all. Should the CPU go offline, the workqueue runs
- * the work elsewhere.
+ * Connections take the online CPUs in turn for their rx_work and tx_work
+ * while their segments are received in the client's own context (see
+ * conn_cpu()), as nvme-tcp's I/O queues do. One CPU per connection keeps
+ * its state in one cache; spreading connections lets TX run beside the
+ * softirq that parses the requests behind it. Should the CPU go offline,
+ * the workqueue runs the work elsewhere.
  */
 static int conn_pick_cpu(void)
 {
@@ -1229,7 +1250,8 @@ int cp_conn_create(struct cp_service *svc, struct socket *sock)
 	INIT_WORK(&conn->close_work, close_work);
 	INIT_WORK(&conn->free_work, conn_free_work);
 	timer_setup(&conn->frame_timer, frame_timeout, 0);
-	conn->cpu = conn_pick_cpu();
+	conn->home_cpu = conn_pick_cpu();
+	conn->cpu = conn->home_cpu;
 	conn->born = ktime_get_ns();
 	if (kernel_getpeername(sock, (struct sockaddr *)&conn->peer) < 0)
 		conn->peer.ss_family = AF_UNSPEC;
@@ -1296,6 +1318,7 @@ unsigned long cp_conn_for_each(struct cp_service *svc, unsigned long skip,
 		ci.rx_bytes = READ_ONCE(conn->rx_bytes);
 		ci.tx_bytes = READ_ONCE(conn->tx_bytes);
 		ci.age_ms = div_u64(now - conn->born, NSEC_PER_MSEC);
+		ci.cpu = READ_ONCE(conn->cpu);
 		if (fn(&ci, arg))
 			break;
 		done++;

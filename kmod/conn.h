@@ -15,6 +15,7 @@ struct cp_conn_info {
 	u64 rx_bytes;
 	u64 tx_bytes;
 	u64 age_ms;
+	u32 cpu;
 };
 
 int cp_conn_create(struct cp_service *svc, struct socket *sock);

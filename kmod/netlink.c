@@ -621,7 +621,8 @@ static int put_conn(const struct cp_conn_info *ci, void *arg)
 	    nla_put_uint(skb, CACHEPEER_A_CONN_INFLIGHT, ci->inflight) ||
 	    nla_put_uint(skb, CACHEPEER_A_CONN_RX_BYTES, ci->rx_bytes) ||
 	    nla_put_uint(skb, CACHEPEER_A_CONN_TX_BYTES, ci->tx_bytes) ||
-	    nla_put_uint(skb, CACHEPEER_A_CONN_AGE_MS, ci->age_ms))
+	    nla_put_uint(skb, CACHEPEER_A_CONN_AGE_MS, ci->age_ms) ||
+	    nla_put_u32(skb, CACHEPEER_A_CONN_CPU, ci->cpu))
 		goto cancel;
 	nla_nest_end(skb, nest);
 	genlmsg_end(skb, hdr);

@@ -328,7 +328,7 @@ test_conns() {
 	on l "$CTL" start $(start_args cn)
 	expect_eq "$(on l "$CTL" conns)" "no connections" "idle listing"
 	on l python3 - "$CTL" <<'PY'
-import json, socket, struct, subprocess, sys, time
+import json, os, socket, struct, subprocess, sys, time
 s = socket.create_connection(("127.0.0.1", 7000))
 # One PING: 48-byte header, magic CPRQ, version 1, opcode 5.
 s.sendall(struct.pack(">IBBHQHHIQQQ", 0x43505251, 1, 5, 0, 42, 0, 0, 0, 0, 0, 0))
@@ -339,6 +339,58 @@ assert len(out) == 1, out
 c = out[0]
 assert c["peer"] == f"127.0.0.1:{port}", c
 assert c["rx_bytes"] == 48 and c["tx_bytes"] == 48 and c["inflight"] == 0, c
+assert 0 <= c["cpu"] < os.cpu_count(), c
+PY
+	on l "$CTL" stop
+}
+
+# Where a connection's TX runs (conns' cpu): on the CPU that receives its
+# segments when RPS moves them off the client's, and not on the client's
+# CPU when the client's own send() processes them (lo without RPS).
+test_conns_tx_cpu() {
+	[ "$(nproc)" -ge 2 ] || { echo "needs 2 CPUs"; exit "$KSFT_SKIP"; }
+	on l "$CTL" start $(start_args cpu)
+	on l python3 - "$CTL" <<'PY'
+import json, os, socket, struct, subprocess, sys
+PING = struct.pack(">IBBHQHHIQQQ", 0x43505251, 1, 5, 0, 42, 0, 0, 0, 0, 0, 0)
+
+def rps(mask):
+    with open("/sys/class/net/lo/queues/rx-0/rps_cpus", "w") as f:
+        f.write(f"{mask:x}\n")
+
+def conn(client_cpu):
+    os.sched_setaffinity(0, {client_cpu})
+    s = socket.create_connection(("127.0.0.1", 7000))
+    for _ in range(20):
+        s.sendall(PING)
+        got = b""
+        while len(got) < 48:
+            chunk = s.recv(48 - len(got))
+            assert chunk, "connection closed"
+            got += chunk
+    return s
+
+def cpu_of(s):
+    port = s.getsockname()[1]
+    out = json.loads(subprocess.check_output([sys.argv[1], "conns", "-j"]))
+    c = [c for c in out if c["peer"] == f"127.0.0.1:{port}"]
+    assert len(c) == 1, out
+    return c[0]["cpu"]
+
+# Two connections each time: connections also take the CPUs in turn, and
+# one of the two would be on the wanted CPU by that alone.
+for mask, client, want in ((2, 0, 1), (1, 1, 0)):
+    rps(mask)
+    a, b = conn(client), conn(client)
+    got = [cpu_of(a), cpu_of(b)]
+    assert got == [want, want], f"rps_cpus {mask:x}, client on CPU {client}: TX on {got}"
+    a.close()
+    b.close()
+rps(0)
+# Without RPS they take the two CPUs in turn, not the client's CPU twice.
+a, b = conn(0), conn(0)
+got = sorted((cpu_of(a), cpu_of(b)))
+assert got == [0, 1], f"without RPS, client on CPU 0: TX on {got}, want [0, 1]"
 PY
 	on l "$CTL" stop
 }
@@ -384,7 +436,7 @@ PY
 }
 
 ktap_print_header
-ktap_set_plan 12
+ktap_set_plan 13
 setup
 run_test "LRU eviction by block count" fresh test_lru_by_count
 run_test "byte limit, applied at once when lowered" fresh test_limit_by_bytes
@@ -396,6 +448,7 @@ run_test "blocks persist across rmmod/insmod; foreign files removed" fresh test_
 run_test "scrub finds a block corrupted on disk" fresh test_scrub
 run_test "stats match known traffic; JSON and Prometheus parse" fresh test_stats_exact
 run_test "conns lists a connection with its bytes" fresh test_conns
+run_test "TX follows receive processing off the client's CPU" fresh test_conns_tx_cpu
 run_test "bad limits are refused with a reason" fresh test_bad_limits
 run_test "module parameters set the initial node's limits" fresh test_module_params
 ktap_finished

@@ -125,7 +125,9 @@
  *   request:  none
  *   reply:    one message per connection, CACHEPEER_A_NODE_CONN nesting
  *             CACHEPEER_A_CONN_*: the peer's address (4 or 16 bytes) and
- *             port, requests in flight, bytes received and sent, and age.
+ *             port, requests in flight, bytes received and sent, age, and
+ *             the CPU its sending runs on (the one receiving its segments,
+ *             unless that is where the client itself sends them from).
  *
  * Data plane: the block protocol, over TCP
  * ----------------------------------------
@@ -316,6 +318,7 @@ enum cachepeer_conn_attr {
 	CACHEPEER_A_CONN_RX_BYTES,		/* uint */
 	CACHEPEER_A_CONN_TX_BYTES,		/* uint */
 	CACHEPEER_A_CONN_AGE_MS,		/* uint */
+	CACHEPEER_A_CONN_CPU,			/* u32 */
 
 	__CACHEPEER_A_CONN_MAX,
 	CACHEPEER_A_CONN_MAX = __CACHEPEER_A_CONN_MAX - 1
