@@ -80,13 +80,14 @@ run: setup
 	$(Q)$(MAKE) all
 	$(Q)scripts/vm-run.sh -- scripts/demo.sh
 
-# cachepeer vs nginx sendfile vs a raw TCP stream, in one guest (BENCH_SECS=10;
-# BENCH_SPLIT=1 keeps the client off the CPU doing the receive processing).
+# cachepeer vs nginx sendfile vs a raw TCP stream, in one guest (BENCH_SECS=10
+# per measurement, BENCH_ROUNDS=3 medians; BENCH_SPLIT=1 keeps the client off
+# the CPU doing the receive processing).
 bench:
 	$(Q)scripts/setup.sh --bench
 	$(Q)$(MAKE) all
-	$(Q)scripts/vm-run.sh -- env BENCH_SECS=$(BENCH_SECS) BENCH_SPLIT=$(BENCH_SPLIT) \
-		scripts/bench.sh
+	$(Q)scripts/vm-run.sh -- env BENCH_SECS=$(BENCH_SECS) BENCH_ROUNDS=$(BENCH_ROUNDS) \
+		BENCH_SPLIT=$(BENCH_SPLIT) scripts/bench.sh
 
 # Index memory per cold block and index rebuild time (BLOCKS=200000).
 bench-index:
