@@ -53,13 +53,22 @@ static void update_fs_state(struct cp_store *st)
 	const struct cp_limits *lim = &st->limits;
 	u8 stop = READ_ONCE(lim->fs_stop), cull = READ_ONCE(lim->fs_cull);
 	u8 run = READ_ONCE(lim->fs_run);
+	s64 held = atomic64_read(&st->put_bytes);
 	struct kstatfs sfs;
 	u64 free_pct;
 
-	if (vfs_statfs(&st->dir, &sfs) || !sfs.f_blocks)
+	if (vfs_statfs(&st->dir, &sfs) || !sfs.f_blocks || !sfs.f_bsize)
 		return;
 	free_pct = div64_u64(sfs.f_bavail * 100, sfs.f_blocks);
 	WRITE_ONCE(st->no_space, free_pct < stop);
+	/*
+	 * Culling counts what PUTs in progress hold as free: a PUT that fills
+	 * the disk and then fails must not cost a stored block. One that
+	 * commits is counted by the pass after it (cp_evict_after_put()).
+	 */
+	if (held > 0)
+		free_pct = div64_u64((sfs.f_bavail + div_u64(held, sfs.f_bsize)) * 100,
+				     sfs.f_blocks);
 	if (cull && free_pct < cull)
 		WRITE_ONCE(st->culling, true);
 	else if (!cull || free_pct >= run)

@@ -61,6 +61,7 @@ struct cp_put {
 	u8 key[CACHEPEER_KEY_MAX];
 	u64 size;
 	u64 done;
+	u64 held;		/* bytes counted in st->put_bytes */
 	u32 seg_acc;		/* CRC of the current, unfinished segment */
 	u32 nseg;
 	u32 seg_crc[];
@@ -169,6 +170,7 @@ int cp_store_open(struct cp_store *st, const char *dir)
 	atomic64_set(&st->corrupt, 0);
 	atomic64_set(&st->evictions, 0);
 	atomic64_set(&st->foreign, 0);
+	atomic64_set(&st->put_bytes, 0);
 	st->closing = false;
 	st->scan_done = false;
 	st->scan_found = 0;
@@ -761,6 +763,9 @@ int cp_store_put_write(struct cp_put *put, const void *buf, size_t len)
 	if (len > put->size - put->done)
 		return -EINVAL;
 	err = write_all(put, buf, len, &pos);
+	/* Written, even in part: the space is taken until commit or free. */
+	put->held += pos - put->done;
+	atomic64_add(pos - put->done, &put->st->put_bytes);
 	if (err)
 		return err;
 	while (left) {
@@ -852,6 +857,13 @@ static int index_insert(struct cp_store *st, struct cp_block *b)
  * already stored under the same key wins: blocks are immutable, so two PUTs
  * of one key carry the same bytes.
  */
+/* The PUT's bytes are a block's now, or about to be freed. */
+static void put_release(struct cp_put *put)
+{
+	atomic64_sub(put->held, &put->st->put_bytes);
+	put->held = 0;
+}
+
 int cp_store_put_commit(struct cp_put *put, bool check_crc, u32 want_crc)
 {
 	struct cp_store *st = put->st;
@@ -897,6 +909,7 @@ int cp_store_put_commit(struct cp_put *put, bool check_crc, u32 want_crc)
 	}
 	bf->file = put->tmp;
 	put->tmp = NULL;
+	put_release(put);
 	rcu_assign_pointer(b->bf, bf);
 	atomic_long_inc(&st->open);
 	err = index_insert(st, b);
@@ -913,6 +926,7 @@ void cp_store_put_free(struct cp_put *put)
 {
 	if (!put)
 		return;
+	put_release(put);
 	if (put->tmp)
 		fput(put->tmp);
 	kvfree(put);

@@ -83,6 +83,7 @@ struct cp_store {
 	atomic64_t corrupt;		/* blocks dropped for bad CRCs */
 	atomic64_t evictions;
 	atomic64_t foreign;		/* bad files found on open, removed */
+	atomic64_t put_bytes;		/* in files of PUTs not yet committed */
 
 	bool no_space;			/* free space below fs_stop */
 	bool culling;			/* free space went below fs_cull */
