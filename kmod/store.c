@@ -839,6 +839,13 @@ static struct cp_block *block_alloc(const u8 *id, u64 size, gfp_t gfp)
 }
 
 /* Index a block; -EEXIST if its id is already there. Consumes b on error. */
+/* The PUT's bytes are a block's now, or about to be freed. */
+static void put_release(struct cp_put *put)
+{
+	atomic64_sub(put->held, &put->st->put_bytes);
+	put->held = 0;
+}
+
 static int index_insert(struct cp_store *st, struct cp_block *b)
 {
 	int err = rhashtable_lookup_insert_fast(&st->index, &b->node, cp_index_params);
@@ -857,13 +864,6 @@ static int index_insert(struct cp_store *st, struct cp_block *b)
  * already stored under the same key wins: blocks are immutable, so two PUTs
  * of one key carry the same bytes.
  */
-/* The PUT's bytes are a block's now, or about to be freed. */
-static void put_release(struct cp_put *put)
-{
-	atomic64_sub(put->held, &put->st->put_bytes);
-	put->held = 0;
-}
-
 int cp_store_put_commit(struct cp_put *put, bool check_crc, u32 want_crc)
 {
 	struct cp_store *st = put->st;
