@@ -838,7 +838,6 @@ static struct cp_block *block_alloc(const u8 *id, u64 size, gfp_t gfp)
 	return b;
 }
 
-/* Index a block; -EEXIST if its id is already there. Consumes b on error. */
 /* The PUT's bytes are a block's now, or about to be freed. */
 static void put_release(struct cp_put *put)
 {
@@ -846,6 +845,7 @@ static void put_release(struct cp_put *put)
 	put->held = 0;
 }
 
+/* Index a block; -EEXIST if its id is already there. Consumes b on error. */
 static int index_insert(struct cp_store *st, struct cp_block *b)
 {
 	int err = rhashtable_lookup_insert_fast(&st->index, &b->node, cp_index_params);
