@@ -10,6 +10,13 @@
 #
 # virtme-ng is not in bookworm; it comes from trixie under an apt pin that lets
 # nothing else come from there (a plain "-t trixie" would drag glibc along).
+# QEMU comes from bookworm-backports, also pinned to itself: bookworm's 7.2
+# has a TCG race between translating a page and invalidating it (fixed in
+# 8.1 by "accel/tcg: Always lock pages before translation"), which made the
+# guest run stale code after the kernel patched a static key ("Oops: int3"
+# in netif_rx_internal) and took double faults with impossible EFLAGS in the
+# slab fast path. Guests here run under TCG, so the emulator is part of the
+# test bench and must be one without that bug.
 set -euo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -29,7 +36,7 @@ pkgs=(
 	"linux-image-6.12-amd64		the guest kernel the tests boot"
 	"linux-headers-6.12-amd64	headers the module is built against"
 	"linux-source-6.12		kselftest harness, lib.mk and checkpatch.pl"
-	"qemu-system-x86		the guest machine"
+	"qemu-system-x86		the guest machine (>= 8.1, from bookworm-backports)"
 	"virtme-ng			boots the host filesystem as the guest's root"
 	"udev				virtme-init needs systemd-udevd for its script ports"
 	"busybox-static			virtme-ng's guest init"
@@ -66,15 +73,29 @@ bench_pkgs=(
 [ $want_debug = 1 ] && pkgs+=("${debug_pkgs[@]}")
 [ $want_bench = 1 ] && pkgs+=("${bench_pkgs[@]}")
 
+qemu_min=1:8.1
+installed() {
+	dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'ok installed'
+}
+qemu_ok() {
+	installed qemu-system-x86 &&
+		dpkg --compare-versions "$(dpkg-query -W -f='${Version}' qemu-system-x86)" ge $qemu_min
+}
+
 missing=()
 for p in "${pkgs[@]}"; do
 	name=${p%%[[:space:]]*}
-	dpkg-query -W -f='${Status}' "$name" 2>/dev/null | grep -q 'ok installed' ||
-		missing+=("$p")
+	if [ "$name" = qemu-system-x86 ]; then
+		qemu_ok || missing+=("$p")
+	else
+		installed "$name" || missing+=("$p")
+	fi
 done
 
 trixie_src=/etc/apt/sources.list.d/cachepeer-trixie.sources
 trixie_pin=/etc/apt/preferences.d/cachepeer-trixie
+bpo_src=/etc/apt/sources.list.d/cachepeer-bookworm-backports.sources
+bpo_pin=/etc/apt/preferences.d/cachepeer-bookworm-backports
 
 if [ ${#missing[@]} -gt 0 ]; then
 	[ "$(id -u)" = 0 ] ||
@@ -102,6 +123,26 @@ if [ ${#missing[@]} -gt 0 ]; then
 		Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
 		SRC
 	fi
+	# Backports default to priority 100; raise only QEMU and its firmware.
+	if [ ! -e "$bpo_pin" ]; then
+		say "pinning bookworm-backports so that only QEMU may come from it ($bpo_pin)"
+		cat >"$bpo_pin" <<-PIN
+		# cachepeer: QEMU >= 8.1 (bookworm's 7.2 has a TCG translation race).
+		Package: qemu-system-x86 qemu-system-common qemu-system-data seabios
+		Pin: release n=bookworm-backports
+		Pin-Priority: 500
+		PIN
+	fi
+	if ! grep -rqs 'bookworm-backports' /etc/apt/sources.list /etc/apt/sources.list.d; then
+		say "adding the bookworm-backports source for QEMU ($bpo_src)"
+		cat >"$bpo_src" <<-SRC
+		Types: deb
+		URIs: http://deb.debian.org/debian
+		Suites: bookworm-backports
+		Components: main
+		Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
+		SRC
+	fi
 	say "installing:"
 	for p in "${missing[@]}"; do
 		printf '  %s\n' "$p" | tr -s '\t' ' '
@@ -111,9 +152,11 @@ if [ ${#missing[@]} -gt 0 ]; then
 	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
 		"${missing[@]%%[[:space:]]*}" >/dev/null || die "apt-get install failed"
 	# The pin must have held: nothing but virtme-ng may come from trixie.
+	# Backports carry "+deb13u1~bpo12+1" versions; they are checked below.
 	stray=$(dpkg-query -W -f='${Package} ${Version}\n' | grep -v '^virtme-ng ' |
-		grep -E '\+deb13|~deb13' || true)
+		grep -v '~bpo12' | grep -E '\+deb13|~deb13' || true)
 	[ -z "$stray" ] || die "packages came from trixie despite the pin: $stray"
+	qemu_ok || die "qemu-system-x86 is older than $qemu_min after the install"
 else
 	say "all packages present"
 fi
