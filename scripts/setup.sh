@@ -133,7 +133,7 @@ if [ ${#missing[@]} -gt 0 ]; then
 		Pin-Priority: 500
 		PIN
 	fi
-	if ! grep -rqs 'bookworm-backports' /etc/apt/sources.list /etc/apt/sources.list.d; then
+	if ! grep -rqsE '^[^#]*bookworm-backports' /etc/apt/sources.list /etc/apt/sources.list.d; then
 		say "adding the bookworm-backports source for QEMU ($bpo_src)"
 		cat >"$bpo_src" <<-SRC
 		Types: deb
