@@ -5,14 +5,14 @@ out=$1
 shift
 
 # Wait for the CRNG before anything runs. Its readiness flips a static key,
-# and under QEMU 7.2's TCG (see setup.sh for why we need 8.1 or newer) a CPU
+# and under QEMU 7.2's TCG (setup.sh says why we need 8.1 or newer) a CPU
 # that ran urandom_read_iter() while the key's sites were patched could take
 # an "Oops: int3" and kill the guest; left to itself the flip comes under
-# load, typically a second into the command. Both settings here cost nothing
-# and keep the command's run free of text patching whatever the emulator. A
-# blocking read makes the kernel generate the entropy now; the key is
-# patched from a work item (system_unbound_wq), hence the pause. A guest
-# that dies here is booted again.
+# load, typically a second into the command. A blocking read makes the
+# kernel generate the entropy now; the key is patched from a work item
+# (system_unbound_wq), hence the pause. A guest that dies here is booted
+# again. This and the RPS setting below cost a second in all and keep the
+# command's run free of text patching, whatever the emulator.
 head -c 1 /dev/random >/dev/null
 sleep 1
 # The same holds for the rps_needed key, which the first RPS map on any

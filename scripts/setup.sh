@@ -14,9 +14,9 @@
 # has a TCG race between translating a page and invalidating it (fixed in
 # 8.1 by "accel/tcg: Always lock pages before translation"), which made the
 # guest run stale code after the kernel patched a static key ("Oops: int3"
-# in netif_rx_internal) and took double faults with impossible EFLAGS in the
-# slab fast path. Guests here run under TCG, so the emulator is part of the
-# test bench and must be one without that bug.
+# in netif_rx_internal), and most likely also caused the double faults with
+# impossible EFLAGS seen in the slab fast path. Guests here run under TCG,
+# so the emulator is part of the test bench and must be one without that bug.
 set -euo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)

@@ -67,10 +67,10 @@ boot() {
 boot
 # Under QEMU 7.2's TCG the stock kernel occasionally oopsed while patching
 # its own text (static keys), early in boot or when the CRNG became ready,
-# which guest-run.sh waits for before the command; setup.sh now installs a
-# QEMU without that race, and the retry stays for boot-time trouble. Only a guest that died before
-# the command began (guest-run.sh creates "started" just before it) is booted
-# again, so no failure of CMD is hidden.
+# which guest-run.sh waits for before the command. setup.sh now installs a
+# QEMU without that race; the retry stays for trouble at boot. Only a guest
+# that died before the command began (guest-run.sh creates "started" just
+# before it) is booted again, so no failure of CMD is hidden.
 if [ ! -e "$out/started" ] && [ ! -e "$out/rc" ]; then
 	echo "vm-run: the guest died before running the command; booting once more" >&2
 	boot
