@@ -2,9 +2,11 @@
 #
 # cachepeer: in-kernel cache peer. See README.md.
 #
-#   make                 module (kmod/cachepeer.ko), tool (ctl/cachepeerctl), tests
+#   make                 module (kmod/cachepeer.ko, and its unit tests kmod/cachepeer_test.ko),
+#                        tool (ctl/cachepeerctl), tests
 #   make C=2             ... with sparse over every module source
 #   make style           checkpatch --strict over the tree
+#   make layers          calls between the module's parts go one way (scripts/layers.py)
 #   make fuzz            libFuzzer over kmod/proto.c for FUZZ_SECONDS (30)
 #   make install         modules_install + depmod, and the tool into $(PREFIX)/sbin
 #   make check           set up, build, lint, run every selftest in a guest
@@ -32,13 +34,14 @@ endif
 
 export KSFT
 
-.PHONY: all module ctl tests install clean check check-debug style sparse fuzz run bench bench-index bench-ring setup
+.PHONY: all module ctl tests install clean check check-debug style sparse layers fuzz run bench \
+	bench-index bench-ring setup
 
 all: module ctl tests
 
 module:
 	$(Q)test -e "$(KDIR)/Makefile" || { echo "no kernel build tree at '$(KDIR)' (run scripts/setup.sh)"; exit 1; }
-	$(Q)$(MAKE) -C "$(KDIR)" M="$(CURDIR)" modules
+	$(Q)$(MAKE) -C "$(KDIR)" M="$(CURDIR)" CACHEPEER_SELFTEST=m modules
 
 ctl:
 	$(Q)$(MAKE) -C ctl
@@ -50,7 +53,10 @@ tests: ctl
 setup:
 	$(Q)scripts/setup.sh
 
-install: module ctl
+# The unit-test module is left out: the build is redone without it.
+install: ctl
+	$(Q)test -e "$(KDIR)/Makefile" || { echo "no kernel build tree at '$(KDIR)' (run scripts/setup.sh)"; exit 1; }
+	$(Q)$(MAKE) -C "$(KDIR)" M="$(CURDIR)" modules
 	$(Q)$(MAKE) -C "$(KDIR)" M="$(CURDIR)" INSTALL_MOD_DIR=extra \
 		$(if $(DESTDIR),INSTALL_MOD_PATH="$(DESTDIR)") modules_install
 	$(Q)depmod -a $(if $(DESTDIR),-b "$(DESTDIR)") "$(KERNELRELEASE)"
@@ -66,10 +72,14 @@ fuzz:
 style:
 	$(Q)scripts/style.sh
 
+layers: module
+	$(Q)scripts/layers.py
+
 check: setup
 	$(Q)$(MAKE) all
 	$(Q)$(MAKE) sparse
 	$(Q)$(MAKE) style
+	$(Q)$(MAKE) layers
 	$(Q)$(MAKE) fuzz
 	$(Q)scripts/vm-run.sh --tap -- make -C selftests run_tests
 

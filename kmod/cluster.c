@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * The cluster: this node's ring, how ring changes travel between members,
- * and the calls a node makes to other members for forwarding and hand-off.
+ * The cluster: this node's ring, who owns a key under it, and how ring
+ * changes travel between members.
  *
  * Propagation. A ring change made here (netlink) or adopted from a peer is
  * pushed at once to every other member: RING_PUSH carries the ring's
@@ -14,8 +14,8 @@
  * node drains.
  *
  * Locking: cl->lock (a mutex) serialises ring changes, the HMAC transform
- * and the node's name as the ring knows it; it nests inside svc->lock.
- * Readers find the ring under RCU, from softirq too.
+ * and the node's name as the ring knows it; it nests inside the node's
+ * lock. Readers find the ring under RCU, from softirq too.
  */
 
 #include <crypto/algapi.h>
@@ -24,11 +24,9 @@
 #include <linux/slab.h>
 
 #include "cluster.h"
-#include "service.h"
 
 #define CP_GOSSIP_PERIOD	HZ
 #define CP_GOSSIP_FANOUT	2
-#define CP_HANDOFF_CHUNK	(64 * 1024)
 
 static struct workqueue_struct *cp_peer_wq __ro_after_init;
 
@@ -41,7 +39,7 @@ struct cp_pushmsg {
 
 struct cp_push {
 	struct work_struct work;
-	struct cp_service *svc;
+	struct cp_cluster *cl;
 	union cp_addr to;
 	struct cp_pushmsg *msg;
 };
@@ -79,26 +77,28 @@ static void msg_put(struct cp_pushmsg *msg)
 		kvfree(msg);
 }
 
-static void push_done(struct cp_service *svc)
+static void push_done(struct cp_cluster *cl)
 {
-	if (atomic_dec_and_test(&svc->cluster.pushes))
-		wake_up_var(&svc->cluster.pushes);
+	if (atomic_dec_and_test(&cl->pushes))
+		wake_up_var(&cl->pushes);
 }
 
 static void push_work(struct work_struct *work)
 {
 	struct cp_push *pw = container_of(work, struct cp_push, work);
-	struct cp_service *svc = pw->svc;
-	struct cp_cluster *cl = &svc->cluster;
+	struct cp_cluster *cl = pw->cl;
+	struct cp_req req = {
+		.opcode = CACHEPEER_OP_RING_PUSH,
+		.payload_len = pw->msg->len,
+	};
 	struct cp_peer p = { };
-	struct cp_peer_resp r;
+	struct cp_resp r;
 	void *reply = NULL;
 	int err;
 
-	err = cp_peer_open(svc->net, &pw->to, &p) ?:
-	      cp_peer_send(&p, CACHEPEER_OP_RING_PUSH, 0, NULL, 0, 0, 0, pw->msg->data,
-			   pw->msg->len) ?:
-	      cp_peer_recv_resp(&p, &r);
+	err = cp_peer_open(cl->net, &pw->to, &p) ?:
+	      cp_peer_send(&p, &req, NULL, pw->msg->data) ?:
+	      cp_peer_recv_resp(&p, &req, &r);
 	if (!err && r.status != CACHEPEER_S_OK)
 		err = -EACCES;
 	if (!err && r.data_len) {
@@ -107,37 +107,36 @@ static void push_work(struct work_struct *work)
 		err = reply ? cp_peer_recv(&p, reply, r.data_len) : -EMSGSIZE;
 	}
 	cp_peer_close(&p);
-	atomic64_inc(err ? &cl->peer_errors : &cl->ring_sent);
+	cp_stats_inc(cl->stats, err ? CP_STAT_PEER_ERRORS : CP_STAT_RING_SENT);
 	/* The member had a winning ring of its own: take it. */
 	if (!err && reply)
-		cp_cluster_push_in(svc, reply, r.data_len, NULL);
+		cp_cluster_push_in(cl, reply, r.data_len, NULL);
 	kvfree(reply);
 	msg_put(pw->msg);
 	kfree(pw);
-	push_done(svc);
+	push_done(cl);
 }
 
-static void push_to(struct cp_service *svc, const struct cp_member *m, struct cp_pushmsg *msg)
+static void push_to(struct cp_cluster *cl, const struct cp_member *m, struct cp_pushmsg *msg)
 {
 	struct cp_push *pw = kzalloc(sizeof(*pw), GFP_KERNEL);
 
 	if (!pw) {
-		atomic64_inc(&svc->cluster.peer_errors);
+		cp_stats_inc(cl->stats, CP_STAT_PEER_ERRORS);
 		return;
 	}
 	INIT_WORK(&pw->work, push_work);
-	pw->svc = svc;
+	pw->cl = cl;
 	pw->to = m->addr;
 	refcount_inc(&msg->ref);
 	pw->msg = msg;
-	atomic_inc(&svc->cluster.pushes);
+	atomic_inc(&cl->pushes);
 	queue_work(cp_peer_wq, &pw->work);
 }
 
 /* Push r to every other member, or to fanout random ones. */
-static void push_ring(struct cp_service *svc, const struct cp_ring *r, u32 fanout)
+static void push_ring(struct cp_cluster *cl, const struct cp_ring *r, u32 fanout)
 {
-	struct cp_cluster *cl = &svc->cluster;
 	struct cp_pushmsg *msg;
 	u32 i;
 
@@ -146,28 +145,27 @@ static void push_ring(struct cp_service *svc, const struct cp_ring *r, u32 fanou
 		return;
 	msg = ring_sign(cl, r);
 	if (!msg) {
-		atomic64_inc(&cl->peer_errors);
+		cp_stats_inc(cl->stats, CP_STAT_PEER_ERRORS);
 		return;
 	}
 	if (!fanout) {
 		for (i = 0; i < r->nmembers; i++)
 			if (i != r->self)
-				push_to(svc, &r->members[i], msg);
+				push_to(cl, &r->members[i], msg);
 	} else {
 		for (i = 0; i < fanout; i++) {
 			u32 k = get_random_u32_below(r->nmembers);
 
 			if (k != r->self)
-				push_to(svc, &r->members[k], msg);
+				push_to(cl, &r->members[k], msg);
 		}
 	}
 	msg_put(msg);
 }
 
 /* Make r the ring, and prev (if given, else the ring before) the previous one. */
-static void ring_install(struct cp_service *svc, struct cp_ring *r, struct cp_ring *prev)
+static void ring_install(struct cp_cluster *cl, struct cp_ring *r, struct cp_ring *prev)
 {
-	struct cp_cluster *cl = &svc->cluster;
 	struct cp_ring *old = ring_locked(cl);
 	struct cp_ring *older = rcu_dereference_protected(cl->prev, lockdep_is_held(&cl->lock));
 
@@ -178,31 +176,30 @@ static void ring_install(struct cp_service *svc, struct cp_ring *r, struct cp_ri
 	rcu_assign_pointer(cl->prev, old);
 	rcu_assign_pointer(cl->ring, r);
 	WRITE_ONCE(cl->changed, jiffies);
-	WRITE_ONCE(svc->epoch, r->epoch);
+	WRITE_ONCE(cl->epoch, r->epoch);
 	cp_ring_free_rcu(older);
-	push_ring(svc, r, 0);
+	push_ring(cl, r, 0);
 }
 
 static void gossip_work(struct work_struct *work)
 {
 	struct cp_cluster *cl = container_of(to_delayed_work(work), struct cp_cluster,
 					     gossip_work);
-	struct cp_service *svc = container_of(cl, struct cp_service, cluster);
 	struct cp_ring *r;
 
 	mutex_lock(&cl->lock);
 	r = ring_locked(cl);
 	if (r && r->self >= 0 && r->nmembers > 1)
-		push_ring(svc, r, CP_GOSSIP_FANOUT);
+		push_ring(cl, r, CP_GOSSIP_FANOUT);
 	if (cl->running)
 		queue_delayed_work(cp_peer_wq, &cl->gossip_work, CP_GOSSIP_PERIOD);
 	mutex_unlock(&cl->lock);
 }
 
-void cp_cluster_init(struct cp_service *svc)
+void cp_cluster_init(struct cp_cluster *cl, struct net *net, struct cp_stats __percpu *stats)
 {
-	struct cp_cluster *cl = &svc->cluster;
-
+	cl->net = net;
+	cl->stats = stats;
 	mutex_init(&cl->lock);
 	INIT_DELAYED_WORK(&cl->gossip_work, gossip_work);
 	cl->handoff_s = CACHEPEER_HANDOFF_DEFAULT;
@@ -210,25 +207,22 @@ void cp_cluster_init(struct cp_service *svc)
 }
 
 /* The node runs: push the ring it has, and keep gossiping. */
-void cp_cluster_start(struct cp_service *svc)
+void cp_cluster_start(struct cp_cluster *cl)
 {
-	struct cp_cluster *cl = &svc->cluster;
 	struct cp_ring *r;
 
 	mutex_lock(&cl->lock);
 	cl->running = true;
 	r = ring_locked(cl);
 	if (r)
-		push_ring(svc, r, 0);
+		push_ring(cl, r, 0);
 	queue_delayed_work(cp_peer_wq, &cl->gossip_work, CP_GOSSIP_PERIOD);
 	mutex_unlock(&cl->lock);
 }
 
 /* Process context: no push or gossip runs after this returns. */
-void cp_cluster_stop(struct cp_service *svc)
+void cp_cluster_stop(struct cp_cluster *cl)
 {
-	struct cp_cluster *cl = &svc->cluster;
-
 	mutex_lock(&cl->lock);
 	cl->running = false;
 	mutex_unlock(&cl->lock);
@@ -236,31 +230,38 @@ void cp_cluster_stop(struct cp_service *svc)
 	wait_var_event(&cl->pushes, !atomic_read(&cl->pushes));
 }
 
-void cp_cluster_exit(struct cp_service *svc)
+/*
+ * The namespace is going away: the node has stopped (no push or gossip is
+ * left) and no netlink request can reach it, so nothing else holds cl->lock.
+ */
+void cp_cluster_exit(struct cp_cluster *cl)
 {
-	struct cp_cluster *cl = &svc->cluster;
-
-	cp_ring_free_rcu(rcu_dereference_protected(cl->ring, true));
-	cp_ring_free_rcu(rcu_dereference_protected(cl->prev, true));
+	mutex_lock(&cl->lock);
+	cp_ring_free_rcu(ring_locked(cl));
+	cp_ring_free_rcu(rcu_dereference_protected(cl->prev, lockdep_is_held(&cl->lock)));
+	RCU_INIT_POINTER(cl->ring, NULL);
+	RCU_INIT_POINTER(cl->prev, NULL);
+	mutex_unlock(&cl->lock);
 	crypto_free_shash(cl->hmac);
 	mutex_destroy(&cl->lock);
 }
 
-/* svc->lock held. The ring's idea of which member is this node follows. */
-int cp_cluster_rename(struct cp_service *svc, const char *name)
+/*
+ * The node's lock held, which serialises renames. The ring's idea of which
+ * member is this node follows the name; a member may not be renamed.
+ */
+int cp_cluster_rename(struct cp_cluster *cl, const char *name)
 {
-	struct cp_cluster *cl = &svc->cluster;
 	struct cp_ring *r, *p;
 	int err = 0;
 
-	lockdep_assert_held(&svc->lock);
 	mutex_lock(&cl->lock);
 	r = ring_locked(cl);
 	p = rcu_dereference_protected(cl->prev, lockdep_is_held(&cl->lock));
-	if (r && r->self >= 0 && strcmp(name, svc->name)) {
+	if (r && r->self >= 0 && strcmp(name, cl->name)) {
 		err = -EBUSY;
 	} else {
-		strscpy(svc->name, name);
+		strscpy(cl->name, name);
 		if (r)
 			WRITE_ONCE(r->self, cp_ring_find(r, name));
 		if (p)
@@ -270,9 +271,8 @@ int cp_cluster_rename(struct cp_service *svc, const char *name)
 	return err;
 }
 
-int cp_cluster_set_key(struct cp_service *svc, const void *key, size_t len)
+int cp_cluster_set_key(struct cp_cluster *cl, const void *key, size_t len)
 {
-	struct cp_cluster *cl = &svc->cluster;
 	struct crypto_shash *tfm, *old;
 	int err;
 
@@ -297,7 +297,7 @@ int cp_cluster_set_key(struct cp_service *svc, const void *key, size_t len)
  * its keys lived where the same ring without it puts them. That ring is its
  * previous one, for hand-off. NULL if there is none to build.
  */
-static struct cp_ring *joined_prev(struct cp_service *svc, const struct cp_ring *r)
+static struct cp_ring *joined_prev(struct cp_cluster *cl, const struct cp_ring *r)
 {
 	struct cp_member *m;
 	struct cp_ring *prev;
@@ -311,25 +311,20 @@ static struct cp_ring *joined_prev(struct cp_service *svc, const struct cp_ring 
 	memcpy(m, r->members, r->self * sizeof(*m));
 	memcpy(m + r->self, r->members + r->self + 1,
 	       (r->nmembers - r->self - 1) * sizeof(*m));
-	prev = cp_ring_build(m, r->nmembers - 1, r->epoch - 1, svc->name, &why);
+	prev = cp_ring_build(m, r->nmembers - 1, r->epoch - 1, cl->name, &why);
 	kvfree(m);
 	return IS_ERR(prev) ? NULL : prev;
 }
 
-/*
- * Process context, svc->lock held (the node's name is stable). Apply one
- * edit to the ring, as a new epoch, and push it.
- */
-int cp_cluster_edit(struct cp_service *svc, enum cp_ring_edit op, const struct cp_member *m,
+/* Process context. Apply one edit to the ring, as a new epoch, and push it. */
+int cp_cluster_edit(struct cp_cluster *cl, enum cp_ring_edit op, const struct cp_member *m,
 		    u32 n, u64 base_epoch, const char **why)
 {
-	struct cp_cluster *cl = &svc->cluster;
 	struct cp_member *all = NULL;
 	struct cp_ring *cur, *r;
 	u32 count = 0;
 	int idx, err = 0;
 
-	lockdep_assert_held(&svc->lock);
 	*why = NULL;
 	mutex_lock(&cl->lock);
 	cur = ring_locked(cl);
@@ -362,54 +357,52 @@ int cp_cluster_edit(struct cp_service *svc, enum cp_ring_edit op, const struct c
 		n = count;
 		base_epoch = 0;
 	}
-	r = cp_ring_build(m, n, max(cur ? cur->epoch : 0, base_epoch) + 1, svc->name, why);
+	r = cp_ring_build(m, n, max(cur ? cur->epoch : 0, base_epoch) + 1, cl->name, why);
 	if (IS_ERR(r)) {
 		err = PTR_ERR(r);
 		goto out;
 	}
 	/* A join (RING_SET on a node without a ring, from a seed's epoch). */
-	ring_install(svc, r, !cur && base_epoch ? joined_prev(svc, r) : NULL);
+	ring_install(cl, r, !cur && base_epoch ? joined_prev(cl, r) : NULL);
 out:
 	mutex_unlock(&cl->lock);
 	kvfree(all);
 	return err;
 }
 
-/* Any context. Where a GET that missed here should go, into *to. */
-enum cp_route cp_cluster_route(struct cp_service *svc, u64 hash, u16 flags, union cp_addr *to)
+/*
+ * Any context. Who owns a key of this hash: another member, whose address
+ * goes into *to; or this node, which took the key over at the last ring
+ * change, within the hand-off window, from the member in *to.
+ */
+enum cp_owner cp_cluster_owner(struct cp_cluster *cl, u64 hash, union cp_addr *to)
 {
-	struct cp_cluster *cl = &svc->cluster;
-	enum cp_route route = CP_ROUTE_MISS;
+	enum cp_owner owner = CP_OWNER_NONE;
 	const struct cp_ring *r, *p;
 	int o;
 
-	/* A request from another node is answered from the store alone. */
-	if (flags & CACHEPEER_F_NOFWD)
-		return CP_ROUTE_MISS;
 	rcu_read_lock();
 	r = rcu_dereference(cl->ring);
 	o = r ? cp_ring_owner(r, hash) : -1;
 	if (o >= 0 && o != READ_ONCE(r->self)) {
 		*to = r->members[o].addr;
-		route = READ_ONCE(cl->miss) == CACHEPEER_MISS_REDIRECT ?
-			CP_ROUTE_REDIRECT : CP_ROUTE_FORWARD;
+		owner = CP_OWNER_OTHER;
 	} else if (o >= 0 && time_before(jiffies, READ_ONCE(cl->changed) +
 					 READ_ONCE(cl->handoff_s) * HZ)) {
 		p = rcu_dereference(cl->prev);
 		o = p ? cp_ring_owner(p, hash) : -1;
 		if (o >= 0 && o != READ_ONCE(p->self)) {
 			*to = p->members[o].addr;
-			route = CP_ROUTE_HANDOFF;
+			owner = CP_OWNER_PREVIOUS;
 		}
 	}
 	rcu_read_unlock();
-	return route;
+	return owner;
 }
 
 /* Process context. The ring's encoding, kvmalloc'd, for RING_GET. */
-void *cp_cluster_encode(struct cp_service *svc, size_t *len)
+void *cp_cluster_encode(struct cp_cluster *cl, size_t *len)
 {
-	struct cp_cluster *cl = &svc->cluster;
 	void *buf;
 
 	mutex_lock(&cl->lock);
@@ -425,10 +418,9 @@ void *cp_cluster_encode(struct cp_service *svc, size_t *len)
  * Process context. A RING_PUSH payload: adopt its ring if it wins. If ours
  * wins and reply is not NULL, *reply is our own signed ring.
  */
-u16 cp_cluster_push_in(struct cp_service *svc, const void *msg, size_t len,
+u16 cp_cluster_push_in(struct cp_cluster *cl, const void *msg, size_t len,
 		       struct cp_pbuf **reply)
 {
-	struct cp_cluster *cl = &svc->cluster;
 	size_t enc_len = len - CACHEPEER_HMAC_LEN;
 	u8 mac[CACHEPEER_HMAC_LEN];
 	struct cp_ring *r, *cur;
@@ -444,7 +436,7 @@ u16 cp_cluster_push_in(struct cp_service *svc, const void *msg, size_t len,
 	mutex_lock(&cl->lock);
 	if (!cl->hmac || crypto_shash_tfm_digest(cl->hmac, msg, enc_len, mac) ||
 	    crypto_memneq(mac, msg + enc_len, sizeof(mac))) {
-		atomic64_inc(&cl->ring_refused);
+		cp_stats_inc(cl->stats, CP_STAT_RING_REFUSED);
 		status = CACHEPEER_S_DENIED;
 		goto out;
 	}
@@ -453,7 +445,7 @@ u16 cp_cluster_push_in(struct cp_service *svc, const void *msg, size_t len,
 		status = CACHEPEER_S_BAD_REQUEST;
 		goto out;
 	}
-	r = cp_ring_build(m, n, epoch, svc->name, &why);
+	r = cp_ring_build(m, n, epoch, cl->name, &why);
 	kvfree(m);
 	if (IS_ERR(r)) {
 		status = why ? CACHEPEER_S_BAD_REQUEST : CACHEPEER_S_BUSY;
@@ -461,8 +453,8 @@ u16 cp_cluster_push_in(struct cp_service *svc, const void *msg, size_t len,
 	}
 	cur = ring_locked(cl);
 	if (cp_ring_wins(r, cur)) {
-		ring_install(svc, r, NULL);
-		atomic64_inc(&cl->ring_accepted);
+		ring_install(cl, r, NULL);
+		cp_stats_inc(cl->stats, CP_STAT_RING_ACCEPTED);
 		goto out;
 	}
 	if (reply && cp_ring_wins(cur, r)) {
@@ -475,98 +467,6 @@ u16 cp_cluster_push_in(struct cp_service *svc, const void *msg, size_t len,
 out:
 	mutex_unlock(&cl->lock);
 	return status;
-}
-
-/*
- * Process context. GET a range from the key's owner for a client that asked
- * here. On success *r is the owner's answer and *data its bytes, if any,
- * charged to the node's relay budget until freed.
- */
-int cp_cluster_forward(struct cp_service *svc, const union cp_addr *to, const u8 *key,
-		       u16 key_len, u64 off, u64 len, struct cp_peer_resp *r,
-		       struct cp_pbuf **data)
-{
-	struct cp_cluster *cl = &svc->cluster;
-	struct cp_peer p = { };
-	int err;
-
-	*data = NULL;
-	err = cp_peer_open(svc->net, to, &p) ?:
-	      cp_peer_send(&p, CACHEPEER_OP_GET, CACHEPEER_F_NOFWD, key, key_len, off, len,
-			   NULL, 0) ?:
-	      cp_peer_recv_resp(&p, r);
-	if (!err && r->data_len) {
-		if (r->status != CACHEPEER_S_OK || r->data_len > svc->max_block) {
-			err = -EBADMSG;
-		} else if (atomic64_add_return(r->data_len, &cl->fwd_bytes) > CP_FWD_BYTES_MAX) {
-			atomic64_sub(r->data_len, &cl->fwd_bytes);
-			err = -EBUSY;
-		} else {
-			*data = cp_pbuf_alloc(r->data_len);
-			if (*data)
-				(*data)->charge = &cl->fwd_bytes;
-			else
-				atomic64_sub(r->data_len, &cl->fwd_bytes);
-			err = *data ? cp_peer_recv_pbuf(&p, *data) : -ENOMEM;
-		}
-	}
-	cp_peer_close(&p);
-	if (err) {
-		cp_pbuf_free(*data);
-		*data = NULL;
-	}
-	atomic64_inc(err ? &cl->peer_errors : &cl->forwards);
-	return err;
-}
-
-/*
- * Process context. Fetch a whole block from the member that owned its key
- * under the previous ring, and store it; its CRC is checked on commit.
- */
-int cp_cluster_handoff(struct cp_service *svc, const union cp_addr *from, const u8 *key,
-		       u16 key_len, const u8 *key_id)
-{
-	struct cp_peer p = { };
-	struct cp_peer_resp r;
-	struct cp_put *put = NULL;
-	void *buf = NULL;
-	u64 got = 0;
-	int err;
-
-	err = cp_peer_open(svc->net, from, &p) ?:
-	      cp_peer_send(&p, CACHEPEER_OP_GET, CACHEPEER_F_NOFWD, key, key_len, 0, 0, NULL, 0) ?:
-	      cp_peer_recv_resp(&p, &r);
-	if (err)
-		goto out;
-	if (r.status != CACHEPEER_S_OK) {
-		cp_peer_close(&p);
-		return -ENOENT;		/* the previous owner lacks it too */
-	}
-	if (!r.data_len || r.data_len != r.block_size || r.data_len > svc->max_block) {
-		err = -EBADMSG;
-		goto out;
-	}
-	buf = kvmalloc(CP_HANDOFF_CHUNK, GFP_KERNEL);
-	put = cp_store_put_begin(&svc->store, key_id, key, key_len, r.data_len);
-	if (!buf || IS_ERR(put)) {
-		err = buf ? PTR_ERR(put) : -ENOMEM;
-		put = NULL;
-		goto out;
-	}
-	while (!err && got < r.data_len) {
-		size_t n = min_t(u64, CP_HANDOFF_CHUNK, r.data_len - got);
-
-		err = cp_peer_recv(&p, buf, n) ?: cp_store_put_write(put, buf, n);
-		got += n;
-	}
-	if (!err)
-		err = cp_store_put_commit(put, true, r.crc);
-out:
-	cp_store_put_free(put);
-	kvfree(buf);
-	cp_peer_close(&p);
-	atomic64_inc(err ? &svc->cluster.peer_errors : &svc->cluster.handoffs);
-	return err;
 }
 
 int __init cp_cluster_mod_init(void)

@@ -8,15 +8,20 @@
 
 #include "peer.h"
 #include "ring.h"
+#include "stats.h"
 
-struct cp_service;
 struct crypto_shash;
 
-/* A node's view of its cluster: the ring, and how it talks to the others. */
+/* A node's view of its cluster: the ring, and how it reaches the others. */
 struct cp_cluster {
-	struct mutex lock;		/* ring changes, hmac, running */
+	struct net *net;
+	struct cp_stats __percpu *stats;	/* the node's */
+	struct mutex lock;		/* ring changes, hmac, name, running */
+	/* The node's name, which makes it a member; written under both locks. */
+	char name[CACHEPEER_NAME_MAX + 1];
 	struct cp_ring __rcu *ring;
 	struct cp_ring __rcu *prev;	/* the ring before, for hand-off */
+	u64 epoch;			/* the ring's, for every response */
 	unsigned long changed;		/* jiffies when prev was replaced */
 	struct crypto_shash *hmac;	/* keyed hmac(sha256); NULL: no key */
 	bool running;			/* pushes and gossip may run */
@@ -24,51 +29,33 @@ struct cp_cluster {
 	u8 miss;			/* enum cachepeer_miss */
 	struct delayed_work gossip_work;
 	atomic_t pushes;		/* push works in flight */
-	atomic64_t fwd_bytes;		/* relayed bytes held in memory */
-
-	atomic64_t forwards;
-	atomic64_t redirects;
-	atomic64_t handoffs;
-	atomic64_t peer_errors;
-	atomic64_t ring_accepted;
-	atomic64_t ring_refused;
-	atomic64_t ring_sent;
 };
 
-/* What a GET miss should do. */
-enum cp_route {
-	CP_ROUTE_MISS,		/* answer NOT_FOUND */
-	CP_ROUTE_FORWARD,	/* relay from the owner */
-	CP_ROUTE_REDIRECT,	/* name the owner */
-	CP_ROUTE_HANDOFF,	/* fetch from the previous owner, store, serve */
+/* Who owns a key, as far as a node that misses it is concerned. */
+enum cp_owner {
+	CP_OWNER_NONE,		/* no ring, or this node with no one to ask */
+	CP_OWNER_OTHER,		/* another member: *to */
+	CP_OWNER_PREVIOUS,	/* this node, since the last ring change; before, *to */
 };
 
-/* Relayed data held at once by one node, beyond which forwards get BUSY. */
-#define CP_FWD_BYTES_MAX	(256ULL << 20)
-
-void cp_cluster_init(struct cp_service *svc);
-void cp_cluster_start(struct cp_service *svc);
-void cp_cluster_stop(struct cp_service *svc);
-void cp_cluster_exit(struct cp_service *svc);
+void cp_cluster_init(struct cp_cluster *cl, struct net *net, struct cp_stats __percpu *stats);
+void cp_cluster_start(struct cp_cluster *cl);
+void cp_cluster_stop(struct cp_cluster *cl);
+void cp_cluster_exit(struct cp_cluster *cl);
 
 int cp_cluster_mod_init(void);
 void cp_cluster_mod_exit(void);
 
-int cp_cluster_rename(struct cp_service *svc, const char *name);
-int cp_cluster_set_key(struct cp_service *svc, const void *key, size_t len);
+int cp_cluster_rename(struct cp_cluster *cl, const char *name);
+int cp_cluster_set_key(struct cp_cluster *cl, const void *key, size_t len);
 
 enum cp_ring_edit { CP_RING_SET, CP_RING_ADD, CP_RING_DEL, CP_RING_WEIGHT };
-int cp_cluster_edit(struct cp_service *svc, enum cp_ring_edit op, const struct cp_member *m,
+int cp_cluster_edit(struct cp_cluster *cl, enum cp_ring_edit op, const struct cp_member *m,
 		    u32 n, u64 base_epoch, const char **why);
 
-enum cp_route cp_cluster_route(struct cp_service *svc, u64 hash, u16 flags, union cp_addr *to);
-void *cp_cluster_encode(struct cp_service *svc, size_t *len);
-u16 cp_cluster_push_in(struct cp_service *svc, const void *msg, size_t len,
+enum cp_owner cp_cluster_owner(struct cp_cluster *cl, u64 hash, union cp_addr *to);
+void *cp_cluster_encode(struct cp_cluster *cl, size_t *len);
+u16 cp_cluster_push_in(struct cp_cluster *cl, const void *msg, size_t len,
 		       struct cp_pbuf **reply);
-int cp_cluster_forward(struct cp_service *svc, const union cp_addr *to, const u8 *key,
-		       u16 key_len, u64 off, u64 len, struct cp_peer_resp *r,
-		       struct cp_pbuf **data);
-int cp_cluster_handoff(struct cp_service *svc, const union cp_addr *from, const u8 *key,
-		       u16 key_len, const u8 *key_id);
 
 #endif /* _CP_CLUSTER_H */

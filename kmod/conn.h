@@ -20,7 +20,7 @@ struct cp_conn_info {
 
 int cp_conn_create(struct cp_service *svc, struct socket *sock);
 void cp_conn_close_all(struct cp_service *svc);
-unsigned long cp_conn_for_each(struct cp_service *svc, unsigned long skip,
+unsigned long cp_conn_for_each(struct cp_service *svc, unsigned long skip, u32 *gen,
 			       int (*fn)(const struct cp_conn_info *ci, void *arg), void *arg);
 u64 cp_conn_inflight(struct cp_service *svc);
 

@@ -27,25 +27,12 @@
 #include <linux/slab.h>
 #include <linux/statfs.h>
 
-#include "store.h"
 #include "store_priv.h"
 
 #define CP_MAINT_INTERVAL	HZ
 #define CP_IDLE_CLOSE_NS	(30 * NSEC_PER_SEC)
 #define CP_IDLE_CLOSE_EVERY	10		/* maintenance runs */
 #define CP_LRU_BATCH		64
-#define CP_WALK_CHUNK		1024
-
-void cp_store_limits_default(struct cp_limits *lim)
-{
-	*lim = (struct cp_limits) {
-		.fs_stop = 3,
-		.fs_cull = 7,
-		.fs_run = 10,
-		.policy = CP_EVICT_LRU,
-		.scrub_rate = 1 << 20,
-	};
-}
 
 /* Process context: recompute no_space and culling from the filesystem. */
 static void update_fs_state(struct cp_store *st)
@@ -107,7 +94,7 @@ static bool evict_one(struct cp_store *st, struct cp_block *b)
 	bool dropped = cp_store_drop(st, b);
 
 	if (dropped)
-		atomic64_inc(&st->evictions);
+		cp_stats_inc(st->stats, CP_STAT_EVICTIONS);
 	cp_block_put(b);
 	return dropped;
 }
@@ -173,32 +160,6 @@ static void lru_offer(struct lru_batch *lb, struct cp_block *b)
 	lb->n++;
 }
 
-/* Calls fn on every indexed block, under RCU but in chunks between sleeps. */
-static void index_walk(struct cp_store *st, void (*fn)(struct cp_block *b, void *arg), void *arg)
-{
-	struct rhashtable_iter iter;
-	struct cp_block *b;
-	u32 n = 0;
-
-	rhashtable_walk_enter(&st->index, &iter);
-	rhashtable_walk_start(&iter);
-	while ((b = rhashtable_walk_next(&iter))) {
-		if (IS_ERR(b)) {
-			if (PTR_ERR(b) == -EAGAIN)
-				continue;	/* resized: some may be seen twice */
-			break;
-		}
-		fn(b, arg);
-		if (++n % CP_WALK_CHUNK == 0) {
-			rhashtable_walk_stop(&iter);
-			cond_resched();
-			rhashtable_walk_start(&iter);
-		}
-	}
-	rhashtable_walk_stop(&iter);
-	rhashtable_walk_exit(&iter);
-}
-
 static void lru_offer_fn(struct cp_block *b, void *arg)
 {
 	lru_offer(arg, b);
@@ -214,7 +175,7 @@ static bool evict_lru(struct cp_store *st, bool (*need)(struct cp_store *st))
 	lb = kzalloc(sizeof(*lb), GFP_KERNEL);
 	if (!lb)
 		return false;
-	index_walk(st, lru_offer_fn, lb);
+	cp_index_walk(st, lru_offer_fn, lb);
 	for (i = 0; i < lb->n; i++) {
 		if (need(st))
 			progress |= evict_one(st, lb->b[i]);
@@ -266,13 +227,6 @@ void cp_evict_after_put(struct cp_store *st)
 	evict_run(st);
 }
 
-/* Process context, under the service lock: a limit changed, apply it now. */
-void cp_store_limits_changed(struct cp_store *st)
-{
-	cp_evict_after_put(st);
-	mod_delayed_work(system_unbound_wq, &st->scrub_work, 0);
-}
-
 struct idle_ctx {
 	struct cp_store *st;
 	u64 now;
@@ -293,7 +247,7 @@ static void maint_work(struct work_struct *work)
 
 	cp_evict_after_put(st);
 	if (++st->maint_runs % CP_IDLE_CLOSE_EVERY == 0)
-		index_walk(st, close_idle_fn, &ic);
+		cp_index_walk(st, close_idle_fn, &ic);
 	if (!READ_ONCE(st->closing))
 		queue_delayed_work(system_unbound_wq, &st->maint_work, CP_MAINT_INTERVAL);
 }

@@ -1,11 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * The node as a client of other members: ring pushes, forwarded GETs and
- * hand-off fetches. Calls block, with CP_PEER_TIMEOUT_MS on every step, so
- * they run only from workers; a dead member costs a worker that long and
- * no more. One request per connection: calls are rare next to client
- * traffic, and a fresh connection cannot be confused by an earlier call
- * that timed out half way.
+ * hand-off fetches, framed by the same codec (proto.c) as client requests.
+ * Calls block, with CP_PEER_TIMEOUT_MS on every step, so they run only from
+ * workers; a dead member costs a worker that long and no more. One request
+ * per connection: calls are rare next to client traffic, and a fresh
+ * connection cannot be confused by an earlier call that timed out half way.
  *
  * The sockets are kernel sockets in the node's namespace, which hold no
  * reference on it: every caller is a work item the node waits for before
@@ -20,7 +20,6 @@
 #include <net/tcp.h>
 
 #include "peer.h"
-#include "proto.h"
 
 struct cp_pbuf *cp_pbuf_alloc(size_t len)
 {
@@ -100,29 +99,21 @@ void cp_peer_close(struct cp_peer *p)
 	}
 }
 
-int cp_peer_send(struct cp_peer *p, u8 op, u16 flags, const void *key, u16 key_len,
-		 u64 offset, u64 length, const void *payload, size_t payload_len)
+/* Send a request: its header, key_len bytes of key and payload_len of payload. */
+int cp_peer_send(struct cp_peer *p, const struct cp_req *req, const void *key,
+		 const void *payload)
 {
-	struct cachepeer_req h = {
-		.magic = cpu_to_be32(CACHEPEER_REQ_MAGIC),
-		.version = CACHEPEER_PROTO_VERSION,
-		.opcode = op,
-		.flags = cpu_to_be16(flags),
-		.id = cpu_to_be64(1),
-		.key_len = cpu_to_be16(key_len),
-		.offset = cpu_to_be64(offset),
-		.length = cpu_to_be64(length),
-		.payload_len = cpu_to_be64(payload_len),
-	};
+	struct cachepeer_req h;
 	struct kvec kv[3] = {
 		{ .iov_base = &h, .iov_len = sizeof(h) },
-		{ .iov_base = (void *)key, .iov_len = key_len },
-		{ .iov_base = (void *)payload, .iov_len = payload_len },
+		{ .iov_base = (void *)key, .iov_len = req->key_len },
+		{ .iov_base = (void *)payload, .iov_len = req->payload_len },
 	};
 	struct msghdr msg = { .msg_flags = MSG_NOSIGNAL };
-	size_t total = sizeof(h) + key_len + payload_len;
+	size_t total = sizeof(h) + req->key_len + req->payload_len;
 	int ret;
 
+	cp_proto_fill_req(&h, req);
 	ret = kernel_sendmsg(p->sock, &msg, kv, 3, total);
 	if (ret < 0)
 		return ret;
@@ -150,20 +141,16 @@ int cp_peer_recv(struct cp_peer *p, void *buf, size_t len)
 	return recv_iter(p, &it);
 }
 
-int cp_peer_recv_resp(struct cp_peer *p, struct cp_peer_resp *r)
+/* The response to req, the one request in flight on this connection. */
+int cp_peer_recv_resp(struct cp_peer *p, const struct cp_req *req, struct cp_resp *r)
 {
 	struct cachepeer_resp w;
 	int ret = cp_peer_recv(p, &w, sizeof(w));
 
 	if (ret)
 		return ret;
-	if (be32_to_cpu(w.magic) != CACHEPEER_RESP_MAGIC || be64_to_cpu(w.id) != 1)
+	if (cp_proto_parse_resp(&w, r) || r->id != req->id)
 		return -EBADMSG;
-	r->status = be16_to_cpu(w.status);
-	r->data_len = be64_to_cpu(w.data_len);
-	r->block_size = be64_to_cpu(w.block_size);
-	r->crc = be32_to_cpu(w.crc);
-	r->epoch = be64_to_cpu(w.epoch);
 	return 0;
 }
 

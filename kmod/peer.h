@@ -5,6 +5,7 @@
 #include <linux/net.h>
 #include <linux/types.h>
 
+#include "proto.h"
 #include "ring.h"
 
 /* How long a call to another member may wait to connect, send or receive. */
@@ -27,20 +28,11 @@ struct cp_peer {
 	struct socket *sock;
 };
 
-/* A response header in host byte order. */
-struct cp_peer_resp {
-	u64 data_len;
-	u64 block_size;
-	u64 epoch;
-	u32 crc;
-	u16 status;
-};
-
 int cp_peer_open(struct net *net, const union cp_addr *addr, struct cp_peer *p);
 void cp_peer_close(struct cp_peer *p);
-int cp_peer_send(struct cp_peer *p, u8 op, u16 flags, const void *key, u16 key_len,
-		 u64 offset, u64 length, const void *payload, size_t payload_len);
-int cp_peer_recv_resp(struct cp_peer *p, struct cp_peer_resp *r);
+int cp_peer_send(struct cp_peer *p, const struct cp_req *req, const void *key,
+		 const void *payload);
+int cp_peer_recv_resp(struct cp_peer *p, const struct cp_req *req, struct cp_resp *r);
 int cp_peer_recv(struct cp_peer *p, void *buf, size_t len);
 int cp_peer_recv_pbuf(struct cp_peer *p, struct cp_pbuf *pb);
 

@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Frame validation. Pure functions of their arguments, callable from softirq,
- * and built unchanged into the userspace fuzz harness (selftests/fuzz/), so
- * nothing here may touch kernel state.
+ * The wire codec: requests and responses, encoded and decoded, for client
+ * connections and for the node's own calls to other members alike. Pure
+ * functions of their arguments, callable from softirq, and built unchanged
+ * into the userspace fuzz harness (selftests/fuzz/), so nothing here may
+ * touch kernel state.
  */
 
 #ifdef __KERNEL__
@@ -72,16 +74,55 @@ int cp_proto_parse_req(const struct cachepeer_req *w, u64 max_block, struct cp_r
 	return 0;
 }
 
-void cp_proto_fill_resp(struct cachepeer_resp *w, u64 id, u16 status, u64 data_len,
-			u64 block_size, u32 crc, u64 epoch)
+/* The header of a request r, which the caller has made valid. */
+void cp_proto_fill_req(struct cachepeer_req *w, const struct cp_req *r)
+{
+	*w = (struct cachepeer_req) {
+		.magic = cpu_to_be32(CACHEPEER_REQ_MAGIC),
+		.version = CACHEPEER_PROTO_VERSION,
+		.opcode = r->opcode,
+		.flags = cpu_to_be16(r->flags),
+		.id = cpu_to_be64(r->id),
+		.key_len = cpu_to_be16(r->key_len),
+		.crc = cpu_to_be32(r->crc),
+		.offset = cpu_to_be64(r->offset),
+		.length = cpu_to_be64(r->length),
+		.payload_len = cpu_to_be64(r->payload_len),
+	};
+}
+
+/*
+ * Decode a response header. Returns 0, or -EBADMSG for one no node sends
+ * (bad magic, reserved bits, an unknown status, data on a status that has
+ * none); the stream it came from cannot be trusted after that.
+ */
+int cp_proto_parse_resp(const struct cachepeer_resp *w, struct cp_resp *r)
+{
+	if (be32_to_cpu(w->magic) != CACHEPEER_RESP_MAGIC || w->reserved || w->reserved2)
+		return -EBADMSG;
+	r->id = be64_to_cpu(w->id);
+	r->status = be16_to_cpu(w->status);
+	r->data_len = be64_to_cpu(w->data_len);
+	r->block_size = be64_to_cpu(w->block_size);
+	r->crc = be32_to_cpu(w->crc);
+	r->epoch = be64_to_cpu(w->epoch);
+	if (r->status > CACHEPEER_S_MAX)
+		return -EBADMSG;
+	/* Only OK and a REDIRECT (the owner's address) carry data. */
+	if (r->data_len && r->status != CACHEPEER_S_OK && r->status != CACHEPEER_S_REDIRECT)
+		return -EBADMSG;
+	return 0;
+}
+
+void cp_proto_fill_resp(struct cachepeer_resp *w, const struct cp_resp *r)
 {
 	*w = (struct cachepeer_resp) {
 		.magic = cpu_to_be32(CACHEPEER_RESP_MAGIC),
-		.status = cpu_to_be16(status),
-		.id = cpu_to_be64(id),
-		.data_len = cpu_to_be64(data_len),
-		.block_size = cpu_to_be64(block_size),
-		.crc = cpu_to_be32(crc),
-		.epoch = cpu_to_be64(epoch),
+		.status = cpu_to_be16(r->status),
+		.id = cpu_to_be64(r->id),
+		.data_len = cpu_to_be64(r->data_len),
+		.block_size = cpu_to_be64(r->block_size),
+		.crc = cpu_to_be32(r->crc),
+		.epoch = cpu_to_be64(r->epoch),
 	};
 }

@@ -6,8 +6,9 @@
  * which the client library implements identically; the encoding and point
  * rules are in the uapi header and pinned by selftests/ring_vectors.txt.
  *
- * Nothing here knows about services or locks: a ring is built whole, never
- * changed, and freed after an RCU grace period once replaced.
+ * Nothing here knows about nodes or locks: a ring is built whole, never
+ * changed, and freed after an RCU grace period once replaced. Member names
+ * are node names, so their rule is here too.
  */
 
 #include <linux/ktime.h>
@@ -20,7 +21,27 @@
 #include <net/ipv6.h>
 
 #include "ring.h"
-#include "service.h"
+
+/* Plain ASCII on purpose: the kernel's isalnum() accepts Latin-1 letters. */
+static bool name_char_valid(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+	       (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-';
+}
+
+/* A node's (and so a member's) name: 1-63 bytes of [A-Za-z0-9._-]. */
+bool cp_name_valid(const char *name, size_t len)
+{
+	size_t i;
+
+	if (!len || len > CACHEPEER_NAME_MAX)
+		return false;
+	for (i = 0; i < len; i++) {
+		if (!name_char_valid(name[i]))
+			return false;
+	}
+	return true;
+}
 
 u64 cp_ring_key_hash(const void *key, size_t len)
 {
@@ -40,7 +61,7 @@ static u16 addr_port(const union cp_addr *a)
 /* NULL if the member is well formed, or why not. */
 const char *cp_member_check(const struct cp_member *m)
 {
-	if (!cp_service_name_valid(m->name, strnlen(m->name, sizeof(m->name))))
+	if (!cp_name_valid(m->name, strnlen(m->name, sizeof(m->name))))
 		return "member name must be 1-63 bytes of [A-Za-z0-9._-]";
 	if (m->addr.sa.sa_family != AF_INET && m->addr.sa.sa_family != AF_INET6)
 		return "member address must be IPv4 or IPv6";

@@ -41,6 +41,7 @@ struct cp_ring {
 	struct cp_member members[];	/* sorted by name */
 };
 
+bool cp_name_valid(const char *name, size_t len);
 u64 cp_ring_key_hash(const void *key, size_t len);
 const char *cp_member_check(const struct cp_member *m);
 struct cp_ring *cp_ring_build(const struct cp_member *m, u32 n, u64 epoch, const char *self,

@@ -15,7 +15,6 @@
 #include <linux/rhashtable.h>
 #include <linux/shmem_fs.h>
 
-#include "store.h"
 #include "store_priv.h"
 
 #define CP_SCRUB_HOT_NS		(60 * NSEC_PER_SEC)
@@ -50,11 +49,8 @@ static u64 scrub_block(struct cp_store *st, struct cp_block *b, bool hot)
 	cp_blkfile_put(bf);
 	if (!was_open)
 		cp_block_close(st, b);
-	if (err == -EBADMSG) {
-		spin_lock(&st->scrub_lock);
-		st->scrub.corrupt++;
-		spin_unlock(&st->scrub_lock);
-	}
+	if (err == -EBADMSG)
+		cp_stats_inc(st->stats, CP_STAT_SCRUB_CORRUPT);
 	return size;
 }
 
@@ -62,9 +58,9 @@ static void pass_end(struct cp_store *st, bool completed)
 {
 	rhashtable_walk_exit(&st->scrub_iter);
 	st->scrub_iter_live = false;
-	spin_lock(&st->scrub_lock);
 	if (completed)
-		st->scrub.passes++;
+		cp_stats_inc(st->stats, CP_STAT_SCRUB_PASSES);
+	spin_lock(&st->scrub_lock);
 	st->scrub.running = false;
 	spin_unlock(&st->scrub_lock);
 }
@@ -137,17 +133,17 @@ static void scrub_work(struct work_struct *work)
 	bytes = scrub_block(st, b, hot);
 	cp_block_put(b);
 
+	cp_stats_inc(st->stats, CP_STAT_SCRUB_BLOCKS);
+	cp_stats_add(st->stats, CP_STAT_SCRUB_BYTES, bytes);
 	spin_lock(&st->scrub_lock);
-	st->scrub.blocks++;
 	st->scrub.pass_blocks++;
-	st->scrub.bytes += bytes;
 	spin_unlock(&st->scrub_lock);
 
 	delay = rate ? div64_u64(bytes * HZ, rate) : 0;
 	queue_delayed_work(system_unbound_wq, &st->scrub_work, min_t(u64, delay, 3600 * HZ));
 }
 
-void cp_scrub_init(struct cp_store *st)
+void cp_scrub_start(struct cp_store *st)
 {
 	spin_lock_init(&st->scrub_lock);
 	memset(&st->scrub, 0, sizeof(st->scrub));
@@ -159,13 +155,19 @@ void cp_scrub_init(struct cp_store *st)
 }
 
 /* Process context: start a full pass now, hot blocks included. */
-void cp_store_scrub_start(struct cp_store *st)
+void cp_store_scrub_pass(struct cp_store *st)
 {
 	set_bit(CP_SCRUB_REQUESTED, &st->scrub_flags);
 	mod_delayed_work(system_unbound_wq, &st->scrub_work, 0);
 }
 
-void cp_store_scrub_stats(struct cp_store *st, struct cp_scrub_stats *s)
+/* The scrub rate changed: take it into account now. */
+void cp_scrub_kick(struct cp_store *st)
+{
+	mod_delayed_work(system_unbound_wq, &st->scrub_work, 0);
+}
+
+void cp_store_scrub_state(struct cp_store *st, struct cp_scrub_state *s)
 {
 	spin_lock(&st->scrub_lock);
 	*s = st->scrub;

@@ -10,6 +10,8 @@
 
 #include <linux/cachepeer.h>
 
+#include "stats.h"
+
 #define CP_ID_LEN 16
 
 /*
@@ -63,11 +65,8 @@ struct cp_limits {
 	u64 scrub_rate;			/* bytes per second; 0: no patrol */
 };
 
-struct cp_scrub_stats {
-	u64 passes;			/* completed */
-	u64 blocks;			/* verified, over all passes */
-	u64 bytes;
-	u64 corrupt;			/* found by scrub */
+/* Where the scrub is; what it has done is counted in the node's stats. */
+struct cp_scrub_state {
 	u64 pass_blocks;		/* verified in the current pass */
 	bool running;			/* a pass is in progress */
 };
@@ -75,14 +74,12 @@ struct cp_scrub_stats {
 struct cp_store {
 	struct path dir;
 	const struct cred *cred;	/* of whoever started the node */
+	struct cp_stats __percpu *stats;	/* the node's */
 	struct rhashtable index;
 	struct cp_limits limits;	/* set before open, survives close */
 	atomic_long_t blocks;
 	atomic64_t bytes;
 	atomic_long_t open;		/* blocks with an open file */
-	atomic64_t corrupt;		/* blocks dropped for bad CRCs */
-	atomic64_t evictions;
-	atomic64_t foreign;		/* bad files found on open, removed */
 	atomic64_t put_bytes;		/* in files of PUTs not yet committed */
 
 	bool no_space;			/* free space below fs_stop */
@@ -101,8 +98,8 @@ struct cp_store {
 	bool scrub_iter_live;		/* scrub_iter entered */
 	bool scrub_pass_all;		/* this pass checks hot blocks too */
 	unsigned long scrub_flags;	/* CP_SCRUB_REQUESTED */
-	spinlock_t scrub_lock;		/* scrub stats */
-	struct cp_scrub_stats scrub;
+	spinlock_t scrub_lock;		/* scrub */
+	struct cp_scrub_state scrub;
 
 	bool closing;
 };
@@ -112,37 +109,38 @@ struct cp_put;
 int cp_store_init(void);
 void cp_store_uninit(void);
 
-void cp_store_key_id(const u8 *key, u16 len, u8 *id);
-
+/* store.c: the store's lifecycle */
 void cp_store_limits_default(struct cp_limits *lim);
-int cp_store_open(struct cp_store *st, const char *dir);
+const char *cp_store_limits_check(const struct cp_limits *lim);
+int cp_store_open(struct cp_store *st, const char *dir, struct cp_stats __percpu *stats);
 void cp_store_close(struct cp_store *st);
 void cp_store_limits_changed(struct cp_store *st);
-void cp_store_scrub_start(struct cp_store *st);
-void cp_store_scrub_stats(struct cp_store *st, struct cp_scrub_stats *s);
-u64 cp_store_index_mem(struct cp_store *st);
+void cp_store_scrub_pass(struct cp_store *st);
+void cp_store_scrub_state(struct cp_store *st, struct cp_scrub_state *s);
 
+/* index.c: the index and the blocks' lifetime */
+void cp_store_key_id(const u8 *key, u16 len, u8 *id);
 struct cp_block *cp_store_lookup(struct cp_store *st, const u8 *id);
 void cp_block_put(struct cp_block *b);
 void cp_block_touch(struct cp_block *b);
-
 struct cp_blkfile *cp_block_file(struct cp_block *b);
-struct cp_blkfile *cp_block_open(struct cp_store *st, struct cp_block *b);
 void cp_blkfile_put(struct cp_blkfile *bf);
+int cp_store_del(struct cp_store *st, const u8 *id);
+u64 cp_store_index_mem(struct cp_store *st);
 
+/* blkfile.c: a block's file, its page cache and its CRCs */
+struct cp_blkfile *cp_block_open(struct cp_store *st, struct cp_block *b);
 int cp_block_range_crc(struct cp_blkfile *bf, u64 off, u64 len, bool may_sleep, u32 *crc);
 bool cp_block_cached(struct cp_blkfile *bf, u64 off, u64 len);
 int cp_block_verify(struct cp_store *st, struct cp_block *b, struct cp_blkfile *bf,
 		    u64 off, u64 len);
 struct folio *cp_block_folio(struct cp_blkfile *bf, pgoff_t index);
 
+/* put.c: storing a block */
 struct cp_put *cp_store_put_begin(struct cp_store *st, const u8 *id, const u8 *key, u16 key_len,
 				  u64 size);
 int cp_store_put_write(struct cp_put *put, const void *buf, size_t len);
 int cp_store_put_commit(struct cp_put *put, bool check_crc, u32 want_crc);
 void cp_store_put_free(struct cp_put *put);
-int cp_store_del(struct cp_store *st, const u8 *id);
-
-int cp_store_status(int err);
 
 #endif /* _CP_STORE_H */

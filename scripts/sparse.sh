@@ -7,7 +7,7 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 kdir=$1
 command -v sparse >/dev/null || { echo "sparse: not installed (run scripts/setup.sh)" >&2; exit 1; }
 
-log=$(make -C "$kdir" M="$top" C=2 modules 2>&1)
+log=$(make -C "$kdir" M="$top" C=2 CACHEPEER_SELFTEST=m modules 2>&1)
 rc=$?
 reports=$(grep -E '(warning|error):' <<<"$log")
 if [ $rc != 0 ] || [ -n "$reports" ]; then

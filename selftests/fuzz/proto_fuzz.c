@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * libFuzzer harness over kmod/proto.c, the frame validation the module runs
- * in softirq, built unchanged (see Makefile). Beyond not crashing, every
- * accepted header must satisfy the invariants the module relies on.
+ * libFuzzer harness over kmod/proto.c, the wire codec the module runs in
+ * softirq, built unchanged (see Makefile). Beyond not crashing, every
+ * accepted request header must satisfy the invariants the module relies on,
+ * and whatever either decoder accepts must encode back to the same bytes.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -11,15 +12,34 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
+/* A response header: decoded, it must encode back to itself. */
+static void check_resp(const uint8_t *data)
+{
+	struct cachepeer_resp w, again;
+	struct cp_resp r;
+
+	memcpy(&w, data, sizeof(w));
+	if (cp_proto_parse_resp(&w, &r))
+		return;
+	if (r.status > CACHEPEER_S_MAX ||
+	    (r.data_len && r.status != CACHEPEER_S_OK && r.status != CACHEPEER_S_REDIRECT))
+		abort();
+	cp_proto_fill_resp(&again, &r);
+	if (memcmp(&w, &again, sizeof(w)))
+		abort();
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct cachepeer_req w;
+	struct cachepeer_req w, again;
 	struct cp_req r;
 	u64 max_block = CACHEPEER_MAX_BLOCK_DEFAULT;
 	u16 status;
 
+	_Static_assert(sizeof(struct cachepeer_resp) == sizeof(w), "one input, two headers");
 	if (size < sizeof(w))
 		return 0;
+	check_resp(data);
 	memcpy(&w, data, sizeof(w));
 	if (size >= sizeof(w) + 8)
 		memcpy(&max_block, data + sizeof(w), 8);
@@ -50,6 +70,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			r.opcode == CACHEPEER_OP_GET ? CACHEPEER_F_NOFWD : 0))
 		abort();
 	if (r.crc && !(r.flags & CACHEPEER_F_CRC))
+		abort();
+	/* What the node accepts, its own encoder writes identically. */
+	cp_proto_fill_req(&again, &r);
+	if (memcmp(&w, &again, sizeof(w)))
 		abort();
 	return 0;
 }

@@ -128,6 +128,9 @@
  *             port, requests in flight, bytes received and sent, age, and
  *             the CPU its sending runs on (the one receiving its segments,
  *             unless that is where the client itself sends them from).
+ *   A dump during which connections came or went has NLM_F_DUMP_INTR set
+ *   on a message after the change (at the latest on NLMSG_DONE): it may
+ *   have missed a connection or shown one twice, and should be read again.
  *
  * Data plane: the block protocol, over TCP
  * ----------------------------------------

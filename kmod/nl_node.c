@@ -1,0 +1,345 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The node's netlink ops: its state, settings and statistics (NODE_GET,
+ * NODE_SET), starting and stopping it, and an on-demand scrub.
+ */
+
+#include "conn.h"
+#include "nl_priv.h"
+
+/* Event counters, as CACHEPEER_A_STATS_* attributes. */
+static const struct {
+	u16 attr;
+	u8 stat;
+} stats_attrs[] = {
+	{ CACHEPEER_A_STATS_CONNS_REFUSED, CP_STAT_CONNS_REFUSED },
+	{ CACHEPEER_A_STATS_TIMEOUTS, CP_STAT_TIMEOUTS },
+	{ CACHEPEER_A_STATS_HITS, CP_STAT_HITS },
+	{ CACHEPEER_A_STATS_MISSES, CP_STAT_MISSES },
+	{ CACHEPEER_A_STATS_CORRUPT, CP_STAT_CORRUPT },
+	{ CACHEPEER_A_STATS_ZC_BYTES, CP_STAT_ZC_BYTES },
+	{ CACHEPEER_A_STATS_COPIED_BYTES, CP_STAT_COPIED_BYTES },
+	{ CACHEPEER_A_STATS_SOFTIRQ_TX, CP_STAT_SOFTIRQ_TX },
+	{ CACHEPEER_A_STATS_EVICTIONS, CP_STAT_EVICTIONS },
+	{ CACHEPEER_A_STATS_FOREIGN, CP_STAT_FOREIGN },
+	{ CACHEPEER_A_STATS_FORWARDS, CP_STAT_FORWARDS },
+	{ CACHEPEER_A_STATS_REDIRECTS, CP_STAT_REDIRECTS },
+	{ CACHEPEER_A_STATS_HANDOFFS, CP_STAT_HANDOFFS },
+	{ CACHEPEER_A_STATS_PEER_ERRORS, CP_STAT_PEER_ERRORS },
+	{ CACHEPEER_A_STATS_RING_ACCEPTED, CP_STAT_RING_ACCEPTED },
+	{ CACHEPEER_A_STATS_RING_REFUSED, CP_STAT_RING_REFUSED },
+	{ CACHEPEER_A_STATS_RING_SENT, CP_STAT_RING_SENT },
+}, scrub_attrs[] = {
+	{ CACHEPEER_A_SCRUB_PASSES, CP_STAT_SCRUB_PASSES },
+	{ CACHEPEER_A_SCRUB_BLOCKS, CP_STAT_SCRUB_BLOCKS },
+	{ CACHEPEER_A_SCRUB_BYTES, CP_STAT_SCRUB_BYTES },
+	{ CACHEPEER_A_SCRUB_CORRUPT, CP_STAT_SCRUB_CORRUPT },
+};
+
+/* Nested counters, the attribute type being base + the index. */
+static int put_array(struct sk_buff *msg, int type, const u64 *v, int first, int last, int base)
+{
+	struct nlattr *nest = nla_nest_start(msg, type);
+	int i;
+
+	if (!nest)
+		return -EMSGSIZE;
+	for (i = first; i <= last; i++)
+		if (nla_put_uint(msg, base + i, v[i]))
+			return -EMSGSIZE;
+	nla_nest_end(msg, nest);
+	return 0;
+}
+
+/* The scrub: what it has done, and where it is. */
+static int put_scrub(struct sk_buff *msg, struct cp_store *st, const u64 *sum)
+{
+	struct nlattr *nest = nla_nest_start(msg, CACHEPEER_A_STATS_SCRUB);
+	struct cp_scrub_state sc;
+	size_t i;
+
+	if (!nest)
+		return -EMSGSIZE;
+	for (i = 0; i < ARRAY_SIZE(scrub_attrs); i++)
+		if (nla_put_uint(msg, scrub_attrs[i].attr, sum[scrub_attrs[i].stat]))
+			return -EMSGSIZE;
+	cp_store_scrub_state(st, &sc);
+	if (nla_put_uint(msg, CACHEPEER_A_SCRUB_PASS_BLOCKS, sc.pass_blocks) ||
+	    nla_put_uint(msg, CACHEPEER_A_SCRUB_RUNNING, sc.running))
+		return -EMSGSIZE;
+	nla_nest_end(msg, nest);
+	return 0;
+}
+
+/* Counters and gauges; the node is running, so its store is open. */
+static int put_stats(struct sk_buff *msg, struct cp_service *svc)
+{
+	struct cp_store *st = &svc->store;
+	struct nlattr *nest;
+	u64 sum[CP_STAT_MAX];
+	size_t i;
+
+	cp_stats_sum(svc->stats, sum);
+	nest = nla_nest_start(msg, CACHEPEER_A_NODE_STATS);
+	if (!nest)
+		return -EMSGSIZE;
+	for (i = 0; i < ARRAY_SIZE(stats_attrs); i++)
+		if (nla_put_uint(msg, stats_attrs[i].attr, sum[stats_attrs[i].stat]))
+			return -EMSGSIZE;
+	if (nla_put_uint(msg, CACHEPEER_A_STATS_CONNS, atomic_read(&svc->nconns)) ||
+	    nla_put_uint(msg, CACHEPEER_A_STATS_INFLIGHT, cp_conn_inflight(svc)) ||
+	    nla_put_uint(msg, CACHEPEER_A_STATS_BLOCKS, atomic_long_read(&st->blocks)) ||
+	    nla_put_uint(msg, CACHEPEER_A_STATS_BYTES, atomic64_read(&st->bytes)) ||
+	    nla_put_uint(msg, CACHEPEER_A_STATS_OPEN_FILES, atomic_long_read(&st->open)) ||
+	    nla_put_uint(msg, CACHEPEER_A_STATS_INDEX_MEM, cp_store_index_mem(st)) ||
+	    nla_put_uint(msg, CACHEPEER_A_STATS_SCAN_DONE, READ_ONCE(st->scan_done)) ||
+	    nla_put_uint(msg, CACHEPEER_A_STATS_SCAN_FOUND, READ_ONCE(st->scan_found)) ||
+	    nla_put_uint(msg, CACHEPEER_A_STATS_SCAN_MS,
+			 div_u64(READ_ONCE(st->scan_ns), NSEC_PER_MSEC)) ||
+	    nla_put_uint(msg, CACHEPEER_A_STATS_NO_SPACE, READ_ONCE(st->no_space)) ||
+	    nla_put_uint(msg, CACHEPEER_A_STATS_CULLING, READ_ONCE(st->culling)))
+		return -EMSGSIZE;
+	/* Ops from 1 as themselves; statuses from 0, so shifted by one. */
+	if (put_array(msg, CACHEPEER_A_STATS_OPS, sum + CP_STAT_OP, CACHEPEER_OP_GET,
+		      CACHEPEER_OP_MAX, 0) ||
+	    put_array(msg, CACHEPEER_A_STATS_STATUS, sum + CP_STAT_STATUS, 0, CACHEPEER_S_MAX, 1) ||
+	    put_scrub(msg, st, sum))
+		return -EMSGSIZE;
+	nla_nest_end(msg, nest);
+	return 0;
+}
+
+static int put_limits(struct sk_buff *msg, const struct cp_limits *lim)
+{
+	return nla_put_uint(msg, CACHEPEER_A_NODE_LIMIT_BYTES, READ_ONCE(lim->max_bytes)) ?:
+	       nla_put_uint(msg, CACHEPEER_A_NODE_LIMIT_BLOCKS, READ_ONCE(lim->max_blocks)) ?:
+	       nla_put_u8(msg, CACHEPEER_A_NODE_FS_STOP, READ_ONCE(lim->fs_stop)) ?:
+	       nla_put_u8(msg, CACHEPEER_A_NODE_FS_CULL, READ_ONCE(lim->fs_cull)) ?:
+	       nla_put_u8(msg, CACHEPEER_A_NODE_FS_RUN, READ_ONCE(lim->fs_run)) ?:
+	       nla_put_u8(msg, CACHEPEER_A_NODE_EVICT, READ_ONCE(lim->policy)) ?:
+	       nla_put_uint(msg, CACHEPEER_A_NODE_SCRUB_RATE, READ_ONCE(lim->scrub_rate));
+}
+
+static int put_running(struct sk_buff *msg, struct cp_service *svc)
+{
+	return cp_nl_put_addr(msg, CACHEPEER_A_NODE_LISTEN_ADDR, CACHEPEER_A_NODE_LISTEN_PORT,
+			      &svc->listen) ?:
+	       nla_put_string(msg, CACHEPEER_A_NODE_DIR, svc->dir) ?:
+	       nla_put_uint(msg, CACHEPEER_A_NODE_MAX_BLOCK, svc->max_block) ?:
+	       nla_put_u32(msg, CACHEPEER_A_NODE_FRAME_TIMEOUT, svc->frame_timeout_ms) ?:
+	       nla_put_uint(msg, CACHEPEER_A_NODE_EPOCH, READ_ONCE(svc->cluster.epoch)) ?:
+	       put_stats(msg, svc);
+}
+
+int cp_nl_node_get_doit(struct sk_buff *skb, struct genl_info *info)
+{
+	struct cp_service *svc = cp_nl_service(info);
+	struct sk_buff *msg;
+	void *hdr;
+	int ret;
+
+	msg = genlmsg_new(NLMSG_GOODSIZE, GFP_KERNEL);
+	if (!msg)
+		return -ENOMEM;
+
+	hdr = genlmsg_iput(msg, info);
+	if (!hdr) {
+		ret = -EMSGSIZE;
+		goto err_free;
+	}
+
+	mutex_lock(&svc->lock);
+	ret = nla_put_string(msg, CACHEPEER_A_NODE_VERSION, CACHEPEER_VERSION) ?:
+	      nla_put_u32(msg, CACHEPEER_A_NODE_STATE, svc->state) ?:
+	      nla_put_string(msg, CACHEPEER_A_NODE_NAME, svc->cluster.name) ?:
+	      put_limits(msg, &svc->store.limits);
+	if (!ret && svc->state == CACHEPEER_NODE_RUNNING)
+		ret = put_running(msg, svc);
+	mutex_unlock(&svc->lock);
+	if (ret)
+		goto err_free;
+
+	genlmsg_end(msg, hdr);
+	return genlmsg_reply(msg, info);
+
+err_free:
+	nlmsg_free(msg);
+	return ret;
+}
+
+/* Limits from the request, over the node's current ones. */
+static bool limits_from_attrs(struct nlattr **tb, struct cp_limits *lim)
+{
+	bool any = false;
+
+	if (tb[CACHEPEER_A_NODE_LIMIT_BYTES]) {
+		lim->max_bytes = nla_get_uint(tb[CACHEPEER_A_NODE_LIMIT_BYTES]);
+		any = true;
+	}
+	if (tb[CACHEPEER_A_NODE_LIMIT_BLOCKS]) {
+		lim->max_blocks = nla_get_uint(tb[CACHEPEER_A_NODE_LIMIT_BLOCKS]);
+		any = true;
+	}
+	if (tb[CACHEPEER_A_NODE_FS_STOP]) {
+		lim->fs_stop = nla_get_u8(tb[CACHEPEER_A_NODE_FS_STOP]);
+		any = true;
+	}
+	if (tb[CACHEPEER_A_NODE_FS_CULL]) {
+		lim->fs_cull = nla_get_u8(tb[CACHEPEER_A_NODE_FS_CULL]);
+		any = true;
+	}
+	if (tb[CACHEPEER_A_NODE_FS_RUN]) {
+		lim->fs_run = nla_get_u8(tb[CACHEPEER_A_NODE_FS_RUN]);
+		any = true;
+	}
+	if (tb[CACHEPEER_A_NODE_EVICT]) {
+		lim->policy = nla_get_u8(tb[CACHEPEER_A_NODE_EVICT]);
+		any = true;
+	}
+	if (tb[CACHEPEER_A_NODE_SCRUB_RATE]) {
+		lim->scrub_rate = nla_get_uint(tb[CACHEPEER_A_NODE_SCRUB_RATE]);
+		any = true;
+	}
+	return any;
+}
+
+int cp_nl_node_set_doit(struct sk_buff *skb, struct genl_info *info)
+{
+	struct cp_service *svc = cp_nl_service(info);
+	struct cp_cluster *cl = &svc->cluster;
+	struct nlattr **tb = info->attrs;
+	const char *name = NULL, *why;
+	struct cp_limits lim;
+	bool limits, cluster;
+	int ret = 0;
+
+	if (tb[CACHEPEER_A_NODE_NAME]) {
+		name = nla_data(tb[CACHEPEER_A_NODE_NAME]);
+		if (!cp_name_valid(name, strlen(name))) {
+			NL_SET_ERR_MSG_ATTR(info->extack, tb[CACHEPEER_A_NODE_NAME],
+					    "name must be 1-63 bytes of [A-Za-z0-9._-]");
+			return -EINVAL;
+		}
+	}
+
+	mutex_lock(&svc->lock);
+	lim = svc->store.limits;
+	limits = limits_from_attrs(tb, &lim);
+	cluster = tb[CACHEPEER_A_NODE_CLUSTER_KEY] || tb[CACHEPEER_A_NODE_MISS] ||
+		  tb[CACHEPEER_A_NODE_HANDOFF];
+	if (!name && !limits && !cluster) {
+		GENL_SET_ERR_MSG(info, "nothing to set: give a name, a limit or a cluster setting");
+		ret = -EINVAL;
+		goto out;
+	}
+	why = cp_store_limits_check(&lim);
+	if (why) {
+		NL_SET_ERR_MSG_FMT(info->extack, "%s", why);
+		ret = -EINVAL;
+		goto out;
+	}
+	if (name) {
+		ret = cp_service_set_name(svc, name);
+		if (ret == -EBUSY)
+			GENL_SET_ERR_MSG(info, "leave the ring before renaming the node");
+	}
+	if (!ret && tb[CACHEPEER_A_NODE_CLUSTER_KEY]) {
+		ret = cp_cluster_set_key(cl, nla_data(tb[CACHEPEER_A_NODE_CLUSTER_KEY]),
+					 nla_len(tb[CACHEPEER_A_NODE_CLUSTER_KEY]));
+		if (ret)
+			GENL_SET_ERR_MSG(info, "cannot set up hmac(sha256) with this key");
+	}
+	if (!ret && tb[CACHEPEER_A_NODE_MISS])
+		WRITE_ONCE(cl->miss, nla_get_u8(tb[CACHEPEER_A_NODE_MISS]));
+	if (!ret && tb[CACHEPEER_A_NODE_HANDOFF])
+		WRITE_ONCE(cl->handoff_s, nla_get_u32(tb[CACHEPEER_A_NODE_HANDOFF]));
+	if (!ret && limits)
+		cp_service_set_limits(svc, &lim);
+out:
+	mutex_unlock(&svc->lock);
+	return ret;
+}
+
+int cp_nl_node_start_doit(struct sk_buff *skb, struct genl_info *info)
+{
+	struct cp_service *svc = cp_nl_service(info);
+	struct cp_config cfg = {
+		.max_block = CACHEPEER_MAX_BLOCK_DEFAULT,
+		.frame_timeout_ms = CP_FRAME_TIMEOUT_DEFAULT_MS,
+	};
+	struct nlattr **tb = info->attrs;
+	union cp_addr listen = { };
+	int ret;
+
+	if (GENL_REQ_ATTR_CHECK(info, CACHEPEER_A_NODE_LISTEN_ADDR) ||
+	    GENL_REQ_ATTR_CHECK(info, CACHEPEER_A_NODE_LISTEN_PORT) ||
+	    GENL_REQ_ATTR_CHECK(info, CACHEPEER_A_NODE_DIR))
+		return -EINVAL;
+	ret = cp_nl_get_addr(tb[CACHEPEER_A_NODE_LISTEN_ADDR], tb[CACHEPEER_A_NODE_LISTEN_PORT],
+			     &listen, "listen", info->extack);
+	if (ret)
+		return ret;
+	memcpy(&cfg.listen, &listen, sizeof(listen));
+	cfg.dir = nla_data(tb[CACHEPEER_A_NODE_DIR]);
+	if (tb[CACHEPEER_A_NODE_MAX_BLOCK])
+		cfg.max_block = nla_get_uint(tb[CACHEPEER_A_NODE_MAX_BLOCK]);
+	if (tb[CACHEPEER_A_NODE_FRAME_TIMEOUT])
+		cfg.frame_timeout_ms = nla_get_u32(tb[CACHEPEER_A_NODE_FRAME_TIMEOUT]);
+
+	mutex_lock(&svc->lock);
+	ret = cp_service_start(svc, &cfg);
+	mutex_unlock(&svc->lock);
+	switch (ret) {
+	case -EALREADY:
+		GENL_SET_ERR_MSG(info, "node is already running");
+		break;
+	case -ENOENT:
+	case -ENOTDIR:
+		NL_SET_ERR_MSG_ATTR(info->extack, tb[CACHEPEER_A_NODE_DIR],
+				    "cache directory not found");
+		break;
+	case -EACCES:
+		NL_SET_ERR_MSG_ATTR(info->extack, tb[CACHEPEER_A_NODE_DIR],
+				    "cache directory not writable");
+		break;
+	case -EOPNOTSUPP:
+		NL_SET_ERR_MSG_ATTR(info->extack, tb[CACHEPEER_A_NODE_DIR],
+				    "cache directory's filesystem keeps no page cache of its own (overlayfs?)");
+		break;
+	case -EADDRINUSE:
+	case -EADDRNOTAVAIL:
+		NL_SET_ERR_MSG_ATTR(info->extack, tb[CACHEPEER_A_NODE_LISTEN_ADDR],
+				    "cannot listen on this address");
+		break;
+	}
+	return ret;
+}
+
+int cp_nl_node_stop_doit(struct sk_buff *skb, struct genl_info *info)
+{
+	struct cp_service *svc = cp_nl_service(info);
+	int ret;
+
+	mutex_lock(&svc->lock);
+	ret = cp_service_stop(svc);
+	mutex_unlock(&svc->lock);
+	if (ret == -EALREADY)
+		GENL_SET_ERR_MSG(info, "node is not running");
+	return ret;
+}
+
+int cp_nl_scrub_start_doit(struct sk_buff *skb, struct genl_info *info)
+{
+	struct cp_service *svc = cp_nl_service(info);
+	int ret = 0;
+
+	mutex_lock(&svc->lock);
+	if (svc->state == CACHEPEER_NODE_RUNNING)
+		cp_store_scrub_pass(&svc->store);
+	else
+		ret = -ENOTCONN;
+	mutex_unlock(&svc->lock);
+	if (ret)
+		GENL_SET_ERR_MSG(info, "node is not running");
+	return ret;
+}

@@ -1,0 +1,58 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+#ifndef _CP_STATS_H
+#define _CP_STATS_H
+
+#include <linux/percpu.h>
+#include <linux/u64_stats_sync.h>
+
+#include <linux/cachepeer.h>
+
+/*
+ * A node's event counters, one table for every part of the module. Gauges
+ * (blocks, bytes, connections) are kept by their owners, who need them for
+ * decisions; what only ever counts up lives here.
+ */
+enum cp_stat {
+	CP_STAT_HITS,			/* GETs answered OK */
+	CP_STAT_MISSES,			/* GETs answered NOT_FOUND */
+	CP_STAT_ZC_BYTES,		/* data spliced from the page cache */
+	CP_STAT_COPIED_BYTES,		/* data TCP had to copy */
+	CP_STAT_SOFTIRQ_TX,		/* responses sent from softirq */
+	CP_STAT_TIMEOUTS,		/* connections closed for an unfinished frame */
+	CP_STAT_CONNS_REFUSED,		/* over the connection limit */
+	CP_STAT_CORRUPT,		/* blocks dropped for bad CRCs */
+	CP_STAT_EVICTIONS,
+	CP_STAT_FOREIGN,		/* bad block files removed */
+	CP_STAT_SCRUB_PASSES,
+	CP_STAT_SCRUB_BLOCKS,
+	CP_STAT_SCRUB_BYTES,
+	CP_STAT_SCRUB_CORRUPT,
+	CP_STAT_FORWARDS,		/* GETs relayed from their owner */
+	CP_STAT_REDIRECTS,
+	CP_STAT_HANDOFFS,		/* blocks fetched from a previous owner */
+	CP_STAT_PEER_ERRORS,		/* failed calls to other members */
+	CP_STAT_RING_ACCEPTED,
+	CP_STAT_RING_REFUSED,
+	CP_STAT_RING_SENT,
+	CP_STAT_OP,			/* + enum cachepeer_op: requests */
+	CP_STAT_STATUS = CP_STAT_OP + CACHEPEER_OP_MAX + 1,	/* + status: responses */
+	CP_STAT_MAX = CP_STAT_STATUS + CACHEPEER_S_MAX + 1
+};
+
+/* Per CPU: the data path writes no shared cache line. */
+struct cp_stats {
+	u64_stats_t v[CP_STAT_MAX];
+	struct u64_stats_sync syncp;
+};
+
+struct cp_stats __percpu *cp_stats_alloc(void);
+void cp_stats_free(struct cp_stats __percpu *stats);
+void cp_stats_add(struct cp_stats __percpu *stats, enum cp_stat i, u64 v);
+void cp_stats_sum(struct cp_stats __percpu *stats, u64 *sum);
+
+static inline void cp_stats_inc(struct cp_stats __percpu *stats, enum cp_stat i)
+{
+	cp_stats_add(stats, i, 1);
+}
+
+#endif /* _CP_STATS_H */

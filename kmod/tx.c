@@ -1,0 +1,326 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Sending responses, in whatever order their requests finish.
+ *
+ * TX is tx_work: one per connection, so it never runs concurrently with
+ * itself; it runs where the connection's segments are received, or on a
+ * CPU given to the connection when that is the client's own (conn.c), and
+ * owns the send state while it holds the socket. A shallow connection's
+ * small responses may instead go out from the softirq that parsed their
+ * requests (cp_tx_direct()), when a worker would buy no parallelism.
+ * Headers come from a page_frag (TCP cannot splice slab memory), data are
+ * page-cache folios spliced into the skb, which takes its own folio
+ * references. Small responses are coalesced with MSG_MORE while more are
+ * queued.
+ */
+
+#include <linux/moduleparam.h>
+#include <linux/pagemap.h>
+#include <linux/sched/stat.h>
+#include <linux/uio.h>
+#include <net/tcp.h>
+
+#include "conn_priv.h"
+
+#define CP_TX_DIRECT_INFLIGHT	4		/* cp_tx_direct(): a shallow connection */
+#define CP_TX_DIRECT_MAX	(64 * 1024)	/* cp_tx_direct(): a small response */
+
+/*
+ * The architecture sends from process context only; cp_tx_direct() is the
+ * one exception, and this turns it off at run time for every node.
+ */
+static bool softirq_tx = true;
+module_param(softirq_tx, bool, 0644);
+MODULE_PARM_DESC(softirq_tx,
+		 "Send a shallow connection's small responses from the softirq that parsed them. Default: Y");
+
+/* Any context: req's response is ready; send it when its turn comes. */
+void cp_tx_queue(struct cp_request *req)
+{
+	struct cp_conn *conn = req->conn;
+	bool kick;
+
+	spin_lock_bh(&conn->tx_lock);
+	if (conn->dead) {
+		spin_unlock_bh(&conn->tx_lock);
+		cp_request_done(req);
+		return;
+	}
+	list_add_tail(&req->list, &conn->tx_queue);
+	kick = !conn->tx_held;
+	spin_unlock_bh(&conn->tx_lock);
+	if (kick)
+		cp_conn_queue(conn, &conn->tx_work);
+}
+
+/*
+ * tx_work sends a whole batch of responses under one lock_sock(): taking the
+ * socket per response made TX spin on the socket's spinlock against the
+ * softirq parsing the next requests. Segments that arrive meanwhile wait in
+ * the backlog, which tx_work flushes after every send; frames in them are
+ * parsed right there (cp_tx_owns()).
+ */
+static void tx_lock(struct cp_conn *conn)
+{
+	lock_sock(conn->sock->sk);
+	WRITE_ONCE(conn->tx_owner, current);
+}
+
+static void tx_unlock(struct cp_conn *conn)
+{
+	/* Still the owner while release_sock() runs the backlog. */
+	release_sock(conn->sock->sk);
+	WRITE_ONCE(conn->tx_owner, NULL);
+}
+
+/* Process context: drop the references tx_folios() took. */
+static void tx_folios_put(struct folio_batch *fb)
+{
+	unsigned int i;
+
+	for (i = 0; i < folio_batch_count(fb); i++)
+		folio_put(fb->folios[i]);
+	folio_batch_reinit(fb);
+}
+
+/*
+ * Process context: the page-cache folios holding block bytes [boff, end) of
+ * req, from boff on, at most max of them, taken with one walk of the
+ * mapping. Returns how many of them (from fb->folios[0]) may be sent, or an
+ * error; the caller drops the references in fb. A folio evicted since the
+ * request was checked is read and verified again: the header is out, so a
+ * failure can only end the connection; bad bytes are never sent. From
+ * cp_tx_direct(), which cannot wait for the disk, that is -EWOULDBLOCK.
+ */
+static int tx_folios(struct cp_conn *conn, struct cp_request *req, u64 boff, u64 end,
+		     unsigned int max, struct folio_batch *fb, bool direct)
+{
+	pgoff_t index = boff >> PAGE_SHIFT;
+	pgoff_t last = min_t(pgoff_t, (end - 1) >> PAGE_SHIFT, index + max - 1);
+	struct folio *folio;
+	unsigned int i;
+	int err;
+
+	/* The batch is contiguous and starts with the folio holding boff. */
+	filemap_get_folios_contig(req->bf->file->f_mapping, &index, last, fb);
+	for (i = 0; i < folio_batch_count(fb); i++)
+		if (!folio_test_uptodate(fb->folios[i]))
+			break;
+	if (i)
+		return i;
+	if (direct) {
+		tx_folios_put(fb);
+		return -EWOULDBLOCK;
+	}
+
+	/* Disk reads: let the socket work on without us meanwhile. */
+	tx_folios_put(fb);
+	tx_unlock(conn);
+	err = cp_block_verify(&conn->svc->store, req->block, req->bf, boff, end - boff);
+	folio = err ? NULL : cp_block_folio(req->bf, boff >> PAGE_SHIFT);
+	tx_lock(conn);
+	if (err)
+		return err;
+	if (IS_ERR(folio))
+		return PTR_ERR(folio);
+	folio_batch_add(fb, folio);
+	return 1;
+}
+
+/*
+ * Under tx_lock(), or from cp_tx_direct(): send what is left of one
+ * response. Returns 0 when it is all queued in the socket, -EAGAIN when the
+ * socket is full (sk_write_space resumes tx_work), -EWOULDBLOCK when
+ * cp_tx_direct() must leave the rest to tx_work, or an error that ends the
+ * connection.
+ */
+static int send_response(struct cp_conn *conn, struct cp_request *req, bool more, bool direct)
+{
+	struct socket *sock = conn->sock;
+	u64 total = CP_RESP_LEN + req->len;
+	bool sg = sock->sk->sk_route_caps & NETIF_F_SG;
+	struct folio_batch *fb = &conn->tx_fb;
+	struct bio_vec *bv = conn->tx_bv;
+
+	sock_owned_by_me(sock->sk);
+	if (!req->hdr) {
+		struct cp_resp r = {
+			.id = req->id,
+			.status = req->status,
+			.data_len = req->len,
+			.block_size = req->block_size,
+			.crc = req->crc,
+			.epoch = READ_ONCE(conn->svc->cluster.epoch),
+		};
+
+		req->hdr = page_frag_alloc(&conn->pfc, CP_RESP_LEN,
+					   direct ? GFP_ATOMIC : GFP_KERNEL);
+		if (!req->hdr)
+			return direct ? -EWOULDBLOCK : -ENOMEM;
+		cp_proto_fill_resp(req->hdr, &r);
+	}
+	folio_batch_init(fb);
+	while (req->sent < total) {
+		struct msghdr msg = { .msg_flags = MSG_SPLICE_PAGES | MSG_DONTWAIT | MSG_NOSIGNAL };
+		u64 pos = req->sent, bytes = 0, data;
+		int n = 0, ret = 0, i;
+
+		if (pos < CP_RESP_LEN) {
+			bvec_set_virt(&bv[n++], (u8 *)req->hdr + pos, CP_RESP_LEN - pos);
+			bytes = CP_RESP_LEN - pos;
+			pos = CP_RESP_LEN;
+		}
+		if (req->pbuf) {
+			while (n < CP_TX_BVECS && pos < total) {
+				u64 boff = pos - CP_RESP_LEN;
+				size_t foff = offset_in_page(boff);
+				size_t len = min_t(u64, PAGE_SIZE - foff, total - pos);
+
+				bvec_set_page(&bv[n++], req->pbuf->pages[boff >> PAGE_SHIFT], len,
+					      foff);
+				bytes += len;
+				pos += len;
+			}
+		} else if (pos < total) {
+			u64 boff = req->off + pos - CP_RESP_LEN;
+
+			ret = tx_folios(conn, req, boff, req->off + req->len, CP_TX_BVECS - n, fb,
+					direct);
+			for (i = 0; i < ret; i++) {
+				struct folio *folio = fb->folios[i];
+				size_t foff = boff - folio_pos(folio);
+				size_t len = min_t(u64, folio_size(folio) - foff, total - pos);
+
+				bvec_set_folio(&bv[n++], folio, len, foff);
+				boff += len;
+				bytes += len;
+				pos += len;
+			}
+		}
+		if (ret >= 0) {
+			if (pos < total || more)
+				msg.msg_flags |= MSG_MORE;
+			iov_iter_bvec(&msg.msg_iter, ITER_SOURCE, bv, n, bytes);
+			ret = tcp_sendmsg_locked(sock->sk, &msg, bytes);
+			/*
+			 * Between the pieces of a big response, let ACKs be
+			 * processed where they arrive; between small ones,
+			 * take in what waits in the backlog ourselves. Not
+			 * owned by a task, the socket has no backlog.
+			 */
+			if (!direct && pos < total) {
+				tx_unlock(conn);
+				tx_lock(conn);
+			} else if (!direct) {
+				sk_flush_backlog(sock->sk);
+			}
+		}
+		/* The skb holds its own folio references. */
+		tx_folios_put(fb);
+		if (ret < 0)
+			return ret;
+		data = req->sent + ret > CP_RESP_LEN ?
+		       req->sent + ret - max_t(u64, req->sent, CP_RESP_LEN) : 0;
+		if (!req->pbuf && data)		/* GET data from the page cache */
+			cp_stats_add(conn->svc->stats,
+				     sg ? CP_STAT_ZC_BYTES : CP_STAT_COPIED_BYTES, data);
+		WRITE_ONCE(conn->tx_bytes, conn->tx_bytes + ret);
+		req->sent += ret;
+		if (ret < bytes)
+			return -EAGAIN;
+	}
+	return 0;
+}
+
+void cp_tx_work(struct work_struct *work)
+{
+	struct cp_conn *conn = container_of(work, struct cp_conn, tx_work);
+	struct cp_request *req;
+	bool more, close = false;
+	int ret;
+
+	tx_lock(conn);
+	for (;;) {
+		req = conn->tx_cur;
+		spin_lock_bh(&conn->tx_lock);
+		if (!req) {
+			req = list_first_entry_or_null(&conn->tx_queue, struct cp_request, list);
+			if (req)
+				list_del(&req->list);
+		}
+		more = !list_empty(&conn->tx_queue);
+		spin_unlock_bh(&conn->tx_lock);
+		if (!req)
+			break;
+		conn->tx_cur = req;
+		ret = send_response(conn, req, more, false);
+		if (ret == -EAGAIN)
+			break;
+		conn->tx_cur = NULL;
+		close = ret || req->close_after;
+		cp_request_done(req);
+		if (close)
+			break;
+	}
+	/* Responses to frames parsed from the backlog here requeue us. */
+	tx_unlock(conn);
+	if (close)
+		cp_conn_schedule_close(conn);
+}
+
+/*
+ * Softirq, after the frames were read, with the socket bh-locked and not
+ * owned by a task: send a shallow connection's queued responses right here,
+ * when this CPU runs other tasks than the one the softirq interrupted, or
+ * none. A worker would then buy no parallelism, only a wakeup and a switch
+ * to it and back per request, for a client that waits for each answer. A
+ * deep pipeline, or a CPU running just one task (on loopback, the client
+ * that sent the request), keeps tx_work on the connection's CPU: there TX
+ * runs beside the parsing, as conn.c's CPU placement intends.
+ *
+ * Only what goes without sleeping: small responses whose folios are
+ * uptodate, atomic allocations, a socket with room and scatter-gather (TCP
+ * would otherwise copy through a page_frag). espintcp sends from softirq
+ * the same way. What is left stays queued, or in tx_cur, for tx_work.
+ */
+void cp_tx_direct(struct cp_conn *conn)
+{
+	struct sock *sk = conn->sock->sk;
+	gfp_t gfp = sk->sk_allocation;
+	struct cp_request *req;
+	bool more, close;
+	int ret;
+
+	lockdep_assert(lockdep_sock_is_held(sk));
+	if (!READ_ONCE(softirq_tx) || conn->tx_cur || !(sk->sk_route_caps & NETIF_F_SG) ||
+	    !sk_stream_memory_free(sk) || atomic_read(&conn->inflight) > CP_TX_DIRECT_INFLIGHT ||
+	    single_task_running())
+		return;
+	/* For tcp_sendmsg_locked()'s skbs; tx_work's stay GFP_KERNEL. */
+	sk->sk_allocation = GFP_ATOMIC;
+	for (;;) {
+		spin_lock(&conn->tx_lock);
+		req = list_first_entry_or_null(&conn->tx_queue, struct cp_request, list);
+		if (req && CP_RESP_LEN + req->len <= CP_TX_DIRECT_MAX)
+			list_del(&req->list);
+		else
+			req = NULL;
+		more = !list_empty(&conn->tx_queue);
+		spin_unlock(&conn->tx_lock);
+		if (!req)
+			break;
+		ret = send_response(conn, req, more, true);
+		if (ret == -EAGAIN || ret == -EWOULDBLOCK) {
+			conn->tx_cur = req;
+			break;
+		}
+		cp_stats_inc(conn->svc->stats, CP_STAT_SOFTIRQ_TX);
+		close = ret || req->close_after;
+		cp_request_done(req);
+		if (close) {
+			cp_conn_schedule_close(conn);
+			break;
+		}
+	}
+	sk->sk_allocation = gfp;
+}
