@@ -3,7 +3,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -21,48 +20,26 @@ struct block_opts {
 	bool redirected;
 };
 
-static int parse_block_opts(const struct subcommand *cmd, int argc, char **argv,
-			    struct block_opts *o, bool range)
+/*
+ * The block commands' options, which get takes all of; returns the
+ * operands, of which there must be want.
+ */
+static char **parse_block_opts(const struct subcommand *cmd, int argc, char **argv,
+			       struct block_opts *o, bool range, int want, const char *what)
 {
-	static const struct option longopts[] = {
-		{ "peer", required_argument, NULL, 'p' },
-		{ "offset", required_argument, NULL, 'O' },
-		{ "length", required_argument, NULL, 'L' },
-		{ "output", required_argument, NULL, 'o' },
-		{ "json", no_argument, NULL, 'j' },
-		{ "help", no_argument, NULL, 'h' },
-		{ }
+	const struct opt all[] = {
+		OPT("peer", OPT_ADDR, &o->peer),
+		OPT("offset", OPT_SIZE, &o->offset),
+		OPT("length", OPT_SIZE, &o->length),
+		OPT("output", OPT_STRING, &o->out, .short_name = 'o'),
+		{ 0 }
 	};
-	int c;
+	const struct opt peer_only[] = { all[0], { 0 } };
+	char **args;
 
-	optind = 1;
-	/* Options may follow the key; "--" ends them for keys starting with '-'. */
-	while ((c = getopt_long(argc, argv, "o:jh", longopts, NULL)) != -1) {
-		switch (c) {
-		case 'p':
-			o->peer = optarg;
-			break;
-		case 'O':
-		case 'L':
-			if (!range || parse_size(optarg, c == 'O' ? &o->offset : &o->length))
-				usage_error(cmd, "invalid or unsupported '%s'", optarg);
-			break;
-		case 'o':
-			if (!range)
-				usage_error(cmd, "-o is only for get");
-			o->out = optarg;
-			break;
-		case 'j':
-			opt_json = true;
-			break;
-		case 'h':
-			want_help(cmd, 0, NULL);
-			exit(EXIT_OK);
-		default:
-			usage_error(cmd, "bad option");
-		}
-	}
-	return optind;
+	if (parse_cmdline(cmd, argc, argv, range ? all : peer_only, &args) != want)
+		usage_error(cmd, "expected %s", what);
+	return args;
 }
 
 static void connect_peer(struct cp_client *c, const char *peer)
@@ -72,15 +49,8 @@ static void connect_peer(struct cp_client *c, const char *peer)
 	if (!peer)
 		peer = local_peer();
 	ret = cp_client_connect(c, peer);
-	if (ret == -EINVAL) {
-		fprintf(stderr, PROG_NAME ": invalid peer '%s' (ADDR:PORT or [ADDR6]:PORT)\n",
-			peer);
-		exit(EXIT_USAGE);
-	}
-	if (ret) {
-		fprintf(stderr, PROG_NAME ": cannot connect to %s: %s\n", peer, strerror(-ret));
-		exit(EXIT_CONN);
-	}
+	if (ret)
+		fail_with(EXIT_CONN, "cannot connect to %s: %s", peer, strerror(-ret));
 }
 
 /* One request, one response header; exits on transport errors and bad statuses. */
@@ -99,10 +69,8 @@ static void transact(const char *what, const char *key, struct block_opts *o,
 		ret = 0;
 	else if (!ret)
 		ret = -ECONNRESET;
-	if (ret) {
-		fprintf(stderr, PROG_NAME ": %s '%s': %s\n", what, key, strerror(-ret));
-		exit(EXIT_CONN);
-	}
+	if (ret)
+		fail_with(EXIT_CONN, "%s '%s': %s", what, key, strerror(-ret));
 	if (r->status == CACHEPEER_S_REDIRECT && r->data_len < 64 && !o->redirected) {
 		/* The node names the key's owner: ask there, once. */
 		char *to = calloc(1, r->data_len + 1);
@@ -118,9 +86,9 @@ static void transact(const char *what, const char *key, struct block_opts *o,
 	}
 	if (r->status == CACHEPEER_S_OK)
 		return;
-	fprintf(stderr, PROG_NAME ": %s '%s': %s\n", what, key, cp_status_name(r->status));
-	exit(r->status == CACHEPEER_S_NOT_FOUND ? EXIT_NOT_FOUND :
-	     r->status == CACHEPEER_S_CORRUPT ? EXIT_CRC : EXIT_ERR);
+	fail_with(r->status == CACHEPEER_S_NOT_FOUND ? EXIT_NOT_FOUND :
+		  r->status == CACHEPEER_S_CORRUPT ? EXIT_CRC : EXIT_ERR,
+		  "%s '%s': %s", what, key, cp_status_name(r->status));
 }
 
 static const char *key_arg(const struct subcommand *cmd, const char *key)
@@ -132,29 +100,26 @@ static const char *key_arg(const struct subcommand *cmd, const char *key)
 	return key;
 }
 
-int cmd_put(int argc, char **argv)
+int cmd_put(const struct subcommand *cmd, int argc, char **argv)
 {
-	const struct subcommand *cmd = find_subcommand("put");
 	struct block_opts o = { 0 };
 	struct cp_msg m = { .op = CACHEPEER_OP_PUT, .with_crc = 1 };
 	struct cp_client c;
 	struct cp_resp r;
 	struct stat st;
 	const char *key;
-	char *buf;
+	char *buf, **args;
 	ssize_t n;
 	size_t done = 0;
-	int i, fd;
+	int fd;
 
-	i = parse_block_opts(cmd, argc, argv, &o, false);
-	if (argc - i != 2)
-		usage_error(cmd, "expected KEY FILE");
-	key = key_arg(cmd, argv[i]);
-	fd = open(argv[i + 1], O_RDONLY | O_CLOEXEC);
+	args = parse_block_opts(cmd, argc, argv, &o, false, 2, "KEY FILE");
+	key = key_arg(cmd, args[0]);
+	fd = open(args[1], O_RDONLY | O_CLOEXEC);
 	if (fd < 0 || fstat(fd, &st))
-		fail("put: '%s': %s", argv[i + 1], strerror(errno));
+		fail("put: '%s': %s", args[1], strerror(errno));
 	if (!st.st_size || (unsigned long long)st.st_size > CACHEPEER_MAX_BLOCK_LIMIT)
-		fail("put: '%s': a block is 1 byte to 64 MiB, this is %lld bytes", argv[i + 1],
+		fail("put: '%s': a block is 1 byte to 64 MiB, this is %lld bytes", args[1],
 		     (long long)st.st_size);
 	buf = malloc(st.st_size);
 	if (!buf)
@@ -162,7 +127,7 @@ int cmd_put(int argc, char **argv)
 	while (done < (size_t)st.st_size) {
 		n = read(fd, buf + done, st.st_size - done);
 		if (n <= 0)
-			fail("put: '%s': %s", argv[i + 1], n ? strerror(errno) : "short read");
+			fail("put: '%s': %s", args[1], n ? strerror(errno) : "short read");
 		done += n;
 	}
 	close(fd);
@@ -174,22 +139,18 @@ int cmd_put(int argc, char **argv)
 	return EXIT_OK;
 }
 
-int cmd_get(int argc, char **argv)
+int cmd_get(const struct subcommand *cmd, int argc, char **argv)
 {
-	const struct subcommand *cmd = find_subcommand("get");
 	struct block_opts o = { 0 };
 	struct cp_msg m = { .op = CACHEPEER_OP_GET };
 	struct cp_client c;
 	struct cp_resp r;
 	const char *key;
 	char *buf;
-	int i, fd, ret;
+	int fd, ret;
 	size_t done = 0;
 
-	i = parse_block_opts(cmd, argc, argv, &o, true);
-	if (argc - i != 1)
-		usage_error(cmd, "expected KEY");
-	key = key_arg(cmd, argv[i]);
+	key = key_arg(cmd, parse_block_opts(cmd, argc, argv, &o, true, 1, "KEY")[0]);
 	m.offset = o.offset;
 	m.length = o.length;
 	transact("get", key, &o, &m, &c, &r);
@@ -198,12 +159,10 @@ int cmd_get(int argc, char **argv)
 		fail("out of memory");
 	ret = cp_client_recv_data(&c, &r, buf);
 	cp_client_close(&c);
-	if (ret == -EBADMSG) {
-		fprintf(stderr, PROG_NAME ": get '%s': CRC mismatch\n", key);
-		exit(EXIT_CRC);
-	}
+	if (ret == -EBADMSG)
+		fail_with(EXIT_CRC, "get '%s': CRC mismatch", key);
 	if (ret)
-		fail("get '%s': %s", key, strerror(-ret));
+		fail_with(EXIT_CONN, "get '%s': %s", key, strerror(-ret));
 	fd = o.out ? open(o.out, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644) : 1;
 	if (fd < 0)
 		fail("get: '%s': %s", o.out, strerror(errno));
@@ -220,20 +179,15 @@ int cmd_get(int argc, char **argv)
 	return EXIT_OK;
 }
 
-int cmd_stat(int argc, char **argv)
+int cmd_stat(const struct subcommand *cmd, int argc, char **argv)
 {
-	const struct subcommand *cmd = find_subcommand("stat");
 	struct block_opts o = { 0 };
 	struct cp_msg m = { .op = CACHEPEER_OP_STAT };
 	struct cp_client c;
 	struct cp_resp r;
 	const char *key;
-	int i;
 
-	i = parse_block_opts(cmd, argc, argv, &o, false);
-	if (argc - i != 1)
-		usage_error(cmd, "expected KEY");
-	key = key_arg(cmd, argv[i]);
+	key = key_arg(cmd, parse_block_opts(cmd, argc, argv, &o, false, 1, "KEY")[0]);
 	transact("stat", key, &o, &m, &c, &r);
 	cp_client_close(&c);
 	if (opt_json)
@@ -244,19 +198,16 @@ int cmd_stat(int argc, char **argv)
 	return EXIT_OK;
 }
 
-int cmd_del(int argc, char **argv)
+int cmd_del(const struct subcommand *cmd, int argc, char **argv)
 {
-	const struct subcommand *cmd = find_subcommand("del");
 	struct block_opts o = { 0 };
 	struct cp_msg m = { .op = CACHEPEER_OP_DEL };
 	struct cp_client c;
 	struct cp_resp r;
-	int i;
+	const char *key;
 
-	i = parse_block_opts(cmd, argc, argv, &o, false);
-	if (argc - i != 1)
-		usage_error(cmd, "expected KEY");
-	transact("del", key_arg(cmd, argv[i]), &o, &m, &c, &r);
+	key = key_arg(cmd, parse_block_opts(cmd, argc, argv, &o, false, 1, "KEY")[0]);
+	transact("del", key, &o, &m, &c, &r);
 	cp_client_close(&c);
 	return EXIT_OK;
 }

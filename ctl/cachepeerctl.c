@@ -2,63 +2,79 @@
 /*
  * cachepeerctl: control a cachepeer node (the kernel module) of the current
  * network namespace. Run it under "ip netns exec" for other namespaces.
+ *
+ * The command line has one style (see print_help()): operands name what a
+ * command acts on, every setting is a --long option, and a few options
+ * mean the same for every command.
  */
 
+#include <getopt.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "client.h"
 #include "ctl.h"
 
 bool opt_json;
 
-static int cmd_help(int argc, char **argv);
+static int cmd_help(const struct subcommand *cmd, int argc, char **argv);
 
 static const struct subcommand subcommands[] = {
-	{ "status", cmd_status, "[-j]", "show this node (the default command)" },
+	{ "status", cmd_status, "",
+	  "show this node: state, settings and main counters (the default command)" },
 	{ "start", cmd_start,
-	  "--listen ADDR:PORT --dir PATH [--max-block SIZE] [--frame-timeout MS]",
-	  "start this namespace's node" },
+	  "--listen ADDR:PORT --dir PATH [--max-block SIZE] [--frame-timeout DURATION]",
+	  "start this namespace's node: listen on ADDR:PORT, cache blocks in PATH;\n"
+	  "blocks up to --max-block (default 4M, at most 64M); a connection holding an\n"
+	  "unfinished frame for --frame-timeout (default 30s; a bare number is ms) is closed" },
 	{ "stop", cmd_stop, "", "stop this namespace's node, closing every connection" },
 	{ "set", cmd_set,
-	  "[name NAME] [key FILE] [miss forward|redirect] [handoff SECONDS]",
-	  "name this node (1-63 of [A-Za-z0-9._-]); set the cluster key (16-64 bytes\n"
-	  "         read from FILE, less a trailing newline); what a GET that misses here\n"
-	  "         does for a key another member owns (default forward); how long after\n"
-	  "         a ring change an owner that misses asks the previous owner (600)" },
-	{ "ring", cmd_ring,
-	  "[-j] [show [--config] | add NAME ADDR:PORT [weight W] | del NAME |\n"
-	  "         weight NAME W | set FILE | lookup KEY... | bench [COUNT]]",
-	  "show the ring (members, weights, share of keys, epoch), edit it, or replace\n"
-	  "         it from FILE (the format 'show --config' prints); weights are 0-1000,\n"
-	  "         default 100 (160 points); 0 drains a member. Changes reach every member.\n"
-	  "         lookup prints KEY HASH OWNER ADDR per key (KEY '-': keys from stdin);\n"
-	  "         bench times COUNT lookups (default 1000000) in the kernel and here" },
-	{ "join", cmd_join, "SEED_ADDR:PORT [--name NAME] [--weight W]",
-	  "add this node to the ring SEED belongs to (SEED may be this node, to start a\n"
-	  "         ring) and wait until SEED has the new ring; needs the cluster key set" },
-	{ "leave", cmd_leave, "", "take this node out of the ring; its keys move to the others" },
-	{ "warmup", cmd_warmup, "[--peer SEED] [--jobs N] [--check] [-j] (DIR | -f LIST)",
-	  "PUT every file under DIR (key: its path under DIR), or each file named in\n"
-	  "         LIST (key: the line), to its owner; --check GETs them back and compares" },
-	{ "limits", cmd_limits,
-	  "[-j] [--max-bytes SIZE] [--max-blocks N] [--fs-stop PCT] [--fs-cull PCT] [--fs-run PCT]\n"
-	  "         [--evict lru|2-random|none] [--scrub-rate SIZE]",
-	  "show the cache limits, or set the ones given (0: no limit; applied at once)" },
-	{ "stats", cmd_stats, "[-j | --prometheus]",
-	  "show statistics; --prometheus prints text exposition for node_exporter" },
-	{ "scrub", cmd_scrub, "[-j] [start]",
+	  "[--name NAME] [--cluster-key FILE] [--miss forward|redirect] [--handoff DURATION]\n"
+	  "[--max-bytes SIZE] [--max-blocks COUNT] [--fs-stop PCT] [--fs-cull PCT] [--fs-run PCT]\n"
+	  "[--evict lru|2-random|none] [--scrub-rate SIZE]",
+	  "change this node's settings, running or not, at once:\n"
+	  "--name: 1-63 of [A-Za-z0-9._-]; --cluster-key: 16-64 bytes read from FILE,\n"
+	  "less a trailing newline, that sign ring changes between members; --miss: what\n"
+	  "a GET that misses here does for a key another member owns (default forward);\n"
+	  "--handoff: how long after a ring change an owner that misses asks the previous\n"
+	  "owner (default 10m; a bare number is seconds; 0: never); --max-bytes and\n"
+	  "--max-blocks cap the cache (0: no limit); below --fs-cull % free on the cache\n"
+	  "filesystem the node evicts until --fs-run % is free, below --fs-stop % it\n"
+	  "refuses PUTs (defaults 7, 10, 3; 0-99); --evict picks victims (default lru);\n"
+	  "--scrub-rate is the scrub patrol's bytes per second (default 1M; 0: off)" },
+	{ "limits", cmd_limits, "", "show the cache limits and what is in use" },
+	{ "stats", cmd_stats, "[--prometheus]",
+	  "show every counter; --prometheus prints text exposition for node_exporter" },
+	{ "scrub", cmd_scrub, "[start]",
 	  "show scrub progress, or start a full pass now (hot blocks too)" },
-	{ "conns", cmd_conns, "[-j]", "list connections: peer, in flight, bytes, age, TX CPU" },
-	{ "put", cmd_put, "[--peer ADDR:PORT] KEY FILE", "store FILE as block KEY" },
-	{ "get", cmd_get, "[--peer ADDR:PORT] [--offset O] [--length L] [-o FILE] KEY",
-	  "fetch block KEY (or a range) to FILE or stdout, CRC-checked" },
-	{ "stat", cmd_stat, "[--peer ADDR:PORT] [-j] KEY", "show block KEY's size and CRC-32C" },
-	{ "del", cmd_del, "[--peer ADDR:PORT] KEY", "delete block KEY" },
+	{ "conns", cmd_conns, "", "list connections: peer, in flight, bytes, age, TX CPU" },
+	{ "ring", cmd_ring,
+	  "[show [--config] | add NAME ADDR:PORT [--weight W] | set NAME --weight W |\n"
+	  "del NAME | load FILE | lookup KEY... | bench [--count N]]",
+	  "show the ring (members, weights, share of keys, epoch), or edit it: weights are\n"
+	  "0-1000, default 100 (160 points), 0 drains a member; load replaces the whole\n"
+	  "ring from FILE ('-': standard input), in the format 'show --config' prints.\n"
+	  "Changes reach every member. lookup prints KEY HASH OWNER ADDR per key (KEY '-':\n"
+	  "keys from standard input); bench times --count lookups (default 1000000) in\n"
+	  "the kernel and here" },
+	{ "join", cmd_join, "--seed ADDR:PORT [--name NAME] [--weight W]",
+	  "add this node to the ring the seed belongs to (the seed may be this node, to\n"
+	  "start a ring) and wait until the seed has the new ring; needs the cluster key" },
+	{ "leave", cmd_leave, "", "take this node out of the ring; its keys move to the others" },
+	{ "warmup", cmd_warmup, "[--seed ADDR:PORT] [--jobs N] [--check] (DIR | --list FILE)",
+	  "PUT every file under DIR (key: its path under DIR), or each file named in FILE\n"
+	  "(key: the line), to its owner on the ring read from the seed (default: this\n"
+	  "node); --check GETs them back and compares" },
+	{ "put", cmd_put, "KEY FILE [--peer ADDR:PORT]", "store FILE as block KEY" },
+	{ "get", cmd_get, "KEY [-o FILE] [--offset SIZE] [--length SIZE] [--peer ADDR:PORT]",
+	  "fetch block KEY (or a range of it) to FILE or standard output, CRC-checked" },
+	{ "stat", cmd_stat, "KEY [--peer ADDR:PORT]", "show block KEY's size and CRC-32C" },
+	{ "del", cmd_del, "KEY [--peer ADDR:PORT]", "delete block KEY" },
 	{ "help", cmd_help, "[COMMAND]", "show help" },
 };
 
-const struct subcommand *find_subcommand(const char *name)
+static const struct subcommand *find_subcommand(const char *name)
 {
 	size_t i;
 
@@ -69,50 +85,203 @@ const struct subcommand *find_subcommand(const char *name)
 	return NULL;
 }
 
+static void vmessage(const char *prefix, const char *fmt, va_list ap)
+{
+	fprintf(stderr, "%s: ", prefix);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+}
+
 void fail(const char *fmt, ...)
 {
 	va_list ap;
 
-	fprintf(stderr, PROG_NAME ": ");
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	vmessage(PROG_NAME, fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
 	exit(EXIT_ERR);
 }
 
-static void print_usage(FILE *f, const struct subcommand *cmd)
+void fail_with(int status, const char *fmt, ...)
 {
-	fprintf(f, "usage: " PROG_NAME " %s%s%s\n", cmd->name, cmd->args[0] ? " " : "",
-		cmd->args);
+	va_list ap;
+
+	va_start(ap, fmt);
+	vmessage(PROG_NAME, fmt, ap);
+	va_end(ap);
+	exit(status);
+}
+
+/* The synopsis, its continuation lines indented under the command. */
+static void print_synopsis(FILE *f, const char *indent, const char *text)
+{
+	for (; *text; text++) {
+		fputc(*text, f);
+		if (*text == '\n')
+			fputs(indent, f);
+	}
+}
+
+void print_usage(FILE *f, const struct subcommand *cmd)
+{
+	fprintf(f, "usage: " PROG_NAME " %s%s", cmd->name, cmd->args[0] ? " " : "");
+	print_synopsis(f, "         ", cmd->args);
+	fputc('\n', f);
 }
 
 void usage_error(const struct subcommand *cmd, const char *fmt, ...)
 {
+	char prefix[64];
 	va_list ap;
 
-	fprintf(stderr, PROG_NAME " %s: ", cmd->name);
+	snprintf(prefix, sizeof(prefix), PROG_NAME " %s", cmd->name);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	vmessage(prefix, fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
 	print_usage(stderr, cmd);
 	exit(EXIT_USAGE);
 }
 
-bool want_help(const struct subcommand *cmd, int argc, char **argv)
+static void print_command_help(const struct subcommand *cmd)
 {
+	print_usage(stdout, cmd);
+	fputs("  ", stdout);
+	print_synopsis(stdout, "  ", cmd->summary);
+	fputs("\n", stdout);
+}
+
+static __noreturn void bad_value(const struct subcommand *cmd, const struct opt *o,
+				 const char *arg, const char *what, const char *hint)
+{
+	usage_error(cmd, "invalid %s '%s' for --%s (%s)", what, arg, o->name, hint);
+}
+
+/* A value of an option, checked by kind; exits on a bad one. */
+static void opt_value(const struct subcommand *cmd, const struct opt *o, const char *arg)
+{
+	unsigned long long v = 0, max = o->max ?: ~0ULL;
+	struct sockaddr_storage ss;
+	socklen_t len;
 	int i;
 
-	for (i = 1; i < argc; i++) {
-		if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help"))
-			break;
+	switch (o->kind) {
+	case OPT_FLAG:
+		*(bool *)o->out = true;
+		return;
+	case OPT_STRING:
+		*(const char **)o->out = arg;
+		return;
+	case OPT_ADDR:
+		if (cp_parse_peer(arg, &ss, &len))
+			bad_value(cmd, o, arg, "address", "ADDR:PORT or [ADDR6]:PORT");
+		*(const char **)o->out = arg;
+		return;
+	case OPT_CHOICE:
+		for (i = 0; o->choices[i]; i++) {
+			if (!strcmp(arg, o->choices[i])) {
+				*(int *)o->out = i;
+				return;
+			}
+		}
+		fprintf(stderr, PROG_NAME " %s: invalid value '%s' for --%s (", cmd->name, arg,
+			o->name);
+		for (i = 0; o->choices[i]; i++)
+			fprintf(stderr, "%s%s", i ? ", " : "", o->choices[i]);
+		fprintf(stderr, ")\n");
+		print_usage(stderr, cmd);
+		exit(EXIT_USAGE);
+	case OPT_SIZE:
+		if (parse_size(arg, &v))
+			bad_value(cmd, o, arg, "size", "bytes, or with K, M, G, T");
+		break;
+	case OPT_COUNT:
+		if (parse_count(arg, &v))
+			bad_value(cmd, o, arg, "number", "decimal digits");
+		break;
+	case OPT_MS:
+	case OPT_SECONDS:
+		if (parse_duration(arg, o->kind == OPT_MS ? 1 : 1000, &v))
+			bad_value(cmd, o, arg, "duration", o->kind == OPT_MS ?
+				  "e.g. 500ms, 30s, 10m; a bare number is milliseconds" :
+				  "e.g. 30s, 10m, 1h; a bare number is seconds");
+		if (o->kind == OPT_SECONDS) {
+			if (v % 1000)
+				bad_value(cmd, o, arg, "duration", "whole seconds");
+			v /= 1000;
+		}
+		break;
 	}
-	if (argv && i >= argc)
-		return false;
-	print_usage(stdout, cmd);
-	printf("  %s\n", cmd->summary);
-	return true;
+	if (v < o->min || v > max) {
+		const char *unit = o->kind == OPT_MS ? "ms" : o->kind == OPT_SECONDS ? "s" : "";
+
+		usage_error(cmd, "--%s must be %llu%s to %llu%s, not '%s'", o->name, o->min, unit,
+			    max, unit, arg);
+	}
+	*(unsigned long long *)o->out = v;
+}
+
+/*
+ * Parse a command's options (and the common ones) wherever they are on the
+ * line; *operands gets the rest, in order. Returns how many operands.
+ */
+int parse_cmdline(const struct subcommand *cmd, int argc, char **argv, const struct opt *opts,
+		  char ***operands)
+{
+	struct option lopts[32];
+	char shorts[64] = ":jh";
+	size_t n = 0, ns = 3, i;
+	int c, idx;
+
+	for (i = 0; opts && opts[i].name; i++) {
+		if (n == ARRAY_SIZE(lopts) - 3 || ns >= sizeof(shorts) - 3)
+			abort();
+		lopts[n++] = (struct option) {
+			.name = opts[i].name,
+			.has_arg = opts[i].kind == OPT_FLAG ? no_argument : required_argument,
+			.val = 256 + (int)i,
+		};
+		if (opts[i].short_name) {
+			shorts[ns++] = opts[i].short_name;
+			if (opts[i].kind != OPT_FLAG)
+				shorts[ns++] = ':';
+		}
+	}
+	lopts[n++] = (struct option) { .name = "json", .val = 'j' };
+	lopts[n++] = (struct option) { .name = "help", .val = 'h' };
+	lopts[n] = (struct option) { 0 };
+
+	opterr = 0;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, shorts, lopts, &idx)) != -1) {
+		const struct opt *o = NULL;
+
+		switch (c) {
+		case 'j':
+			opt_json = true;
+			continue;
+		case 'h':
+			print_command_help(cmd);
+			exit(EXIT_OK);
+		case ':':
+			usage_error(cmd, "option '%s' needs a value", argv[optind - 1]);
+		case '?':
+			if (optopt)
+				usage_error(cmd, "unknown option '-%c'", optopt);
+			usage_error(cmd, "unknown option '%s'", argv[optind - 1]);
+		}
+		if (c >= 256) {
+			o = &opts[c - 256];
+		} else {
+			for (i = 0; opts[i].name && opts[i].short_name != c; i++)
+				;
+			o = &opts[i];
+		}
+		if (o->given)
+			*o->given = true;
+		opt_value(cmd, o, optarg);
+	}
+	*operands = argv + optind;
+	return argc - optind;
 }
 
 static void print_help(FILE *f)
@@ -120,55 +289,59 @@ static void print_help(FILE *f)
 	size_t i;
 
 	fprintf(f,
-		"usage: " PROG_NAME " [-j] [COMMAND [ARGS]]\n"
+		"usage: " PROG_NAME " [-j] [COMMAND [OPERANDS] [OPTIONS]]\n"
 		"\n"
-		"Control the cachepeer node of the current network namespace.\n"
-		"With no command, show its status.\n"
+		"Control the cachepeer node of the current network namespace (run it under\n"
+		"'ip netns exec' for another). With no command, show its status.\n"
 		"\n"
 		"Commands:\n");
-	for (i = 0; i < ARRAY_SIZE(subcommands); i++)
-		fprintf(f, "  %-6s%s%s\n         %s\n", subcommands[i].name,
-			subcommands[i].args[0] ? " " : "", subcommands[i].args,
-			subcommands[i].summary);
+	for (i = 0; i < ARRAY_SIZE(subcommands); i++) {
+		fprintf(f, "  %s%s", subcommands[i].name, subcommands[i].args[0] ? " " : "");
+		print_synopsis(f, "      ", subcommands[i].args);
+		fputs("\n      ", f);
+		print_synopsis(f, "      ", subcommands[i].summary);
+		fputc('\n', f);
+	}
 	fprintf(f,
 		"\n"
-		"Options:\n"
-		"  -j, --json   print machine-readable JSON\n"
-		"  -h, --help   show this help (also after any command)\n"
-		"  --version    show the tool's version\n"
+		"Style: operands name what a command acts on (a block KEY, a FILE, a member\n"
+		"NAME, an ADDR:PORT); every setting is a --long option, before or after the\n"
+		"operands ('--option VALUE' or '--option=VALUE'); '--' ends the options, for\n"
+		"keys that start with '-'. These options mean the same for every command:\n"
+		"  -j, --json         print machine-readable JSON (one schema: status and\n"
+		"                     stats print the same object)\n"
+		"  -h, --help         show the command's usage\n"
+		"  --peer ADDR:PORT   the node to talk to over the network (block commands;\n"
+		"                     default: this namespace's node)\n"
+		"  --seed ADDR:PORT   any member, to read the ring from (join, warmup)\n"
+		"  --version          show the tool's version (before any command)\n"
 		"\n"
-		"Block commands talk to --peer, by default this namespace's node. KEY is the\n"
-		"block's key (1-250 bytes); SIZE takes K, M, G suffixes (powers of 1024).\n"
+		"Values: SIZE is bytes, or with K, M, G, T (powers of 1024); COUNT, PCT and W\n"
+		"are plain decimal numbers; DURATION is 500ms, 30s, 10m, 1h or 1d, and a bare\n"
+		"number is in the unit the command's help states.\n"
 		"\n"
 		"Exit status: 0 success, 1 error, 2 bad command line, 3 block not found,\n"
-		"4 cannot reach the node, 5 CRC mismatch or block found corrupt.\n"
-		"start, stop, set, setting limits and scrub start need CAP_NET_ADMIN over the\n"
-		"network namespace.\n"
-		"\n"
-		"Limits: --max-bytes and --max-blocks cap the cache (default: none). Below\n"
-		"--fs-cull %% free space on the cache filesystem the node evicts until\n"
-		"--fs-run %% is free; below --fs-stop %% it refuses PUTs with NO_SPACE\n"
-		"(defaults 7, 10, 3, as cachefilesd). --evict picks the victims: lru (the\n"
-		"default), 2-random (the older of two random blocks) or none (PUTs over a\n"
-		"limit fail instead). --scrub-rate is the patrol's read rate, bytes per\n"
-		"second (default 1M; 0 turns it off). The patrol re-verifies blocks unused\n"
-		"for a minute against their CRCs and drops corrupt ones.\n");
+		"4 cannot reach a node, 5 CRC mismatch or block found corrupt, 6 the\n"
+		"cachepeer module is not loaded.\n"
+		"start, stop, set, scrub start, ring edits, join and leave need CAP_NET_ADMIN\n"
+		"over the network namespace.\n");
 }
 
-static int cmd_help(int argc, char **argv)
+static int cmd_help(const struct subcommand *cmd, int argc, char **argv)
 {
-	const struct subcommand *cmd;
+	const struct subcommand *c;
+	char **args;
+	int n;
 
-	if (argc < 2) {
+	n = parse_cmdline(cmd, argc, argv, NULL, &args);
+	if (!n) {
 		print_help(stdout);
 		return EXIT_OK;
 	}
-	cmd = find_subcommand(argv[1]);
-	if (!cmd) {
-		fprintf(stderr, PROG_NAME ": unknown command '%s'\n", argv[1]);
-		return EXIT_USAGE;
-	}
-	want_help(cmd, 0, NULL);
+	c = find_subcommand(args[0]);
+	if (!c || n > 1)
+		usage_error(cmd, "unknown command '%s'", args[0]);
+	print_command_help(c);
 	return EXIT_OK;
 }
 
@@ -189,20 +362,18 @@ int main(int argc, char **argv)
 			printf(PROG_NAME " %s\n", CACHEPEER_VERSION);
 			return EXIT_OK;
 		}
-		fprintf(stderr, PROG_NAME ": unknown option '%s'\n", argv[0]);
-		print_help(stderr);
+		fprintf(stderr, PROG_NAME ": unknown option '%s' (try '" PROG_NAME " help')\n",
+			argv[0]);
 		return EXIT_USAGE;
 	}
+	/* No command: status, with the last word before it as its argv[0], not parsed. */
 	if (!argc)
-		return cmd_status(0, NULL);
-
+		return cmd_status(find_subcommand("status"), 1, argv - 1);
 	cmd = find_subcommand(argv[0]);
 	if (!cmd) {
 		fprintf(stderr, PROG_NAME ": unknown command '%s' (try '" PROG_NAME " help')\n",
 			argv[0]);
 		return EXIT_USAGE;
 	}
-	if (cmd->fn != cmd_help && want_help(cmd, argc, argv))
-		return EXIT_OK;
-	return cmd->fn(argc, argv);
+	return cmd->fn(cmd, argc, argv);
 }

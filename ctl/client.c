@@ -75,6 +75,24 @@ int cp_parse_peer(const char *s, struct sockaddr_storage *ss, socklen_t *len)
 	return -EINVAL;
 }
 
+/* "ADDR:PORT" or "[ADDR6]:PORT", as cp_parse_peer() reads it back; "?" for others. */
+const char *cp_fmt_sockaddr(const struct sockaddr *sa, char *buf, size_t len)
+{
+	const struct sockaddr_in6 *sin6 = (const void *)sa;
+	const struct sockaddr_in *sin = (const void *)sa;
+	char host[INET6_ADDRSTRLEN];
+
+	if (sa->sa_family == AF_INET6 &&
+	    inet_ntop(AF_INET6, &sin6->sin6_addr, host, sizeof(host)))
+		snprintf(buf, len, "[%s]:%u", host, ntohs(sin6->sin6_port));
+	else if (sa->sa_family == AF_INET &&
+		 inet_ntop(AF_INET, &sin->sin_addr, host, sizeof(host)))
+		snprintf(buf, len, "%s:%u", host, ntohs(sin->sin_port));
+	else
+		snprintf(buf, len, "?");
+	return buf;
+}
+
 int cp_client_connect(struct cp_client *c, const char *peer)
 {
 	struct sockaddr_storage ss;

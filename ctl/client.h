@@ -44,6 +44,7 @@ struct cp_msg {
 #define CP_CONNECT_TIMEOUT_MS	2000
 
 int cp_parse_peer(const char *s, struct sockaddr_storage *ss, socklen_t *len);
+const char *cp_fmt_sockaddr(const struct sockaddr *sa, char *buf, size_t len);
 int cp_client_connect(struct cp_client *c, const char *peer);
 void cp_client_close(struct cp_client *c);
 void cp_client_set_timeout(struct cp_client *c, unsigned int ms, bool rx);

@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
-/* Ring subcommands: ring (show, edit, set, lookup), join, leave. */
+/* Ring commands: ring (show, add, set, del, load, lookup, bench), join, leave. */
 
 #include <arpa/inet.h>
 #include <errno.h>
-#include <getopt.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -27,7 +27,7 @@ static void ring_get_local(struct cp_nl *nl, struct cp_ring_info *ri)
 	int ret = cp_nl_ring_get(nl, ri);
 
 	if (ret)
-		fail("ring: %s", cp_nl_strerror(nl, ret));
+		nl_fail(nl, "ring", ret);
 	if (cp_ring_build(&ri->ring))
 		fail("out of memory");
 }
@@ -42,19 +42,20 @@ static void print_ring(const struct cp_ring_info *ri, bool config)
 		fail("out of memory");
 	cp_ring_shares(r, share);
 	if (config) {
-		printf("# cachepeer ring: member NAME ADDR:PORT [weight W]\n");
+		printf("# cachepeer ring, for 'cachepeerctl ring load'\n");
+		printf("# member NAME ADDR:PORT [weight W]\n");
 		for (i = 0; i < r->n; i++)
 			printf("member %s %s weight %u\n", r->m[i].name, r->m[i].addr,
 			       r->m[i].weight);
 	} else if (opt_json) {
 		printf("{");
-		json_u64("epoch", r->epoch, ",");
+		json_u64(stdout, "epoch", r->epoch, ",");
 		printf("\"miss\":\"%s\",\"key_set\":%s,", miss_names[ri->miss & 1],
 		       ri->key_set ? "true" : "false");
-		json_u64("handoff_s", ri->handoff_s, ",");
-		json_u64("mem", ri->mem, ",");
-		json_u64("build_ns", ri->build_ns, ",");
-		json_u64("points", r->npoints, ",");
+		json_u64(stdout, "handoff_s", ri->handoff_s, ",");
+		json_u64(stdout, "mem", ri->mem, ",");
+		json_u64(stdout, "build_ns", ri->build_ns, ",");
+		json_u64(stdout, "points", r->npoints, ",");
 		printf("\"members\":[");
 		for (i = 0; i < r->n; i++) {
 			printf("%s{\"name\":", i ? "," : "");
@@ -83,35 +84,26 @@ static void print_ring(const struct cp_ring_info *ri, bool config)
 	free(share);
 }
 
-static unsigned int parse_weight(const struct subcommand *cmd, const char *s)
-{
-	char *end;
-	long w = strtol(s, &end, 10);
-
-	if (!*s || *end || w < 0 || w > CACHEPEER_WEIGHT_MAX)
-		usage_error(cmd, "weight '%s' must be 0-%d", s, CACHEPEER_WEIGHT_MAX);
-	return w;
-}
-
-/* NAME ADDR:PORT [weight W], from words; 0 or a reason. */
+/*
+ * NAME ADDR:PORT, and in a ring file "weight W" after them; NULL or a
+ * reason. The weight is CACHEPEER_WEIGHT_DEFAULT unless given.
+ */
 static const char *parse_member(char **w, int n, struct cp_ring_member *m)
 {
 	struct sockaddr_storage ss;
+	unsigned long long wt = CACHEPEER_WEIGHT_DEFAULT;
 	socklen_t len;
-	char *end;
-	long wt = CACHEPEER_WEIGHT_DEFAULT;
 
 	if (n != 2 && n != 4)
-		return "expected NAME ADDR:PORT [weight W]";
+		return "expected NAME ADDR:PORT";
 	if (strlen(w[0]) > CACHEPEER_NAME_MAX)
 		return "member name is longer than 63 bytes";
 	if (cp_parse_peer(w[1], &ss, &len))
 		return "member address must be ADDR:PORT or [ADDR6]:PORT";
 	if (n == 4) {
-		wt = strtol(w[3], &end, 10);
-		if (strcmp(w[2], "weight") || !*w[3] || *end)
+		if (strcmp(w[2], "weight") || parse_count(w[3], &wt))
 			return "expected 'weight W'";
-		if (wt < 0 || wt > CACHEPEER_WEIGHT_MAX)
+		if (wt > CACHEPEER_WEIGHT_MAX)
 			return "weight must be 0-1000";
 	}
 	memset(m, 0, sizeof(*m));
@@ -122,15 +114,14 @@ static const char *parse_member(char **w, int n, struct cp_ring_member *m)
 }
 
 /* A ring file: "member NAME ADDR:PORT [weight W]" lines, '#' comments. */
-static unsigned int read_ring_file(const struct subcommand *cmd, const char *path,
-				   struct cp_ring_member *m)
+static unsigned int read_ring_file(const char *path, struct cp_ring_member *m)
 {
 	FILE *f = strcmp(path, "-") ? fopen(path, "r") : stdin;
 	unsigned int n = 0, line = 0;
 	char buf[512];
 
 	if (!f)
-		fail("ring set: '%s': %s", path, strerror(errno));
+		fail("ring load: '%s': %s", path, strerror(errno));
 	while (fgets(buf, sizeof(buf), f)) {
 		char *w[8], *save = NULL, *t;
 		const char *why;
@@ -143,19 +134,18 @@ static unsigned int read_ring_file(const struct subcommand *cmd, const char *pat
 		if (!nw || w[0][0] == '#')
 			continue;
 		if (strcmp(w[0], "member"))
-			fail("ring set: %s:%u: expected 'member NAME ADDR:PORT [weight W]'", path,
+			fail("ring load: %s:%u: expected 'member NAME ADDR:PORT [weight W]'", path,
 			     line);
 		if (n == CACHEPEER_RING_MEMBERS_MAX)
-			fail("ring set: %s:%u: more than %d members", path, line,
+			fail("ring load: %s:%u: more than %d members", path, line,
 			     CACHEPEER_RING_MEMBERS_MAX);
 		why = parse_member(w + 1, nw - 1, &m[n]);
 		if (why)
-			fail("ring set: %s:%u: %s", path, line, why);
+			fail("ring load: %s:%u: %s", path, line, why);
 		n++;
 	}
 	if (f != stdin)
 		fclose(f);
-	(void)cmd;
 	return n;
 }
 
@@ -167,7 +157,7 @@ static void ring_lookup(struct cp_nl *nl, const char *key)
 	int ret = cp_nl_ring_lookup(nl, key, strlen(key), &hash, &owner);
 
 	if (ret && ret != -ENOENT)
-		fail("ring lookup: %s", cp_nl_strerror(nl, ret));
+		nl_fail(nl, "ring lookup", ret);
 	if (opt_json) {
 		printf("{\"key\":");
 		json_string(stdout, key);
@@ -215,7 +205,7 @@ static void ring_bench(struct cp_nl *nl, unsigned long count)
 
 	ret = cp_nl_ring_time(nl, "bench", 5, count, &hash, &owner, &kns);
 	if (ret)
-		fail("ring bench: %s", cp_nl_strerror(nl, ret));
+		nl_fail(nl, "ring bench", ret);
 	if (cp_nl_ring_get(nl, &ri))
 		fail("ring bench: cannot read the ring");
 	if (!ri.ring.n)
@@ -230,14 +220,14 @@ static void ring_bench(struct cp_nl *nl, unsigned long count)
 	client = now_s() - t;
 	if (opt_json) {
 		printf("{");
-		json_u64("members", ri.ring.n, ",");
-		json_u64("points", ri.ring.npoints, ",");
-		json_u64("mem", ri.mem, ",");
-		json_u64("build_ns", ri.build_ns, ",");
-		json_u64("client_build_ns", build * 1e9, ",");
-		json_u64("lookups", count, ",");
-		json_u64("kernel_ns", kns, ",");
-		json_u64("client_ns", client * 1e9, "}\n");
+		json_u64(stdout, "members", ri.ring.n, ",");
+		json_u64(stdout, "points", ri.ring.npoints, ",");
+		json_u64(stdout, "mem", ri.mem, ",");
+		json_u64(stdout, "build_ns", ri.build_ns, ",");
+		json_u64(stdout, "client_build_ns", build * 1e9, ",");
+		json_u64(stdout, "lookups", count, ",");
+		json_u64(stdout, "kernel_ns", kns, ",");
+		json_u64(stdout, "client_ns", client * 1e9, "}\n");
 	} else {
 		printf("ring: %u members, %u points, %llu bytes in the kernel\n", ri.ring.n,
 		       ri.ring.npoints, (unsigned long long)ri.mem);
@@ -249,73 +239,98 @@ static void ring_bench(struct cp_nl *nl, unsigned long count)
 	cp_ring_free(&ri.ring);
 }
 
-int cmd_ring(int argc, char **argv)
+static const struct {
+	const char *verb;
+	int min, max;		/* operands after the verb */
+	const char *usage;
+} ring_verbs[] = {
+	{ "show", 0, 0, "show [--config]" },
+	{ "add", 2, 2, "add NAME ADDR:PORT [--weight W]" },
+	{ "set", 1, 1, "set NAME --weight W" },
+	{ "del", 1, 1, "del NAME" },
+	{ "load", 1, 1, "load FILE" },
+	{ "lookup", 1, INT_MAX, "lookup KEY..." },
+	{ "bench", 0, 0, "bench [--count N]" },
+};
+
+int cmd_ring(const struct subcommand *cmd, int argc, char **argv)
 {
-	const struct subcommand *cmd = find_subcommand("ring");
+	unsigned long long weight = CACHEPEER_WEIGHT_DEFAULT, count = 1000000;
+	bool config = false, weight_given = false, count_given = false;
+	const struct opt opts[] = {
+		OPT("config", OPT_FLAG, &config),
+		OPT("weight", OPT_COUNT, &weight, .given = &weight_given,
+		    .max = CACHEPEER_WEIGHT_MAX),
+		OPT("count", OPT_COUNT, &count, .given = &count_given, .min = 1, .max = 1000000),
+		{ 0 }
+	};
 	struct cp_ring_member m = { 0 };
 	struct cp_ring_info ri;
 	const char *verb, *why;
 	struct cp_nl *nl;
-	bool config = false;
-	int i, ret = 0, nargs;
+	char **args;
+	int n, i, ret = 0;
+	size_t v;
 
-	i = parse_opts(cmd, argc, argv, true);
-	verb = i < argc ? argv[i++] : "show";
-	nargs = argc - i;
+	n = parse_cmdline(cmd, argc, argv, opts, &args);
+	verb = n ? args[0] : "show";
+	args += !!n;
+	n -= !!n;
+	if (config && strcmp(verb, "show"))
+		usage_error(cmd, "--config is for 'ring show'");
+	if (weight_given && strcmp(verb, "add") && strcmp(verb, "set"))
+		usage_error(cmd, "--weight is for 'ring add' and 'ring set'");
+	if (count_given && strcmp(verb, "bench"))
+		usage_error(cmd, "--count is for 'ring bench'");
+	/* The command line first, so that a usage error needs no module. */
+	for (v = 0; v < ARRAY_SIZE(ring_verbs) && strcmp(verb, ring_verbs[v].verb); v++)
+		;
+	if (v == ARRAY_SIZE(ring_verbs))
+		usage_error(cmd, "unknown ring command '%s'", verb);
+	if (n < ring_verbs[v].min || n > ring_verbs[v].max ||
+	    (!strcmp(verb, "set") && !weight_given))
+		usage_error(cmd, "expected '%s'", ring_verbs[v].usage);
+	if (!strcmp(verb, "add")) {
+		why = parse_member(args, n, &m);
+		if (why)
+			usage_error(cmd, "%s", why);
+		m.weight = weight;
+	} else if (!strcmp(verb, "set")) {
+		if (strlen(args[0]) > CACHEPEER_NAME_MAX)
+			usage_error(cmd, "member name is longer than 63 bytes");
+		snprintf(m.name, sizeof(m.name), "%s", args[0]);
+		m.weight = weight;
+	}
 	nl = open_nl();
 	if (!strcmp(verb, "show")) {
-		if (nargs == 1 && !strcmp(argv[i], "--config"))
-			config = true;
-		else if (nargs)
-			usage_error(cmd, "expected 'show [--config]'");
 		ring_get_local(nl, &ri);
 		print_ring(&ri, config);
 		cp_ring_free(&ri.ring);
 	} else if (!strcmp(verb, "add")) {
-		why = parse_member(argv + i, nargs, &m);
-		if (why)
-			usage_error(cmd, "%s", why);
 		ret = cp_nl_ring_add(nl, &m);
-	} else if (!strcmp(verb, "del")) {
-		if (nargs != 1)
-			usage_error(cmd, "expected 'del NAME'");
-		ret = cp_nl_ring_del(nl, argv[i]);
-	} else if (!strcmp(verb, "weight")) {
-		if (nargs != 2)
-			usage_error(cmd, "expected 'weight NAME W'");
-		snprintf(m.name, sizeof(m.name), "%s", argv[i]);
-		if (strlen(argv[i]) > CACHEPEER_NAME_MAX)
-			usage_error(cmd, "member name is longer than 63 bytes");
-		m.weight = parse_weight(cmd, argv[i + 1]);
-		ret = cp_nl_ring_weight(nl, &m);
 	} else if (!strcmp(verb, "set")) {
+		ret = cp_nl_ring_weight(nl, &m);
+	} else if (!strcmp(verb, "del")) {
+		ret = cp_nl_ring_del(nl, args[0]);
+	} else if (!strcmp(verb, "load")) {
 		struct cp_ring_member *all = calloc(CACHEPEER_RING_MEMBERS_MAX, sizeof(*all));
-		unsigned int n;
 
-		if (nargs != 1)
-			usage_error(cmd, "expected 'set FILE'");
 		if (!all)
 			fail("out of memory");
-		n = read_ring_file(cmd, argv[i], all);
-		ret = cp_nl_ring_set(nl, all, n, 0);
+		ret = cp_nl_ring_set(nl, all, read_ring_file(args[0], all), 0);
 		free(all);
 	} else if (!strcmp(verb, "bench")) {
-		char *end;
-		unsigned long count = nargs ? strtoul(argv[i], &end, 10) : 1000000;
-
-		if (nargs > 1 || (nargs && *end) || !count || count > 1000000)
-			usage_error(cmd, "expected 'bench [COUNT]', COUNT 1-1000000");
 		ring_bench(nl, count);
-	} else if (!strcmp(verb, "lookup")) {
-		if (!nargs)
-			usage_error(cmd, "expected 'lookup KEY...'");
-		for (; i < argc; i++)
-			ring_lookup_arg(cmd, nl, argv[i]);
 	} else {
-		usage_error(cmd, "unknown ring command '%s'", verb);
+		for (i = 0; i < n; i++)
+			ring_lookup_arg(cmd, nl, args[i]);
 	}
-	if (ret)
-		fail("ring %s: %s", verb, cp_nl_strerror(nl, ret));
+	if (ret) {
+		char what[16];
+
+		snprintf(what, sizeof(what), "ring %s", verb);
+		nl_fail(nl, what, ret);
+	}
 	cp_nl_close(nl);
 	return EXIT_OK;
 }
@@ -329,25 +344,24 @@ static void self_addr(const char *listen, const char *seed, char *out, size_t si
 	const char *port = strrchr(listen, ':') + 1;
 	struct sockaddr_storage ss;
 	socklen_t len = sizeof(ss);
-	char host[INET6_ADDRSTRLEN];
 	struct cp_client c;
+	int ret;
 
 	if (strncmp(listen, "0.0.0.0:", 8) && strncmp(listen, "[::]:", 5)) {
 		snprintf(out, size, "%s", listen);
 		return;
 	}
-	if (cp_client_connect(&c, seed))
-		fail("join: cannot connect to %s", seed);
+	ret = cp_client_connect(&c, seed);
+	if (ret)
+		fail_with(EXIT_CONN, "join: cannot connect to %s: %s", seed, strerror(-ret));
 	if (getsockname(c.fd, (struct sockaddr *)&ss, &len))
 		fail("join: getsockname: %s", strerror(errno));
 	cp_client_close(&c);
-	if (ss.ss_family == AF_INET6) {
-		inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&ss)->sin6_addr, host, sizeof(host));
-		snprintf(out, size, "[%s]:%s", host, port);
-	} else {
-		inet_ntop(AF_INET, &((struct sockaddr_in *)&ss)->sin_addr, host, sizeof(host));
-		snprintf(out, size, "%s:%s", host, port);
-	}
+	if (ss.ss_family == AF_INET6)
+		((struct sockaddr_in6 *)&ss)->sin6_port = htons(atoi(port));
+	else
+		((struct sockaddr_in *)&ss)->sin_port = htons(atoi(port));
+	cp_fmt_sockaddr((struct sockaddr *)&ss, out, size);
 }
 
 /* Wait until peer's ring is at least epoch and has (or, for !want, lacks) m. */
@@ -380,59 +394,51 @@ static struct cp_nl *cluster_node(const char *what, struct cp_node_info **info)
 {
 	struct cp_ring_info ri;
 	struct cp_nl *nl;
+	int ret;
 
 	*info = cp_node_query();
 	if ((*info)->state != CACHEPEER_NODE_RUNNING)
 		fail("%s: the local node is not running", what);
 	nl = open_nl();
-	if (cp_nl_ring_get(nl, &ri))
-		fail("%s: cannot read the ring", what);
+	ret = cp_nl_ring_get(nl, &ri);
+	if (ret)
+		nl_fail(nl, what, ret);
 	cp_ring_free(&ri.ring);
 	if (!ri.key_set)
-		fail("%s: no cluster key; set one first (cachepeerctl set key FILE)", what);
+		fail("%s: no cluster key; set one first (cachepeerctl set --cluster-key FILE)",
+		     what);
 	return nl;
 }
 
-int cmd_join(int argc, char **argv)
+int cmd_join(const struct subcommand *cmd, int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		{ "name", required_argument, NULL, 'n' },
-		{ "weight", required_argument, NULL, 'w' },
-		{ "help", no_argument, NULL, 'h' },
-		{ }
-	};
-	const struct subcommand *cmd = find_subcommand("join");
 	struct cp_ring_member self = { .weight = CACHEPEER_WEIGHT_DEFAULT };
-	const char *name = NULL, *seed;
+	unsigned long long weight = CACHEPEER_WEIGHT_DEFAULT;
+	const char *name = NULL, *seed = NULL;
+	bool weight_set = false;
+	const struct opt opts[] = {
+		OPT("seed", OPT_ADDR, &seed),
+		OPT("name", OPT_STRING, &name),
+		OPT("weight", OPT_COUNT, &weight, .given = &weight_set,
+		    .max = CACHEPEER_WEIGHT_MAX),
+		{ 0 }
+	};
 	struct cp_node_info *info;
 	struct cp_ring_info ri;
-	bool weight_set = false;
 	struct cp_nl *nl;
-	int c, attempt, ret;
+	char **args;
+	int attempt, ret;
 
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
-		switch (c) {
-		case 'n':
-			name = optarg;
-			break;
-		case 'w':
-			self.weight = parse_weight(cmd, optarg);
-			weight_set = true;
-			break;
-		case 'h':
-			want_help(cmd, 0, NULL);
-			return EXIT_OK;
-		default:
-			usage_error(cmd, "bad option");
-		}
-	}
-	if (argc - optind != 1)
-		usage_error(cmd, "expected SEED_ADDR:PORT");
-	seed = argv[optind];
+	if (parse_cmdline(cmd, argc, argv, opts, &args))
+		usage_error(cmd, "unexpected argument '%s'", args[0]);
+	if (!seed)
+		usage_error(cmd, "--seed is required (this node's own address starts a ring)");
+	self.weight = weight;
 	nl = cluster_node("join", &info);
 	if (name && strcmp(name, info->name)) {
-		ret = cp_nl_node_set_name(nl, name);
+		struct cp_settings set = { .name = name, .given[CP_SET_NAME] = true };
+
+		ret = cp_nl_node_set(nl, &set);
 		if (ret)
 			fail("join: name '%s': %s", name, cp_nl_strerror(nl, ret));
 		snprintf(info->name, sizeof(info->name), "%s", name);
@@ -451,7 +457,8 @@ int cmd_join(int argc, char **argv)
 
 		ret = cp_ring_fetch(seed, &sr);
 		if (ret)
-			fail("join: cannot read the ring from %s: %s", seed, strerror(-ret));
+			fail_with(EXIT_CONN, "join: cannot read the ring from %s: %s", seed,
+				  strerror(-ret));
 		all = calloc(sr.n + 1, sizeof(*all));
 		if (!all)
 			fail("out of memory");
@@ -466,7 +473,7 @@ int cmd_join(int argc, char **argv)
 		free(all);
 		cp_ring_free(&sr);
 		if (ret)
-			fail("join: %s", cp_nl_strerror(nl, ret));
+			nl_fail(nl, "join", ret);
 		ring_get_local(nl, &ri);
 		if (converged(seed, ri.ring.epoch, &self, true)) {
 			printf("joined as %s (%s): ring epoch %llu, %u members\n", self.name,
@@ -482,19 +489,19 @@ int cmd_join(int argc, char **argv)
 	return EXIT_ERR;
 }
 
-int cmd_leave(int argc, char **argv)
+int cmd_leave(const struct subcommand *cmd, int argc, char **argv)
 {
-	const struct subcommand *cmd = find_subcommand("leave");
 	struct cp_node_info *info;
 	struct cp_ring_member self;
 	struct cp_ring_info ri;
 	char other[64] = "";
 	struct cp_nl *nl;
 	unsigned int i;
+	char **args;
 	int idx, ret;
 
-	if (parse_opts(cmd, argc, argv, false) != argc)
-		usage_error(cmd, "takes no arguments");
+	if (parse_cmdline(cmd, argc, argv, NULL, &args))
+		usage_error(cmd, "unexpected argument '%s'", args[0]);
 	nl = cluster_node("leave", &info);
 	ring_get_local(nl, &ri);
 	idx = cp_ring_find(&ri.ring, info->name);
@@ -507,7 +514,7 @@ int cmd_leave(int argc, char **argv)
 	cp_ring_free(&ri.ring);
 	ret = cp_nl_ring_del(nl, self.name);
 	if (ret)
-		fail("leave: %s", cp_nl_strerror(nl, ret));
+		nl_fail(nl, "leave", ret);
 	ring_get_local(nl, &ri);
 	if (other[0] && !converged(other, ri.ring.epoch, &self, false))
 		fail("leave: %s did not take the new ring", other);

@@ -41,6 +41,7 @@ struct request {
 	void *arg;
 	int err;
 	bool done;
+	bool intr;		/* a dump that spanned a change: NLM_F_DUMP_INTR */
 };
 
 int cp_nl_open(struct cp_nl **nlp)
@@ -99,8 +100,8 @@ const char *cp_nl_strerror(struct cp_nl *nl, int err)
 
 	switch (err) {
 	case -ENOENT:
-		/* Without the kernel's reason, the family was not found. */
-		base = nl && nl->extack[0] ? strerror(ENOENT) : "cachepeer module is not loaded";
+		/* Before any request, the family was not found. */
+		base = nl ? strerror(ENOENT) : "cachepeer module is not loaded";
 		break;
 	case -EPERM:
 		base = "permission denied";
@@ -154,6 +155,15 @@ static int on_ack(struct nl_msg *msg, void *arg)
 	return NL_STOP;
 }
 
+/* Read the dump to its end, then have it done again (request_flags()). */
+static int on_dump_intr(struct nl_msg *msg, void *arg)
+{
+	struct request *req = arg;
+
+	req->intr = true;
+	return NL_OK;
+}
+
 static int on_valid(struct nl_msg *msg, void *arg)
 {
 	struct request *req = arg;
@@ -175,7 +185,11 @@ static int on_valid(struct nl_msg *msg, void *arg)
 	return NL_OK;
 }
 
-/* Send one request and wait for its reply (if any) and ACK. */
+/*
+ * Send one request and wait for its reply (if any) and ACK. A dump the
+ * kernel flagged as spanning a change of what it lists returns -EAGAIN,
+ * after the whole dump was read.
+ */
 static int request_flags(struct cp_nl *nl, __u8 cmd, int flags, fill_fn fill,
 			 const void *fill_arg, parse_fn parse, void *parse_arg)
 {
@@ -211,6 +225,7 @@ static int request_flags(struct cp_nl *nl, __u8 cmd, int flags, fill_fn fill,
 	nl_cb_set(cb, NL_CB_ACK, NL_CB_CUSTOM, on_ack, &req);
 	nl_cb_set(cb, NL_CB_FINISH, NL_CB_CUSTOM, on_ack, &req);
 	nl_cb_set(cb, NL_CB_VALID, NL_CB_CUSTOM, on_valid, &req);
+	nl_cb_set(cb, NL_CB_DUMP_INTR, NL_CB_CUSTOM, on_dump_intr, &req);
 	ret = 0;
 	while (!req.done && !req.err) {
 		int r = nl_recvmsgs(nl->sk, cb);
@@ -222,6 +237,8 @@ static int request_flags(struct cp_nl *nl, __u8 cmd, int flags, fill_fn fill,
 	}
 	if (req.err)
 		ret = req.err;
+	else if (!ret && req.intr)
+		ret = -EAGAIN;
 out:
 	nl_cb_put(cb);
 	nlmsg_free(msg);
@@ -244,7 +261,7 @@ static __u64 get_uint(const struct nlattr *a)
 	return nla_len(a) == 8 ? nla_get_u64((struct nlattr *)a) : nla_get_u32((struct nlattr *)a);
 }
 
-static void parse_counters(struct nlattr *nest, __u64 *out, int max, int base)
+static void parse_family(struct nlattr *nest, __u64 *out, int max, int base)
 {
 	struct nlattr *a;
 	int rem;
@@ -257,89 +274,31 @@ static void parse_counters(struct nlattr *nest, __u64 *out, int max, int base)
 	}
 }
 
+/* NODE_GET's statistics, as the counter table places them. */
 static void parse_stats(struct nlattr *nest, struct cp_node_stats *st)
 {
-	struct nlattr *tb[CACHEPEER_A_STATS_MAX + 1];
-	static const struct {
-		int attr;
-		size_t off;
-	} map[] = {
-		{ CACHEPEER_A_STATS_CONNS, offsetof(struct cp_node_stats, conns) },
-		{ CACHEPEER_A_STATS_CONNS_REFUSED, offsetof(struct cp_node_stats, conns_refused) },
-		{ CACHEPEER_A_STATS_TIMEOUTS, offsetof(struct cp_node_stats, timeouts) },
-		{ CACHEPEER_A_STATS_BLOCKS, offsetof(struct cp_node_stats, blocks) },
-		{ CACHEPEER_A_STATS_BYTES, offsetof(struct cp_node_stats, bytes) },
-		{ CACHEPEER_A_STATS_CORRUPT, offsetof(struct cp_node_stats, corrupt) },
-		{ CACHEPEER_A_STATS_ZC_BYTES, offsetof(struct cp_node_stats, zc_bytes) },
-		{ CACHEPEER_A_STATS_COPIED_BYTES, offsetof(struct cp_node_stats, copied_bytes) },
-		{ CACHEPEER_A_STATS_SOFTIRQ_TX, offsetof(struct cp_node_stats, softirq_tx) },
-		{ CACHEPEER_A_STATS_HITS, offsetof(struct cp_node_stats, hits) },
-		{ CACHEPEER_A_STATS_MISSES, offsetof(struct cp_node_stats, misses) },
-		{ CACHEPEER_A_STATS_INFLIGHT, offsetof(struct cp_node_stats, inflight) },
-		{ CACHEPEER_A_STATS_EVICTIONS, offsetof(struct cp_node_stats, evictions) },
-		{ CACHEPEER_A_STATS_FOREIGN, offsetof(struct cp_node_stats, foreign) },
-		{ CACHEPEER_A_STATS_OPEN_FILES, offsetof(struct cp_node_stats, open_files) },
-		{ CACHEPEER_A_STATS_INDEX_MEM, offsetof(struct cp_node_stats, index_mem) },
-		{ CACHEPEER_A_STATS_SCAN_DONE, offsetof(struct cp_node_stats, scan_done) },
-		{ CACHEPEER_A_STATS_SCAN_FOUND, offsetof(struct cp_node_stats, scan_found) },
-		{ CACHEPEER_A_STATS_SCAN_MS, offsetof(struct cp_node_stats, scan_ms) },
-		{ CACHEPEER_A_STATS_NO_SPACE, offsetof(struct cp_node_stats, no_space) },
-		{ CACHEPEER_A_STATS_CULLING, offsetof(struct cp_node_stats, culling) },
-	};
-	static const struct {
-		int attr;
-		size_t off;
-	} scrub_map[] = {
-		{ CACHEPEER_A_SCRUB_PASSES, offsetof(struct cp_node_stats, scrub_passes) },
-		{ CACHEPEER_A_SCRUB_BLOCKS, offsetof(struct cp_node_stats, scrub_blocks) },
-		{ CACHEPEER_A_SCRUB_BYTES, offsetof(struct cp_node_stats, scrub_bytes) },
-		{ CACHEPEER_A_SCRUB_CORRUPT, offsetof(struct cp_node_stats, scrub_corrupt) },
-		{ CACHEPEER_A_SCRUB_PASS_BLOCKS,
-		  offsetof(struct cp_node_stats, scrub_pass_blocks) },
-		{ CACHEPEER_A_SCRUB_RUNNING, offsetof(struct cp_node_stats, scrub_running) },
-	};
-	struct nlattr *sc[CACHEPEER_A_SCRUB_MAX + 1];
-	size_t i;
+	struct nlattr *tb[CACHEPEER_A_STATS_MAX + 1], *sub[CACHEPEER_A_STATS_MAX + 1];
+	unsigned int i;
 
 	if (nla_parse_nested(tb, CACHEPEER_A_STATS_MAX, nest, NULL) < 0)
 		return;
-	for (i = 0; i < ARRAY_SIZE(map); i++)
-		if (tb[map[i].attr])
-			*(__u64 *)((char *)st + map[i].off) = get_uint(tb[map[i].attr]);
+	for (i = 0; i < ncounters; i++) {
+		const struct counter *c = &counters[i];
+		struct nlattr **in = tb;
+
+		if (c->nest) {
+			if (!tb[c->nest] ||
+			    nla_parse_nested(sub, CACHEPEER_A_STATS_MAX, tb[c->nest], NULL) < 0)
+				continue;
+			in = sub;
+		}
+		if (in[c->attr])
+			st->v[i] = get_uint(in[c->attr]);
+	}
 	if (tb[CACHEPEER_A_STATS_OPS])
-		parse_counters(tb[CACHEPEER_A_STATS_OPS], st->ops, CACHEPEER_OP_MAX, 0);
+		parse_family(tb[CACHEPEER_A_STATS_OPS], st->ops, CACHEPEER_OP_MAX, 0);
 	if (tb[CACHEPEER_A_STATS_STATUS])
-		parse_counters(tb[CACHEPEER_A_STATS_STATUS], st->status, CACHEPEER_S_MAX, 1);
-	if (!tb[CACHEPEER_A_STATS_SCRUB] ||
-	    nla_parse_nested(sc, CACHEPEER_A_SCRUB_MAX, tb[CACHEPEER_A_STATS_SCRUB], NULL) < 0)
-		return;
-	for (i = 0; i < ARRAY_SIZE(scrub_map); i++)
-		if (sc[scrub_map[i].attr])
-			*(__u64 *)((char *)st + scrub_map[i].off) = get_uint(sc[scrub_map[i].attr]);
-}
-
-static void parse_cluster_stats(struct nlattr *nest, struct cp_node_stats *st)
-{
-	struct nlattr *tb[CACHEPEER_A_STATS_MAX + 1];
-	static const struct {
-		int attr;
-		size_t off;
-	} map[] = {
-		{ CACHEPEER_A_STATS_FORWARDS, offsetof(struct cp_node_stats, forwards) },
-		{ CACHEPEER_A_STATS_REDIRECTS, offsetof(struct cp_node_stats, redirects) },
-		{ CACHEPEER_A_STATS_HANDOFFS, offsetof(struct cp_node_stats, handoffs) },
-		{ CACHEPEER_A_STATS_PEER_ERRORS, offsetof(struct cp_node_stats, peer_errors) },
-		{ CACHEPEER_A_STATS_RING_ACCEPTED, offsetof(struct cp_node_stats, ring_accepted) },
-		{ CACHEPEER_A_STATS_RING_REFUSED, offsetof(struct cp_node_stats, ring_refused) },
-		{ CACHEPEER_A_STATS_RING_SENT, offsetof(struct cp_node_stats, ring_sent) },
-	};
-	size_t i;
-
-	if (nla_parse_nested(tb, CACHEPEER_A_STATS_MAX, nest, NULL) < 0)
-		return;
-	for (i = 0; i < ARRAY_SIZE(map); i++)
-		if (tb[map[i].attr])
-			*(__u64 *)((char *)st + map[i].off) = get_uint(tb[map[i].attr]);
+		parse_family(tb[CACHEPEER_A_STATS_STATUS], st->status, CACHEPEER_S_MAX, 1);
 }
 
 static void parse_limits(struct nlattr **tb, struct cp_limits *lim)
@@ -363,12 +322,35 @@ static void parse_limits(struct nlattr **tb, struct cp_limits *lim)
 /* An address attribute (4 or 16 bytes) and a u16 port as ADDR:PORT or [ADDR6]:PORT. */
 static void fmt_addr(char *buf, size_t size, struct nlattr *addr, struct nlattr *port)
 {
-	char host[INET6_ADDRSTRLEN];
-	int v6 = nla_len(addr) == 16;
+	struct sockaddr_storage ss = { 0 };
+	struct sockaddr_in6 *sin6 = (void *)&ss;
+	struct sockaddr_in *sin = (void *)&ss;
 
-	if (!inet_ntop(v6 ? AF_INET6 : AF_INET, nla_data(addr), host, sizeof(host)))
-		snprintf(host, sizeof(host), "?");
-	snprintf(buf, size, v6 ? "[%s]:%u" : "%s:%u", host, nla_get_u16(port));
+	if (nla_len(addr) == 16) {
+		sin6->sin6_family = AF_INET6;
+		memcpy(&sin6->sin6_addr, nla_data(addr), 16);
+		sin6->sin6_port = htons(nla_get_u16(port));
+	} else if (nla_len(addr) == 4) {
+		sin->sin_family = AF_INET;
+		memcpy(&sin->sin_addr, nla_data(addr), 4);
+		sin->sin_port = htons(nla_get_u16(port));
+	}
+	cp_fmt_sockaddr((struct sockaddr *)&ss, buf, size);
+}
+
+/* A socket address as an address attribute (4 or 16 bytes) and a u16 port. */
+static int put_sockaddr(struct nl_msg *msg, int addr_type, int port_type,
+			const struct sockaddr_storage *ss)
+{
+	const struct sockaddr_in6 *sin6 = (const void *)ss;
+	const struct sockaddr_in *sin = (const void *)ss;
+
+	if ((ss->ss_family == AF_INET6 ? nla_put(msg, addr_type, 16, &sin6->sin6_addr) :
+	     nla_put(msg, addr_type, 4, &sin->sin_addr)) < 0 ||
+	    nla_put_u16(msg, port_type,
+			ntohs(ss->ss_family == AF_INET6 ? sin6->sin6_port : sin->sin_port)) < 0)
+		return -EMSGSIZE;
+	return 0;
 }
 
 static int parse_node(struct nlattr **tb, struct nlmsghdr *nlh, void *arg)
@@ -394,8 +376,6 @@ static int parse_node(struct nlattr **tb, struct nlmsghdr *nlh, void *arg)
 		info->epoch = get_uint(tb[CACHEPEER_A_NODE_EPOCH]);
 	parse_limits(tb, &info->limits);
 	if (tb[CACHEPEER_A_NODE_STATS])
-		parse_cluster_stats(tb[CACHEPEER_A_NODE_STATS], &info->stats);
-	if (tb[CACHEPEER_A_NODE_STATS])
 		parse_stats(tb[CACHEPEER_A_NODE_STATS], &info->stats);
 	return 0;
 }
@@ -411,18 +391,42 @@ static int fill_name(struct nl_msg *msg, const void *arg)
 	return nla_put_string(msg, CACHEPEER_A_NODE_NAME, arg) < 0 ? -EMSGSIZE : 0;
 }
 
-int cp_nl_node_set_name(struct cp_nl *nl, const char *name)
+static int fill_settings(struct nl_msg *msg, const void *arg)
 {
-	return request(nl, CACHEPEER_CMD_NODE_SET, fill_name, name, NULL, NULL);
+	const struct cp_settings *set = arg;
+	const bool *g = set->given;
+
+	if ((g[CP_SET_NAME] && nla_put_string(msg, CACHEPEER_A_NODE_NAME, set->name) < 0) ||
+	    (g[CP_SET_KEY] &&
+	     nla_put(msg, CACHEPEER_A_NODE_CLUSTER_KEY, set->key_len, set->key) < 0) ||
+	    (g[CP_SET_MISS] && nla_put_u8(msg, CACHEPEER_A_NODE_MISS, set->miss) < 0) ||
+	    (g[CP_SET_HANDOFF] &&
+	     nla_put_u32(msg, CACHEPEER_A_NODE_HANDOFF, set->handoff_s) < 0) ||
+	    (g[CP_SET_MAX_BYTES] &&
+	     nla_put_u64(msg, CACHEPEER_A_NODE_LIMIT_BYTES, set->max_bytes) < 0) ||
+	    (g[CP_SET_MAX_BLOCKS] &&
+	     nla_put_u64(msg, CACHEPEER_A_NODE_LIMIT_BLOCKS, set->max_blocks) < 0) ||
+	    (g[CP_SET_FS_STOP] && nla_put_u8(msg, CACHEPEER_A_NODE_FS_STOP, set->fs_stop) < 0) ||
+	    (g[CP_SET_FS_CULL] && nla_put_u8(msg, CACHEPEER_A_NODE_FS_CULL, set->fs_cull) < 0) ||
+	    (g[CP_SET_FS_RUN] && nla_put_u8(msg, CACHEPEER_A_NODE_FS_RUN, set->fs_run) < 0) ||
+	    (g[CP_SET_EVICT] && nla_put_u8(msg, CACHEPEER_A_NODE_EVICT, set->evict) < 0) ||
+	    (g[CP_SET_SCRUB_RATE] &&
+	     nla_put_u64(msg, CACHEPEER_A_NODE_SCRUB_RATE, set->scrub_rate) < 0))
+		return -EMSGSIZE;
+	return 0;
+}
+
+int cp_nl_node_set(struct cp_nl *nl, const struct cp_settings *set)
+{
+	return request(nl, CACHEPEER_CMD_NODE_SET, fill_settings, set, NULL, NULL);
 }
 
 static int fill_start(struct nl_msg *msg, const void *arg)
 {
 	const struct cp_start_cfg *cfg = arg;
-	int alen = cfg->family == AF_INET6 ? 16 : 4;
 
-	if (nla_put(msg, CACHEPEER_A_NODE_LISTEN_ADDR, alen, cfg->addr) < 0 ||
-	    nla_put_u16(msg, CACHEPEER_A_NODE_LISTEN_PORT, cfg->port) < 0 ||
+	if (put_sockaddr(msg, CACHEPEER_A_NODE_LISTEN_ADDR, CACHEPEER_A_NODE_LISTEN_PORT,
+			 &cfg->listen) ||
 	    nla_put_string(msg, CACHEPEER_A_NODE_DIR, cfg->dir) < 0 ||
 	    (cfg->max_block && nla_put_u64(msg, CACHEPEER_A_NODE_MAX_BLOCK, cfg->max_block) < 0) ||
 	    (cfg->frame_timeout_ms &&
@@ -441,46 +445,19 @@ int cp_nl_node_stop(struct cp_nl *nl)
 	return request(nl, CACHEPEER_CMD_NODE_STOP, NULL, NULL, NULL, NULL);
 }
 
-static int fill_limits(struct nl_msg *msg, const void *arg)
-{
-	const struct cp_limits *lim = arg;
-
-	if (((lim->set & CP_LIM_BYTES) &&
-	     nla_put_u64(msg, CACHEPEER_A_NODE_LIMIT_BYTES, lim->max_bytes) < 0) ||
-	    ((lim->set & CP_LIM_BLOCKS) &&
-	     nla_put_u64(msg, CACHEPEER_A_NODE_LIMIT_BLOCKS, lim->max_blocks) < 0) ||
-	    ((lim->set & CP_LIM_SCRUB_RATE) &&
-	     nla_put_u64(msg, CACHEPEER_A_NODE_SCRUB_RATE, lim->scrub_rate) < 0) ||
-	    ((lim->set & CP_LIM_FS_STOP) &&
-	     nla_put_u8(msg, CACHEPEER_A_NODE_FS_STOP, lim->fs_stop) < 0) ||
-	    ((lim->set & CP_LIM_FS_CULL) &&
-	     nla_put_u8(msg, CACHEPEER_A_NODE_FS_CULL, lim->fs_cull) < 0) ||
-	    ((lim->set & CP_LIM_FS_RUN) &&
-	     nla_put_u8(msg, CACHEPEER_A_NODE_FS_RUN, lim->fs_run) < 0) ||
-	    ((lim->set & CP_LIM_EVICT) &&
-	     nla_put_u8(msg, CACHEPEER_A_NODE_EVICT, lim->evict) < 0))
-		return -EMSGSIZE;
-	return 0;
-}
-
-int cp_nl_node_set_limits(struct cp_nl *nl, const struct cp_limits *lim)
-{
-	return request(nl, CACHEPEER_CMD_NODE_SET, fill_limits, lim, NULL, NULL);
-}
-
 int cp_nl_scrub_start(struct cp_nl *nl)
 {
 	return request(nl, CACHEPEER_CMD_SCRUB_START, NULL, NULL, NULL, NULL);
 }
 
 struct conn_list {
-	void (*fn)(const struct cp_conn_entry *ce, void *arg);
-	void *arg;
+	struct cp_conn_entry *e;
+	unsigned int n, cap;
 };
 
 static int parse_conn(struct nlattr **tb, struct nlmsghdr *nlh, void *arg)
 {
-	const struct conn_list *cl = arg;
+	struct conn_list *cl = arg;
 	struct nlattr *c[CACHEPEER_A_CONN_MAX + 1];
 	struct cp_conn_entry ce = { .peer = "-", .cpu = -1 };
 
@@ -500,16 +477,43 @@ static int parse_conn(struct nlattr **tb, struct nlmsghdr *nlh, void *arg)
 		ce.age_ms = get_uint(c[CACHEPEER_A_CONN_AGE_MS]);
 	if (c[CACHEPEER_A_CONN_CPU])
 		ce.cpu = (int)nla_get_u32(c[CACHEPEER_A_CONN_CPU]);
-	cl->fn(&ce, cl->arg);
+	if (cl->n == cl->cap) {
+		struct cp_conn_entry *more;
+
+		cl->cap = cl->cap ? 2 * cl->cap : 64;
+		more = realloc(cl->e, cl->cap * sizeof(*cl->e));
+		if (!more)
+			return -ENOMEM;
+		cl->e = more;
+	}
+	cl->e[cl->n++] = ce;
 	return 0;
 }
 
-int cp_nl_conn_list(struct cp_nl *nl, void (*fn)(const struct cp_conn_entry *ce, void *arg),
-		    void *arg)
-{
-	struct conn_list cl = { .fn = fn, .arg = arg };
+/* How often a dump that spans changes of the list is started again. */
+#define CP_NL_DUMP_TRIES	10
 
-	return request_flags(nl, CACHEPEER_CMD_CONN_GET, NLM_F_DUMP, NULL, NULL, parse_conn, &cl);
+/*
+ * The node's connections, as one consistent listing: a dump during which
+ * connections came or went is read again. *list is malloc'd.
+ */
+int cp_nl_conn_list(struct cp_nl *nl, struct cp_conn_entry **list, unsigned int *n)
+{
+	struct conn_list cl = { 0 };
+	int tries, ret = -EAGAIN;
+
+	for (tries = 0; ret == -EAGAIN && tries < CP_NL_DUMP_TRIES; tries++) {
+		cl.n = 0;
+		ret = request_flags(nl, CACHEPEER_CMD_CONN_GET, NLM_F_DUMP, NULL, NULL,
+				    parse_conn, &cl);
+	}
+	if (ret) {
+		free(cl.e);
+		return ret == -EAGAIN ? -EBUSY : ret;
+	}
+	*list = cl.e;
+	*n = cl.n;
+	return 0;
 }
 
 static int parse_member(struct nlattr *nest, struct cp_ring_member *m)
@@ -583,17 +587,9 @@ static int put_member(struct nl_msg *msg, const struct cp_ring_member *m, bool o
 	    nla_put_u32(msg, CACHEPEER_A_MEMBER_WEIGHT, m->weight) < 0)
 		return -EMSGSIZE;
 	if (!only_weight) {
-		const struct sockaddr_in6 *sin6 = (const void *)&ss;
-		const struct sockaddr_in *sin = (const void *)&ss;
-
 		if (cp_parse_peer(m->addr, &ss, &len))
 			return -EINVAL;
-		if ((ss.ss_family == AF_INET6 ?
-		     nla_put(msg, CACHEPEER_A_MEMBER_ADDR, 16, &sin6->sin6_addr) :
-		     nla_put(msg, CACHEPEER_A_MEMBER_ADDR, 4, &sin->sin_addr)) < 0 ||
-		    nla_put_u16(msg, CACHEPEER_A_MEMBER_PORT,
-				ntohs(ss.ss_family == AF_INET6 ? sin6->sin6_port :
-				      sin->sin_port)) < 0)
+		if (put_sockaddr(msg, CACHEPEER_A_MEMBER_ADDR, CACHEPEER_A_MEMBER_PORT, &ss))
 			return -EMSGSIZE;
 	}
 	nla_nest_end(msg, nest);
@@ -708,21 +704,4 @@ int cp_nl_ring_time(struct cp_nl *nl, const void *key, size_t len, __u32 count, 
 	if (ns)
 		*ns = lk.ns;
 	return ret ?: lk.found ? 0 : -ENOENT;
-}
-
-static int fill_cluster(struct nl_msg *msg, const void *arg)
-{
-	const struct cp_cluster_cfg *cc = arg;
-
-	if ((cc->key_len && nla_put(msg, CACHEPEER_A_NODE_CLUSTER_KEY, cc->key_len, cc->key) < 0) ||
-	    (cc->miss >= 0 && nla_put_u8(msg, CACHEPEER_A_NODE_MISS, cc->miss) < 0) ||
-	    (cc->handoff_s >= 0 && nla_put_u32(msg, CACHEPEER_A_NODE_HANDOFF, cc->handoff_s) < 0) ||
-	    (cc->name && nla_put_string(msg, CACHEPEER_A_NODE_NAME, cc->name) < 0))
-		return -EMSGSIZE;
-	return 0;
-}
-
-int cp_nl_node_set_cluster(struct cp_nl *nl, const struct cp_cluster_cfg *cc)
-{
-	return request(nl, CACHEPEER_CMD_NODE_SET, fill_cluster, cc, NULL, NULL);
 }

@@ -1,18 +1,17 @@
 // SPDX-License-Identifier: GPL-2.0
-/* Node subcommands: status, start, stop, set. */
+/* Node commands: status, start, stop, set, limits; and the node's JSON schema. */
 
-#include <arpa/inet.h>
 #include <errno.h>
-#include <getopt.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 
 #include "client.h"
-
 #include "ctl.h"
 #include "nl.h"
+
+static const char * const miss_names[] = { "forward", "redirect", NULL };
+static const char * const evict_names[] = { "lru", "2-random", "none", NULL };
 
 struct cp_nl *open_nl(void)
 {
@@ -21,8 +20,15 @@ struct cp_nl *open_nl(void)
 
 	ret = cp_nl_open(&nl);
 	if (ret)
-		fail("%s", cp_nl_strerror(NULL, ret));
+		fail_with(ret == -ENOENT ? EXIT_NO_MODULE : EXIT_ERR, "%s",
+			  cp_nl_strerror(NULL, ret));
 	return nl;
+}
+
+/* A request of an open family failed: one line, the kernel's reason included. */
+void nl_fail(struct cp_nl *nl, const char *what, int err)
+{
+	fail("%s: %s", what, cp_nl_strerror(nl, err));
 }
 
 static const char *state_name(__u32 state)
@@ -36,69 +42,67 @@ static const char *state_name(__u32 state)
 	return "unknown";
 }
 
-/* Parse a subcommand's -j/-h options; returns the index of the first operand. */
-int parse_opts(const struct subcommand *cmd, int argc, char **argv, bool json_ok)
+static const char *evict_name(unsigned int v)
 {
-	static const struct option longopts[] = {
-		{ "json", no_argument, NULL, 'j' },
-		{ "help", no_argument, NULL, 'h' },
-		{ }
-	};
-	int c;
-
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "+jh", longopts, NULL)) != -1) {
-		switch (c) {
-		case 'j':
-			if (!json_ok)
-				usage_error(cmd, "-j is not supported here");
-			opt_json = true;
-			break;
-		case 'h':
-			want_help(cmd, 0, NULL);
-			exit(EXIT_OK);
-		default:
-			usage_error(cmd, "bad option");
-		}
-	}
-	return optind;
+	return v < ARRAY_SIZE(evict_names) - 1 ? evict_names[v] : "unknown";
 }
 
-static void print_json(const struct cp_node_info *info)
+/* This namespace's node; exits on failure. Free the result. */
+struct cp_node_info *cp_node_query(void)
 {
-	const struct cp_node_stats *st = &info->stats;
-	int i;
+	struct cp_node_info *info = calloc(1, sizeof(*info));
+	struct cp_nl *nl;
+	int ret;
 
-	printf("{\"name\":");
-	json_string(stdout, info->name);
-	printf(",\"state\":\"%s\",\"version\":", state_name(info->state));
-	json_string(stdout, info->version);
+	if (!info)
+		fail("out of memory");
+	nl = open_nl();
+	ret = cp_nl_node_get(nl, info);
+	if (ret)
+		nl_fail(nl, "status", ret);
+	cp_nl_close(nl);
+	return info;
+}
+
+static void limits_json(FILE *f, const struct cp_limits *l)
+{
+	fputc('{', f);
+	json_u64(f, "max_bytes", l->max_bytes, ",");
+	json_u64(f, "max_blocks", l->max_blocks, ",");
+	json_u64(f, "fs_stop", l->fs_stop, ",");
+	json_u64(f, "fs_cull", l->fs_cull, ",");
+	json_u64(f, "fs_run", l->fs_run, ",");
+	fprintf(f, "\"evict\":\"%s\",", evict_name(l->evict));
+	json_u64(f, "scrub_rate", l->scrub_rate, "}");
+}
+
+/*
+ * The node as one JSON object: what status -j and stats -j both print.
+ * "stats" (see counters.c) only while the node runs.
+ */
+void node_json(FILE *f, const struct cp_node_info *info)
+{
+	fprintf(f, "{\"name\":");
+	json_string(f, info->name);
+	fprintf(f, ",\"state\":\"%s\",\"version\":", state_name(info->state));
+	json_string(f, info->version);
 	if (info->state == CACHEPEER_NODE_RUNNING) {
-		printf(",\"listen\":");
-		json_string(stdout, info->listen);
-		printf(",\"dir\":");
-		json_string(stdout, info->dir);
-		printf(",\"max_block\":%llu,\"frame_timeout_ms\":%u,\"epoch\":%llu",
-		       (unsigned long long)info->max_block, info->frame_timeout_ms,
-		       (unsigned long long)info->epoch);
-		printf(",\"stats\":{");
-		json_u64("conns", st->conns, ",");
-		json_u64("conns_refused", st->conns_refused, ",");
-		json_u64("timeouts", st->timeouts, ",");
-		json_u64("blocks", st->blocks, ",");
-		json_u64("bytes", st->bytes, ",");
-		json_u64("corrupt", st->corrupt, ",");
-		json_u64("zc_bytes", st->zc_bytes, ",");
-		json_u64("copied_bytes", st->copied_bytes, ",");
-		printf("\"ops\":{");
-		for (i = CACHEPEER_OP_GET; i <= CACHEPEER_OP_MAX; i++)
-			json_u64(op_names[i], st->ops[i], i < CACHEPEER_OP_MAX ? "," : "");
-		printf("},\"status\":{");
-		for (i = 0; i <= CACHEPEER_S_MAX; i++)
-			json_u64(cp_status_name(i), st->status[i], i < CACHEPEER_S_MAX ? "," : "");
-		printf("}}");
+		fprintf(f, ",\"listen\":");
+		json_string(f, info->listen);
+		fprintf(f, ",\"dir\":");
+		json_string(f, info->dir);
+		fprintf(f, ",");
+		json_u64(f, "max_block", info->max_block, ",");
+		json_u64(f, "frame_timeout_ms", info->frame_timeout_ms, ",");
+		json_u64(f, "epoch", info->epoch, "");
 	}
-	printf("}\n");
+	fprintf(f, ",\"limits\":");
+	limits_json(f, &info->limits);
+	if (info->state == CACHEPEER_NODE_RUNNING) {
+		fprintf(f, ",\"stats\":");
+		counters_json(f, &info->stats);
+	}
+	fprintf(f, "}\n");
 }
 
 static void print_pretty(const struct cp_node_info *info)
@@ -116,196 +120,191 @@ static void print_pretty(const struct cp_node_info *info)
 	printf("  max block: %s\n", fmt_size(info->max_block, b1, sizeof(b1)));
 	printf("  frame timeout: %u ms\n", info->frame_timeout_ms);
 	printf("  ring epoch: %llu\n", (unsigned long long)info->epoch);
-	printf("  blocks: %llu (%s)\n", (unsigned long long)st->blocks,
-	       fmt_size(st->bytes, b1, sizeof(b1)));
+	printf("  blocks: %llu (%s)\n", (unsigned long long)counter_get(st, "blocks"),
+	       fmt_size(counter_get(st, "bytes"), b1, sizeof(b1)));
 	printf("  connections: %llu open, %llu refused, %llu timed out\n",
-	       (unsigned long long)st->conns, (unsigned long long)st->conns_refused,
-	       (unsigned long long)st->timeouts);
-	printf("  served: %s zero-copy, %s copied\n", fmt_size(st->zc_bytes, b1, sizeof(b1)),
-	       fmt_size(st->copied_bytes, b2, sizeof(b2)));
+	       (unsigned long long)counter_get(st, "conns"),
+	       (unsigned long long)counter_get(st, "conns_refused"),
+	       (unsigned long long)counter_get(st, "timeouts"));
+	printf("  served: %s zero-copy, %s copied\n",
+	       fmt_size(counter_get(st, "zc_bytes"), b1, sizeof(b1)),
+	       fmt_size(counter_get(st, "copied_bytes"), b2, sizeof(b2)));
 	printf("  requests: get %llu, put %llu, stat %llu, del %llu, ping %llu\n",
 	       (unsigned long long)st->ops[CACHEPEER_OP_GET],
 	       (unsigned long long)st->ops[CACHEPEER_OP_PUT],
 	       (unsigned long long)st->ops[CACHEPEER_OP_STAT],
 	       (unsigned long long)st->ops[CACHEPEER_OP_DEL],
 	       (unsigned long long)st->ops[CACHEPEER_OP_PING]);
-	printf("  corrupt blocks dropped: %llu\n", (unsigned long long)st->corrupt);
+	printf("  corrupt blocks dropped: %llu\n", (unsigned long long)counter_get(st, "corrupt"));
+	printf("  (cachepeerctl stats shows every counter)\n");
 }
 
-/* This namespace's node; exits on failure. Free the result. */
-struct cp_node_info *cp_node_query(void)
+/* A command that takes no operands and no options of its own. */
+static void no_operands(const struct subcommand *cmd, int argc, char **argv)
 {
-	struct cp_node_info *info = calloc(1, sizeof(*info));
-	struct cp_nl *nl;
-	int ret;
+	char **args;
 
-	if (!info)
-		fail("out of memory");
-	nl = open_nl();
-	ret = cp_nl_node_get(nl, info);
-	if (ret)
-		fail("status: %s", cp_nl_strerror(nl, ret));
-	cp_nl_close(nl);
-	return info;
+	if (parse_cmdline(cmd, argc, argv, NULL, &args))
+		usage_error(cmd, "unexpected argument '%s'", args[0]);
 }
 
-int cmd_status(int argc, char **argv)
+int cmd_status(const struct subcommand *cmd, int argc, char **argv)
 {
-	const struct subcommand *cmd = find_subcommand("status");
 	struct cp_node_info *info;
 
-	if (argc && parse_opts(cmd, argc, argv, true) != argc)
-		usage_error(cmd, "unexpected argument '%s'", argv[optind]);
+	no_operands(cmd, argc, argv);
 	info = cp_node_query();
 	if (opt_json)
-		print_json(info);
+		node_json(stdout, info);
 	else
 		print_pretty(info);
 	free(info);
 	return EXIT_OK;
 }
 
-int cmd_start(int argc, char **argv)
+int cmd_start(const struct subcommand *cmd, int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		{ "listen", required_argument, NULL, 'l' },
-		{ "dir", required_argument, NULL, 'd' },
-		{ "max-block", required_argument, NULL, 'm' },
-		{ "frame-timeout", required_argument, NULL, 't' },
-		{ "help", no_argument, NULL, 'h' },
-		{ }
-	};
-	const struct subcommand *cmd = find_subcommand("start");
-	struct cp_start_cfg cfg = { 0 };
-	char dir[PATH_MAX];
 	const char *listen = NULL, *dir_arg = NULL;
-	struct sockaddr_storage ss;
-	unsigned long long v;
+	unsigned long long max_block = 0, frame_timeout = 0;
+	const struct opt opts[] = {
+		OPT("listen", OPT_ADDR, &listen),
+		OPT("dir", OPT_STRING, &dir_arg),
+		OPT("max-block", OPT_SIZE, &max_block, .min = 1, .max = CACHEPEER_MAX_BLOCK_LIMIT),
+		OPT("frame-timeout", OPT_MS, &frame_timeout, .min = 100, .max = 3600000),
+		{ 0 }
+	};
+	struct cp_start_cfg cfg = { 0 };
+	char dir[PATH_MAX], **args;
 	socklen_t len;
 	struct cp_nl *nl;
-	int c, ret;
+	int ret;
 
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "+h", longopts, NULL)) != -1) {
-		switch (c) {
-		case 'l':
-			listen = optarg;
-			break;
-		case 'd':
-			dir_arg = optarg;
-			break;
-		case 'm':
-			if (parse_size(optarg, &v) || !v)
-				usage_error(cmd, "invalid size '%s'", optarg);
-			cfg.max_block = v;
-			break;
-		case 't':
-			if (parse_size(optarg, &v) || !v || v > 3600000)
-				usage_error(cmd, "invalid timeout '%s' (milliseconds)", optarg);
-			cfg.frame_timeout_ms = v;
-			break;
-		case 'h':
-			want_help(cmd, 0, NULL);
-			exit(EXIT_OK);
-		default:
-			usage_error(cmd, "bad option");
-		}
-	}
-	if (optind != argc)
-		usage_error(cmd, "unexpected argument '%s'", argv[optind]);
+	if (parse_cmdline(cmd, argc, argv, opts, &args))
+		usage_error(cmd, "unexpected argument '%s'", args[0]);
 	if (!listen || !dir_arg)
 		usage_error(cmd, "--listen and --dir are required");
-	if (cp_parse_peer(listen, &ss, &len))
-		usage_error(cmd, "invalid address '%s' (ADDR:PORT or [ADDR6]:PORT)", listen);
+	cp_parse_peer(listen, &cfg.listen, &len);
 	if (!realpath(dir_arg, dir))
 		fail("start: cache directory '%s': %s", dir_arg, strerror(errno));
-	cfg.family = ss.ss_family;
-	if (ss.ss_family == AF_INET6) {
-		memcpy(cfg.addr, &((struct sockaddr_in6 *)&ss)->sin6_addr, 16);
-		cfg.port = ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
-	} else {
-		memcpy(cfg.addr, &((struct sockaddr_in *)&ss)->sin_addr, 4);
-		cfg.port = ntohs(((struct sockaddr_in *)&ss)->sin_port);
-	}
 	cfg.dir = dir;
+	cfg.max_block = max_block;
+	cfg.frame_timeout_ms = frame_timeout;
 
 	nl = open_nl();
 	ret = cp_nl_node_start(nl, &cfg);
 	if (ret)
-		fail("start: %s", cp_nl_strerror(nl, ret));
+		nl_fail(nl, "start", ret);
 	cp_nl_close(nl);
 	return EXIT_OK;
 }
 
-static int simple_op(const char *name, int argc, char **argv, int (*op)(struct cp_nl *nl))
+int cmd_stop(const struct subcommand *cmd, int argc, char **argv)
 {
-	const struct subcommand *cmd = find_subcommand(name);
 	struct cp_nl *nl;
 	int ret;
 
-	if (parse_opts(cmd, argc, argv, false) != argc)
-		usage_error(cmd, "unexpected argument '%s'", argv[optind]);
+	no_operands(cmd, argc, argv);
 	nl = open_nl();
-	ret = op(nl);
+	ret = cp_nl_node_stop(nl);
 	if (ret)
-		fail("%s: %s", name, cp_nl_strerror(nl, ret));
+		nl_fail(nl, "stop", ret);
 	cp_nl_close(nl);
 	return EXIT_OK;
 }
 
-int cmd_stop(int argc, char **argv)
+int cmd_set(const struct subcommand *cmd, int argc, char **argv)
 {
-	return simple_op("stop", argc, argv, cp_nl_node_stop);
+	unsigned char key[CACHEPEER_CLUSTER_KEY_MAX + 2];
+	struct cp_settings set = { 0 };
+	const char *key_file = NULL;
+	bool *g = set.given;
+	const struct opt opts[] = {
+		OPT("name", OPT_STRING, &set.name, .given = &g[CP_SET_NAME]),
+		OPT("cluster-key", OPT_STRING, &key_file, .given = &g[CP_SET_KEY]),
+		OPT("miss", OPT_CHOICE, &set.miss, .given = &g[CP_SET_MISS],
+		    .choices = miss_names),
+		OPT("handoff", OPT_SECONDS, &set.handoff_s, .given = &g[CP_SET_HANDOFF],
+		    .max = 7 * 24 * 3600),
+		OPT("max-bytes", OPT_SIZE, &set.max_bytes, .given = &g[CP_SET_MAX_BYTES]),
+		OPT("max-blocks", OPT_COUNT, &set.max_blocks, .given = &g[CP_SET_MAX_BLOCKS]),
+		OPT("fs-stop", OPT_COUNT, &set.fs_stop, .given = &g[CP_SET_FS_STOP], .max = 99),
+		OPT("fs-cull", OPT_COUNT, &set.fs_cull, .given = &g[CP_SET_FS_CULL], .max = 99),
+		OPT("fs-run", OPT_COUNT, &set.fs_run, .given = &g[CP_SET_FS_RUN], .max = 99),
+		OPT("evict", OPT_CHOICE, &set.evict, .given = &g[CP_SET_EVICT],
+		    .choices = evict_names),
+		OPT("scrub-rate", OPT_SIZE, &set.scrub_rate, .given = &g[CP_SET_SCRUB_RATE]),
+		{ 0 }
+	};
+	struct cp_nl *nl;
+	char **args;
+	size_t i;
+	int ret;
+
+	if (parse_cmdline(cmd, argc, argv, opts, &args))
+		usage_error(cmd, "unexpected argument '%s'", args[0]);
+	for (i = 0; i < CP_SET_COUNT && !g[i]; i++)
+		;
+	if (i == CP_SET_COUNT)
+		usage_error(cmd, "nothing to set");
+	if (key_file) {
+		ret = read_key_file(key_file, key, &set.key_len);
+		if (ret == -EINVAL)
+			usage_error(cmd, "key file '%s' must hold %d-%d bytes", key_file,
+				    CACHEPEER_CLUSTER_KEY_MIN, CACHEPEER_CLUSTER_KEY_MAX);
+		if (ret)
+			fail("set: key file '%s': %s", key_file, strerror(-ret));
+		set.key = key;
+	}
+	nl = open_nl();
+	ret = cp_nl_node_set(nl, &set);
+	if (ret)
+		nl_fail(nl, "set", ret);
+	cp_nl_close(nl);
+	return EXIT_OK;
 }
 
-int cmd_set(int argc, char **argv)
+static void print_limit(const char *what, unsigned long long v, bool bytes)
 {
-	const struct subcommand *cmd = find_subcommand("set");
-	struct cp_cluster_cfg cc = { .miss = -1, .handoff_s = -1 };
-	unsigned char key[CACHEPEER_CLUSTER_KEY_MAX + 2];
-	struct cp_nl *nl;
-	int first, i, ret;
+	char buf[32];
 
-	first = parse_opts(cmd, argc, argv, false);
-	if (first == argc || (argc - first) % 2)
-		usage_error(cmd, "expected SETTING VALUE pairs");
-	for (i = first; i < argc; i += 2) {
-		const char *what = argv[i], *val = argv[i + 1];
-		char *end;
+	if (!v)
+		printf("  %s: none\n", what);
+	else if (bytes)
+		printf("  %s: %s\n", what, fmt_size(v, buf, sizeof(buf)));
+	else
+		printf("  %s: %llu\n", what, v);
+}
 
-		if (!strcmp(what, "name")) {
-			cc.name = val;
-		} else if (!strcmp(what, "key")) {
-			ret = read_key_file(val, key, &cc.key_len);
-			if (ret == -EINVAL)
-				usage_error(cmd, "key file '%s' must hold %d-%d bytes", val,
-					    CACHEPEER_CLUSTER_KEY_MIN, CACHEPEER_CLUSTER_KEY_MAX);
-			if (ret)
-				fail("set key: '%s': %s", val, strerror(-ret));
-			cc.key = key;
-		} else if (!strcmp(what, "miss")) {
-			if (!strcmp(val, "forward"))
-				cc.miss = CACHEPEER_MISS_FORWARD;
-			else if (!strcmp(val, "redirect"))
-				cc.miss = CACHEPEER_MISS_REDIRECT;
-			else
-				usage_error(cmd, "miss is 'forward' or 'redirect'");
-		} else if (!strcmp(what, "handoff")) {
-			cc.handoff_s = strtol(val, &end, 10);
-			if (!*val || *end || cc.handoff_s < 0)
-				usage_error(cmd, "handoff is a number of seconds");
-		} else {
-			usage_error(cmd, "unknown setting '%s'", what);
-		}
+int cmd_limits(const struct subcommand *cmd, int argc, char **argv)
+{
+	struct cp_node_info *info;
+	const struct cp_limits *l;
+	char b1[32];
+
+	no_operands(cmd, argc, argv);
+	info = cp_node_query();
+	l = &info->limits;
+	if (opt_json) {
+		limits_json(stdout, l);
+		putchar('\n');
+		free(info);
+		return EXIT_OK;
 	}
-
-	nl = open_nl();
-	ret = cp_nl_node_set_cluster(nl, &cc);
-	if (ret && cc.name && argc - first == 2)
-		fail("set name '%s': %s", cc.name, cp_nl_strerror(nl, ret));
-	if (ret)
-		fail("set: %s", cp_nl_strerror(nl, ret));
-	cp_nl_close(nl);
+	printf("limits:\n");
+	print_limit("max bytes", l->max_bytes, true);
+	print_limit("max blocks", l->max_blocks, false);
+	printf("  free space: stop below %u%%, cull below %u%%, run at %u%%%s\n", l->fs_stop,
+	       l->fs_cull, l->fs_run, l->fs_cull ? "" : " (culling off)");
+	printf("  eviction: %s\n", evict_name(l->evict));
+	if (l->scrub_rate)
+		printf("  scrub rate: %s/s\n", fmt_size(l->scrub_rate, b1, sizeof(b1)));
+	else
+		printf("  scrub rate: off\n");
+	if (info->state == CACHEPEER_NODE_RUNNING)
+		printf("  in use: %llu blocks, %s\n",
+		       (unsigned long long)counter_get(&info->stats, "blocks"),
+		       fmt_size(counter_get(&info->stats, "bytes"), b1, sizeof(b1)));
+	free(info);
 	return EXIT_OK;
 }
 
@@ -316,7 +315,7 @@ const char *local_peer(void)
 	struct cp_node_info *info = cp_node_query();
 
 	if (info->state != CACHEPEER_NODE_RUNNING)
-		fail("the local node is not running; give --peer ADDR:PORT");
+		fail_with(EXIT_CONN, "the local node is not running; give --peer ADDR:PORT");
 	if (!strncmp(info->listen, "0.0.0.0:", 8))
 		snprintf(peer, sizeof(peer), "127.0.0.1:%s", info->listen + 8);
 	else if (!strncmp(info->listen, "[::]:", 5))

@@ -1,45 +1,57 @@
 // SPDX-License-Identifier: GPL-2.0
-/* Output helpers shared by the subcommands. */
+/*
+ * Values in and out: the one way every command reads sizes, counts and
+ * durations, and writes sizes and JSON.
+ */
 
 #include <errno.h>
-#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <time.h>
 
-#include <linux/cachepeer.h>
-
 #include "ctl.h"
 
-/* Write s as a JSON string literal (RFC 8259 escaping). */
-void json_string(FILE *f, const char *s)
+/* Plain decimal digits; no sign, no base prefix, no suffix. */
+static int parse_digits(const char *s, const char **end, unsigned long long *out)
 {
-	fputc('"', f);
-	for (; *s; s++) {
-		unsigned char c = *s;
+	unsigned long long v = 0;
+	const char *p = s;
 
-		if (c == '"' || c == '\\')
-			fprintf(f, "\\%c", c);
-		else if (c < 0x20)
-			fprintf(f, "\\u%04x", c);
-		else
-			fputc(c, f);
+	if (*p < '0' || *p > '9')
+		return -EINVAL;
+	for (; *p >= '0' && *p <= '9'; p++) {
+		if (v > (~0ULL - (*p - '0')) / 10)
+			return -ERANGE;
+		v = v * 10 + (*p - '0');
 	}
-	fputc('"', f);
+	*end = p;
+	*out = v;
+	return 0;
 }
 
-/* "4194304", "4M", "4MiB", "512k": a byte count; K/M/G are powers of 1024. */
+/* A count: "100000", "010" (ten); never a suffix. */
+int parse_count(const char *s, unsigned long long *out)
+{
+	const char *end;
+	int ret = parse_digits(s, &end, out);
+
+	return ret ?: *end ? -EINVAL : 0;
+}
+
+/* "4194304", "4M", "4MiB", "512k", "1G": a byte count; K/M/G/T are powers of 1024. */
 int parse_size(const char *s, unsigned long long *out)
 {
 	unsigned long long v;
-	char *end;
-	int shift = 0;
+	const char *end;
+	int shift, ret;
 
-	errno = 0;
-	v = strtoull(s, &end, 0);
-	if (errno || end == s || *s == '-')
-		return -EINVAL;
+	ret = parse_digits(s, &end, &v);
+	if (ret)
+		return ret;
 	switch (*end) {
+	case '\0':
+		*out = v;
+		return 0;
 	case 'k': case 'K':
 		shift = 10;
 		break;
@@ -49,19 +61,53 @@ int parse_size(const char *s, unsigned long long *out)
 	case 'g': case 'G':
 		shift = 30;
 		break;
-	case '\0':
+	case 't': case 'T':
+		shift = 40;
 		break;
 	default:
 		return -EINVAL;
 	}
-	if (shift) {
-		end++;
-		if (*end && strcasecmp(end, "iB") && strcasecmp(end, "B"))
-			return -EINVAL;
-	}
+	end++;
+	if (*end && strcasecmp(end, "iB") && strcasecmp(end, "B"))
+		return -EINVAL;
 	if (v > (~0ULL >> shift))
 		return -ERANGE;
 	*out = v << shift;
+	return 0;
+}
+
+/*
+ * A duration into milliseconds: "30s", "500ms", "2m", "1h", "1d"; a bare
+ * number counts in unit_ms.
+ */
+int parse_duration(const char *s, unsigned long long unit_ms, unsigned long long *out)
+{
+	static const struct {
+		const char *suffix;
+		unsigned long long ms;
+	} units[] = {
+		{ "ms", 1 }, { "s", 1000 }, { "m", 60 * 1000 }, { "h", 3600 * 1000 },
+		{ "d", 24 * 3600 * 1000 },
+	};
+	unsigned long long v, mul = unit_ms;
+	const char *end;
+	size_t i;
+	int ret;
+
+	ret = parse_digits(s, &end, &v);
+	if (ret)
+		return ret;
+	if (*end) {
+		for (i = 0; i < ARRAY_SIZE(units); i++)
+			if (!strcmp(end, units[i].suffix))
+				break;
+		if (i == ARRAY_SIZE(units))
+			return -EINVAL;
+		mul = units[i].ms;
+	}
+	if (v > ~0ULL / mul)
+		return -ERANGE;
+	*out = v * mul;
 	return 0;
 }
 
@@ -82,18 +128,29 @@ const char *fmt_size(unsigned long long v, char *buf, size_t len)
 	return buf;
 }
 
-/* "name":value followed by sep. */
-void json_u64(const char *name, unsigned long long v, const char *sep)
+/* Write s as a JSON string literal (RFC 8259 escaping). */
+void json_string(FILE *f, const char *s)
 {
-	json_string(stdout, name);
-	printf(":%llu%s", v, sep);
+	fputc('"', f);
+	for (; *s; s++) {
+		unsigned char c = *s;
+
+		if (c == '"' || c == '\\')
+			fprintf(f, "\\%c", c);
+		else if (c < 0x20)
+			fprintf(f, "\\u%04x", c);
+		else
+			fputc(c, f);
+	}
+	fputc('"', f);
 }
 
-const char * const op_names[CACHEPEER_OP_MAX + 1] = {
-	[CACHEPEER_OP_GET] = "get", [CACHEPEER_OP_PUT] = "put", [CACHEPEER_OP_STAT] = "stat",
-	[CACHEPEER_OP_DEL] = "del", [CACHEPEER_OP_PING] = "ping",
-	[CACHEPEER_OP_RING_GET] = "ring_get", [CACHEPEER_OP_RING_PUSH] = "ring_push",
-};
+/* "name":value followed by sep. */
+void json_u64(FILE *f, const char *name, unsigned long long v, const char *sep)
+{
+	json_string(f, name);
+	fprintf(f, ":%llu%s", v, sep);
+}
 
 /* Seconds on the monotonic clock. */
 double now_s(void)

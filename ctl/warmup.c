@@ -7,7 +7,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
-#include <getopt.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -33,7 +32,7 @@ struct warmup {
 	const char *seed;
 	bool check;
 	atomic_size_t next;
-	atomic_ulong ok, missing, bad, failed, bytes, failovers, refreshes, redirects;
+	atomic_ulong ok, missing, bad, failed, unreachable, bytes, failovers, refreshes, redirects;
 };
 
 static struct warmup W;
@@ -140,7 +139,7 @@ static void one(struct cp_router *rt, const struct item *it)
 	ret = cp_router_call(rt, &m, &r, &c);
 	if (ret) {
 		fprintf(stderr, PROG_NAME ": warmup: '%s': no member reachable\n", it->key);
-		W.failed++;
+		W.unreachable++;
 	} else if (W.check && r.status == CACHEPEER_S_OK) {
 		got = malloc(r.data_len ? r.data_len : 1);
 		if (!got || cp_client_recv_data(c, &r, got) || r.data_len != len ||
@@ -172,9 +171,9 @@ static void *worker(void *arg)
 	size_t i;
 
 	if (cp_router_init(&rt, W.seed)) {
-		/* Count the blocks this worker would have taken as failed. */
+		/* Count the blocks this worker would have taken as unreachable. */
 		while ((i = W.next++) < W.n)
-			W.failed++;
+			W.unreachable++;
 		return NULL;
 	}
 	while ((i = W.next++) < W.n)
@@ -186,59 +185,31 @@ static void *worker(void *arg)
 	return NULL;
 }
 
-int cmd_warmup(int argc, char **argv)
+int cmd_warmup(const struct subcommand *cmd, int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		{ "peer", required_argument, NULL, 'p' },
-		{ "jobs", required_argument, NULL, 'J' },
-		{ "check", no_argument, NULL, 'c' },
-		{ "json", no_argument, NULL, 'j' },
-		{ "help", no_argument, NULL, 'h' },
-		{ }
-	};
-	const struct subcommand *cmd = find_subcommand("warmup");
-	pthread_t tid[JOBS_MAX];
+	unsigned long long jobs = 4;
 	const char *list = NULL;
+	const struct opt opts[] = {
+		OPT("seed", OPT_ADDR, &W.seed),
+		OPT("jobs", OPT_COUNT, &jobs, .min = 1, .max = JOBS_MAX),
+		OPT("check", OPT_FLAG, &W.check),
+		OPT("list", OPT_STRING, &list),
+		{ 0 }
+	};
+	pthread_t tid[JOBS_MAX];
 	struct cp_ring probe;
-	char *end, b[32];
-	long jobs = 4;
+	char b[32], **args;
 	double t0, dt;
 	bool tty = isatty(2);
-	int c, i, ret;
+	int n, i, ret;
 
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "f:jh", longopts, NULL)) != -1) {
-		switch (c) {
-		case 'p':
-			W.seed = optarg;
-			break;
-		case 'J':
-			jobs = strtol(optarg, &end, 10);
-			if (!*optarg || *end || jobs < 1 || jobs > JOBS_MAX)
-				usage_error(cmd, "--jobs is 1-%d", JOBS_MAX);
-			break;
-		case 'c':
-			W.check = true;
-			break;
-		case 'f':
-			list = optarg;
-			break;
-		case 'j':
-			opt_json = true;
-			break;
-		case 'h':
-			want_help(cmd, 0, NULL);
-			return EXIT_OK;
-		default:
-			usage_error(cmd, "bad option");
-		}
-	}
-	if (list ? argc != optind : argc - optind != 1)
-		usage_error(cmd, "expected DIR or -f LIST");
+	n = parse_cmdline(cmd, argc, argv, opts, &args);
+	if (list ? n : n != 1)
+		usage_error(cmd, "expected DIR or --list FILE");
 	if (list) {
 		read_list(list);
 	} else {
-		const char *dir = argv[optind];
+		const char *dir = args[0];
 
 		dir_prefix = strlen(dir) + (dir[strlen(dir) - 1] != '/');
 		if (nftw(dir, walk_fn, 32, FTW_PHYS))
@@ -248,13 +219,14 @@ int cmd_warmup(int argc, char **argv)
 		W.seed = local_peer();
 	ret = cp_ring_fetch(W.seed, &probe);
 	if (ret)
-		fail("warmup: cannot read the ring from %s: %s", W.seed, strerror(-ret));
+		fail_with(EXIT_CONN, "warmup: cannot read the ring from %s: %s", W.seed,
+			  strerror(-ret));
 	if (!probe.n)
 		fail("warmup: %s has an empty ring; join nodes first", W.seed);
 	cp_ring_free(&probe);
 
 	t0 = now_s();
-	for (i = 0; i < jobs; i++)
+	for (i = 0; i < (int)jobs; i++)
 		if (pthread_create(&tid[i], NULL, worker, NULL))
 			fail("warmup: cannot start a thread");
 	while (tty && W.next < W.n) {
@@ -262,7 +234,7 @@ int cmd_warmup(int argc, char **argv)
 			W.next < W.n ? (size_t)W.next : W.n, W.n);
 		usleep(200 * 1000);
 	}
-	for (i = 0; i < jobs; i++)
+	for (i = 0; i < (int)jobs; i++)
 		pthread_join(tid[i], NULL);
 	dt = now_s() - t0;
 	if (tty)
@@ -270,24 +242,29 @@ int cmd_warmup(int argc, char **argv)
 
 	if (opt_json) {
 		printf("{");
-		json_u64("blocks", W.n, ",");
-		json_u64("ok", W.ok, ",");
-		json_u64("missing", W.missing, ",");
-		json_u64("bad", W.bad, ",");
-		json_u64("failed", W.failed, ",");
-		json_u64("bytes", W.bytes, ",");
+		json_u64(stdout, "blocks", W.n, ",");
+		json_u64(stdout, "ok", W.ok, ",");
+		json_u64(stdout, "missing", W.missing, ",");
+		json_u64(stdout, "bad", W.bad, ",");
+		json_u64(stdout, "failed", W.failed, ",");
+		json_u64(stdout, "unreachable", W.unreachable, ",");
+		json_u64(stdout, "bytes", W.bytes, ",");
 		printf("\"seconds\":%.3f,", dt);
-		json_u64("failovers", W.failovers, ",");
-		json_u64("refreshes", W.refreshes, ",");
-		json_u64("redirects", W.redirects, "}\n");
+		json_u64(stdout, "failovers", W.failovers, ",");
+		json_u64(stdout, "refreshes", W.refreshes, ",");
+		json_u64(stdout, "redirects", W.redirects, "}\n");
 	} else {
-		printf("%s: %zu blocks, %lu %s, %lu missing, %lu bad, %lu failed; ",
+		printf("%s: %zu blocks, %lu %s, %lu missing, %lu bad, %lu failed, ",
 		       W.check ? "check" : "warmup", W.n, (unsigned long)W.ok,
 		       W.check ? "match" : "stored", (unsigned long)W.missing,
 		       (unsigned long)W.bad, (unsigned long)W.failed);
+		printf("%lu unreachable; ", (unsigned long)W.unreachable);
 		printf("%s in %.2f s (%.1f MiB/s)\n", fmt_size(W.bytes, b, sizeof(b)), dt,
 		       W.bytes / 1048576.0 / (dt ? dt : 1));
 	}
+	/* The worst outcome decides: no node to reach, then errors, bad data, misses. */
+	if (W.unreachable)
+		return EXIT_CONN;
 	if (W.failed)
 		return EXIT_ERR;
 	if (W.bad)
