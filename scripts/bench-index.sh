@@ -43,7 +43,7 @@ modprobe libcrc32c
 insmod "$top/kmod/cachepeer.ko" scrub_rate=0
 t0=$(now)
 "$ctl" start --listen 127.0.0.1:7000 --dir "$work/cache"
-while [ "$("$ctl" stats -j | python3 -c 'import json,sys; print(json.load(sys.stdin)["scan_done"])')" != True ]; do
+while [ "$("$ctl" stats -j | python3 -c 'import json,sys; print(json.load(sys.stdin)["stats"]["scan_done"])')" != True ]; do
 	sleep 0.02
 done
 t1=$(now)
@@ -52,7 +52,7 @@ scan_s=$(python3 -c "print($t1 - $t0)")
 
 python3 - "$work/stats.json" "$count" "$find_s" "$scan_s" <<'PY'
 import json, sys
-s = json.load(open(sys.argv[1]))
+s = json.load(open(sys.argv[1]))["stats"]
 count, find_s, scan_s = int(sys.argv[2]), float(sys.argv[3]), float(sys.argv[4])
 blocks, mem = s["blocks"], s["index_mem"]
 print(f"files: {count}, indexed: {blocks}, open files: {s['open_files']}")

@@ -25,10 +25,10 @@ done >"$conf"
 modprobe libcrc32c
 insmod "$top/kmod/cachepeer.ko"
 # The ring is built when set; a node need not run for that.
-"$ctl" ring set "$conf"
+"$ctl" ring load "$conf"
 "$ctl" ring -j | python3 -c '
 import json, sys
 r = json.load(sys.stdin)
 print("ring of %d members, %d points: built in %.2f ms, %d bytes (%.1f B per point)"
       % (len(r["members"]), r["points"], r["build_ns"] / 1e6, r["mem"], r["mem"] / r["points"]))'
-"$ctl" ring bench 1000000
+"$ctl" ring bench --count 1000000

@@ -48,13 +48,13 @@ for n in "${nodes[@]}"; do
 	on "$n" ip addr add "10.88.0.$n/24" dev eth0
 	on "$n" ip link set eth0 up
 	mkdir "$work/cache$n"
-	on "$n" "$ctl" set name "node$n" key "$work/cluster.key"
+	on "$n" "$ctl" set --name "node$n" --cluster-key "$work/cluster.key"
 	on "$n" "$ctl" start --listen "10.88.0.$n:7000" --dir "$work/cache$n"
 done
 
 echo "== join: node1 starts the ring, node2 and node3 join through it"
 for n in "${nodes[@]}"; do
-	on "$n" "$ctl" join 10.88.0.1:7000
+	on "$n" "$ctl" join --seed 10.88.0.1:7000
 done
 
 echo "== 300 blocks of 16-256 KiB to warm up"

@@ -130,6 +130,10 @@ if [ $tap = 1 ]; then
 		fail=$((fail + 1))
 	fi
 	[ "$rc" = 0 ] || [ "$fail" -gt 0 ] || fail=1
+	# Each test program reports its own duration: where the time went.
+	grep -aoE '# duration: [^ ]+ [0-9]+ s' "$log" |
+		awk '{t += $4; printf "%s %s s, ", $3, $4} END {if (NR) printf "in all %d s\n", t}' |
+		sed 's/^/durations: /'
 	echo "$pass passed, $fail failed, $skip skipped"
 	[ "$fail" = 0 ] || exit 1
 	exit 0

@@ -24,7 +24,7 @@ peer_up() {
 	on "p$1" ip addr add "10.77.0.$1/24" dev eth0
 	on "p$1" ip link set eth0 up
 	mkdir -p "$CP_TMP/p$1"
-	on "p$1" "$CTL" set name "p$1" key "$CP_TMP/cluster.key"
+	on "p$1" "$CTL" set --name "p$1" --cluster-key "$CP_TMP/cluster.key"
 	on "p$1" "$CTL" start --listen "$(addr "$1")" --dir "$CP_TMP/p$1"
 }
 
@@ -91,17 +91,17 @@ owners() {
 	seq -f "key-%g" 1 $NKEYS | on "p$1" "$CTL" ring lookup - | awk '{print $1, $3}'
 }
 
-# stat P PATH: a value from P's stats -j, e.g. stat 1 '["cluster"]["forwards"]'.
+# stat P PATH: a value from P's stats, e.g. stat 1 '["cluster"]["forwards"]'.
 stat() {
 	on "p$1" "$CTL" stats -j |
-		python3 -c 'import json, sys; print(eval("json.load(sys.stdin)" + sys.argv[1]))' "$2"
+		python3 -c 'import json, sys; print(eval("json.load(sys.stdin)[\"stats\"]" + sys.argv[1]))' "$2"
 }
 
 test_kernel_vectors() {
 	local got
 
 	grep '^member ' "$VEC" >"$CP_TMP/vec.ring"
-	on p1 "$CTL" ring set "$CP_TMP/vec.ring"
+	on p1 "$CTL" ring load "$CP_TMP/vec.ring"
 	# Points per member, as the kernel built them.
 	got=$(on p1 "$CTL" ring -j | python3 -c '
 import json, sys
@@ -114,16 +114,16 @@ print("\n".join("points %s %d" % (m["name"], m["points"]) for m in json.load(sys
 	got=$(awk '$1 == "xxh64" && $2 == 0 && $3 != "-" {print $3}' "$VEC" |
 	      on p1 "$CTL" ring lookup - | awk '{print "xxh64 0", $1, $2}')
 	expect_eq "$got" "$(awk '$1 == "xxh64" && $2 == 0 && $3 != "-"' "$VEC")" "hashes"
-	on p1 "$CTL" ring set /dev/null
+	on p1 "$CTL" ring load /dev/null
 	expect_eq "$(on p1 "$CTL" ring -j | json_get members)" "[]" "emptied"
 }
 
 test_join() {
 	local i
 
-	on p1 "$CTL" join "$(addr 1)"
+	on p1 "$CTL" join --seed "$(addr 1)"
 	for i in 2 3 4 5; do
-		on "p$i" "$CTL" join "$(addr 1)"
+		on "p$i" "$CTL" join --seed "$(addr 1)"
 	done
 	converged 2000 1 2 3 4 5
 	expect_eq "$(on p3 "$CTL" ring show --config | grep -c '^member')" 5 "members"
@@ -135,7 +135,7 @@ test_config_roundtrip() {
 
 	before=$(on p2 "$CTL" ring show --config)
 	on p2 "$CTL" ring show --config >"$CP_TMP/ring.conf"
-	on p2 "$CTL" ring set "$CP_TMP/ring.conf"
+	on p2 "$CTL" ring load "$CP_TMP/ring.conf"
 	expect_eq "$(on p2 "$CTL" ring show --config)" "$before" "config after set"
 	converged 2000 1 2 3 4 5
 }
@@ -145,7 +145,7 @@ test_propagation_2s() {
 
 	e0=$(epoch_of 1)
 	t0=$(date +%s%3N)
-	on p3 "$CTL" ring weight p2 200
+	on p3 "$CTL" ring set p2 --weight 200
 	converged 2000 1 2 3 4 5
 	echo "converged in $(($(date +%s%3N) - t0)) ms"
 	[ "$(epoch_of 5)" -gt "$e0" ]
@@ -162,13 +162,13 @@ test_weights() {
 	echo "p2 owns $n2 keys, the other four $rest"
 	# 2:1 per member, +-25%.
 	python3 -c "import sys; r = $n2 / ($rest / 4); print('ratio', r); sys.exit(not 1.5 <= r <= 2.5)"
-	on p1 "$CTL" ring weight p2 100
+	on p1 "$CTL" ring set p2 --weight 100
 	converged 2000 1 2 3 4 5
 }
 
 test_drain() {
 	on p3 "$CTL" put --peer "$(addr 3)" drained-block "$VEC"
-	on p1 "$CTL" ring weight p3 0
+	on p1 "$CTL" ring set p3 --weight 0
 	converged 2000 1 2 3 4 5
 	owners 2 >"$CP_TMP/own"
 	expect_eq "$(grep -c ' p3$' "$CP_TMP/own")" 0 "keys owned by the drained member"
@@ -180,7 +180,7 @@ assert m["p3"]["points"] == 0 and m["p3"]["share"] == 0, m["p3"]'
 	on p3 "$CTL" get --peer "$(addr 3)" -o "$CP_TMP/got" drained-block
 	cmp "$CP_TMP/got" "$VEC"
 	on p3 "$CTL" del --peer "$(addr 3)" drained-block
-	on p1 "$CTL" ring weight p3 100
+	on p1 "$CTL" ring set p3 --weight 100
 	converged 2000 1 2 3 4 5
 }
 
@@ -196,7 +196,7 @@ test_warmup() {
 	for i in 1 2 3 4 5; do
 		expect_eq "$(stat "$i" '["blocks"]')" "$(grep -c " p$i " "$CP_TMP/warm.own")" "p$i blocks"
 	done
-	out=$(on p2 "$CTL" warmup -j --check --peer "$(addr 2)" "$WARM")
+	out=$(on p2 "$CTL" warmup -j --check --seed "$(addr 2)" "$WARM")
 	expect_eq "$(json_get ok <<<"$out")" 200 "read back"
 }
 
@@ -226,13 +226,13 @@ test_redirect() {
 	local key owner other r0 msg
 
 	read -r key owner other <<<"$(misrouted)"
-	on "p$other" "$CTL" set miss redirect
+	on "p$other" "$CTL" set --miss redirect
 	r0=$(stat "$other" '["cluster"]["redirects"]')
 	msg=$(on "p$other" "$CTL" get --peer "$(addr "$other")" -o "$CP_TMP/got" "$key" 2>&1)
 	expect_eq "$msg" "cachepeerctl: get '$key': redirected to $(addr "$owner")" "message"
 	cmp "$CP_TMP/got" "$WARM/$key"
 	expect_eq "$(stat "$other" '["cluster"]["redirects"]')" $((r0 + 1)) "redirects"
-	on "p$other" "$CTL" set miss forward
+	on "p$other" "$CTL" set --miss forward
 }
 
 test_sixth_peer() {
@@ -241,7 +241,7 @@ test_sixth_peer() {
 	owners 1 >"$CP_TMP/own.5"
 	find "$WARM" -type f -printf '%P\n' | on p1 "$CTL" ring lookup - >"$CP_TMP/warm.own5"
 	peer_up 6
-	on p6 "$CTL" join "$(addr 3)"
+	on p6 "$CTL" join --seed "$(addr 3)"
 	converged 2000 1 2 3 4 5 6
 	owners 1 >"$CP_TMP/own.6"
 	# Keys move only to the new member, about 1/6 of them.
@@ -254,7 +254,7 @@ test_sixth_peer() {
 	# Hand-off: the blocks PUT before the join are served by p6, no miss.
 	h=$(find "$WARM" -type f -printf '%P\n' | on p1 "$CTL" ring lookup - | grep -c ' p6 ')
 	[ "$h" -gt 0 ]
-	out=$(on p4 "$CTL" warmup -j --check --peer "$(addr 4)" "$WARM")
+	out=$(on p4 "$CTL" warmup -j --check --seed "$(addr 4)" "$WARM")
 	echo "$out"
 	expect_eq "$(json_get ok <<<"$out")" 200 "read back after the join"
 	expect_eq "$(json_get missing <<<"$out")" 0 "misses"
@@ -265,28 +265,41 @@ test_sixth_peer() {
 test_leave() {
 	on p6 "$CTL" leave
 	converged 2000 1 2 3 4 5
-	fails on p6 "$CTL" leave 2>/dev/null
+	expect_err 1 "cachepeerctl: leave: this node (p6) is not in the ring" on p6 "$CTL" leave
 	on p1 "$CTL" ring show --config | fails grep -q ' p6 '
 	on p6 "$CTL" ring show --config | fails grep -q ' p6 '
 }
 
+# Two edits made at once on different nodes. The ring is replaced whole, so
+# when both are made from the same epoch one of them loses (issue: per-member
+# merge); what must hold is that every member ends on the same ring, that it
+# carries at least one of the two edits, and that nothing else changed.
 test_concurrent() {
-	on p1 "$CTL" ring weight p4 150 &
-	on p2 "$CTL" ring weight p5 50 &
+	local others
+
+	others=$(on p3 "$CTL" ring show --config | grep -v ' p[45] ')
+	on p1 "$CTL" ring set p4 --weight 150 &
+	on p2 "$CTL" ring set p5 --weight 50 &
 	wait
 	converged 3000 1 2 3 4 5
-	on p1 "$CTL" ring weight p4 100
-	on p1 "$CTL" ring weight p5 100
+	on p3 "$CTL" ring show --config >"$CP_TMP/concurrent"
+	cat "$CP_TMP/concurrent"
+	grep -qx "member p4 $(addr 4) weight 150" "$CP_TMP/concurrent" ||
+		grep -qx "member p5 $(addr 5) weight 50" "$CP_TMP/concurrent" ||
+		{ echo "both concurrent edits were lost"; return 1; }
+	expect_eq "$(grep -v ' p[45] ' "$CP_TMP/concurrent")" "$others" "the other members"
+	on p1 "$CTL" ring set p4 --weight 100
+	on p1 "$CTL" ring set p5 --weight 100
 	converged 2000 1 2 3 4 5
 }
 
 test_catch_up() {
 	on p5 "$CTL" stop
-	on p1 "$CTL" ring weight p4 120
+	on p1 "$CTL" ring set p4 --weight 120
 	converged 2000 1 2 3 4
 	on p5 "$CTL" start --listen "$(addr 5)" --dir "$CP_TMP/p5"
 	converged 5000 1 2 3 4 5
-	on p1 "$CTL" ring weight p4 100
+	on p1 "$CTL" ring set p4 --weight 100
 	converged 2000 1 2 3 4 5
 }
 
@@ -322,9 +335,9 @@ test_netns_deleted() {
 	cat "$CP_TMP/bg.json"
 	expect_eq "$(json_get failed <"$CP_TMP/bg.json")" 0 "failed PUTs while p5 went away"
 	# Clients keep working against the rest.
-	out=$(on p2 "$CTL" warmup -j --peer "$(addr 2)" "$WARM")
+	out=$(on p2 "$CTL" warmup -j --seed "$(addr 2)" "$WARM")
 	expect_eq "$(json_get failed <<<"$out")" 0 "failed PUTs"
-	out=$(on p3 "$CTL" warmup -j --check --peer "$(addr 3)" "$WARM")
+	out=$(on p3 "$CTL" warmup -j --check --seed "$(addr 3)" "$WARM")
 	expect_eq "$(json_get ok <<<"$out")" 200 "read back without p5"
 	on p1 "$CTL" ring del p5
 	converged 2000 1 2 3 4
@@ -337,14 +350,20 @@ test_bad_input() {
 		on p1 "$CTL" ring add p9 "$(addr 2)"
 	expect_err 1 "cachepeerctl: ring del: no member of that name in the ring (No such file or directory)" \
 		on p1 "$CTL" ring del nobody
-	expect_err 1 "cachepeerctl: ring weight: no member of that name in the ring (No such file or directory)" \
-		on p1 "$CTL" ring weight nobody 5
-	fails on p1 "$CTL" ring weight p2 1001 2>/dev/null
-	fails on p1 "$CTL" ring add bad/name 10.77.0.9:7000 2>/dev/null
-	fails on p1 "$CTL" ring add p9 10.77.0.300:7000 2>/dev/null
-	expect_err 1 "cachepeerctl: set name 'other': leave the ring before renaming the node (Device or resource busy)" \
-		on p1 "$CTL" set name other
+	expect_err 1 "cachepeerctl: ring set: no member of that name in the ring (No such file or directory)" \
+		on p1 "$CTL" ring set nobody --weight 5
+	# The kernel's own checks, past the tool's.
+	expect_err 1 "cachepeerctl: ring add: member name must be 1-63 bytes of [A-Za-z0-9._-] (Invalid argument)" \
+		on p1 "$CTL" ring add bad/name 10.77.0.9:7000
+	expect_err 1 "cachepeerctl: set: leave the ring before renaming the node (Device or resource busy)" \
+		on p1 "$CTL" set --name other
+	# And the tool's, which stop a bad value before it is sent.
+	expect_usage "cachepeerctl ring: --weight must be 0 to 1000, not '1001'" \
+		on p1 "$CTL" ring set p2 --weight 1001
+	expect_usage "cachepeerctl ring: member address must be ADDR:PORT or [ADDR6]:PORT" \
+		on p1 "$CTL" ring add p9 10.77.0.300:7000
 	converged 2000 1 2 3 4
+	on p1 "$CTL" ring show --config | fails grep -q ' p9 '
 }
 
 ktap_print_header
@@ -352,7 +371,7 @@ ktap_set_plan 16
 setup
 run_test "kernel ring matches ring_vectors.txt" test_kernel_vectors
 run_test "five peers join through one seed" test_join
-run_test "ring show --config reads back unchanged" test_config_roundtrip
+run_test "ring show --config loads back unchanged" test_config_roundtrip
 run_test "a change reaches every member within 2 s" test_propagation_2s
 run_test "weights 2:1 give 2:1 key ownership" test_weights
 run_test "a drained member owns no keys and still serves" test_drain

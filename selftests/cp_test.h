@@ -6,6 +6,29 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+/* How long the program ran, for vm-run.sh's summary of where time goes. */
+static struct timespec cp_test_t0;
+static pid_t cp_test_pid;
+
+__attribute__((constructor)) static void cp_test_start(void)
+{
+	clock_gettime(CLOCK_MONOTONIC, &cp_test_t0);
+	cp_test_pid = getpid();
+}
+
+__attribute__((destructor)) static void cp_test_end(void)
+{
+	extern const char *__progname;
+	struct timespec t;
+
+	if (getpid() != cp_test_pid)	/* a test's forked child */
+		return;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	printf("# duration: %s %ld s\n", __progname, (long)(t.tv_sec - cp_test_t0.tv_sec));
+}
 
 /*
  * Load cachepeer.ko ($CP_KO, default ../kmod/cachepeer.ko) unless it is

@@ -8,6 +8,7 @@
 source "$(dirname "$0")/lib.sh"
 
 stat_of() { on d "$CTL" -j | python3 -c "import json,sys; print(json.load(sys.stdin)['stats']['$1'])"; }
+scan_done() { [ "$(stat_of scan_done)" = True ]; }
 
 # Each subtest starts with this namespace's node stopped, whatever the last did.
 fresh() {
@@ -99,8 +100,7 @@ s.sendall(hdr + key + bytes(3 << 20))
 time.sleep(3)
 s.close()
 PY
-	expect_eq "$(on d "$CTL" stats -j | python3 -c "import json,sys; print(json.load(sys.stdin)['evictions'])")" \
-		0 "evictions while a PUT filled the disk"
+	expect_eq "$(stat_of evictions)" 0 "evictions while a PUT filled the disk"
 	on d "$CTL" get one -o "$CP_TMP/got"
 	cmp "$CP_TMP/block" "$CP_TMP/got"
 	on d "$CTL" stop
@@ -119,25 +119,50 @@ test_ipv6() {
 	on d "$CTL" stop
 }
 
-# Teardown with clients mid-transfer: stop, netns deletion and rmmod.
+all_clients_served() {
+	[ -e "$CP_TMP/tb.1.ok" ] && [ -e "$CP_TMP/tb.2.ok" ] && [ -e "$CP_TMP/tb.3.ok" ] &&
+		[ -e "$CP_TMP/tb.4.ok" ]
+}
+
+# Teardown with clients mid-transfer: stop, netns deletion and rmmod. Every
+# client has completed GETs when the node goes away; every GET that
+# completed, before or during the teardown, delivered the block intact; no
+# connection is left; and after each teardown a node started on the same
+# directory serves the block again.
 test_teardown_busy() {
-	local i
+	local i j
 
 	mkdir -p "$CP_TMP/b"
 	for i in 1 2 3; do
 		on d "$CTL" start --listen 127.0.0.1:7000 --dir "$CP_TMP/b"
-		on d "$CTL" put blk "$CP_TMP/block"
-		for _ in 1 2 3 4; do
-			(while on d "$CTL" get blk -o /dev/null 2>/dev/null; do :; done) &
+		[ $i != 1 ] || on d "$CTL" put blk "$CP_TMP/block"
+		wait_for 60 scan_done
+		rm -f "$CP_TMP"/tb.*
+		for j in 1 2 3 4; do
+			(
+				while on d "$CTL" get blk -o "$CP_TMP/tb.$j.out" 2>/dev/null; do
+					cmp -s "$CP_TMP/block" "$CP_TMP/tb.$j.out" || : >"$CP_TMP/tb.bad"
+					: >"$CP_TMP/tb.$j.ok"
+				done
+			) &
 		done
-		sleep 2
+		wait_for 120 all_clients_served
 		case $i in
 		1) on d "$CTL" stop ;;
 		2) ns_del d; ns_add d ;;
-		3) rmmod cachepeer; load_module ;;
+		3) rmmod cachepeer
+		   if module_loaded; then echo "rmmod left the module loaded"; return 1; fi
+		   load_module ;;
 		esac
 		wait
+		[ ! -e "$CP_TMP/tb.bad" ] || { echo "teardown $i: a GET delivered wrong bytes"; return 1; }
 		expect_eq "$(on d "$CTL" -j | json_get state)" stopped "state after teardown $i"
+		expect_eq "$(on d "$CTL" conns)" "no connections" "connections after teardown $i"
+		on d "$CTL" start --listen 127.0.0.1:7000 --dir "$CP_TMP/b"
+		wait_for 60 scan_done
+		on d "$CTL" get blk -o "$CP_TMP/tb.after"
+		cmp "$CP_TMP/block" "$CP_TMP/tb.after"
+		on d "$CTL" stop
 	done
 }
 
@@ -152,10 +177,13 @@ test_module_params() {
 	"$CTL" put small "$CP_TMP/1m"
 	expect_err 1 "cachepeerctl: put 'big': too large" "$CTL" put big "$CP_TMP/block"
 	rmmod cachepeer
-	fails insmod "$KO" cache_dir="$CP_TMP/p"
-	fails insmod "$KO" cache_dir="$CP_TMP/missing" listen=127.0.0.1:7002
-	fails insmod "$KO" cache_dir="$CP_TMP/p" listen=bogus
-	fails insmod "$KO" cache_dir="$CP_TMP/p" listen=127.0.0.1:7002 max_block=65M
+	fails_logged "cache_dir= and listen= must be given together" insmod "$KO" cache_dir="$CP_TMP/p"
+	fails_logged "cannot start the node in $CP_TMP/missing: -2" \
+		insmod "$KO" cache_dir="$CP_TMP/missing" listen=127.0.0.1:7002
+	fails_logged "listen=bogus: expected ADDR:PORT or \[ADDR6\]:PORT" \
+		insmod "$KO" cache_dir="$CP_TMP/p" listen=bogus
+	fails_logged "\`65M' invalid for parameter \`max_block'" \
+		insmod "$KO" cache_dir="$CP_TMP/p" listen=127.0.0.1:7002 max_block=65M
 	load_module
 }
 

@@ -72,6 +72,8 @@ cleanup() {
 	unload_module 2>/dev/null
 	umount -l "$CP_TMP"
 	rmdir "$CP_TMP"
+	# vm-run.sh sums these up: where the suite's time goes.
+	echo "# duration: $(basename "$0") $SECONDS s"
 }
 trap cleanup EXIT
 
@@ -103,6 +105,21 @@ expect_eq() {
 	fi
 }
 
+# wait_for SECONDS CMD...: poll CMD every 0.1 s until it succeeds; fail
+# after SECONDS (a bound for a hung kernel, not a timing assumption).
+wait_for() {
+	local end=$(($(date +%s) + $1))
+
+	shift
+	until "$@"; do
+		if [ "$(date +%s)" -ge "$end" ]; then
+			echo "timed out waiting for: $*"
+			return 1
+		fi
+		sleep 0.1
+	done
+}
+
 # fails CMD...: CMD must exit non-zero.
 fails() {
 	if "$@"; then
@@ -123,13 +140,47 @@ expect_err() {
 	expect_eq "$msg" "$want_msg" "error of '$*'"
 }
 
+# expect_usage MESSAGE CMD...: CMD exits 2 (bad command line), MESSAGE on the
+# first line of stderr and the command's usage after it.
+expect_usage() {
+	local want_msg=$1 rc msg
+
+	shift
+	msg=$("$@" 2>&1 >/dev/null) && rc=0 || rc=$?
+	expect_eq "$rc" 2 "exit status of '$*'" &&
+	expect_eq "$(head -1 <<<"$msg")" "$want_msg" "error of '$*'" &&
+	expect_eq "$(sed -n '2s/ .*//p' <<<"$msg")" "usage:" "usage after the error of '$*'"
+}
+
+# fails_logged PATTERN CMD...: CMD fails, and the kernel says why: a line
+# matching PATTERN (grep -E) appears in the kernel log while it runs.
+fails_logged() {
+	local pattern=$1 mark
+
+	shift
+	mark="cachepeer-test: $$ $(date +%s%N)"
+	echo "$mark" >/dev/kmsg
+	if "$@"; then
+		echo "unexpectedly succeeded: $*"
+		return 1
+	fi
+	if ! dmesg | sed -n "/$mark/,\$p" | grep -qE "$pattern"; then
+		echo "'$*' failed, but the kernel log does not say '$pattern':"
+		dmesg | sed -n "/$mark/,\$p"
+		return 1
+	fi
+}
+
 # run_test DESC FUNC: run one subtest and report it.
 run_test() {
 	local desc=$1 rc
 
 	shift
+	local t0=$SECONDS
+
 	(set -e; "$@") >"$CP_TMP/.subtest-log" 2>&1
 	rc=$?
+	echo "# $desc: $((SECONDS - t0)) s"
 	if [ $rc = 0 ]; then
 		ktap_test_pass "$desc"
 	elif [ $rc = "$KSFT_SKIP" ]; then

@@ -31,8 +31,9 @@ test_load_unload() {
 
 test_not_loaded_message() {
 	unload_module
-	expect_err 1 "cachepeerctl: cachepeer module is not loaded" "$CTL" status
-	expect_err 1 "cachepeerctl: cachepeer module is not loaded" "$CTL" start $(start_args x)
+	expect_err 6 "cachepeerctl: cachepeer module is not loaded" "$CTL" status
+	expect_err 6 "cachepeerctl: cachepeer module is not loaded" "$CTL" start $(start_args x)
+	expect_err 6 "cachepeerctl: cachepeer module is not loaded" "$CTL" ring set x --weight 1
 }
 
 test_param_node_name() {
@@ -49,9 +50,10 @@ test_param_node_name() {
 test_param_rejected() {
 	unload_module
 	# (A space would only split the argument: the parser takes "node_name=bad".)
-	fails insmod "$KO" node_name=bad/name
-	fails insmod "$KO" node_name=caf$'\xe9'
-	fails insmod "$KO" node_name="$(printf 'x%.0s' {1..64})"
+	fails_logged "\`bad/name' invalid for parameter \`node_name'" insmod "$KO" node_name=bad/name
+	fails_logged "invalid for parameter \`node_name'" insmod "$KO" node_name=caf$'\xe9'
+	fails_logged "\`x{64}' invalid for parameter \`node_name'" \
+		insmod "$KO" node_name="$(printf 'x%.0s' {1..64})"
 	[ ! -d /sys/module/cachepeer ]
 }
 

@@ -32,9 +32,9 @@ test_status_fields() {
 }
 
 test_independent() {
-	on a "$CTL" set name n-a
+	on a "$CTL" set --name n-a
 	on a "$CTL" start $(start_args a)
-	on b "$CTL" set name n-b
+	on b "$CTL" set --name n-b
 	expect_eq "$(on a "$CTL" -j | json_get state)" running "a state"
 	expect_eq "$(on b "$CTL" -j | json_get state)" stopped "b state"
 	expect_eq "$("$CTL" -j | json_get state)" stopped "init state"
@@ -54,8 +54,8 @@ test_state_errors() {
 	on a "$CTL" stop
 	expect_err 1 "cachepeerctl: stop: node is not running (Operation already in progress)" \
 		on a "$CTL" stop
-	expect_err 1 "cachepeerctl: set name 'bad/name': name must be 1-63 bytes of [A-Za-z0-9._-] (Invalid argument)" \
-		on a "$CTL" set name bad/name
+	expect_err 1 "cachepeerctl: set: name must be 1-63 bytes of [A-Za-z0-9._-] (Invalid argument)" \
+		on a "$CTL" set --name bad/name
 	expect_eq "$(on a "$CTL" -j | json_get name)" n-a "name after rejected set"
 }
 
@@ -72,7 +72,7 @@ test_rmmod_with_namespaces() {
 	on b "$CTL" start $(start_args b) 2>/dev/null || true
 	rmmod cachepeer
 	[ ! -d /sys/module/cachepeer ]
-	expect_err 1 "cachepeerctl: cachepeer module is not loaded" on a "$CTL"
+	expect_err 6 "cachepeerctl: cachepeer module is not loaded" on a "$CTL"
 	# Namespaces outlive the module and get fresh nodes when it returns.
 	insmod "$KO"
 	expect_eq "$(on a "$CTL" -j | json_get state)" stopped "a state after reload"

@@ -10,6 +10,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <stdbool.h>
+#include <sys/mount.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -467,15 +471,30 @@ TEST_F(node, ring_bad_members)
 	EXPECT_EQ(epoch, ring_epoch(self->fd, self->family));
 }
 
+/*
+ * Random commands 0-7 with up to three random attributes of types 0-5, on a
+ * stopped node. The outcome of each is known without looking at the bytes:
+ * an op that takes no attributes refuses any, a node that is stopped can
+ * be neither stopped nor scrubbed, a dump-only op refuses a do, and no
+ * attribute this generator can make lets a node start. Only NODE_SET can
+ * succeed with attributes (a valid name), and then the name must be valid.
+ */
+static bool name_ok(const char *name)
+{
+	size_t n = strspn(name, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-");
+
+	return n == strlen(name) && n >= 1 && n <= CACHEPEER_NAME_MAX;
+}
+
 TEST_F(node, random_requests)
 {
-	unsigned int seed = 1234;
+	unsigned int seed = 1234, ok = 0, refused = 0;
 	int i, j;
 
 	for (i = 0; i < 5000; i++) {
-		int nattr = rand_r(&seed) % 4;
+		int nattr = rand_r(&seed) % 4, cmd = rand_r(&seed) % 8, want;
 
-		req_init(&self->r, self->family, rand_r(&seed) % 8);
+		req_init(&self->r, self->family, cmd);
 		self->r.genl.version = rand_r(&seed) % 3;
 		for (j = 0; j < nattr; j++) {
 			char data[300];
@@ -487,9 +506,158 @@ TEST_F(node, random_requests)
 			put_attr(&self->r, rand_r(&seed) % 6, data, len);
 		}
 		ASSERT_EQ(0, do_req());
-		ASSERT_GE(0, self->rep.error);
+		switch (cmd) {
+		case CACHEPEER_CMD_UNSPEC:
+		case CACHEPEER_CMD_CONN_GET:	/* a dump, asked as a do */
+			want = -EOPNOTSUPP;
+			break;
+		case CACHEPEER_CMD_NODE_GET:
+			want = nattr ? -EINVAL : 0;
+			break;
+		case CACHEPEER_CMD_RING_GET:
+			want = nattr ? -EINVAL : 0;
+			break;
+		case CACHEPEER_CMD_NODE_STOP:
+			want = nattr ? -EINVAL : -EALREADY;
+			break;
+		case CACHEPEER_CMD_SCRUB_START:
+			want = nattr ? -EINVAL : -ENOTCONN;
+			break;
+		case CACHEPEER_CMD_NODE_START:
+			/* Never a directory attribute; a port of 0 is out of range. */
+			want = nattr && self->rep.error == -ERANGE ? -ERANGE : -EINVAL;
+			break;
+		default:			/* NODE_SET */
+			want = -EINVAL;
+			if (nattr && (self->rep.error == -ERANGE || !self->rep.error))
+				want = self->rep.error;
+			if (!self->rep.error)
+				ASSERT_TRUE(name_ok(get_name())) TH_LOG("set a bad name");
+			break;
+		}
+		ASSERT_EQ(want, self->rep.error) TH_LOG("request %d: command %d, %d attributes",
+							i, cmd, nattr);
+		if (self->rep.error)
+			refused++;
+		else
+			ok++;
 	}
+	/* Both kinds happened, and the node is as it was: stopped, and answering. */
+	EXPECT_LT(100, ok);
+	EXPECT_LT(1000, refused);
 	EXPECT_STRNE("(GET failed)", get_name());
+	EXPECT_EQ(CACHEPEER_NODE_STOPPED, self->node.state);
+}
+
+/*
+ * CONN_GET is a dump in parts; one that spans a change of the connection
+ * list is flagged NLM_F_DUMP_INTR, so that the reader can start it again,
+ * and one that spans no change is not.
+ */
+#define DUMP_CONNS	400
+#define DUMP_READ	8192	/* the kernel sizes a dump's parts by its reader's reads */
+
+/* A PING on a new connection to the node: once answered, it is listed. */
+static int ping_conn(void)
+{
+	struct sockaddr_in sin = { .sin_family = AF_INET, .sin_port = htons(7000),
+				   .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	struct cachepeer_req q = { .magic = htonl(CACHEPEER_REQ_MAGIC),
+				   .version = CACHEPEER_PROTO_VERSION,
+				   .opcode = CACHEPEER_OP_PING };
+	char resp[sizeof(struct cachepeer_resp)];
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+	if (fd < 0 || connect(fd, (struct sockaddr *)&sin, sizeof(sin)) ||
+	    send(fd, &q, sizeof(q), 0) != sizeof(q) ||
+	    recv(fd, resp, sizeof(resp), MSG_WAITALL) != sizeof(resp)) {
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/*
+ * Read one part of a dump: its message count into *msgs, whether any was
+ * flagged into *intr. Returns 1 at the end of the dump, 0 before, -1 on
+ * an error.
+ */
+static int dump_part(int fd, int *msgs, bool *intr)
+{
+	static char buf[DUMP_READ];
+	struct nlmsghdr *h;
+	ssize_t n = recv(fd, buf, sizeof(buf), 0);
+
+	if (n < 0)
+		return -1;
+	for (h = (struct nlmsghdr *)buf; NLMSG_OK(h, n); h = NLMSG_NEXT(h, n)) {
+		*intr |= !!(h->nlmsg_flags & NLM_F_DUMP_INTR);
+		if (h->nlmsg_type == NLMSG_DONE)
+			return 1;
+		if (h->nlmsg_type == NLMSG_ERROR)
+			return -1;
+		(*msgs)++;
+	}
+	return 0;
+}
+
+TEST_F_TIMEOUT(node, conn_dump_interrupted, 600)
+{
+	char dir[] = "/tmp/cp-nl.XXXXXX", cmd[256];
+	int fds[DUMP_CONNS + 1], i, msgs, parts, ret, nl;
+	bool intr;
+
+	ASSERT_EQ(0, system("ip link set lo up"));
+	ASSERT_NE(NULL, mkdtemp(dir));
+	ASSERT_EQ(0, mount("cp-nl", dir, "tmpfs", 0, NULL));
+	snprintf(cmd, sizeof(cmd), "%s start --listen 127.0.0.1:7000 --dir %s",
+		 getenv("CP_CTL") ?: "../ctl/cachepeerctl", dir);
+	ASSERT_EQ(0, system(cmd));
+	for (i = 0; i < DUMP_CONNS; i++) {
+		fds[i] = ping_conn();
+		ASSERT_LE(0, fds[i]);
+	}
+
+	/* A socket of its own, whose reads have never been larger. */
+	nl = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_GENERIC);
+	ASSERT_LE(0, nl);
+
+	/* Undisturbed: every connection once, no flag, in several parts. */
+	req_init(&self->r, self->family, CACHEPEER_CMD_CONN_GET);
+	self->r.nlh.nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
+	ASSERT_EQ(self->r.nlh.nlmsg_len, send(nl, &self->r, self->r.nlh.nlmsg_len, 0));
+	msgs = parts = 0;
+	intr = false;
+	while (!(ret = dump_part(nl, &msgs, &intr)))
+		parts++;
+	ASSERT_EQ(1, ret);
+	EXPECT_EQ(DUMP_CONNS, msgs);
+	EXPECT_FALSE(intr);
+	ASSERT_LT(2, parts) TH_LOG("the dump must come in parts for this test to mean anything");
+
+	/*
+	 * Disturbed: reading a part makes the kernel fill the next one, so a
+	 * connection made after the first read shows in the third part.
+	 */
+	ASSERT_EQ(self->r.nlh.nlmsg_len, send(nl, &self->r, self->r.nlh.nlmsg_len, 0));
+	msgs = 0;
+	intr = false;
+	ASSERT_EQ(0, dump_part(nl, &msgs, &intr));
+	fds[DUMP_CONNS] = ping_conn();
+	ASSERT_LE(0, fds[DUMP_CONNS]);
+	while (!(ret = dump_part(nl, &msgs, &intr)))
+		;
+	ASSERT_EQ(1, ret);
+	EXPECT_TRUE(intr);
+	close(nl);
+
+	for (i = 0; i <= DUMP_CONNS; i++)
+		close(fds[i]);
+	snprintf(cmd, sizeof(cmd), "%s stop", getenv("CP_CTL") ?: "../ctl/cachepeerctl");
+	EXPECT_EQ(0, system(cmd));
+	umount2(dir, MNT_DETACH);
+	rmdir(dir);
 }
 
 TEST_HARNESS_MAIN

@@ -19,18 +19,19 @@ test_unpriv_mutate_refused() {
 	expect_err 1 "cachepeerctl: start: permission denied" \
 		as_nobody "$CTL" start $(start_args p)
 	expect_err 1 "cachepeerctl: stop: permission denied" as_nobody "$CTL" stop
-	expect_err 1 "cachepeerctl: set name 'x': permission denied" as_nobody "$CTL" set name x
-	expect_err 1 "cachepeerctl: limits: permission denied" \
-		as_nobody "$CTL" limits --max-blocks 1
+	expect_err 1 "cachepeerctl: set: permission denied" as_nobody "$CTL" set --name x
+	expect_err 1 "cachepeerctl: set: permission denied" \
+		as_nobody "$CTL" set --max-blocks 1
 	expect_err 1 "cachepeerctl: scrub start: permission denied" as_nobody "$CTL" scrub start
 	expect_err 1 "cachepeerctl: ring add: permission denied" \
 		as_nobody "$CTL" ring add x 10.0.0.1:7000
-	expect_err 1 "cachepeerctl: ring set: permission denied" as_nobody "$CTL" ring set /dev/null
+	expect_err 1 "cachepeerctl: ring load: permission denied" as_nobody "$CTL" ring load /dev/null
 	expect_err 1 "cachepeerctl: ring del: permission denied" as_nobody "$CTL" ring del x
-	expect_err 1 "cachepeerctl: ring weight: permission denied" as_nobody "$CTL" ring weight x 1
+	expect_err 1 "cachepeerctl: ring set: permission denied" as_nobody "$CTL" ring set x --weight 1
 	head -c 32 /dev/zero >"$CP_TMP/key"
 	chmod 644 "$CP_TMP/key"
-	expect_err 1 "cachepeerctl: set: permission denied" as_nobody "$CTL" set key "$CP_TMP/key"
+	expect_err 1 "cachepeerctl: set: permission denied" \
+		as_nobody "$CTL" set --cluster-key "$CP_TMP/key"
 	expect_eq "$("$CTL" ring -j | json_get members)" "[]" "ring after refused edits"
 	expect_eq "$("$CTL" -j | json_get state)" stopped "state after refused start"
 	expect_eq "$("$CTL" -j | json_get name)" "" "name after refused set"

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cp_test.h"
 #include "kselftest.h"
 #include "ring.h"
 
