@@ -259,17 +259,25 @@ int cp_ring_decode(struct cp_ring *r, const void *buf, size_t len)
 	if (!r->m)
 		return -ENOMEM;
 	for (i = 0; i < n; i++, e++) {
-		char host[INET6_ADDRSTRLEN];
-		int af = e->family == 6 ? AF_INET6 : AF_INET;
+		struct sockaddr_storage ss = { 0 };
+		struct sockaddr_in6 *sin6 = (void *)&ss;
+		struct sockaddr_in *sin = (void *)&ss;
 
-		if (e->name[CACHEPEER_NAME_MAX] || (e->family != 4 && e->family != 6) ||
-		    !inet_ntop(af, e->addr, host, sizeof(host))) {
+		if (e->name[CACHEPEER_NAME_MAX] || (e->family != 4 && e->family != 6)) {
 			cp_ring_free(r);
 			return -EBADMSG;
 		}
+		if (e->family == 6) {
+			sin6->sin6_family = AF_INET6;
+			memcpy(&sin6->sin6_addr, e->addr, 16);
+			sin6->sin6_port = e->port;
+		} else {
+			sin->sin_family = AF_INET;
+			memcpy(&sin->sin_addr, e->addr, 4);
+			sin->sin_port = e->port;
+		}
 		memcpy(r->m[i].name, e->name, sizeof(r->m[i].name));
-		snprintf(r->m[i].addr, sizeof(r->m[i].addr), af == AF_INET6 ? "[%s]:%u" : "%s:%u",
-			 host, ntohs(e->port));
+		cp_fmt_sockaddr((struct sockaddr *)&ss, r->m[i].addr, sizeof(r->m[i].addr));
 		r->m[i].weight = ntohs(e->weight);
 	}
 	return cp_ring_build(r);

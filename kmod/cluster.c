@@ -88,6 +88,7 @@ static void push_work(struct work_struct *work)
 	struct cp_push *pw = container_of(work, struct cp_push, work);
 	struct cp_cluster *cl = pw->cl;
 	struct cp_req req = {
+		.id = CP_PEER_REQ_ID,
 		.opcode = CACHEPEER_OP_RING_PUSH,
 		.payload_len = pw->msg->len,
 	};

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0 */
+/* The cluster part's interface: a node's ring, who owns a key, ring edits. */
 #ifndef _CP_CLUSTER_H
 #define _CP_CLUSTER_H
 

@@ -308,6 +308,16 @@ static void drop_queued(struct cp_conn *conn)
 	}
 }
 
+/*
+ * The connection list changed: a new generation, never 0, which
+ * nl_dump_check_consistent() would take for "not checked".
+ */
+static void conns_changed(struct cp_service *svc)
+{
+	lockdep_assert_held(&svc->conns_lock);
+	svc->conns_gen = svc->conns_gen + 1 ?: 1;
+}
+
 static void conn_close(struct cp_conn *conn)
 {
 	struct cp_service *svc = conn->svc;
@@ -338,7 +348,7 @@ static void conn_close(struct cp_conn *conn)
 
 	spin_lock_bh(&svc->conns_lock);
 	list_del(&conn->link);
-	svc->conns_gen++;
+	conns_changed(svc);
 	spin_unlock_bh(&svc->conns_lock);
 	cp_conn_put(conn);		/* the connection's own reference */
 }
@@ -401,7 +411,7 @@ int cp_conn_create(struct cp_service *svc, struct socket *sock)
 	atomic_inc(&svc->nconns);
 	spin_lock_bh(&svc->conns_lock);
 	list_add_tail(&conn->link, &svc->conns);
-	svc->conns_gen++;
+	conns_changed(svc);
 	spin_unlock_bh(&svc->conns_lock);
 
 	/* The child inherited the listener's callbacks; replace them. */

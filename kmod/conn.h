@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0 */
+/* The connections part's interface: creating, listing and closing a node's connections. */
 #ifndef _CP_CONN_H
 #define _CP_CONN_H
 

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0 */
+/* CRC-32C and its combination, for merging stored segment CRCs. */
 #ifndef _CP_CRC_H
 #define _CP_CRC_H
 

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0 */
+/* The control plane: registering the generic netlink family. */
 #ifndef _CP_NETLINK_H
 #define _CP_NETLINK_H
 

@@ -206,5 +206,6 @@ int cp_params_read(struct net *net, struct cp_params *p)
 		return err;
 	}
 	p->start = true;
+	p->listen = listen;
 	return 0;
 }

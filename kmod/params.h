@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0 */
+/* Module parameters, as the initial namespace's node reads them. */
 #ifndef _CP_PARAMS_H
 #define _CP_PARAMS_H
 
@@ -9,6 +10,7 @@ struct cp_params {
 	const char *name;
 	struct cp_limits limits;
 	bool start;			/* cache_dir= and listen= were given */
+	const char *listen;		/* then, listen= as given */
 	struct cp_config cfg;		/* then, how to start it */
 };
 

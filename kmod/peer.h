@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0 */
+/* Blocking calls to other members, and private pages for relayed data. */
 #ifndef _CP_PEER_H
 #define _CP_PEER_H
 
@@ -10,6 +11,8 @@
 
 /* How long a call to another member may wait to connect, send or receive. */
 #define CP_PEER_TIMEOUT_MS	2000
+/* A call's request id: one request per connection. */
+#define CP_PEER_REQ_ID		1
 
 /* Data held in private pages, which TCP can splice (slab memory it cannot). */
 struct cp_pbuf {

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0 */
+/* The wire codec: request and response headers in host byte order. */
 #ifndef _CP_PROTO_H
 #define _CP_PROTO_H
 

@@ -207,6 +207,7 @@ static int peer_call(struct cp_request *req, struct cp_peer *p, u64 off, u64 len
 		     struct cp_resp *r)
 {
 	struct cp_req q = {
+		.id = CP_PEER_REQ_ID,
 		.opcode = CACHEPEER_OP_GET,
 		.flags = CACHEPEER_F_NOFWD,
 		.key_len = req->key_len,

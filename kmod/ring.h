@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0 */
+/* The consistent-hash ring: members, points, lookups, encoding. */
 #ifndef _CP_RING_H
 #define _CP_RING_H
 

@@ -191,7 +191,7 @@ static int apply_params(struct cp_service *svc)
 		err = cp_service_start(svc, &p.cfg);
 	mutex_unlock(&svc->lock);
 	if (err)
-		pr_err("cannot start the node in %s: %d\n", p.cfg.dir, err);
+		pr_err("cannot start the node on %s in %s: %d\n", p.listen, p.cfg.dir, err);
 	return err;
 }
 
@@ -205,6 +205,7 @@ static int __net_init cp_net_init(struct net *net)
 	svc->state = CACHEPEER_NODE_STOPPED;
 	spin_lock_init(&svc->conns_lock);
 	INIT_LIST_HEAD(&svc->conns);
+	svc->conns_gen = 1;
 	INIT_WORK(&svc->accept_work, accept_work);
 	cp_store_limits_default(&svc->store.limits);
 	svc->stats = cp_stats_alloc();

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0 */
+/* The node: one per network namespace, and what it owns. */
 #ifndef _CP_SERVICE_H
 #define _CP_SERVICE_H
 

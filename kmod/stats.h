@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0 */
+/* Statistics: the node's per-CPU event counters. */
 #ifndef _CP_STATS_H
 #define _CP_STATS_H
 

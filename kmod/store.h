@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0 */
+/* The store's interface: blocks, their files, storing, limits and scrub. */
 #ifndef _CP_STORE_H
 #define _CP_STORE_H
 

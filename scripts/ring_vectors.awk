@@ -2,12 +2,18 @@
 # selftests/ring_vectors.txt as C arrays, for the module's unit tests
 # (kmod/selftest.c). Keys and names in that file are plain tokens; "-" is
 # the empty key.
-function str(s) {
+function str(s,    out, i, c) {
 	if (s == "-")
 		s = ""
-	gsub(/\\/, "\\\\", s)
-	gsub(/"/, "\\\"", s)
-	return "\"" s "\""
+	# One character at a time: awks differ on backslashes in gsub().
+	out = ""
+	for (i = 1; i <= length(s); i++) {
+		c = substr(s, i, 1)
+		if (c == "\\" || c == "\"")
+			out = out "\\"
+		out = out c
+	}
+	return "\"" out "\""
 }
 BEGIN { nx = nm = np = no = 0 }
 $1 == "xxh64" { xxh[nx++] = sprintf("\t{ %s, %s, 0x%sULL },", $2, str($3), $4) }

@@ -178,7 +178,10 @@ run_test() {
 	shift
 	local t0=$SECONDS
 
-	(set -e; "$@") >"$CP_TMP/.subtest-log" 2>&1
+	# A failing command is named, for those that fail without a word (grep -q).
+	(set -eE
+	 trap 'echo "failed: $BASH_COMMAND (${BASH_SOURCE[0]##*/}:$LINENO)"' ERR
+	 "$@") >"$CP_TMP/.subtest-log" 2>&1
 	rc=$?
 	echo "# $desc: $((SECONDS - t0)) s"
 	if [ $rc = 0 ]; then

@@ -479,9 +479,12 @@ TEST_F(node, ring_bad_members)
  * attribute this generator can make lets a node start. Only NODE_SET can
  * succeed with attributes (a valid name), and then the name must be valid.
  */
+static const char name_chars[] =
+	"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-";
+
 static bool name_ok(const char *name)
 {
-	size_t n = strspn(name, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-");
+	size_t n = strspn(name, name_chars);
 
 	return n == strlen(name) && n >= 1 && n <= CACHEPEER_NAME_MAX;
 }
@@ -627,7 +630,8 @@ TEST_F_TIMEOUT(node, conn_dump_interrupted, 600)
 	req_init(&self->r, self->family, CACHEPEER_CMD_CONN_GET);
 	self->r.nlh.nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
 	ASSERT_EQ(self->r.nlh.nlmsg_len, send(nl, &self->r, self->r.nlh.nlmsg_len, 0));
-	msgs = parts = 0;
+	msgs = 0;
+	parts = 0;
 	intr = false;
 	while (!(ret = dump_part(nl, &msgs, &intr)))
 		parts++;

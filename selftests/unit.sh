@@ -17,8 +17,9 @@ for dep in $(modinfo -F depends "$TKO" | tr ',' ' '); do
 done
 echo "$mark" >/dev/kmsg
 insmod "$TKO" && rc=0 || rc=$?
-# The module's lines, from the marker on, without the printk prefix.
-dmesg | sed -n "/$mark/,\$p" | sed -n 's/^\[[ 0-9.]*\] cachepeer_test: //p' >"$CP_TMP/unit.ktap"
+# The module's lines, from the marker on, without the printk prefix (and the
+# time stamp, unless printk.time=0).
+dmesg | sed -n "/$mark/,\$p" | sed -n 's/^\(\[[ 0-9.]*\] \)\{0,1\}cachepeer_test: //p' >"$CP_TMP/unit.ktap"
 rmmod cachepeer_test 2>/dev/null
 cat "$CP_TMP/unit.ktap"
 grep -q '^1\.\.[0-9]' "$CP_TMP/unit.ktap" || ktap_exit_fail_msg "the test module printed no plan"
