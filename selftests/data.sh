@@ -178,7 +178,7 @@ test_module_params() {
 	expect_err 1 "cachepeerctl: put 'big': too large" "$CTL" put big "$CP_TMP/block"
 	rmmod cachepeer
 	fails_logged "cache_dir= and listen= must be given together" insmod "$KO" cache_dir="$CP_TMP/p"
-	fails_logged "cannot start the node in $CP_TMP/missing: -2" \
+	fails_logged "cannot start the node on 127.0.0.1:7002 in $CP_TMP/missing: -2" \
 		insmod "$KO" cache_dir="$CP_TMP/missing" listen=127.0.0.1:7002
 	fails_logged "listen=bogus: expected ADDR:PORT or \[ADDR6\]:PORT" \
 		insmod "$KO" cache_dir="$CP_TMP/p" listen=bogus

@@ -178,9 +178,13 @@ run_test() {
 	shift
 	local t0=$SECONDS
 
-	# A failing command is named, for those that fail without a word (grep -q).
+	# A failing command is named, for those that fail without a word (grep -q):
+	# on stderr, and only at the subtest's own level, since errtrace makes
+	# command substitutions (whose commands may fail on purpose) inherit it.
 	(set -eE
-	 trap 'echo "failed: $BASH_COMMAND (${BASH_SOURCE[0]##*/}:$LINENO)"' ERR
+	 level=$BASH_SUBSHELL
+	 trap '[ "$BASH_SUBSHELL" != "$level" ] ||
+	       echo "failed: $BASH_COMMAND (${BASH_SOURCE[0]##*/}:$LINENO)" >&2' ERR
 	 "$@") >"$CP_TMP/.subtest-log" 2>&1
 	rc=$?
 	echo "# $desc: $((SECONDS - t0)) s"
