@@ -68,13 +68,18 @@ boot
 # Under QEMU 7.2's TCG the stock kernel occasionally oopsed while patching
 # its own text (static keys), early in boot or when the CRNG became ready,
 # which guest-run.sh waits for before the command. setup.sh now installs a
-# QEMU without that race; the retry stays for trouble at boot. Only a guest
-# that died before the command began (guest-run.sh creates "started" just
-# before it) is booted again, so no failure of CMD is hidden.
-if [ ! -e "$out/started" ] && [ ! -e "$out/rc" ]; then
-	echo "vm-run: the guest died before running the command; booting once more" >&2
+# QEMU without that race. A slow guest (the debug kernel under TCG on a busy
+# host) can also miss its own udev deadline and then find no script ports.
+# Only a guest that died before the command began (guest-run.sh creates
+# "started" just before it) is booted again, twice at most, so no failure
+# of CMD is hidden; each such console is kept.
+for retry in 1 2; do
+	[ ! -e "$out/started" ] && [ ! -e "$out/rc" ] || break
+	mv "$out/vng.stderr" "$out/vng.stderr.$retry"
+	echo "vm-run: the guest died before running the command (its console: $out/vng.stderr.$retry); booting again" >&2
+	tail -n 5 "$out/vng.stderr.$retry" >&2
 	boot
-fi
+done
 
 rc=$(cat "$out/rc" 2>/dev/null)
 if [ -z "$rc" ]; then
