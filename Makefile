@@ -7,7 +7,8 @@
 #   make C=2             ... with sparse over every module source
 #   make style           checkpatch --strict over the tree
 #   make layers          calls between the module's parts go one way (scripts/layers.py)
-#   make fuzz            libFuzzer over kmod/proto.c for FUZZ_SECONDS (30)
+#   make fuzz            libFuzzer over the wire codec, RX framing and ring decoder,
+#                        FUZZ_SECONDS (20) each, at once
 #   make install         modules_install + depmod, and the tool into $(PREFIX)/sbin
 #   make check           set up, build, lint, run every selftest in a guest
 #   make check-debug     the same on a KASAN/lockdep/kmemleak kernel
@@ -65,7 +66,7 @@ install: ctl
 sparse:
 	$(Q)scripts/sparse.sh "$(KDIR)"
 
-# libFuzzer over the module's frame parser, bounded: FUZZ_SECONDS (default 30).
+# libFuzzer over the module's codec, framing and ring decoder: FUZZ_SECONDS (default 20).
 fuzz:
 	$(Q)$(MAKE) -C selftests/fuzz run
 

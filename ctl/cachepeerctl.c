@@ -32,7 +32,9 @@ static const struct subcommand subcommands[] = {
 	{ "set", cmd_set,
 	  "[--name NAME] [--cluster-key FILE] [--miss forward|redirect] [--handoff DURATION]\n"
 	  "[--max-bytes SIZE] [--max-blocks COUNT] [--fs-stop PCT] [--fs-cull PCT] [--fs-run PCT]\n"
-	  "[--evict lru|2-random|none] [--scrub-rate SIZE]",
+	  "[--evict lru|2-random|none] [--scrub-rate SIZE] [--max-conns COUNT]\n"
+	  "[--max-conns-per-source COUNT] [--conn-queue SIZE] [--node-queue SIZE]\n"
+	  "[--conn-pin SIZE] [--idle-timeout DURATION]",
 	  "change this node's settings, running or not, at once:\n"
 	  "--name: 1-63 of [A-Za-z0-9._-]; --cluster-key: 16-64 bytes read from FILE,\n"
 	  "less a trailing newline, that sign ring changes between members; --miss: what\n"
@@ -42,13 +44,26 @@ static const struct subcommand subcommands[] = {
 	  "--max-blocks cap the cache (0: no limit); below --fs-cull % free on the cache\n"
 	  "filesystem the node evicts until --fs-run % is free, below --fs-stop % it\n"
 	  "refuses PUTs (defaults 7, 10, 3; 0-99); --evict picks victims (default lru);\n"
-	  "--scrub-rate is the scrub patrol's bytes per second (default 1M; 0: off)" },
-	{ "limits", cmd_limits, "", "show the cache limits and what is in use" },
+	  "--scrub-rate is the scrub patrol's bytes per second (default 1M; 0: off).\n"
+	  "What clients may hold: --max-conns connections (default 16384), of which\n"
+	  "--max-conns-per-source from one IPv4 address or IPv6 /64 (default 256; 0: no\n"
+	  "limit), more are reset; a connection's answers not yet sent may hold\n"
+	  "--conn-queue bytes of memory (default 4M), all connections' --node-queue\n"
+	  "(default 256M), and a connection's --conn-pin bytes of page cache (default\n"
+	  "64M): at a bound the node reads no more requests from it until it is under\n"
+	  "3/4 of the bound (64K-1T each; a ring member's connections get 4 times the\n"
+	  "queue bounds); a client connection idle for --idle-timeout (default 10m; a\n"
+	  "bare number is seconds; 0: never) is closed" },
+	{ "limits", cmd_limits, "",
+	  "show the cache limits, the bounds on clients, and what is in use" },
 	{ "stats", cmd_stats, "[--prometheus]",
 	  "show every counter; --prometheus prints text exposition for node_exporter" },
 	{ "scrub", cmd_scrub, "[start]",
 	  "show scrub progress, or start a full pass now (hot blocks too)" },
-	{ "conns", cmd_conns, "", "list connections: peer, in flight, bytes, age, TX CPU" },
+	{ "conns", cmd_conns, "",
+	  "list connections: peer, in flight, bytes, age, TX CPU, bytes of memory and of\n"
+	  "page cache held for answers, and whether the peer is a ring member; needs\n"
+	  "CAP_NET_ADMIN" },
 	{ "ring", cmd_ring,
 	  "[show [--config] | add NAME ADDR:PORT [--weight W] | set NAME --weight W |\n"
 	  "del NAME | load FILE | lookup KEY... | bench [--count N]]",

@@ -29,6 +29,7 @@ const char *cp_status_name(uint16_t status)
 		[CACHEPEER_S_CORRUPT] = "corrupt",
 		[CACHEPEER_S_REDIRECT] = "redirect",
 		[CACHEPEER_S_DENIED] = "denied",
+		[CACHEPEER_S_CONFLICT] = "a block of another size is stored under this key",
 	};
 
 	return status <= CACHEPEER_S_MAX ? names[status] : "unknown status";

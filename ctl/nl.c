@@ -317,6 +317,18 @@ static void parse_limits(struct nlattr **tb, struct cp_limits *lim)
 		lim->fs_run = nla_get_u8(tb[CACHEPEER_A_NODE_FS_RUN]);
 	if (tb[CACHEPEER_A_NODE_EVICT])
 		lim->evict = nla_get_u8(tb[CACHEPEER_A_NODE_EVICT]);
+	if (tb[CACHEPEER_A_NODE_MAX_CONNS])
+		lim->max_conns = nla_get_u32(tb[CACHEPEER_A_NODE_MAX_CONNS]);
+	if (tb[CACHEPEER_A_NODE_MAX_CONNS_SOURCE])
+		lim->max_conns_source = nla_get_u32(tb[CACHEPEER_A_NODE_MAX_CONNS_SOURCE]);
+	if (tb[CACHEPEER_A_NODE_CONN_QUEUE])
+		lim->conn_queue = get_uint(tb[CACHEPEER_A_NODE_CONN_QUEUE]);
+	if (tb[CACHEPEER_A_NODE_NODE_QUEUE])
+		lim->node_queue = get_uint(tb[CACHEPEER_A_NODE_NODE_QUEUE]);
+	if (tb[CACHEPEER_A_NODE_CONN_PIN])
+		lim->conn_pin = get_uint(tb[CACHEPEER_A_NODE_CONN_PIN]);
+	if (tb[CACHEPEER_A_NODE_IDLE_TIMEOUT])
+		lim->idle_timeout_s = nla_get_u32(tb[CACHEPEER_A_NODE_IDLE_TIMEOUT]);
 }
 
 /* An address attribute (4 or 16 bytes) and a u16 port as ADDR:PORT or [ADDR6]:PORT. */
@@ -411,7 +423,19 @@ static int fill_settings(struct nl_msg *msg, const void *arg)
 	    (g[CP_SET_FS_RUN] && nla_put_u8(msg, CACHEPEER_A_NODE_FS_RUN, set->fs_run) < 0) ||
 	    (g[CP_SET_EVICT] && nla_put_u8(msg, CACHEPEER_A_NODE_EVICT, set->evict) < 0) ||
 	    (g[CP_SET_SCRUB_RATE] &&
-	     nla_put_u64(msg, CACHEPEER_A_NODE_SCRUB_RATE, set->scrub_rate) < 0))
+	     nla_put_u64(msg, CACHEPEER_A_NODE_SCRUB_RATE, set->scrub_rate) < 0) ||
+	    (g[CP_SET_MAX_CONNS] &&
+	     nla_put_u32(msg, CACHEPEER_A_NODE_MAX_CONNS, set->max_conns) < 0) ||
+	    (g[CP_SET_MAX_CONNS_SOURCE] &&
+	     nla_put_u32(msg, CACHEPEER_A_NODE_MAX_CONNS_SOURCE, set->max_conns_source) < 0) ||
+	    (g[CP_SET_CONN_QUEUE] &&
+	     nla_put_u64(msg, CACHEPEER_A_NODE_CONN_QUEUE, set->conn_queue) < 0) ||
+	    (g[CP_SET_NODE_QUEUE] &&
+	     nla_put_u64(msg, CACHEPEER_A_NODE_NODE_QUEUE, set->node_queue) < 0) ||
+	    (g[CP_SET_CONN_PIN] &&
+	     nla_put_u64(msg, CACHEPEER_A_NODE_CONN_PIN, set->conn_pin) < 0) ||
+	    (g[CP_SET_IDLE_TIMEOUT] &&
+	     nla_put_u32(msg, CACHEPEER_A_NODE_IDLE_TIMEOUT, set->idle_timeout_s) < 0))
 		return -EMSGSIZE;
 	return 0;
 }
@@ -477,6 +501,12 @@ static int parse_conn(struct nlattr **tb, struct nlmsghdr *nlh, void *arg)
 		ce.age_ms = get_uint(c[CACHEPEER_A_CONN_AGE_MS]);
 	if (c[CACHEPEER_A_CONN_CPU])
 		ce.cpu = (int)nla_get_u32(c[CACHEPEER_A_CONN_CPU]);
+	if (c[CACHEPEER_A_CONN_QUEUED])
+		ce.queued = get_uint(c[CACHEPEER_A_CONN_QUEUED]);
+	if (c[CACHEPEER_A_CONN_PINNED])
+		ce.pinned = get_uint(c[CACHEPEER_A_CONN_PINNED]);
+	if (c[CACHEPEER_A_CONN_MEMBER])
+		ce.member = nla_get_u8(c[CACHEPEER_A_CONN_MEMBER]);
 	if (cl->n == cl->cap) {
 		struct cp_conn_entry *more;
 

@@ -25,13 +25,17 @@ struct cp_nl;
 struct cp_limits {
 	__u64 max_bytes, max_blocks, scrub_rate;
 	__u8 fs_stop, fs_cull, fs_run, evict;
+	/* what clients may hold */
+	__u32 max_conns, max_conns_source, idle_timeout_s;
+	__u64 conn_queue, node_queue, conn_pin;
 };
 
 /* NODE_SET: every setting of a node; only those marked given are sent. */
 enum {
 	CP_SET_NAME, CP_SET_KEY, CP_SET_MISS, CP_SET_HANDOFF, CP_SET_MAX_BYTES,
 	CP_SET_MAX_BLOCKS, CP_SET_FS_STOP, CP_SET_FS_CULL, CP_SET_FS_RUN, CP_SET_EVICT,
-	CP_SET_SCRUB_RATE, CP_SET_COUNT
+	CP_SET_SCRUB_RATE, CP_SET_MAX_CONNS, CP_SET_MAX_CONNS_SOURCE, CP_SET_CONN_QUEUE,
+	CP_SET_NODE_QUEUE, CP_SET_CONN_PIN, CP_SET_IDLE_TIMEOUT, CP_SET_COUNT
 };
 
 struct cp_settings {
@@ -43,12 +47,16 @@ struct cp_settings {
 	int evict;			/* enum cachepeer_evict_policy */
 	unsigned long long handoff_s, max_bytes, max_blocks, fs_stop, fs_cull, fs_run;
 	unsigned long long scrub_rate;
+	unsigned long long max_conns, max_conns_source, conn_queue, node_queue, conn_pin;
+	unsigned long long idle_timeout_s;
 };
 
 struct cp_conn_entry {
 	char peer[64];			/* ADDR:PORT or [ADDR6]:PORT */
 	__u64 inflight, rx_bytes, tx_bytes, age_ms;
 	int cpu;			/* its sending's, -1 if not reported */
+	__u64 queued, pinned;		/* bytes held for its answers */
+	bool member;			/* from a ring member's address */
 };
 
 struct cp_node_info {

@@ -73,7 +73,13 @@ static void limits_json(FILE *f, const struct cp_limits *l)
 	json_u64(f, "fs_cull", l->fs_cull, ",");
 	json_u64(f, "fs_run", l->fs_run, ",");
 	fprintf(f, "\"evict\":\"%s\",", evict_name(l->evict));
-	json_u64(f, "scrub_rate", l->scrub_rate, "}");
+	json_u64(f, "scrub_rate", l->scrub_rate, ",");
+	json_u64(f, "max_conns", l->max_conns, ",");
+	json_u64(f, "max_conns_per_source", l->max_conns_source, ",");
+	json_u64(f, "conn_queue", l->conn_queue, ",");
+	json_u64(f, "node_queue", l->node_queue, ",");
+	json_u64(f, "conn_pin", l->conn_pin, ",");
+	json_u64(f, "idle_timeout_s", l->idle_timeout_s, "}");
 }
 
 /*
@@ -89,8 +95,11 @@ void node_json(FILE *f, const struct cp_node_info *info)
 	if (info->state == CACHEPEER_NODE_RUNNING) {
 		fprintf(f, ",\"listen\":");
 		json_string(f, info->listen);
-		fprintf(f, ",\"dir\":");
-		json_string(f, info->dir);
+		/* Not told to callers without CAP_NET_ADMIN. */
+		if (info->dir[0]) {
+			fprintf(f, ",\"dir\":");
+			json_string(f, info->dir);
+		}
 		fprintf(f, ",");
 		json_u64(f, "max_block", info->max_block, ",");
 		json_u64(f, "frame_timeout_ms", info->frame_timeout_ms, ",");
@@ -116,7 +125,7 @@ static void print_pretty(const struct cp_node_info *info)
 	if (info->state != CACHEPEER_NODE_RUNNING)
 		return;
 	printf("  listening on: %s\n", info->listen);
-	printf("  cache directory: %s\n", info->dir);
+	printf("  cache directory: %s\n", info->dir[0] ? info->dir : "(needs CAP_NET_ADMIN)");
 	printf("  max block: %s\n", fmt_size(info->max_block, b1, sizeof(b1)));
 	printf("  frame timeout: %u ms\n", info->frame_timeout_ms);
 	printf("  ring epoch: %llu\n", (unsigned long long)info->epoch);
@@ -233,6 +242,18 @@ int cmd_set(const struct subcommand *cmd, int argc, char **argv)
 		OPT("evict", OPT_CHOICE, &set.evict, .given = &g[CP_SET_EVICT],
 		    .choices = evict_names),
 		OPT("scrub-rate", OPT_SIZE, &set.scrub_rate, .given = &g[CP_SET_SCRUB_RATE]),
+		OPT("max-conns", OPT_COUNT, &set.max_conns, .given = &g[CP_SET_MAX_CONNS],
+		    .min = 1, .max = CACHEPEER_MAX_CONNS_LIMIT),
+		OPT("max-conns-per-source", OPT_COUNT, &set.max_conns_source,
+		    .given = &g[CP_SET_MAX_CONNS_SOURCE], .max = CACHEPEER_MAX_CONNS_LIMIT),
+		OPT("conn-queue", OPT_SIZE, &set.conn_queue, .given = &g[CP_SET_CONN_QUEUE],
+		    .min = CACHEPEER_QUEUE_MIN, .max = CACHEPEER_QUEUE_LIMIT),
+		OPT("node-queue", OPT_SIZE, &set.node_queue, .given = &g[CP_SET_NODE_QUEUE],
+		    .min = CACHEPEER_QUEUE_MIN, .max = CACHEPEER_QUEUE_LIMIT),
+		OPT("conn-pin", OPT_SIZE, &set.conn_pin, .given = &g[CP_SET_CONN_PIN],
+		    .min = CACHEPEER_QUEUE_MIN, .max = CACHEPEER_QUEUE_LIMIT),
+		OPT("idle-timeout", OPT_SECONDS, &set.idle_timeout_s,
+		    .given = &g[CP_SET_IDLE_TIMEOUT], .max = 7 * 24 * 3600),
 		{ 0 }
 	};
 	struct cp_nl *nl;
@@ -304,6 +325,24 @@ int cmd_limits(const struct subcommand *cmd, int argc, char **argv)
 		printf("  in use: %llu blocks, %s\n",
 		       (unsigned long long)counter_get(&info->stats, "blocks"),
 		       fmt_size(counter_get(&info->stats, "bytes"), b1, sizeof(b1)));
+	printf("clients:\n");
+	printf("  connections: %u per node, ", l->max_conns);
+	if (l->max_conns_source)
+		printf("%u per source address\n", l->max_conns_source);
+	else
+		printf("no limit per source address\n");
+	printf("  queued answers: %s per connection, ", fmt_size(l->conn_queue, b1, sizeof(b1)));
+	printf("%s per node\n", fmt_size(l->node_queue, b1, sizeof(b1)));
+	printf("  page cache they hold: %s per connection\n",
+	       fmt_size(l->conn_pin, b1, sizeof(b1)));
+	if (l->idle_timeout_s)
+		printf("  idle timeout: %us\n", l->idle_timeout_s);
+	else
+		printf("  idle timeout: never\n");
+	if (info->state == CACHEPEER_NODE_RUNNING)
+		printf("  in use: %llu connections, %s queued\n",
+		       (unsigned long long)counter_get(&info->stats, "conns"),
+		       fmt_size(counter_get(&info->stats, "queued_bytes"), b1, sizeof(b1)));
 	free(info);
 	return EXIT_OK;
 }

@@ -130,15 +130,17 @@ int cmd_conns(const struct subcommand *cmd, int argc, char **argv)
 	if (opt_json)
 		printf("[");
 	else if (n)
-		printf("%-47s %9s %14s %14s %10s %4s\n", "PEER", "INFLIGHT", "RX BYTES", "TX BYTES",
-		       "AGE S", "CPU");
+		printf("%-47s %9s %14s %14s %10s %4s %10s %10s\n", "PEER", "INFLIGHT", "RX BYTES",
+		       "TX BYTES", "AGE S", "CPU", "QUEUED", "PINNED");
 	else
 		printf("no connections\n");
 	for (i = 0; i < n; i++) {
 		if (!opt_json) {
-			printf("%-47s %9llu %14llu %14llu %10.1f %4d\n", e[i].peer,
+			printf("%-47s %9llu %14llu %14llu %10.1f %4d %10llu %10llu%s\n", e[i].peer,
 			       (unsigned long long)e[i].inflight, (unsigned long long)e[i].rx_bytes,
-			       (unsigned long long)e[i].tx_bytes, e[i].age_ms / 1000.0, e[i].cpu);
+			       (unsigned long long)e[i].tx_bytes, e[i].age_ms / 1000.0, e[i].cpu,
+			       (unsigned long long)e[i].queued, (unsigned long long)e[i].pinned,
+			       e[i].member ? " member" : "");
 			continue;
 		}
 		printf("%s{\"peer\":", i ? "," : "");
@@ -148,7 +150,9 @@ int cmd_conns(const struct subcommand *cmd, int argc, char **argv)
 		json_u64(stdout, "rx_bytes", e[i].rx_bytes, ",");
 		json_u64(stdout, "tx_bytes", e[i].tx_bytes, ",");
 		json_u64(stdout, "age_ms", e[i].age_ms, ",");
-		printf("\"cpu\":%d}", e[i].cpu);
+		json_u64(stdout, "queued", e[i].queued, ",");
+		json_u64(stdout, "pinned", e[i].pinned, ",");
+		printf("\"member\":%s,\"cpu\":%d}", e[i].member ? "true" : "false", e[i].cpu);
 	}
 	if (opt_json)
 		printf("]\n");

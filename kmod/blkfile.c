@@ -84,8 +84,16 @@ static struct file *open_by_name(struct cp_store *st, const u8 *id, u64 size)
 	old = override_creds(st->cred);
 	err = vfs_path_lookup(st->dir.dentry, st->dir.mnt, name, 0, &path);
 	if (!err) {
-		/* dentry_open() checks no permission of its own. */
-		err = inode_permission(mnt_idmap(path.mnt), d_inode(path.dentry), MAY_READ);
+		/*
+		 * Only a regular file can be a block: opening a FIFO would
+		 * block this worker for good, a device could do anything. The
+		 * last component is not followed, so a symbolic link is not
+		 * one either. dentry_open() checks no permission of its own.
+		 */
+		err = d_is_reg(path.dentry) ? 0 : -EBADMSG;
+		if (!err)
+			err = inode_permission(mnt_idmap(path.mnt), d_inode(path.dentry),
+					       MAY_READ);
 		if (err)
 			path_put(&path);
 	}
@@ -98,9 +106,37 @@ static struct file *open_by_name(struct cp_store *st, const u8 *id, u64 size)
 }
 
 /*
+ * Reading the trailer brought the folio it starts in into the page cache,
+ * and with it the block's last bytes unless the trailer starts a folio:
+ * verify the segments in that folio before the file is published.
+ */
+static int verify_trailer_folio(struct cp_store *st, struct cp_block *b, struct cp_blkfile *bf)
+{
+	struct folio *folio = filemap_get_folio(bf->file->f_mapping, bf->size >> PAGE_SHIFT);
+	u64 start;
+
+	if (IS_ERR(folio))
+		return 0;	/* gone already: nothing of it can be served */
+	start = folio_pos(folio);
+	folio_put(folio);
+	return start < bf->size ? cp_block_verify(st, b, bf, start, bf->size - start) : 0;
+}
+
+/* A file under a block's name that is not that block: removed, counted, never served. */
+static void drop_foreign(struct cp_store *st, struct cp_block *b)
+{
+	if (cp_store_drop(st, b)) {
+		cp_stats_inc(st->stats, CP_STAT_FOREIGN);
+		pr_warn_ratelimited("block file %*phN.%x does not match its name, removed\n",
+				    CP_ID_LEN, b->id, b->size);
+	}
+}
+
+/*
  * Process context: the block's open file, opening it if it is cold. A file
- * that vanished, or whose trailer does not match its name (a foreign or
- * damaged file), is dropped from the index and gives -ENOENT.
+ * that vanished, one that is not a regular file, or one whose trailer does
+ * not match its name (a foreign or damaged file) is dropped from the index
+ * and gives -ENOENT.
  */
 struct cp_blkfile *cp_block_open(struct cp_store *st, struct cp_block *b)
 {
@@ -119,7 +155,9 @@ struct cp_blkfile *cp_block_open(struct cp_store *st, struct cp_block *b)
 		err = PTR_ERR(file);
 		if (err == -ENOENT)
 			cp_store_drop(st, b);
-		return ERR_PTR(err);
+		else if (err == -EBADMSG)
+			drop_foreign(st, b);
+		return ERR_PTR(err == -EBADMSG ? -ENOENT : err);
 	}
 	bf->file = file;
 	err = read_trailer(b, file, bf);
@@ -127,12 +165,13 @@ struct cp_blkfile *cp_block_open(struct cp_store *st, struct cp_block *b)
 		cp_blkfile_put(bf);
 		if (err != -EBADMSG)
 			return ERR_PTR(err);
-		if (cp_store_drop(st, b)) {
-			cp_stats_inc(st->stats, CP_STAT_FOREIGN);
-			pr_warn_ratelimited("block file %*phN.%x does not match its name, removed\n",
-					    CP_ID_LEN, b->id, b->size);
-		}
+		drop_foreign(st, b);
 		return ERR_PTR(-ENOENT);
+	}
+	err = verify_trailer_folio(st, b, bf);
+	if (err) {
+		cp_blkfile_put(bf);
+		return ERR_PTR(err);
 	}
 	return cp_block_install_file(st, b, bf);
 }
@@ -163,7 +202,7 @@ static struct folio *read_folio(struct cp_blkfile *bf, pgoff_t index)
 }
 
 /* Process context: an uptodate folio at index, read from disk if need be. */
-struct folio *cp_block_folio(struct cp_blkfile *bf, pgoff_t index)
+static struct folio *block_folio(struct cp_blkfile *bf, pgoff_t index)
 {
 	struct folio *folio;
 
@@ -177,30 +216,23 @@ struct folio *cp_block_folio(struct cp_blkfile *bf, pgoff_t index)
 }
 
 /*
- * CRC of bytes [off, off + len) from page data. In softirq (!may_sleep) only
- * folios already uptodate in the page cache are used, else -EAGAIN.
+ * Any context: CRC of bytes [off, off + len) from page data, using only
+ * folios uptodate in the page cache, else -EAGAIN.
  */
-static int data_crc(struct cp_blkfile *bf, u64 off, u64 len, bool may_sleep, u32 *crcp)
+static int data_crc(struct cp_blkfile *bf, u64 off, u64 len, u32 *crcp)
 {
 	struct address_space *mapping = bf->file->f_mapping;
 	u32 crc = 0;
 
 	while (len) {
-		struct folio *folio;
+		struct folio *folio = filemap_get_folio(mapping, off >> PAGE_SHIFT);
 		size_t foff, n;
 
-		if (may_sleep) {
-			folio = cp_block_folio(bf, off >> PAGE_SHIFT);
-			if (IS_ERR(folio))
-				return PTR_ERR(folio);
-		} else {
-			folio = filemap_get_folio(mapping, off >> PAGE_SHIFT);
-			if (IS_ERR(folio))
-				return -EAGAIN;
-			if (!folio_test_uptodate(folio)) {
-				folio_put(folio);
-				return -EAGAIN;
-			}
+		if (IS_ERR(folio))
+			return -EAGAIN;
+		if (!folio_test_uptodate(folio)) {
+			folio_put(folio);
+			return -EAGAIN;
 		}
 		foff = off - folio_pos(folio);
 		n = min_t(u64, len, folio_size(folio) - foff);
@@ -214,10 +246,38 @@ static int data_crc(struct cp_blkfile *bf, u64 off, u64 len, bool may_sleep, u32
 }
 
 /*
- * CRC of [off, off + len) of the block: stored CRCs for whole segments, page
- * data only for the partial segments at either end.
+ * CRC of the part [off, off + n) of segment seg, from page data: computed
+ * over the whole segment in the same pass and checked against the stored
+ * CRC, so that a CRC the node sends is never derived from bytes it did not
+ * verify, whatever brought them into the page cache. -EBADMSG on a
+ * mismatch.
  */
-int cp_block_range_crc(struct cp_blkfile *bf, u64 off, u64 len, bool may_sleep, u32 *crcp)
+static int part_crc(struct cp_blkfile *bf, u32 seg, u64 off, u64 n, u32 *crcp)
+{
+	u64 s_start = (u64)seg * CACHEPEER_SEG_SIZE;
+	u64 s_end = s_start + cp_seg_len(bf->size, seg);
+	u32 head = 0, part, tail = 0;
+	int err;
+
+	err = data_crc(bf, s_start, off - s_start, &head) ?:
+	      data_crc(bf, off, n, &part) ?:
+	      data_crc(bf, off + n, s_end - off - n, &tail);
+	if (err)
+		return err;
+	if (cp_crc32c_combine(cp_crc32c_combine(head, part, n), tail, s_end - off - n) !=
+	    bf->seg_crc[seg])
+		return -EBADMSG;
+	*crcp = part;
+	return 0;
+}
+
+/*
+ * Any context, softirq included. CRC of [off, off + len) of the block:
+ * stored CRCs for whole segments, page data only for the partial segments at
+ * either end (part_crc()), from folios uptodate in the page cache, else
+ * -EAGAIN; -EBADMSG if page data do not match their segment's CRC.
+ */
+int cp_block_range_crc(struct cp_blkfile *bf, u64 off, u64 len, u32 *crcp)
 {
 	u64 end = off + len;
 	u32 crc = 0;
@@ -233,7 +293,7 @@ int cp_block_range_crc(struct cp_blkfile *bf, u64 off, u64 len, bool may_sleep, 
 		if (off == s_start && n == s_end - s_start) {
 			part = bf->seg_crc[seg];
 		} else {
-			err = data_crc(bf, off, n, may_sleep, &part);
+			err = part_crc(bf, seg, off, n, &part);
 			if (err)
 				return err;
 		}
@@ -289,38 +349,54 @@ bool cp_block_cached(struct cp_blkfile *bf, u64 off, u64 len)
 }
 
 /*
- * Process context. Bring [off, off + len) into the page cache and verify
- * every segment it touches against its stored CRC; callers come here only
- * when some of it was not cached, i.e. is being read from disk. Verifying
- * all of it, not just what this call read, also catches bytes someone changed
- * in the page cache. A mismatch drops the block and returns -EBADMSG: bad
- * bytes are never served.
+ * Process context. Bring the segments of [off, off + len) into the page
+ * cache and verify each against its stored CRC; callers come here when some
+ * of it was not cached, i.e. is being read from disk. Verifying all of them,
+ * not just what this call read, also catches bytes someone changed in the
+ * page cache. A mismatch drops the block and returns -EBADMSG: bad bytes are
+ * never served.
+ *
+ * Nothing read here is left uptodate unverified: readahead covers exactly
+ * the segments checked (no speculative window past them), and a folio that
+ * reaches past them (a large folio, a huge tmpfs page) has every segment it
+ * holds checked too. The node's other reads, the trailer's at open, get the
+ * same (cp_block_open()), so that bytes the node read itself are only ever
+ * served verified. Bytes another reader of the file brings in are another
+ * matter: the softirq path may serve them in whole segments, but only with
+ * the stored CRC, which the client checks, and any CRC computed from page
+ * data verifies its whole segment first (part_crc()).
  */
 int cp_block_verify(struct cp_store *st, struct cp_block *b, struct cp_blkfile *bf,
 		    u64 off, u64 len)
 {
 	struct file *file = bf->file;
-	u32 seg = off >> CP_SEG_SHIFT;
-	u32 last = (off + len - 1) >> CP_SEG_SHIFT;
-	pgoff_t first_index = off >> PAGE_SHIFT;
+	u64 pos = round_down(off, CACHEPEER_SEG_SIZE);
+	u64 end = min_t(u64, round_up(off + len, CACHEPEER_SEG_SIZE), bf->size);
 
-	if (!shmem_mapping(file->f_mapping))
-		page_cache_sync_readahead(file->f_mapping, &file->f_ra, file, first_index,
-					  ((off + len - 1) >> PAGE_SHIFT) - first_index + 1);
-	for (; seg <= last; seg++) {
-		u64 pos = (u64)seg * CACHEPEER_SEG_SIZE;
+	if (!shmem_mapping(file->f_mapping)) {
+		DEFINE_READAHEAD(ractl, file, &file->f_ra, file->f_mapping, pos >> PAGE_SHIFT);
+
+		page_cache_ra_unbounded(&ractl, DIV_ROUND_UP(end, PAGE_SIZE) - (pos >> PAGE_SHIFT),
+					0);
+	}
+	while (pos < end) {
+		u32 seg = pos >> CP_SEG_SHIFT;
 		u64 s_end = pos + cp_seg_len(bf->size, seg);
 		u32 crc = 0;
 
 		while (pos < s_end) {
-			struct folio *folio = cp_block_folio(bf, pos >> PAGE_SHIFT);
+			struct folio *folio = block_folio(bf, pos >> PAGE_SHIFT);
 			size_t foff, n;
+			u64 fend;
 
 			if (IS_ERR(folio))
 				return PTR_ERR(folio);
 			foff = pos - folio_pos(folio);
 			n = min_t(u64, s_end - pos, folio_size(folio) - foff);
 			crc = folio_crc(crc, folio, foff, n);
+			/* Its other segments are in the page cache now too. */
+			fend = round_up(folio_pos(folio) + folio_size(folio), CACHEPEER_SEG_SIZE);
+			end = max_t(u64, end, min_t(u64, fend, bf->size));
 			folio_put(folio);
 			pos += n;
 		}

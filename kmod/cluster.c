@@ -22,6 +22,7 @@
 #include <crypto/hash.h>
 #include <linux/random.h>
 #include <linux/slab.h>
+#include <net/ipv6.h>
 
 #include "cluster.h"
 
@@ -287,7 +288,7 @@ int cp_cluster_set_key(struct cp_cluster *cl, const void *key, size_t len)
 	}
 	mutex_lock(&cl->lock);
 	old = cl->hmac;
-	cl->hmac = tfm;
+	WRITE_ONCE(cl->hmac, tfm);
 	mutex_unlock(&cl->lock);
 	crypto_free_shash(old);
 	return 0;
@@ -358,6 +359,12 @@ int cp_cluster_edit(struct cp_cluster *cl, enum cp_ring_edit op, const struct cp
 		n = count;
 		base_epoch = 0;
 	}
+	/* An epoch that wrapped to 0 would lose to every ring there is, for good. */
+	if (max(cur ? cur->epoch : 0, base_epoch) == U64_MAX) {
+		*why = "the ring's epoch would pass 2^64 - 1";
+		err = -ERANGE;
+		goto out;
+	}
 	r = cp_ring_build(m, n, max(cur ? cur->epoch : 0, base_epoch) + 1, cl->name, why);
 	if (IS_ERR(r)) {
 		err = PTR_ERR(r);
@@ -401,6 +408,55 @@ enum cp_owner cp_cluster_owner(struct cp_cluster *cl, u64 hash, union cp_addr *t
 	return owner;
 }
 
+/*
+ * Any context: is addr (its port aside) a member's address in the ring? A
+ * connection from there gets a member's bounds. (Members do not prove who
+ * they are yet; that is for member keys.)
+ */
+bool cp_cluster_is_member(struct cp_cluster *cl, const struct sockaddr *addr)
+{
+	const struct sockaddr_in6 *a6 = (const void *)addr;
+	const struct sockaddr_in *a4 = (const void *)addr;
+	const struct cp_ring *r;
+	bool found = false;
+	__be32 v4 = 0;
+	u32 i;
+
+	/* An IPv4 peer of an IPv6 listener comes v4-mapped. */
+	if (addr->sa_family == AF_INET)
+		v4 = a4->sin_addr.s_addr;
+	else if (ipv6_addr_v4mapped(&a6->sin6_addr))
+		v4 = a6->sin6_addr.s6_addr32[3];
+	rcu_read_lock();
+	r = rcu_dereference(cl->ring);
+	for (i = 0; r && !found && i < r->nmembers; i++) {
+		const union cp_addr *m = &r->members[i].addr;
+
+		found = m->sa.sa_family == AF_INET6 ?
+			!v4 && ipv6_addr_equal(&m->v6.sin6_addr, &a6->sin6_addr) :
+			v4 && m->v4.sin_addr.s_addr == v4;
+	}
+	rcu_read_unlock();
+	return found;
+}
+
+/* Any context: does the node take ring pushes at all (has it a key)? */
+bool cp_cluster_has_key(struct cp_cluster *cl)
+{
+	return READ_ONCE(cl->hmac);
+}
+
+/* Any context: how long the ring's encoding is now. */
+size_t cp_cluster_enc_len(struct cp_cluster *cl)
+{
+	size_t len;
+
+	rcu_read_lock();
+	len = cp_ring_enc_len(rcu_dereference(cl->ring));
+	rcu_read_unlock();
+	return len;
+}
+
 /* Process context. The ring's encoding, kvmalloc'd, for RING_GET. */
 void *cp_cluster_encode(struct cp_cluster *cl, size_t *len)
 {
@@ -442,6 +498,11 @@ u16 cp_cluster_push_in(struct cp_cluster *cl, const void *msg, size_t len,
 		goto out;
 	}
 	m = cp_ring_decode(msg, enc_len, &n, &epoch);
+	/* Adopted, the last epoch there is would make every later edit wrap. */
+	if (m && epoch == U64_MAX) {
+		kvfree(m);
+		m = NULL;
+	}
 	if (!m) {
 		status = CACHEPEER_S_BAD_REQUEST;
 		goto out;

@@ -55,6 +55,9 @@ int cp_cluster_edit(struct cp_cluster *cl, enum cp_ring_edit op, const struct cp
 		    u32 n, u64 base_epoch, const char **why);
 
 enum cp_owner cp_cluster_owner(struct cp_cluster *cl, u64 hash, union cp_addr *to);
+bool cp_cluster_is_member(struct cp_cluster *cl, const struct sockaddr *addr);
+bool cp_cluster_has_key(struct cp_cluster *cl);
+size_t cp_cluster_enc_len(struct cp_cluster *cl);
 void *cp_cluster_encode(struct cp_cluster *cl, size_t *len);
 u16 cp_cluster_push_in(struct cp_cluster *cl, const void *msg, size_t len,
 		       struct cp_pbuf **reply);

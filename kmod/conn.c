@@ -1,26 +1,23 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * One client connection: its lifetime, its socket callbacks, the framing of
- * requests as they arrive, and where its work runs. What a request does is
- * request.c's; how responses go out is tx.c's.
- *
- * RX runs from sk_data_ready with the socket lock held (bh_lock_sock in
- * softirq; lock_sock in tx_work's backlog processing, or in rx_work when some
- * other task owned the socket), through tcp_read_sock(). Each whole frame
- * (header and key) is validated and handed to cp_request_dispatch(), which
- * answers what it can without sleeping and gives the rest to workers. A PUT
- * payload is read by put_work in process context while the parser waits
- * for the frame to end.
- *
- * At most CP_INFLIGHT_MAX requests are in flight per connection; beyond that
- * the parser stops reading, bytes stay in the socket and TCP flow control
- * pushes back on the client.
+ * One client connection: its lifetime, its socket callbacks, and where its
+ * work runs. How requests are read is rx.c's, what a request does
+ * request.c's, how responses go out tx.c's, and what a connection may hold
+ * of its node, and for how long, bounds.c's.
  *
  * Lifetime: the connection holds a reference of its own from creation until
- * conn_close(), every request and every queued close_work one more; the last
- * put frees it from a worker. Death is a state: conn_close() detaches the
- * callbacks, sets dead (after which nothing queues a response or an
- * rx_work), then cancels every work item and drops what was queued.
+ * conn_close(), every request and every queued close_work or fin_work one
+ * more; the last put frees it from a worker. Death is a state: conn_close()
+ * detaches the callbacks, sets dead (after which nothing queues a response or
+ * an rx_work), then cancels every work item and drops what was queued.
+ *
+ * A connection ends gracefully when it has answered all it will answer
+ * (the client half-closed, or a frame broke framing): a FIN follows the
+ * bytes still in the socket, and it is released once that FIN is
+ * acknowledged, or reset if the peer stops acknowledging (the stall timer).
+ * It is reset at once on errors, at node stop and at namespace exit: a
+ * kernel socket holds no reference on its namespace, so none is ever left
+ * to TCP as an orphan.
  */
 
 #include <linux/net.h>
@@ -73,6 +70,7 @@ static void conn_free_work(struct work_struct *work)
 	sock_release(conn->sock);
 	page_frag_cache_drain(&conn->pfc);
 	kvfree(conn->put_buf);
+	cp_conn_source_put(conn);
 	kfree(conn);
 	if (atomic_dec_and_test(&svc->nconns))
 		wake_up_var(&svc->nconns);
@@ -93,105 +91,32 @@ void cp_conn_schedule_close(struct cp_conn *conn)
 		cp_conn_put(conn);
 }
 
-static int recv_actor(read_descriptor_t *desc, struct sk_buff *skb, unsigned int offset,
-		      size_t len)
+static void fin_work(struct work_struct *work)
 {
-	struct cp_conn *conn = desc->arg.data;
-	struct cp_req *r = &conn->rx_req;
-	size_t used = 0;
+	struct cp_conn *conn = container_of(work, struct cp_conn, fin_work);
 
-	while (used < len) {
-		u32 want = CP_REQ_LEN;
-		u32 n;
-		u16 status;
-
-		if (conn->rx_state != RX_FRAME || conn->rx_paused || conn->rx_retry) {
-			desc->count = 0;
-			break;
-		}
-		if (conn->rx_len >= CP_REQ_LEN)
-			want += r->key_len;
-		n = min_t(size_t, want - conn->rx_len, len - used);
-		if (skb_copy_bits(skb, offset + used, conn->rx_buf + conn->rx_len, n))
-			break;
-		conn->rx_len += n;
-		used += n;
-		if (conn->rx_len < want)
-			break;
-		if (want == CP_REQ_LEN) {
-			if (cp_proto_parse_req((void *)conn->rx_buf, conn->svc->max_block, r,
-					       &status)) {
-				conn->rx_state = RX_STOPPED;
-				cp_request_reject(conn, status);
-				continue;
-			}
-			if (r->key_len)
-				continue;
-		}
-		if (cp_request_dispatch(conn, GFP_ATOMIC)) {
-			conn->rx_retry = true;	/* rx_work retries with GFP_KERNEL */
-			cp_conn_kick_rx(conn);
-			continue;
-		}
-		conn->rx_len = 0;
+	if (!test_bit(CONN_CLOSED, &conn->flags)) {
+		kernel_sock_shutdown(conn->sock, SHUT_WR);
+		/* The FIN is outstanding now: its ACK must come in time. */
+		lock_sock(conn->sock->sk);
+		cp_conn_stall_arm(conn);
+		release_sock(conn->sock->sk);
 	}
-	WRITE_ONCE(conn->rx_bytes, conn->rx_bytes + used);
-	return used;
+	cp_conn_put(conn);		/* cp_conn_finish()'s */
 }
 
-/* A partial frame must complete within the node's frame timeout. */
-static void frame_timer_update(struct cp_conn *conn)
+/*
+ * Any context, holding a reference: the connection answers nothing more.
+ * What it has queued in the socket goes out, then a FIN; conn_state_change()
+ * closes it when the FIN is acknowledged.
+ */
+void cp_conn_finish(struct cp_conn *conn)
 {
-	if (conn->rx_len || conn->rx_state == RX_PAYLOAD) {
-		if (!timer_pending(&conn->frame_timer))
-			mod_timer(&conn->frame_timer,
-				  jiffies + msecs_to_jiffies(conn->svc->frame_timeout_ms));
-	} else {
-		timer_delete(&conn->frame_timer);
-	}
-}
-
-/* Parse what the socket holds, as far as the RX state allows. */
-void cp_conn_read_frames(struct cp_conn *conn)
-{
-	read_descriptor_t desc = { .arg.data = conn, .count = 1 };
-
-	/* The RX state belongs to whoever holds the socket. */
-	lockdep_assert(lockdep_sock_is_held(conn->sock->sk));
-	if (conn->rx_state == RX_FRAME && !conn->rx_paused && !conn->rx_retry)
-		tcp_read_sock(conn->sock->sk, &desc, recv_actor);
-	frame_timer_update(conn);
-}
-
-static void frame_timeout(struct timer_list *t)
-{
-	struct cp_conn *conn = from_timer(conn, t, frame_timer);
-
-	cp_stats_inc(conn->svc->stats, CP_STAT_TIMEOUTS);
-	cp_conn_schedule_close(conn);
-}
-
-static void rx_work(struct work_struct *work)
-{
-	struct cp_conn *conn = container_of(work, struct cp_conn, rx_work);
-	struct sock *sk = conn->sock->sk;
-
-	lock_sock(sk);
-	if (conn->rx_retry) {
-		if (cp_request_dispatch(conn, GFP_KERNEL)) {
-			release_sock(sk);
-			cp_conn_schedule_close(conn);
-			return;
-		}
-		conn->rx_retry = false;
-		conn->rx_len = 0;
-	}
-	if (conn->rx_paused && atomic_read(&conn->inflight) < CP_INFLIGHT_RESUME)
-		WRITE_ONCE(conn->rx_paused, false);
-	cp_conn_read_frames(conn);
-	release_sock(sk);
-	if (test_bit(CONN_EOF, &conn->flags) && !atomic_read(&conn->inflight))
-		cp_conn_schedule_close(conn);
+	if (test_bit(CONN_CLOSED, &conn->flags) || test_and_set_bit(CONN_FIN, &conn->flags))
+		return;
+	cp_conn_get(conn);
+	if (!queue_work(cp_wq, &conn->fin_work))
+		cp_conn_put(conn);
 }
 
 /*
@@ -239,11 +164,13 @@ static void rx_softirq(struct cp_conn *conn)
 
 static void conn_data_ready(struct sock *sk)
 {
+	struct mem_cgroup *memcg;
 	struct cp_conn *conn;
 
 	read_lock_bh(&sk->sk_callback_lock);
 	conn = sk->sk_user_data;
 	if (likely(conn)) {
+		memcg = cp_conn_memcg(conn);
 		if (conn->rx_state == RX_PAYLOAD)
 			queue_work(cp_wq, &conn->put_work);
 		else if (conn->rx_retry)
@@ -254,6 +181,7 @@ static void conn_data_ready(struct sock *sk)
 			cp_conn_read_frames(conn);
 		else
 			cp_conn_queue(conn, &conn->rx_work);
+		set_active_memcg(memcg);
 	}
 	read_unlock_bh(&sk->sk_callback_lock);
 }
@@ -271,21 +199,36 @@ static void conn_write_space(struct sock *sk)
 	read_unlock_bh(&sk->sk_callback_lock);
 }
 
+/* What the socket's TCP state means for the connection. */
+static void conn_state(struct cp_conn *conn, int state)
+{
+	switch (state) {
+	case TCP_ESTABLISHED:
+		break;
+	case TCP_CLOSE_WAIT:
+		/* Half-closed: answer what was asked, then finish. */
+		set_bit(CONN_EOF, &conn->flags);
+		cp_conn_queue(conn, &conn->rx_work);
+		break;
+	case TCP_FIN_WAIT1:
+	case TCP_CLOSING:
+	case TCP_LAST_ACK:
+		break;		/* our FIN is out: its ACK will tell */
+	default:
+		/* Our FIN acknowledged (FIN_WAIT2, TIME_WAIT, CLOSE), or reset. */
+		cp_conn_schedule_close(conn);
+		break;
+	}
+}
+
 static void conn_state_change(struct sock *sk)
 {
 	struct cp_conn *conn;
 
 	read_lock_bh(&sk->sk_callback_lock);
 	conn = sk->sk_user_data;
-	if (likely(conn)) {
-		if (sk->sk_state == TCP_CLOSE_WAIT) {
-			/* Half-closed: answer what was asked, then close. */
-			set_bit(CONN_EOF, &conn->flags);
-			cp_conn_queue(conn, &conn->rx_work);
-		} else if (sk->sk_state != TCP_ESTABLISHED) {
-			cp_conn_schedule_close(conn);
-		}
-	}
+	if (likely(conn))
+		conn_state(conn, sk->sk_state);
 	read_unlock_bh(&sk->sk_callback_lock);
 }
 
@@ -339,6 +282,9 @@ static void conn_close(struct cp_conn *conn)
 	conn->dead = true;
 	spin_unlock_bh(&conn->tx_lock);
 	timer_shutdown_sync(&conn->frame_timer);
+	cp_conn_bounds_stop(conn);
+	if (cancel_work_sync(&conn->fin_work))
+		cp_conn_put(conn);	/* cp_conn_finish()'s, which fin_work did not drop */
 	cancel_work_sync(&conn->rx_work);
 	cancel_work_sync(&conn->put_work);
 	cancel_work_sync(&conn->tx_work);
@@ -379,53 +325,87 @@ static int conn_pick_cpu(void)
 	return cpu < nr_cpu_ids ? cpu : raw_smp_processor_id();
 }
 
-/* Process context, from the accept worker. Takes over sock. */
+/*
+ * Process context, from the accept worker. Takes over sock on success.
+ * -EMFILE: the node has all the connections it may; -EUSERS: so has the
+ * client's address; -ENOMEM.
+ */
 int cp_conn_create(struct cp_service *svc, struct socket *sock)
 {
+	struct cp_source *spare = NULL;
 	struct sock *sk = sock->sk;
 	struct cp_conn *conn;
+	int err;
 
-	conn = kzalloc(sizeof(*conn), GFP_KERNEL);
+	conn = kzalloc(sizeof(*conn), CP_GFP);
 	if (!conn)
 		return -ENOMEM;
+	if (kernel_getpeername(sock, (struct sockaddr *)&conn->peer) < 0)
+		conn->peer.ss_family = AF_UNSPEC;
+	conn->member = conn->peer.ss_family != AF_UNSPEC &&
+		       cp_cluster_is_member(&svc->cluster, (struct sockaddr *)&conn->peer);
+	if (!conn->member) {
+		spare = cp_conn_source_alloc();
+		if (!spare) {
+			kfree(conn);
+			return -ENOMEM;
+		}
+	}
 	conn->svc = svc;
 	conn->sock = sock;
 	refcount_set(&conn->ref, 1);
 	spin_lock_init(&conn->tx_lock);
 	INIT_LIST_HEAD(&conn->tx_queue);
-	INIT_WORK(&conn->rx_work, rx_work);
+	INIT_WORK(&conn->rx_work, cp_rx_work);
 	INIT_WORK(&conn->put_work, cp_request_put_work);
 	INIT_WORK(&conn->tx_work, cp_tx_work);
+	INIT_WORK(&conn->fin_work, fin_work);
 	INIT_WORK(&conn->close_work, close_work);
 	INIT_WORK(&conn->free_work, conn_free_work);
-	timer_setup(&conn->frame_timer, frame_timeout, 0);
+	timer_setup(&conn->frame_timer, cp_rx_frame_timeout, 0);
 	conn->home_cpu = conn_pick_cpu();
 	conn->cpu = conn->home_cpu;
 	conn->born = ktime_get_ns();
-	if (kernel_getpeername(sock, (struct sockaddr *)&conn->peer) < 0)
-		conn->peer.ss_family = AF_UNSPEC;
+	cp_conn_bounds_init(conn);
+
+	spin_lock_bh(&svc->conns_lock);
+	err = cp_conn_admit(svc, conn, &spare);
+	if (!err) {
+		atomic_inc(&svc->nconns);
+		list_add_tail(&conn->link, &svc->conns);
+		conns_changed(svc);
+	}
+	spin_unlock_bh(&svc->conns_lock);
+	kfree(spare);
+	if (err) {
+		cp_conn_bounds_stop(conn);
+		kfree(conn);
+		return err;
+	}
 
 	tcp_sock_set_nodelay(sk);
 	sock_no_linger(sk);
-
-	atomic_inc(&svc->nconns);
-	spin_lock_bh(&svc->conns_lock);
-	list_add_tail(&conn->link, &svc->conns);
-	conns_changed(svc);
-	spin_unlock_bh(&svc->conns_lock);
+	/*
+	 * Small answers are copied into the socket, from softirq too: through
+	 * the socket's own page_frag, never the interrupted task's.
+	 */
+	sk->sk_use_task_frag = false;
 
 	/* The child inherited the listener's callbacks; replace them. */
 	lock_sock(sk);
+	cp_conn_sndbuf(conn);
 	write_lock_bh(&sk->sk_callback_lock);
 	sk->sk_user_data = conn;
 	sk->sk_data_ready = conn_data_ready;
 	sk->sk_write_space = conn_write_space;
 	sk->sk_state_change = conn_state_change;
 	write_unlock_bh(&sk->sk_callback_lock);
-	/* Bytes may have arrived before the callbacks were in place. */
+	/*
+	 * Bytes may have arrived before the callbacks were in place, and the
+	 * client may have half-closed already (or gone).
+	 */
 	cp_conn_read_frames(conn);
-	if (sk->sk_state != TCP_ESTABLISHED)
-		cp_conn_schedule_close(conn);
+	conn_state(conn, sk->sk_state);
 	release_sock(sk);
 	return 0;
 }
@@ -472,6 +452,9 @@ unsigned long cp_conn_for_each(struct cp_service *svc, unsigned long skip, u32 *
 		ci.tx_bytes = READ_ONCE(conn->tx_bytes);
 		ci.age_ms = div_u64(now - conn->born, NSEC_PER_MSEC);
 		ci.cpu = READ_ONCE(conn->cpu);
+		ci.queued = atomic_long_read(&conn->queued);
+		ci.pinned = atomic_long_read(&conn->pinned);
+		ci.member = conn->member;
 		if (fn(&ci, arg))
 			break;
 		done++;

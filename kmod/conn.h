@@ -6,6 +6,7 @@
 #include <linux/socket.h>
 #include <linux/types.h>
 
+struct cp_conn_limits;
 struct cp_service;
 struct socket;
 
@@ -17,10 +18,16 @@ struct cp_conn_info {
 	u64 tx_bytes;
 	u64 age_ms;
 	u32 cpu;
+	u64 queued;
+	u64 pinned;
+	bool member;
 };
 
 int cp_conn_create(struct cp_service *svc, struct socket *sock);
 void cp_conn_close_all(struct cp_service *svc);
+void cp_conn_limits_default(struct cp_conn_limits *cl);
+const char *cp_conn_limits_check(const struct cp_conn_limits *cl);
+void cp_conn_limits_changed(struct cp_service *svc);
 unsigned long cp_conn_for_each(struct cp_service *svc, unsigned long skip, u32 *gen,
 			       int (*fn)(const struct cp_conn_info *ci, void *arg), void *arg);
 u64 cp_conn_inflight(struct cp_service *svc);

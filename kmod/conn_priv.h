@@ -1,14 +1,17 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * Shared by the connection's own files only: conn.c (lifetime, callbacks,
- * RX framing, CPU placement), request.c (dispatch and every op) and tx.c
- * (sending responses).
+ * CPU placement), rx.c (reading requests), bounds.c (what a connection may
+ * hold), request.c (dispatch and the ops a node answers itself), miss.c
+ * (GETs for blocks it does not hold) and tx.c (sending responses).
  */
 #ifndef _CP_CONN_PRIV_H
 #define _CP_CONN_PRIV_H
 
 #include <linux/bvec.h>
+#include <linux/memcontrol.h>
 #include <linux/pagevec.h>
+#include <linux/sched/mm.h>
 #include <linux/refcount.h>
 #include <linux/sched.h>
 #include <linux/timer.h>
@@ -24,6 +27,24 @@
 #define CP_TX_BVECS		(PAGEVEC_SIZE + 1)	/* a header and a folio batch */
 #define CP_REQ_LEN		sizeof(struct cachepeer_req)
 #define CP_RESP_LEN		sizeof(struct cachepeer_resp)
+#define CP_PUT_CHUNK		(64 * 1024)	/* a connection's PUT payload buffer */
+
+/*
+ * What a node allocates for its connections (the connection, requests,
+ * answers and their headers, payload buffers) is charged to the memory
+ * cgroup of whoever started it (cp_conn_memcg()), and fails at that
+ * cgroup's limit: a failure is backpressure. Never GFP_ATOMIC: its
+ * __GFP_HIGH would force the charge past memory.max. Workers reclaim once
+ * and do not retry, so a node at its limit never calls the OOM killer on
+ * the tasks beside it; for the same reason the memcg is made active only
+ * around these allocations, never around page-cache reads or writes, inode
+ * or socket creation, which charge with GFP_KERNEL. Socket buffers are not
+ * the cgroup's at all: TCP charges them with GFP_KERNEL from a sending
+ * worker, which at the limit ran the OOM killer in the starter's cgroup,
+ * and forces them past it from softirq. They stay under TCP's own limits.
+ */
+#define CP_GFP_ATOMIC		(GFP_NOWAIT | __GFP_ACCOUNT | __GFP_NOWARN)
+#define CP_GFP			(GFP_KERNEL_ACCOUNT | __GFP_NORETRY | __GFP_NOWARN)
 
 enum {
 	RX_FRAME,	/* parsing headers from softirq */
@@ -33,16 +54,27 @@ enum {
 
 enum {
 	CONN_CLOSED,	/* conn_close() has begun */
-	CONN_EOF,	/* peer sent FIN: close once in-flight requests are done */
+	CONN_EOF,	/* peer sent FIN: finish once in-flight requests are done */
+	CONN_RX_END,	/* RX_STOPPED: finish once in-flight requests are done */
+	CONN_FIN,	/* cp_conn_finish(): our FIN follows the queued bytes */
 };
+
+struct cp_source;
 
 struct cp_conn {
 	struct cp_service *svc;
 	struct socket *sock;
 	struct list_head link;		/* in svc->conns, under svc->conns_lock */
+	struct cp_source *source;	/* its count in svc->sources; NULL: a member */
 	refcount_t ref;
 	unsigned long flags;
 	atomic_t inflight;
+	/* What its answers hold (bounded by svc->climits): see cp_conn_charge(). */
+	atomic_long_t queued;		/* bytes of memory */
+	atomic_long_t pinned;		/* bytes of page-cache data */
+	atomic_long_t relayed;		/* bytes relayed from other members */
+	bool member;			/* from a ring member's address */
+	unsigned long active;		/* jiffies of the last byte either way */
 	int cpu;			/* rx_work, tx_work: see conn_cpu() */
 	int home_cpu;			/* conn_pick_cpu()'s */
 	struct sockaddr_storage peer;
@@ -54,9 +86,8 @@ struct cp_conn {
 	int rx_state;
 	bool rx_paused;			/* in-flight bound reached */
 	bool rx_retry;			/* a whole frame waits for memory */
-	u32 rx_len;
-	struct cp_req rx_req;
-	u8 rx_buf[CP_REQ_LEN + CACHEPEER_KEY_MAX];
+	bool rx_frame_done;		/* a frame ended since the deadline was set */
+	struct cp_frame rx;
 	struct timer_list frame_timer;
 	struct work_struct rx_work;
 
@@ -81,6 +112,12 @@ struct cp_conn {
 	struct bio_vec tx_bv[CP_TX_BVECS];
 	struct folio_batch tx_fb;
 
+	/* Sent bytes the peer does not acknowledge: see cp_conn_stall_arm(). */
+	struct timer_list stall_timer;
+	u32 stall_una;
+	struct timer_list idle_timer;
+
+	struct work_struct fin_work;
 	struct work_struct close_work;
 	struct work_struct free_work;
 };
@@ -109,13 +146,25 @@ struct cp_request {
 	u16 status;
 	u8 op;
 	u8 flags;
-	bool close_after;
 	struct cachepeer_resp *hdr;	/* page_frag, from TX */
 	u64 sent;
+	long charged;			/* bytes counted in conn->queued */
+	long pinned;			/* bytes counted in conn->pinned */
+	long relayed;			/* bytes counted in conn->relayed */
 };
 
 /* Disk reads, PUT payloads, fsync, peer calls and teardown may block for long. */
 extern struct workqueue_struct *cp_wq;
+
+/*
+ * Any context: make the node's memory cgroup the one charged, until
+ * set_active_memcg() puts back what this returns. Where a connection's
+ * work begins: its socket callbacks and its work items.
+ */
+static inline struct mem_cgroup *cp_conn_memcg(struct cp_conn *conn)
+{
+	return set_active_memcg(conn->svc->memcg);
+}
 
 /* conn.c */
 void cp_conn_get(struct cp_conn *conn);
@@ -123,15 +172,44 @@ void cp_conn_put(struct cp_conn *conn);
 void cp_conn_queue(struct cp_conn *conn, struct work_struct *work);
 void cp_conn_kick_rx(struct cp_conn *conn);
 void cp_conn_schedule_close(struct cp_conn *conn);
+void cp_conn_finish(struct cp_conn *conn);
+
+/* rx.c */
 void cp_conn_read_frames(struct cp_conn *conn);
+void cp_rx_frame_timeout(struct timer_list *t);
+void cp_rx_work(struct work_struct *work);
+void cp_conn_rx_end(struct cp_conn *conn);
+
+/* bounds.c */
+int cp_conn_admit(struct cp_service *svc, struct cp_conn *conn, struct cp_source **spare);
+struct cp_source *cp_conn_source_alloc(void);
+void cp_conn_source_put(struct cp_conn *conn);
+void cp_conn_sndbuf(struct cp_conn *conn);
+void cp_conn_charge(struct cp_conn *conn, long bytes);
+void cp_conn_uncharge(struct cp_conn *conn, long bytes);
+void cp_conn_check_bounds(struct cp_conn *conn);
+bool cp_conn_may_resume(struct cp_conn *conn);
+void cp_conn_maybe_resume(struct cp_conn *conn);
+void cp_conn_stall_arm(struct cp_conn *conn);
+void cp_conn_bounds_init(struct cp_conn *conn);
+void cp_conn_bounds_stop(struct cp_conn *conn);
 
 /* request.c */
 int cp_request_dispatch(struct cp_conn *conn, gfp_t gfp);
 void cp_request_reject(struct cp_conn *conn, u16 status);
 void cp_request_done(struct cp_request *req);
 void cp_request_put_work(struct work_struct *work);
+void cp_request_charge(struct cp_request *req, long bytes);
+void cp_request_answer(struct cp_request *req, u16 status);
+void cp_request_queue(struct cp_request *req, work_func_t fn);
+struct cp_pbuf *cp_request_pbuf(struct cp_request *req, const void *data, size_t len);
+struct cp_block *cp_request_lookup(struct cp_request *req);
+void cp_request_get_block(struct cp_request *req, struct cp_block *b);
 int cp_request_init(void);
 void cp_request_uninit(void);
+
+/* miss.c */
+void cp_request_miss(struct cp_request *req, const u8 *key, gfp_t gfp);
 
 /* tx.c */
 void cp_tx_queue(struct cp_request *req);

@@ -273,6 +273,15 @@ static int unlink_op(struct cp_store *st, struct dentry *de, void *arg)
 	return vfs_unlink(mnt_idmap(st->dir.mnt), d_inode(st->dir.dentry), de, NULL);
 }
 
+/* Process context: unlink the name of the block id of size bytes. */
+int cp_block_unlink(struct cp_store *st, const u8 *id, u64 size)
+{
+	char name[CP_NAME_LEN];
+
+	cp_block_name(name, id, size);
+	return cp_store_with_dentry(st, name, unlink_op, NULL);
+}
+
 /*
  * Process context. Remove a block from the index and the directory. Returns
  * false if someone else already did. Responses holding the block's open file
@@ -280,16 +289,13 @@ static int unlink_op(struct cp_store *st, struct dentry *de, void *arg)
  */
 bool cp_store_drop(struct cp_store *st, struct cp_block *b)
 {
-	char name[CP_NAME_LEN];
-
 	if (xchg(&b->dead, true))
 		return false;
 	if (rhashtable_remove_fast(&st->index, &b->node, cp_index_params))
 		return false;
 	atomic_long_dec(&st->blocks);
 	atomic64_sub(b->size, &st->bytes);
-	cp_block_name(name, b->id, b->size);
-	cp_store_with_dentry(st, name, unlink_op, NULL);
+	cp_block_unlink(st, b->id, b->size);
 	cp_block_close(st, b);
 	cp_block_put(b);	/* the index's reference */
 	return true;

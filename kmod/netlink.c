@@ -95,7 +95,22 @@ static const struct netlink_range_validation handoff_range = {
 	.max = 7 * 24 * 3600,
 };
 
-static const struct nla_policy cp_node_set_policy[CACHEPEER_A_NODE_HANDOFF + 1] = {
+static const struct netlink_range_validation max_conns_range = {
+	.min = 1,
+	.max = CACHEPEER_MAX_CONNS_LIMIT,
+};
+
+static const struct netlink_range_validation max_conns_source_range = {
+	.max = CACHEPEER_MAX_CONNS_LIMIT,
+};
+
+/* Below one answer's worth, a connection would stop after every request. */
+static const struct netlink_range_validation queue_range = {
+	.min = CACHEPEER_QUEUE_MIN,
+	.max = CACHEPEER_QUEUE_LIMIT,
+};
+
+static const struct nla_policy cp_node_set_policy[CACHEPEER_A_NODE_IDLE_TIMEOUT + 1] = {
 	[CACHEPEER_A_NODE_NAME] = { .type = NLA_NUL_STRING, .len = CACHEPEER_NAME_MAX },
 	[CACHEPEER_A_NODE_LIMIT_BYTES] = { .type = NLA_UINT },
 	[CACHEPEER_A_NODE_LIMIT_BLOCKS] = { .type = NLA_UINT },
@@ -108,6 +123,13 @@ static const struct nla_policy cp_node_set_policy[CACHEPEER_A_NODE_HANDOFF + 1] 
 							  CACHEPEER_CLUSTER_KEY_MAX),
 	[CACHEPEER_A_NODE_MISS] = NLA_POLICY_MAX(NLA_U8, CACHEPEER_MISS_MAX),
 	[CACHEPEER_A_NODE_HANDOFF] = NLA_POLICY_FULL_RANGE(NLA_U32, &handoff_range),
+	[CACHEPEER_A_NODE_MAX_CONNS] = NLA_POLICY_FULL_RANGE(NLA_U32, &max_conns_range),
+	[CACHEPEER_A_NODE_MAX_CONNS_SOURCE] = NLA_POLICY_FULL_RANGE(NLA_U32,
+								    &max_conns_source_range),
+	[CACHEPEER_A_NODE_CONN_QUEUE] = NLA_POLICY_FULL_RANGE(NLA_UINT, &queue_range),
+	[CACHEPEER_A_NODE_NODE_QUEUE] = NLA_POLICY_FULL_RANGE(NLA_UINT, &queue_range),
+	[CACHEPEER_A_NODE_CONN_PIN] = NLA_POLICY_FULL_RANGE(NLA_UINT, &queue_range),
+	[CACHEPEER_A_NODE_IDLE_TIMEOUT] = NLA_POLICY_FULL_RANGE(NLA_U32, &handoff_range),
 };
 
 const struct nla_policy cp_member_policy[CACHEPEER_A_MEMBER_WEIGHT + 1] = {
@@ -149,7 +171,7 @@ static const struct genl_split_ops cp_genl_ops[] = {
 		.cmd	= CACHEPEER_CMD_NODE_SET,
 		.doit	= cp_nl_node_set_doit,
 		.policy	= cp_node_set_policy,
-		.maxattr = CACHEPEER_A_NODE_HANDOFF,
+		.maxattr = CACHEPEER_A_NODE_IDLE_TIMEOUT,
 		.flags	= GENL_UNS_ADMIN_PERM | GENL_CMD_CAP_DO,
 	},
 	{
@@ -174,11 +196,12 @@ static const struct genl_split_ops cp_genl_ops[] = {
 		.flags	= GENL_UNS_ADMIN_PERM | GENL_CMD_CAP_DO,
 	},
 	{
+		/* Clients' addresses are not everyone's to read. */
 		.cmd	= CACHEPEER_CMD_CONN_GET,
 		.dumpit	= cp_nl_conn_get_dumpit,
 		.policy	= cp_no_attrs_policy,
 		.maxattr = CACHEPEER_A_NODE_MAX,
-		.flags	= GENL_CMD_CAP_DUMP,
+		.flags	= GENL_UNS_ADMIN_PERM | GENL_CMD_CAP_DUMP,
 	},
 	{
 		.cmd	= CACHEPEER_CMD_RING_GET,

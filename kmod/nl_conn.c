@@ -37,7 +37,10 @@ static int put_conn(const struct cp_conn_info *ci, void *arg)
 	    nla_put_uint(skb, CACHEPEER_A_CONN_RX_BYTES, ci->rx_bytes) ||
 	    nla_put_uint(skb, CACHEPEER_A_CONN_TX_BYTES, ci->tx_bytes) ||
 	    nla_put_uint(skb, CACHEPEER_A_CONN_AGE_MS, ci->age_ms) ||
-	    nla_put_u32(skb, CACHEPEER_A_CONN_CPU, ci->cpu)) {
+	    nla_put_u32(skb, CACHEPEER_A_CONN_CPU, ci->cpu) ||
+	    nla_put_uint(skb, CACHEPEER_A_CONN_QUEUED, ci->queued) ||
+	    nla_put_uint(skb, CACHEPEER_A_CONN_PINNED, ci->pinned) ||
+	    nla_put_u8(skb, CACHEPEER_A_CONN_MEMBER, ci->member)) {
 		genlmsg_cancel(skb, hdr);
 		return -EMSGSIZE;
 	}

@@ -13,7 +13,12 @@ static const struct {
 	u8 stat;
 } stats_attrs[] = {
 	{ CACHEPEER_A_STATS_CONNS_REFUSED, CP_STAT_CONNS_REFUSED },
+	{ CACHEPEER_A_STATS_CONNS_REFUSED_SOURCE, CP_STAT_CONNS_REFUSED_SOURCE },
+	{ CACHEPEER_A_STATS_CONNS_REFUSED_MEMORY, CP_STAT_CONNS_REFUSED_MEMORY },
+	{ CACHEPEER_A_STATS_IDLE_CLOSES, CP_STAT_IDLE_CLOSES },
+	{ CACHEPEER_A_STATS_QUEUE_PAUSES, CP_STAT_QUEUE_PAUSES },
 	{ CACHEPEER_A_STATS_TIMEOUTS, CP_STAT_TIMEOUTS },
+	{ CACHEPEER_A_STATS_TX_STALLS, CP_STAT_TX_STALLS },
 	{ CACHEPEER_A_STATS_HITS, CP_STAT_HITS },
 	{ CACHEPEER_A_STATS_MISSES, CP_STAT_MISSES },
 	{ CACHEPEER_A_STATS_CORRUPT, CP_STAT_CORRUPT },
@@ -88,6 +93,8 @@ static int put_stats(struct sk_buff *msg, struct cp_service *svc)
 			return -EMSGSIZE;
 	if (nla_put_uint(msg, CACHEPEER_A_STATS_CONNS, atomic_read(&svc->nconns)) ||
 	    nla_put_uint(msg, CACHEPEER_A_STATS_INFLIGHT, cp_conn_inflight(svc)) ||
+	    nla_put_uint(msg, CACHEPEER_A_STATS_QUEUED_BYTES,
+			 max(atomic_long_read(&svc->queued), 0L)) ||
 	    nla_put_uint(msg, CACHEPEER_A_STATS_BLOCKS, atomic_long_read(&st->blocks)) ||
 	    nla_put_uint(msg, CACHEPEER_A_STATS_BYTES, atomic64_read(&st->bytes)) ||
 	    nla_put_uint(msg, CACHEPEER_A_STATS_OPEN_FILES, atomic_long_read(&st->open)) ||
@@ -120,11 +127,23 @@ static int put_limits(struct sk_buff *msg, const struct cp_limits *lim)
 	       nla_put_uint(msg, CACHEPEER_A_NODE_SCRUB_RATE, READ_ONCE(lim->scrub_rate));
 }
 
-static int put_running(struct sk_buff *msg, struct cp_service *svc)
+static int put_conn_limits(struct sk_buff *msg, const struct cp_conn_limits *cl)
+{
+	return nla_put_u32(msg, CACHEPEER_A_NODE_MAX_CONNS, READ_ONCE(cl->max_conns)) ?:
+	       nla_put_u32(msg, CACHEPEER_A_NODE_MAX_CONNS_SOURCE,
+			   READ_ONCE(cl->max_per_source)) ?:
+	       nla_put_uint(msg, CACHEPEER_A_NODE_CONN_QUEUE, READ_ONCE(cl->conn_queue)) ?:
+	       nla_put_uint(msg, CACHEPEER_A_NODE_NODE_QUEUE, READ_ONCE(cl->node_queue)) ?:
+	       nla_put_uint(msg, CACHEPEER_A_NODE_CONN_PIN, READ_ONCE(cl->conn_pin)) ?:
+	       nla_put_u32(msg, CACHEPEER_A_NODE_IDLE_TIMEOUT, READ_ONCE(cl->idle_timeout_s));
+}
+
+/* The cache directory's path is only for those who may manage the node. */
+static int put_running(struct sk_buff *msg, struct cp_service *svc, bool admin)
 {
 	return cp_nl_put_addr(msg, CACHEPEER_A_NODE_LISTEN_ADDR, CACHEPEER_A_NODE_LISTEN_PORT,
 			      &svc->listen) ?:
-	       nla_put_string(msg, CACHEPEER_A_NODE_DIR, svc->dir) ?:
+	       (admin ? nla_put_string(msg, CACHEPEER_A_NODE_DIR, svc->dir) : 0) ?:
 	       nla_put_uint(msg, CACHEPEER_A_NODE_MAX_BLOCK, svc->max_block) ?:
 	       nla_put_u32(msg, CACHEPEER_A_NODE_FRAME_TIMEOUT, svc->frame_timeout_ms) ?:
 	       nla_put_uint(msg, CACHEPEER_A_NODE_EPOCH, READ_ONCE(svc->cluster.epoch)) ?:
@@ -134,6 +153,7 @@ static int put_running(struct sk_buff *msg, struct cp_service *svc)
 int cp_nl_node_get_doit(struct sk_buff *skb, struct genl_info *info)
 {
 	struct cp_service *svc = cp_nl_service(info);
+	bool admin = netlink_ns_capable(skb, genl_info_net(info)->user_ns, CAP_NET_ADMIN);
 	struct sk_buff *msg;
 	void *hdr;
 	int ret;
@@ -152,9 +172,10 @@ int cp_nl_node_get_doit(struct sk_buff *skb, struct genl_info *info)
 	ret = nla_put_string(msg, CACHEPEER_A_NODE_VERSION, CACHEPEER_VERSION) ?:
 	      nla_put_u32(msg, CACHEPEER_A_NODE_STATE, svc->state) ?:
 	      nla_put_string(msg, CACHEPEER_A_NODE_NAME, svc->cluster.name) ?:
-	      put_limits(msg, &svc->store.limits);
+	      put_limits(msg, &svc->store.limits) ?:
+	      put_conn_limits(msg, &svc->climits);
 	if (!ret && svc->state == CACHEPEER_NODE_RUNNING)
-		ret = put_running(msg, svc);
+		ret = put_running(msg, svc, admin);
 	mutex_unlock(&svc->lock);
 	if (ret)
 		goto err_free;
@@ -203,14 +224,47 @@ static bool limits_from_attrs(struct nlattr **tb, struct cp_limits *lim)
 	return any;
 }
 
+/* Bounds on clients from the request, over the node's current ones. */
+static bool conn_limits_from_attrs(struct nlattr **tb, struct cp_conn_limits *cl)
+{
+	bool any = false;
+
+	if (tb[CACHEPEER_A_NODE_MAX_CONNS]) {
+		cl->max_conns = nla_get_u32(tb[CACHEPEER_A_NODE_MAX_CONNS]);
+		any = true;
+	}
+	if (tb[CACHEPEER_A_NODE_MAX_CONNS_SOURCE]) {
+		cl->max_per_source = nla_get_u32(tb[CACHEPEER_A_NODE_MAX_CONNS_SOURCE]);
+		any = true;
+	}
+	if (tb[CACHEPEER_A_NODE_CONN_QUEUE]) {
+		cl->conn_queue = nla_get_uint(tb[CACHEPEER_A_NODE_CONN_QUEUE]);
+		any = true;
+	}
+	if (tb[CACHEPEER_A_NODE_NODE_QUEUE]) {
+		cl->node_queue = nla_get_uint(tb[CACHEPEER_A_NODE_NODE_QUEUE]);
+		any = true;
+	}
+	if (tb[CACHEPEER_A_NODE_CONN_PIN]) {
+		cl->conn_pin = nla_get_uint(tb[CACHEPEER_A_NODE_CONN_PIN]);
+		any = true;
+	}
+	if (tb[CACHEPEER_A_NODE_IDLE_TIMEOUT]) {
+		cl->idle_timeout_s = nla_get_u32(tb[CACHEPEER_A_NODE_IDLE_TIMEOUT]);
+		any = true;
+	}
+	return any;
+}
+
 int cp_nl_node_set_doit(struct sk_buff *skb, struct genl_info *info)
 {
 	struct cp_service *svc = cp_nl_service(info);
 	struct cp_cluster *cl = &svc->cluster;
 	struct nlattr **tb = info->attrs;
 	const char *name = NULL, *why;
+	struct cp_conn_limits climits;
+	bool limits, conns, cluster;
 	struct cp_limits lim;
-	bool limits, cluster;
 	int ret = 0;
 
 	if (tb[CACHEPEER_A_NODE_NAME]) {
@@ -225,14 +279,16 @@ int cp_nl_node_set_doit(struct sk_buff *skb, struct genl_info *info)
 	mutex_lock(&svc->lock);
 	lim = svc->store.limits;
 	limits = limits_from_attrs(tb, &lim);
+	climits = svc->climits;
+	conns = conn_limits_from_attrs(tb, &climits);
 	cluster = tb[CACHEPEER_A_NODE_CLUSTER_KEY] || tb[CACHEPEER_A_NODE_MISS] ||
 		  tb[CACHEPEER_A_NODE_HANDOFF];
-	if (!name && !limits && !cluster) {
+	if (!name && !limits && !conns && !cluster) {
 		GENL_SET_ERR_MSG(info, "nothing to set: give a name, a limit or a cluster setting");
 		ret = -EINVAL;
 		goto out;
 	}
-	why = cp_store_limits_check(&lim);
+	why = cp_store_limits_check(&lim) ?: cp_conn_limits_check(&climits);
 	if (why) {
 		NL_SET_ERR_MSG_FMT(info->extack, "%s", why);
 		ret = -EINVAL;
@@ -255,6 +311,8 @@ int cp_nl_node_set_doit(struct sk_buff *skb, struct genl_info *info)
 		WRITE_ONCE(cl->handoff_s, nla_get_u32(tb[CACHEPEER_A_NODE_HANDOFF]));
 	if (!ret && limits)
 		cp_service_set_limits(svc, &lim);
+	if (!ret && conns)
+		cp_service_set_conn_limits(svc, &climits);
 out:
 	mutex_unlock(&svc->lock);
 	return ret;

@@ -21,17 +21,23 @@
 
 #include "peer.h"
 
+/*
+ * Pages for a connection's answers: charged to the memory cgroup its worker
+ * made active, and at that cgroup's limit a failure, never the OOM killer.
+ */
+#define CP_PBUF_GFP	(GFP_KERNEL_ACCOUNT | __GFP_NORETRY | __GFP_NOWARN)
+
 struct cp_pbuf *cp_pbuf_alloc(size_t len)
 {
 	u32 i, n = DIV_ROUND_UP(len, PAGE_SIZE);
 	struct cp_pbuf *pb;
 
-	pb = kvzalloc(struct_size(pb, pages, n), GFP_KERNEL);
+	pb = kvzalloc(struct_size(pb, pages, n), CP_PBUF_GFP);
 	if (!pb)
 		return NULL;
 	pb->len = len;
 	for (i = 0; i < n; i++) {
-		pb->pages[i] = alloc_page(GFP_KERNEL);
+		pb->pages[i] = alloc_page(CP_PBUF_GFP);
 		if (!pb->pages[i]) {
 			cp_pbuf_free(pb);
 			return NULL;
@@ -60,8 +66,6 @@ void cp_pbuf_free(struct cp_pbuf *pb)
 
 	if (!pb)
 		return;
-	if (pb->charge)
-		atomic64_sub(pb->len, pb->charge);
 	for (i = 0; i < pb->npages; i++)
 		put_page(pb->pages[i]);
 	kvfree(pb);

@@ -17,10 +17,16 @@
 /* Data held in private pages, which TCP can splice (slab memory it cannot). */
 struct cp_pbuf {
 	size_t len;
-	atomic64_t *charge;	/* if set, holds len until the free */
 	u32 npages;
 	struct page *pages[];
 };
+
+/* The memory a cp_pbuf of len bytes takes. */
+static inline size_t cp_pbuf_mem(size_t len)
+{
+	return struct_size_t(struct cp_pbuf, pages, DIV_ROUND_UP(len, PAGE_SIZE)) +
+	       PAGE_ALIGN(len);
+}
 
 struct cp_pbuf *cp_pbuf_alloc(size_t len);
 struct cp_pbuf *cp_pbuf_from(const void *data, size_t len);

@@ -15,6 +15,25 @@
 #include "proto.h"
 
 /*
+ * n more bytes of the frame (at most cp_frame_want()) are in f->buf. The
+ * header is parsed the moment it is whole; for CP_FRAME_BAD, *status is
+ * the answer.
+ */
+enum cp_frame_state cp_frame_got(struct cp_frame *f, u32 n, u64 max_block, u16 *status)
+{
+	const u32 hdr = sizeof(struct cachepeer_req);
+	bool had_header = f->len >= hdr;
+
+	f->len += n;
+	if (f->len < hdr)
+		return CP_FRAME_MORE;
+	if (!had_header &&
+	    cp_proto_parse_req((const struct cachepeer_req *)f->buf, max_block, &f->req, status))
+		return CP_FRAME_BAD;
+	return f->len == hdr + f->req.key_len ? CP_FRAME_WHOLE : CP_FRAME_MORE;
+}
+
+/*
  * Validate a request header. Returns 0, or -EBADMSG with *status set to the
  * answer for a frame that breaks framing; the caller answers and closes.
  * Fields an op does not use must be zero, so that a client bug is caught

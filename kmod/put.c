@@ -29,22 +29,52 @@ struct cp_put {
 	u32 seg_crc[];
 };
 
+/*
+ * A block already under id: -EALREADY if it is size bytes (the same block:
+ * nothing to store), -EEXIST if not (a conflict). 0 if there is none.
+ */
+static int stored_already(struct cp_store *st, const u8 *id, u64 size)
+{
+	struct cp_block *b = cp_store_lookup(st, id);
+	int err;
+
+	if (!b)
+		return 0;
+	err = b->size == size ? -EALREADY : -EEXIST;
+	cp_block_put(b);
+	return err;
+}
+
+/*
+ * Begin storing a block of size bytes under id. Besides the store's errors,
+ * -EALREADY: the same block is stored, and -EEXIST: another size is; the
+ * caller then drops the payload.
+ */
 struct cp_put *cp_store_put_begin(struct cp_store *st, const u8 *id, const u8 *key, u16 key_len,
 				  u64 size)
 {
 	u32 nseg = cp_nseg(size);
+	const struct cred *old;
 	struct cp_put *put;
 	struct file *tmp;
 	int err;
 
-	err = cp_evict_admit(st, size, false);
+	err = stored_already(st, id, size) ?: cp_evict_admit(st, size, false);
 	if (err)
 		return ERR_PTR(err);
 	put = kvzalloc(struct_size(put, seg_crc, nseg), GFP_KERNEL);
 	if (!put)
 		return ERR_PTR(-ENOMEM);
+	/*
+	 * The new inode takes its owner from the task's credentials, not from
+	 * the file's (cred only becomes f_cred): as cachefiles does, create
+	 * it as whoever started the node, so that they can read it back and
+	 * it counts against their quota, not the worker's root.
+	 */
+	old = override_creds(st->cred);
 	tmp = kernel_tmpfile_open(mnt_idmap(st->dir.mnt), &st->dir, S_IFREG | 0600,
 				  O_RDWR | O_LARGEFILE, st->cred);
+	revert_creds(old);
 	if (IS_ERR(tmp)) {
 		kvfree(put);
 		return ERR_CAST(tmp);
@@ -149,6 +179,16 @@ static int link_op(struct cp_store *st, struct dentry *de, void *arg)
 			de, NULL);
 }
 
+/* Only the name this PUT itself linked, and only if it is still that file. */
+static int unlink_op(struct cp_store *st, struct dentry *de, void *arg)
+{
+	struct file *file = arg;
+
+	if (d_inode(de) != file_inode(file))
+		return -ENOENT;
+	return vfs_unlink(mnt_idmap(st->dir.mnt), d_inode(st->dir.dentry), de, NULL);
+}
+
 /* The PUT's bytes are a block's now, or about to be freed. */
 static void put_release(struct cp_put *put)
 {
@@ -159,7 +199,8 @@ static void put_release(struct cp_put *put)
 /*
  * Verify, make durable, publish and index a fully received block. A block
  * already stored under the same key wins: blocks are immutable, so two PUTs
- * of one key carry the same bytes.
+ * of one key carry the same bytes, and a PUT of another size is a conflict
+ * (-EEXIST). Either way this PUT leaves nothing on disk.
  */
 int cp_store_put_commit(struct cp_put *put, bool check_crc, u32 want_crc)
 {
@@ -167,6 +208,7 @@ int cp_store_put_commit(struct cp_put *put, bool check_crc, u32 want_crc)
 	char name[CP_NAME_LEN];
 	struct cp_blkfile *bf;
 	struct cp_block *b;
+	bool linked;
 	u32 crc, i;
 	int err;
 
@@ -177,6 +219,10 @@ int cp_store_put_commit(struct cp_put *put, bool check_crc, u32 want_crc)
 		crc = cp_crc32c_combine(crc, put->seg_crc[i], cp_seg_len(put->size, i));
 	if (check_crc && crc != want_crc)
 		return -EBADMSG;
+	/* Stored while the payload was arriving? */
+	err = stored_already(st, put->id, put->size);
+	if (err)
+		return err == -EALREADY ? 0 : err;
 
 	/* Limits may have been reached while the payload was arriving. */
 	err = cp_evict_admit(st, put->size, true) ?: put_trailer(put, crc);
@@ -204,16 +250,33 @@ int cp_store_put_commit(struct cp_put *put, bool check_crc, u32 want_crc)
 		cp_block_free(b);
 		return err;
 	}
+	linked = !err;
 	bf->file = put->tmp;
 	put->tmp = NULL;
 	put_release(put);
 	rcu_assign_pointer(b->bf, bf);
 	atomic_long_inc(&st->open);
+	/* The index's reference; b keeps bf, and with it the file, until the end. */
+	refcount_inc(&b->ref);
 	err = cp_index_insert(st, b);
 	if (err) {
 		atomic_long_dec(&st->open);
-		return err == -EEXIST ? 0 : err;
+		/*
+		 * A PUT of the same key was indexed first. A name this PUT
+		 * linked is nobody's: of the same size it is the other's
+		 * (link_op() found it), of another size it must go.
+		 */
+		if (err == -EEXIST) {
+			err = stored_already(st, put->id, put->size);
+			if (linked && err != -EALREADY)
+				cp_store_with_dentry(st, name, unlink_op, bf->file);
+			/* ...and if it went again meanwhile, the client may retry. */
+			err = err == -EALREADY ? 0 : err ?: -EAGAIN;
+		}
+		cp_block_put(b);
+		return err;
 	}
+	cp_block_put(b);
 	cp_evict_after_put(st);
 	return 0;
 }

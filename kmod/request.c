@@ -9,12 +9,14 @@
  * segment CRCs. Everything that may sleep goes to cp_wq: GETs that need disk
  * reads (verified against the stored CRCs before they are sent), DEL, the
  * ring ops, and PUT payloads (put_work). A GET for a block the node does not
- * hold is routed here too, by the ring: forwarded to the key's owner,
- * redirected there, or taken over from the key's previous owner.
+ * hold goes to miss.c.
  *
  * Every request holds a reference on its connection and counts as in
- * flight until its response is queued (or thrown away with the
- * connection): cp_request_done().
+ * flight until its response is sent (or thrown away with the connection):
+ * cp_request_done(). What it holds meanwhile is charged to the connection's
+ * bounds (bounds.c): its own memory and its answer's from dispatch on, so
+ * that the parser stops at a bound before the answers are built, and the
+ * page-cache bytes its answer refers to.
  */
 
 #include <linux/slab.h>
@@ -22,14 +24,20 @@
 #include "conn_priv.h"
 #include "crc.h"
 
-#define CP_PUT_CHUNK		(64 * 1024)
-
 static struct kmem_cache *req_cache __ro_after_init;
 
 static void request_free(struct cp_request *req)
 {
 	struct cp_conn *conn = req->conn;
 
+	if (req->charged)
+		cp_conn_uncharge(conn, req->charged);
+	if (req->pinned)
+		atomic_long_sub(req->pinned, &conn->pinned);
+	if (req->relayed) {
+		atomic_long_sub(req->relayed, &conn->relayed);
+		atomic64_sub(req->relayed, &conn->svc->relay_bytes);
+	}
 	if (req->bf)
 		cp_blkfile_put(req->bf);
 	if (req->block)
@@ -53,10 +61,10 @@ void cp_request_done(struct cp_request *req)
 	cp_conn_get(conn);
 	request_free(req);
 	left = atomic_dec_return(&conn->inflight);
-	if (left < CP_INFLIGHT_RESUME && READ_ONCE(conn->rx_paused))
+	cp_conn_maybe_resume(conn);
+	/* The last answer: rx_work decides whether the connection is done. */
+	if (!left && (test_bit(CONN_EOF, &conn->flags) || test_bit(CONN_RX_END, &conn->flags)))
 		cp_conn_kick_rx(conn);
-	if (!left && test_bit(CONN_EOF, &conn->flags))
-		cp_conn_schedule_close(conn);
 	cp_conn_put(conn);
 }
 
@@ -81,15 +89,25 @@ static u16 err_status(int err)
 		return CACHEPEER_S_BUSY;
 	case -EINVAL:
 		return CACHEPEER_S_BAD_REQUEST;
+	case -EEXIST:
+		return CACHEPEER_S_CONFLICT;
 	default:
 		return CACHEPEER_S_IO_ERROR;
 	}
 }
 
+/* Any context: memory held for req's answer, against its connection's bounds. */
+void cp_request_charge(struct cp_request *req, long bytes)
+{
+	req->charged += bytes;
+	cp_conn_charge(req->conn, bytes);
+}
+
 /* Any context: req's response is ready; count it and queue it for TX. */
-static void answer(struct cp_request *req, u16 status)
+void cp_request_answer(struct cp_request *req, u16 status)
 {
 	struct cp_stats __percpu *stats = req->conn->svc->stats;
+	struct cp_conn *conn = req->conn;
 
 	req->status = status;
 	if (status != CACHEPEER_S_OK) {
@@ -104,6 +122,10 @@ static void answer(struct cp_request *req, u16 status)
 		cp_block_put(req->block);
 		req->block = NULL;
 	}
+	if (req->bf) {
+		req->pinned = req->len;
+		atomic_long_add(req->pinned, &conn->pinned);
+	}
 	cp_stats_inc(stats, CP_STAT_STATUS + min_t(u16, status, CACHEPEER_S_MAX));
 	if (req->op == CACHEPEER_OP_GET && status == CACHEPEER_S_OK)
 		cp_stats_inc(stats, CP_STAT_HITS);
@@ -112,10 +134,23 @@ static void answer(struct cp_request *req, u16 status)
 	cp_tx_queue(req);
 }
 
-static void request_queue(struct cp_request *req, work_func_t fn)
+void cp_request_queue(struct cp_request *req, work_func_t fn)
 {
 	INIT_WORK(&req->work, fn);
 	queue_work(cp_wq, &req->work);
+}
+
+/*
+ * Process context: private pages for req's answer, holding data if given,
+ * charged to the node's memory cgroup (the caller charges the bounds).
+ */
+struct cp_pbuf *cp_request_pbuf(struct cp_request *req, const void *data, size_t len)
+{
+	struct mem_cgroup *memcg = cp_conn_memcg(req->conn);
+	struct cp_pbuf *pb = data ? cp_pbuf_from(data, len) : cp_pbuf_alloc(len);
+
+	set_active_memcg(memcg);
+	return pb;
 }
 
 /* Process context: a cold block's file, opened for this request. */
@@ -132,22 +167,30 @@ static int request_open(struct cp_request *req)
 	return 0;
 }
 
+/* Verifications a GET may cost before it gives up: one, or two if evicted meanwhile. */
+#define CP_GET_VERIFY_TRIES	2
+
 /*
  * Process context: the GET's block was cold, or its bytes were not all in
- * the page cache. Bytes read from disk are verified before they are sent.
+ * the page cache, or did not match their segment's CRC. Bytes read from
+ * disk are verified (a block found corrupt is dropped) before the CRC is
+ * taken from what is cached, as in softirq.
  */
 static void get_slow_work(struct work_struct *work)
 {
 	struct cp_request *req = container_of(work, struct cp_request, work);
 	struct cp_store *st = &req->conn->svc->store;
-	int err;
+	int tries, err;
 
 	err = request_open(req);
-	if (!err && (!cp_block_cached(req->bf, req->off, req->len) ||
-		     cp_block_range_crc(req->bf, req->off, req->len, false, &req->crc)))
-		err = cp_block_verify(st, req->block, req->bf, req->off, req->len) ?:
-		      cp_block_range_crc(req->bf, req->off, req->len, true, &req->crc);
-	answer(req, err_status(err));
+	for (tries = 0; !err; tries++) {
+		if (cp_block_cached(req->bf, req->off, req->len) &&
+		    !cp_block_range_crc(req->bf, req->off, req->len, &req->crc))
+			break;
+		err = tries < CP_GET_VERIFY_TRIES ?
+		      cp_block_verify(st, req->block, req->bf, req->off, req->len) : -EAGAIN;
+	}
+	cp_request_answer(req, err_status(err));
 }
 
 /* Process context: STAT of a cold block needs its trailer. */
@@ -161,11 +204,11 @@ static void stat_slow_work(struct work_struct *work)
 	if (req->bf)
 		cp_blkfile_put(req->bf);
 	req->bf = NULL;
-	answer(req, err_status(err));
+	cp_request_answer(req, err_status(err));
 }
 
 /* Any context: the request's block, referenced by req, or NULL. */
-static struct cp_block *request_lookup(struct cp_request *req)
+struct cp_block *cp_request_lookup(struct cp_request *req)
 {
 	struct cp_block *b = cp_store_lookup(&req->conn->svc->store, req->key_id);
 
@@ -178,255 +221,60 @@ static struct cp_block *request_lookup(struct cp_request *req)
 }
 
 /* Any context. req->off and req->len are the range asked for. */
-static void get_block(struct cp_request *req, struct cp_block *b)
+void cp_request_get_block(struct cp_request *req, struct cp_block *b)
 {
 	if (req->off > b->size || req->len > b->size - req->off) {
-		answer(req, CACHEPEER_S_BAD_REQUEST);
+		cp_request_answer(req, CACHEPEER_S_BAD_REQUEST);
 		return;
 	}
 	req->len = req->len ?: b->size - req->off;
 	if (!req->len) {
-		answer(req, CACHEPEER_S_OK);
+		cp_request_answer(req, CACHEPEER_S_OK);
 		return;
 	}
 	req->bf = cp_block_file(b);
 	if (req->bf && cp_block_cached(req->bf, req->off, req->len) &&
-	    !cp_block_range_crc(req->bf, req->off, req->len, false, &req->crc)) {
-		answer(req, CACHEPEER_S_OK);
+	    !cp_block_range_crc(req->bf, req->off, req->len, &req->crc)) {
+		cp_request_answer(req, CACHEPEER_S_OK);
 		return;
 	}
-	request_queue(req, get_slow_work);
+	cp_request_queue(req, get_slow_work);
 }
 
-/*
- * Process context: ask the member in req->to for what req asks of this
- * node, as a request that member answers from its store alone. On success
- * *r is its answer.
- */
-static int peer_call(struct cp_request *req, struct cp_peer *p, u64 off, u64 len,
-		     struct cp_resp *r)
+static void do_get(struct cp_request *req, const u8 *key, gfp_t gfp)
 {
-	struct cp_req q = {
-		.id = CP_PEER_REQ_ID,
-		.opcode = CACHEPEER_OP_GET,
-		.flags = CACHEPEER_F_NOFWD,
-		.key_len = req->key_len,
-		.offset = off,
-		.length = len,
-	};
-
-	return cp_peer_open(req->conn->svc->net, &req->to, p) ?:
-	       cp_peer_send(p, &q, req->key, NULL) ?:
-	       cp_peer_recv_resp(p, &q, r);
-}
-
-/*
- * Process context: GET the range from the key's owner and relay its answer,
- * data included, from private pages charged to the node's relay budget.
- */
-static int forward(struct cp_request *req, struct cp_resp *r)
-{
-	struct cp_service *svc = req->conn->svc;
-	struct cp_peer p = { };
-	int err;
-
-	err = peer_call(req, &p, req->off, req->len, r);
-	if (!err && r->data_len) {
-		if (r->status != CACHEPEER_S_OK || r->data_len > svc->max_block) {
-			err = -EBADMSG;
-		} else if (atomic64_add_return(r->data_len, &svc->relay_bytes) >
-			   CP_RELAY_BYTES_MAX) {
-			atomic64_sub(r->data_len, &svc->relay_bytes);
-			err = -EBUSY;
-		} else {
-			req->pbuf = cp_pbuf_alloc(r->data_len);
-			if (req->pbuf)
-				req->pbuf->charge = &svc->relay_bytes;
-			else
-				atomic64_sub(r->data_len, &svc->relay_bytes);
-			err = req->pbuf ? cp_peer_recv_pbuf(&p, req->pbuf) : -ENOMEM;
-		}
-	}
-	cp_peer_close(&p);
-	if (err) {
-		cp_pbuf_free(req->pbuf);
-		req->pbuf = NULL;
-	}
-	return err;
-}
-
-static void forward_work(struct work_struct *work)
-{
-	struct cp_request *req = container_of(work, struct cp_request, work);
-	struct cp_stats __percpu *stats = req->conn->svc->stats;
-	struct cp_resp r;
-	int err = forward(req, &r);
-
-	if (err) {
-		cp_stats_inc(stats, CP_STAT_PEER_ERRORS);
-		/* An owner out of reach is a miss: the client has a backing store. */
-		answer(req, err == -EBUSY ? CACHEPEER_S_BUSY : CACHEPEER_S_NOT_FOUND);
-		return;
-	}
-	cp_stats_inc(stats, CP_STAT_FORWARDS);
-	req->len = r.data_len;
-	req->block_size = r.block_size;
-	req->crc = r.crc;
-	answer(req, r.status);
-}
-
-/* Process context: the owner's address as "ADDR:PORT". */
-static void redirect_work(struct work_struct *work)
-{
-	struct cp_request *req = container_of(work, struct cp_request, work);
-	char text[sizeof("[ffff:ffff:ffff:ffff:ffff:ffff:255.255.255.255]:65535")];
-	int len;
-
-	len = snprintf(text, sizeof(text), "%pISpc", &req->to.sa);
-	req->pbuf = cp_pbuf_from(text, len);
-	if (!req->pbuf) {
-		answer(req, CACHEPEER_S_BUSY);
-		return;
-	}
-	req->len = len;
-	req->crc = cp_crc32c(0, text, len);
-	cp_stats_inc(req->conn->svc->stats, CP_STAT_REDIRECTS);
-	answer(req, CACHEPEER_S_REDIRECT);
-}
-
-/*
- * Process context. Fetch the whole block from the member that owned its key
- * under the previous ring, and store it; its CRC is checked on commit.
- * -ENOENT if that member lacks it too.
- */
-static int handoff(struct cp_request *req)
-{
-	struct cp_service *svc = req->conn->svc;
-	struct cp_peer p = { };
-	struct cp_put *put = NULL;
-	struct cp_resp r;
-	void *buf = NULL;
-	u64 got = 0;
-	int err;
-
-	err = peer_call(req, &p, 0, 0, &r);
-	if (err)
-		goto out;
-	if (r.status != CACHEPEER_S_OK) {
-		cp_peer_close(&p);
-		return -ENOENT;
-	}
-	if (!r.data_len || r.data_len != r.block_size || r.data_len > svc->max_block) {
-		err = -EBADMSG;
-		goto out;
-	}
-	buf = kvmalloc(CP_PUT_CHUNK, GFP_KERNEL);
-	put = cp_store_put_begin(&svc->store, req->key_id, req->key, req->key_len, r.data_len);
-	if (!buf || IS_ERR(put)) {
-		err = buf ? PTR_ERR(put) : -ENOMEM;
-		put = NULL;
-		goto out;
-	}
-	while (!err && got < r.data_len) {
-		size_t n = min_t(u64, CP_PUT_CHUNK, r.data_len - got);
-
-		err = cp_peer_recv(&p, buf, n) ?: cp_store_put_write(put, buf, n);
-		got += n;
-	}
-	if (!err)
-		err = cp_store_put_commit(put, true, r.crc);
-out:
-	cp_store_put_free(put);
-	kvfree(buf);
-	cp_peer_close(&p);
-	cp_stats_inc(svc->stats, err ? CP_STAT_PEER_ERRORS : CP_STAT_HANDOFFS);
-	return err;
-}
-
-/* Process context: take the block over from its previous owner, then serve. */
-static void handoff_work(struct work_struct *work)
-{
-	struct cp_request *req = container_of(work, struct cp_request, work);
-	struct cp_block *b = NULL;
-
-	if (!handoff(req))
-		b = request_lookup(req);
-	if (b)
-		get_block(req, b);
-	else
-		answer(req, CACHEPEER_S_NOT_FOUND);
-}
-
-/*
- * Any context: a GET for a block this node does not hold. A request from
- * another node is answered from the store alone (so a GET is forwarded at
- * most once). Otherwise the ring decides: a key another member owns is
- * forwarded to it or redirected there, as the node's miss setting says; a
- * key this node took over at the last ring change is fetched from its
- * previous owner, for a while. Anything else is a miss.
- */
-static void get_miss(struct cp_request *req, const u8 *key)
-{
-	struct cp_cluster *cl = &req->conn->svc->cluster;
-	work_func_t fn;
-
-	if (req->flags & CACHEPEER_F_NOFWD) {
-		answer(req, CACHEPEER_S_NOT_FOUND);
-		return;
-	}
-	switch (cp_cluster_owner(cl, cp_ring_key_hash(key, req->key_len), &req->to)) {
-	case CP_OWNER_OTHER:
-		fn = READ_ONCE(cl->miss) == CACHEPEER_MISS_REDIRECT ? redirect_work : forward_work;
-		break;
-	case CP_OWNER_PREVIOUS:
-		fn = handoff_work;
-		break;
-	default:
-		answer(req, CACHEPEER_S_NOT_FOUND);
-		return;
-	}
-	req->key = kmemdup(key, req->key_len, GFP_ATOMIC);
-	if (!req->key) {
-		answer(req, CACHEPEER_S_BUSY);
-		return;
-	}
-	request_queue(req, fn);
-}
-
-static void do_get(struct cp_request *req, const u8 *key)
-{
-	struct cp_block *b = request_lookup(req);
+	struct cp_block *b = cp_request_lookup(req);
 
 	if (b)
-		get_block(req, b);
+		cp_request_get_block(req, b);
 	else
-		get_miss(req, key);
+		cp_request_miss(req, key, gfp);
 }
 
 static void do_stat(struct cp_request *req)
 {
-	struct cp_block *b = request_lookup(req);
+	struct cp_block *b = cp_request_lookup(req);
 	struct cp_blkfile *bf;
 
 	if (!b) {
-		answer(req, CACHEPEER_S_NOT_FOUND);
+		cp_request_answer(req, CACHEPEER_S_NOT_FOUND);
 		return;
 	}
 	bf = cp_block_file(b);
 	if (!bf) {
-		request_queue(req, stat_slow_work);
+		cp_request_queue(req, stat_slow_work);
 		return;
 	}
 	req->crc = bf->crc;
 	cp_blkfile_put(bf);
-	answer(req, CACHEPEER_S_OK);
+	cp_request_answer(req, CACHEPEER_S_OK);
 }
 
 static void del_work(struct work_struct *work)
 {
 	struct cp_request *req = container_of(work, struct cp_request, work);
 
-	answer(req, err_status(cp_store_del(&req->conn->svc->store, req->key_id)));
+	cp_request_answer(req, err_status(cp_store_del(&req->conn->svc->store, req->key_id)));
 }
 
 static void ring_get_work(struct work_struct *work)
@@ -436,29 +284,36 @@ static void ring_get_work(struct work_struct *work)
 	void *buf;
 
 	buf = cp_cluster_encode(&req->conn->svc->cluster, &len);
-	req->pbuf = buf ? cp_pbuf_from(buf, len) : NULL;
+	req->pbuf = buf ? cp_request_pbuf(req, buf, len) : NULL;
 	if (!req->pbuf) {
 		kvfree(buf);
-		answer(req, CACHEPEER_S_BUSY);
+		cp_request_answer(req, CACHEPEER_S_BUSY);
 		return;
 	}
 	req->len = len;
 	req->crc = cp_crc32c(0, buf, len);
 	kvfree(buf);
-	answer(req, CACHEPEER_S_OK);
+	cp_request_answer(req, CACHEPEER_S_OK);
 }
 
 static void ring_push_work(struct work_struct *work)
 {
 	struct cp_request *req = container_of(work, struct cp_request, work);
 	u64 len = req->sent;	/* the payload's; from here on, the response's */
+	struct mem_cgroup *memcg;
 	u16 status;
 
 	req->sent = 0;
+	memcg = cp_conn_memcg(req->conn);	/* for the answer's pages */
 	status = cp_cluster_push_in(&req->conn->svc->cluster, req->push_buf, len, &req->pbuf);
-	if (req->pbuf)
+	set_active_memcg(memcg);
+	kvfree(req->push_buf);
+	req->push_buf = NULL;
+	if (req->pbuf) {
 		req->len = req->pbuf->len;
-	answer(req, status);
+		cp_request_charge(req, cp_pbuf_mem(req->len));
+	}
+	cp_request_answer(req, status);
 }
 
 static void commit_work(struct work_struct *work)
@@ -466,44 +321,54 @@ static void commit_work(struct work_struct *work)
 	struct cp_request *req = container_of(work, struct cp_request, work);
 	int err = req->put_err;
 
-	if (!err)
+	/* The same block was stored already: its payload was dropped. */
+	if (err == -EALREADY)
+		err = 0;
+	else if (!err)
 		err = cp_store_put_commit(req->put, req->flags & CACHEPEER_F_CRC, req->want_crc);
 	cp_store_put_free(req->put);
 	req->put = NULL;
-	answer(req, err_status(err));
+	cp_request_answer(req, err_status(err));
 }
 
 /*
  * Process context: receive a PUT's (or RING_PUSH's) payload, into the
- * block's anonymous file or a buffer. The frame's key stays in rx_buf until
+ * block's anonymous file or a buffer. The frame's key stays in conn->rx until
  * the payload is complete; then framing resumes.
  */
-void cp_request_put_work(struct work_struct *work)
+/* put_work's buffers, charged to the node's memory cgroup. */
+static int put_bufs(struct cp_conn *conn, struct cp_request *req, u64 len)
 {
-	struct cp_conn *conn = container_of(work, struct cp_conn, put_work);
-	struct cp_request *req = conn->put_req;
+	struct mem_cgroup *memcg = cp_conn_memcg(conn);
+
+	/* The connection's, for every PUT it receives. */
+	if (!conn->put_buf)
+		conn->put_buf = kvmalloc(CP_PUT_CHUNK, CP_GFP);
+	/* Bounded by the parser: CACHEPEER_RING_ENC_MAX and an HMAC. */
+	if (conn->put_buf && req->op == CACHEPEER_OP_RING_PUSH && !req->push_buf) {
+		req->push_buf = kvmalloc(len, CP_GFP);
+		if (req->push_buf)
+			cp_request_charge(req, len);
+	}
+	set_active_memcg(memcg);
+	if (!conn->put_buf || (req->op == CACHEPEER_OP_RING_PUSH && !req->push_buf))
+		return -ENOMEM;
+	return 0;
+}
+
+static void put_work(struct cp_conn *conn, struct cp_request *req)
+{
 	struct sock *sk = conn->sock->sk;
-	const struct cp_req *r = &conn->rx_req;
+	const struct cp_req *r = &conn->rx.req;
 	struct kvec kv;
 	struct msghdr msg = { .msg_flags = MSG_DONTWAIT };
 	int n;
 
-	if (!req)
-		return;
-	if (!conn->put_buf) {
-		conn->put_buf = kvmalloc(CP_PUT_CHUNK, GFP_KERNEL);
-		if (!conn->put_buf)
-			goto fail;
-	}
-	if (req->op == CACHEPEER_OP_RING_PUSH) {
-		/* Bounded by the parser: CACHEPEER_RING_ENC_MAX and an HMAC. */
-		if (!req->push_buf)
-			req->push_buf = kvmalloc(r->payload_len, GFP_KERNEL);
-		if (!req->push_buf)
-			goto fail;
-	} else if (!req->put && !req->put_err) {
+	if (put_bufs(conn, req, r->payload_len))
+		goto fail;
+	if (req->op == CACHEPEER_OP_PUT && !req->put && !req->put_err) {
 		req->put = cp_store_put_begin(&conn->svc->store, req->key_id,
-					      conn->rx_buf + CP_REQ_LEN, r->key_len,
+					      cp_frame_key(&conn->rx), r->key_len,
 					      r->payload_len);
 		if (IS_ERR(req->put)) {
 			/* Still drain the payload, to answer and keep the stream. */
@@ -523,19 +388,20 @@ void cp_request_put_work(struct work_struct *work)
 			req->put_err = cp_store_put_write(req->put, conn->put_buf, n);
 		req->sent += n;
 		WRITE_ONCE(conn->rx_bytes, conn->rx_bytes + n);
+		WRITE_ONCE(conn->active, jiffies);
 	}
 
 	conn->put_req = NULL;
 	if (req->push_buf) {
-		request_queue(req, ring_push_work);
+		cp_request_queue(req, ring_push_work);
 	} else {
 		req->sent = 0;
-		request_queue(req, commit_work);
+		cp_request_queue(req, commit_work);
 	}
 
 	lock_sock(sk);
 	conn->rx_state = RX_FRAME;
-	conn->rx_len = 0;
+	cp_frame_reset(&conn->rx);
 	timer_delete(&conn->frame_timer);
 	cp_conn_read_frames(conn);
 	release_sock(sk);
@@ -547,22 +413,58 @@ fail:
 	cp_conn_schedule_close(conn);
 }
 
+void cp_request_put_work(struct work_struct *work)
+{
+	struct cp_conn *conn = container_of(work, struct cp_conn, put_work);
+
+	if (conn->put_req)
+		put_work(conn, conn->put_req);
+}
+
 /*
- * A whole frame (header and key) is in conn->rx_buf: hand it to its op.
- * Socket lock held, any context. Fails only for lack of memory.
+ * A RING_PUSH to a node that cannot take it (it has no cluster key to
+ * check it with) is refused from its header: its payload is never read,
+ * so the connection ends after the answer.
+ */
+static bool push_refused(struct cp_conn *conn, struct cp_request *req)
+{
+	if (cp_cluster_has_key(&conn->svc->cluster))
+		return false;
+	cp_stats_inc(conn->svc->stats, CP_STAT_RING_REFUSED);
+	cp_conn_rx_end(conn);
+	cp_request_answer(req, CACHEPEER_S_DENIED);
+	return true;
+}
+
+/* A new request on conn, in flight and charged for; NULL without memory. */
+static struct cp_request *request_new(struct cp_conn *conn, gfp_t gfp)
+{
+	struct cp_request *req = kmem_cache_zalloc(req_cache, gfp);
+
+	if (!req)
+		return NULL;
+	cp_conn_get(conn);
+	req->conn = conn;
+	atomic_inc(&conn->inflight);
+	cp_request_charge(req, sizeof(*req) + CP_RESP_LEN);
+	return req;
+}
+
+/*
+ * A whole frame (header and key) is in conn->rx: hand it to its op.
+ * Socket lock held, any context; charging the node's memory cgroup
+ * (cp_conn_memcg()). Fails only for lack of memory.
  */
 int cp_request_dispatch(struct cp_conn *conn, gfp_t gfp)
 {
-	const struct cp_req *r = &conn->rx_req;
-	const u8 *key = conn->rx_buf + CP_REQ_LEN;
+	const struct cp_req *r = &conn->rx.req;
+	const u8 *key = cp_frame_key(&conn->rx);
 	struct cp_request *req;
 
 	lockdep_assert(lockdep_sock_is_held(conn->sock->sk));
-	req = kmem_cache_zalloc(req_cache, gfp);
+	req = request_new(conn, gfp);
 	if (!req)
 		return -ENOMEM;
-	cp_conn_get(conn);
-	req->conn = conn;
 	req->id = r->id;
 	req->op = r->opcode;
 	req->flags = r->flags;
@@ -573,27 +475,30 @@ int cp_request_dispatch(struct cp_conn *conn, gfp_t gfp)
 	if (r->key_len)
 		cp_store_key_id(key, r->key_len, req->key_id);
 	cp_stats_inc(conn->svc->stats, CP_STAT_OP + r->opcode);
-	if (atomic_inc_return(&conn->inflight) >= CP_INFLIGHT_MAX)
-		WRITE_ONCE(conn->rx_paused, true);
 
 	switch (r->opcode) {
 	case CACHEPEER_OP_GET:
-		do_get(req, key);
+		do_get(req, key, gfp);
 		break;
 	case CACHEPEER_OP_STAT:
 		do_stat(req);
 		break;
 	case CACHEPEER_OP_PING:
-		answer(req, CACHEPEER_S_OK);
+		cp_request_answer(req, CACHEPEER_S_OK);
 		break;
 	case CACHEPEER_OP_DEL:
-		request_queue(req, del_work);
+		cp_request_queue(req, del_work);
 		break;
 	case CACHEPEER_OP_RING_GET:
-		request_queue(req, ring_get_work);
+		/* The answer is built later: hold its room now. */
+		cp_request_charge(req, cp_pbuf_mem(cp_cluster_enc_len(&conn->svc->cluster)));
+		cp_request_queue(req, ring_get_work);
 		break;
-	case CACHEPEER_OP_PUT:
 	case CACHEPEER_OP_RING_PUSH:
+		if (push_refused(conn, req))
+			break;
+		fallthrough;
+	case CACHEPEER_OP_PUT:
 		conn->put_req = req;
 		conn->rx_state = RX_PAYLOAD;
 		queue_work(cp_wq, &conn->put_work);
@@ -603,25 +508,21 @@ int cp_request_dispatch(struct cp_conn *conn, gfp_t gfp)
 }
 
 /*
- * A frame that breaks framing, in conn->rx_buf: answer it, then close after
+ * A frame that breaks framing, in conn->rx: answer it, then close after
  * the answer. Socket lock held, any context.
  */
 void cp_request_reject(struct cp_conn *conn, u16 status)
 {
-	const struct cachepeer_req *w = (const void *)conn->rx_buf;
+	const struct cachepeer_req *w = (const void *)conn->rx.buf;
 	struct cp_request *req;
 
-	req = kmem_cache_zalloc(req_cache, GFP_ATOMIC);
+	req = request_new(conn, CP_GFP_ATOMIC);
 	if (!req) {
 		cp_conn_schedule_close(conn);
 		return;
 	}
-	cp_conn_get(conn);
-	req->conn = conn;
 	req->id = be64_to_cpu(w->id);
-	req->close_after = true;
-	atomic_inc(&conn->inflight);
-	answer(req, status);
+	cp_request_answer(req, status);
 }
 
 int __init cp_request_init(void)

@@ -78,6 +78,35 @@ static bool scan_actor(struct dir_context *dctx, const char *name, int len, loff
 	return true;
 }
 
+/*
+ * Index one name. The id may be there already: PUT while we scanned (the
+ * same block), or a second file of another size left by an older version,
+ * which no lookup could ever reach, so it goes.
+ */
+static void scan_one(struct cp_store *st, const u8 *id, u32 size)
+{
+	struct cp_block *b = cp_block_alloc(id, size);
+	int err;
+
+	if (!b)
+		return;
+	err = cp_index_insert(st, b);
+	if (!err) {
+		st->scan_found++;
+		return;
+	}
+	if (err != -EEXIST)
+		return;
+	b = cp_store_lookup(st, id);
+	if (b && b->size != size && !cp_block_unlink(st, id, size)) {
+		cp_stats_inc(st->stats, CP_STAT_FOREIGN);
+		pr_warn_ratelimited("block file %*phN.%x duplicates a block of another size, removed\n",
+				    CP_ID_LEN, id, size);
+	}
+	if (b)
+		cp_block_put(b);
+}
+
 /* Process context: index every block named in the directory, in batches. */
 static void scan_work(struct work_struct *work)
 {
@@ -105,13 +134,8 @@ static void scan_work(struct work_struct *work)
 			pr_warn("cache directory scan failed: %d\n", err);
 			break;
 		}
-		for (i = 0; i < sc->n; i++) {
-			struct cp_block *b = cp_block_alloc(sc->ent[i].id, sc->ent[i].size);
-
-			/* Already there: PUT while we scanned. */
-			if (b && !cp_index_insert(st, b))
-				st->scan_found++;
-		}
+		for (i = 0; i < sc->n; i++)
+			scan_one(st, sc->ent[i].id, sc->ent[i].size);
 		if (sc->n < CP_SCAN_BATCH)
 			break;
 		cond_resched();

@@ -8,6 +8,8 @@
  * the pernet exit path, which also runs for every namespace at rmmod.
  */
 
+#include <linux/memcontrol.h>
+#include <linux/sched/mm.h>
 #include <linux/string.h>
 #include <net/inet_sock.h>
 #include <net/netns/generic.h>
@@ -37,6 +39,23 @@ void cp_service_set_limits(struct cp_service *svc, const struct cp_limits *lim)
 		cp_store_limits_changed(&svc->store);
 }
 
+/* Apply new bounds; every connection is held to them from its next check. */
+void cp_service_set_conn_limits(struct cp_service *svc, const struct cp_conn_limits *cl)
+{
+	struct cp_conn_limits *cur = &svc->climits;
+
+	lockdep_assert_held(&svc->lock);
+
+	WRITE_ONCE(cur->max_conns, cl->max_conns);
+	WRITE_ONCE(cur->max_per_source, cl->max_per_source);
+	WRITE_ONCE(cur->conn_queue, cl->conn_queue);
+	WRITE_ONCE(cur->node_queue, cl->node_queue);
+	WRITE_ONCE(cur->conn_pin, cl->conn_pin);
+	WRITE_ONCE(cur->idle_timeout_s, cl->idle_timeout_s);
+	if (svc->state == CACHEPEER_NODE_RUNNING)
+		cp_conn_limits_changed(svc);
+}
+
 struct cp_service *cp_service_get(const struct net *net)
 {
 	return net_generic(net, cp_net_id);
@@ -51,17 +70,42 @@ int cp_service_set_name(struct cp_service *svc, const char *name)
 	return cp_cluster_rename(&svc->cluster, name);
 }
 
+/*
+ * A connection the node cannot take is accepted and reset at once, so that
+ * the client learns it at its first read rather than after a timeout.
+ */
+static void refuse(struct cp_service *svc, struct socket *sock, int err)
+{
+	enum cp_stat why = err == -EUSERS ? CP_STAT_CONNS_REFUSED_SOURCE :
+			   err == -ENOMEM ? CP_STAT_CONNS_REFUSED_MEMORY : CP_STAT_CONNS_REFUSED;
+
+	cp_stats_inc(svc->stats, why);
+	sock_no_linger(sock->sk);
+	sock_release(sock);
+}
+
+/* Connections accepted per run: a flood of them must not keep stop waiting. */
+#define CP_ACCEPT_BATCH	64
+
 static void accept_work(struct work_struct *work)
 {
 	struct cp_service *svc = container_of(work, struct cp_service, accept_work);
+	struct mem_cgroup *memcg;
 	struct socket *sock;
+	int n, err;
 
-	while (!kernel_accept(svc->listener, &sock, SOCK_NONBLOCK)) {
-		if (atomic_read(&svc->nconns) >= CP_MAX_CONNS || cp_conn_create(svc, sock)) {
-			cp_stats_inc(svc->stats, CP_STAT_CONNS_REFUSED);
-			sock_release(sock);
-		}
+	for (n = 0; n < CP_ACCEPT_BATCH; n++) {
+		/* The socket is TCP's (it charges it with __GFP_NOFAIL), not the node's. */
+		if (kernel_accept(svc->listener, &sock, SOCK_NONBLOCK))
+			break;
+		memcg = set_active_memcg(svc->memcg);
+		err = cp_conn_create(svc, sock);
+		set_active_memcg(memcg);
+		if (err)
+			refuse(svc, sock, err);
 	}
+	if (n == CP_ACCEPT_BATCH)
+		queue_work(system_unbound_wq, &svc->accept_work);
 }
 
 static void listen_data_ready(struct sock *sk)
@@ -130,7 +174,8 @@ static void listener_close(struct cp_service *svc)
 
 /*
  * Process context, in the task of whoever starts the node: the cache
- * directory is resolved in its mount namespace and used with its credentials.
+ * directory is resolved in its mount namespace and used with its
+ * credentials, and its memory cgroup is charged for the connections.
  */
 int cp_service_start(struct cp_service *svc, const struct cp_config *cfg)
 {
@@ -148,8 +193,11 @@ int cp_service_start(struct cp_service *svc, const struct cp_config *cfg)
 	err = cp_store_open(&svc->store, svc->dir, svc->stats);
 	if (err)
 		return err;
+	svc->memcg = get_mem_cgroup_from_mm(current->mm);
 	err = listener_open(svc);
 	if (err) {
+		mem_cgroup_put(svc->memcg);
+		svc->memcg = NULL;
 		cp_store_close(&svc->store);
 		return err;
 	}
@@ -168,6 +216,8 @@ int cp_service_stop(struct cp_service *svc)
 	listener_close(svc);
 	cp_conn_close_all(svc);
 	cp_store_close(&svc->store);
+	mem_cgroup_put(svc->memcg);
+	svc->memcg = NULL;
 	svc->state = CACHEPEER_NODE_STOPPED;
 	return 0;
 }
@@ -198,7 +248,7 @@ static int apply_params(struct cp_service *svc)
 static int __net_init cp_net_init(struct net *net)
 {
 	struct cp_service *svc = cp_service_get(net);
-	int err;
+	int err, i;
 
 	svc->net = net;
 	mutex_init(&svc->lock);
@@ -206,8 +256,11 @@ static int __net_init cp_net_init(struct net *net)
 	spin_lock_init(&svc->conns_lock);
 	INIT_LIST_HEAD(&svc->conns);
 	svc->conns_gen = 1;
+	for (i = 0; i < ARRAY_SIZE(svc->sources); i++)
+		INIT_HLIST_HEAD(&svc->sources[i]);
 	INIT_WORK(&svc->accept_work, accept_work);
 	cp_store_limits_default(&svc->store.limits);
+	cp_conn_limits_default(&svc->climits);
 	svc->stats = cp_stats_alloc();
 	if (!svc->stats)
 		return -ENOMEM;

@@ -15,9 +15,26 @@
 #include "store.h"
 
 #define CP_FRAME_TIMEOUT_DEFAULT_MS 30000
-#define CP_MAX_CONNS 16384
 /* Relayed data held at once by one node, beyond which forwards get BUSY. */
 #define CP_RELAY_BYTES_MAX	(256ULL << 20)
+/* A connection from a ring member gets this many times the queue bounds. */
+#define CP_MEMBER_BOUNDS	4
+
+/*
+ * What clients may hold of a node; see the uapi header (NODE_SET). Written
+ * under the node's lock, read locklessly; they apply to every connection
+ * from the next check on.
+ */
+struct cp_conn_limits {
+	u32 max_conns;
+	u32 max_per_source;		/* per IPv4 address or IPv6 /64; 0: none */
+	u64 conn_queue;			/* bytes of queued answers, per connection */
+	u64 node_queue;			/* the same, over the node */
+	u64 conn_pin;			/* page-cache bytes of queued answers */
+	u32 idle_timeout_s;		/* 0: never */
+};
+
+#define CP_SOURCE_BITS	8
 
 struct cp_config {
 	struct sockaddr_storage listen;
@@ -37,7 +54,10 @@ struct cp_service {
 	enum cachepeer_node_state state;
 	struct cp_cluster cluster;	/* also the node's name and ring epoch */
 	struct cp_stats __percpu *stats;
+	struct cp_conn_limits climits;
 	atomic64_t relay_bytes;		/* forwarded data held in memory */
+	atomic_long_t queued;		/* bytes its connections hold for answers */
+	bool queue_full;		/* queued reached node_queue: some paused */
 
 	/* Set while RUNNING; constant until the node stops. */
 	struct socket *listener;
@@ -46,21 +66,29 @@ struct cp_service {
 	u64 max_block;
 	u32 frame_timeout_ms;
 	struct cp_store store;
+	/*
+	 * Charged for what the node allocates for its connections: the
+	 * memory cgroup of whoever started it (see conn_priv.h).
+	 */
+	struct mem_cgroup *memcg;
 	struct work_struct accept_work;
 	/* The listener's own callbacks, restored on every closing socket. */
 	void (*sk_data_ready)(struct sock *sk);
 	void (*sk_write_space)(struct sock *sk);
 	void (*sk_state_change)(struct sock *sk);
 
-	spinlock_t conns_lock;		/* conns, conns_gen */
+	spinlock_t conns_lock;		/* conns, conns_gen, sources */
 	struct list_head conns;
 	u32 conns_gen;			/* changes whenever conns does */
 	atomic_t nconns;
+	/* Connections per source (struct cp_source), for max_per_source. */
+	struct hlist_head sources[1 << CP_SOURCE_BITS];
 };
 
 struct cp_service *cp_service_get(const struct net *net);
 int cp_service_set_name(struct cp_service *svc, const char *name);
 void cp_service_set_limits(struct cp_service *svc, const struct cp_limits *lim);
+void cp_service_set_conn_limits(struct cp_service *svc, const struct cp_conn_limits *cl);
 int cp_service_start(struct cp_service *svc, const struct cp_config *cfg);
 int cp_service_stop(struct cp_service *svc);
 

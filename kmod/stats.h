@@ -20,7 +20,12 @@ enum cp_stat {
 	CP_STAT_COPIED_BYTES,		/* data TCP had to copy */
 	CP_STAT_SOFTIRQ_TX,		/* responses sent from softirq */
 	CP_STAT_TIMEOUTS,		/* connections closed for an unfinished frame */
+	CP_STAT_TX_STALLS,		/* closed for acknowledging nothing sent */
 	CP_STAT_CONNS_REFUSED,		/* over the connection limit */
+	CP_STAT_CONNS_REFUSED_SOURCE,	/* over the per-source limit */
+	CP_STAT_CONNS_REFUSED_MEMORY,	/* refused or closed: no memory */
+	CP_STAT_IDLE_CLOSES,		/* closed after the idle timeout */
+	CP_STAT_QUEUE_PAUSES,		/* times a connection hit a bound */
 	CP_STAT_CORRUPT,		/* blocks dropped for bad CRCs */
 	CP_STAT_EVICTIONS,
 	CP_STAT_FOREIGN,		/* bad block files removed */

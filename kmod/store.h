@@ -131,11 +131,10 @@ u64 cp_store_index_mem(struct cp_store *st);
 
 /* blkfile.c: a block's file, its page cache and its CRCs */
 struct cp_blkfile *cp_block_open(struct cp_store *st, struct cp_block *b);
-int cp_block_range_crc(struct cp_blkfile *bf, u64 off, u64 len, bool may_sleep, u32 *crc);
+int cp_block_range_crc(struct cp_blkfile *bf, u64 off, u64 len, u32 *crc);
 bool cp_block_cached(struct cp_blkfile *bf, u64 off, u64 len);
 int cp_block_verify(struct cp_store *st, struct cp_block *b, struct cp_blkfile *bf,
 		    u64 off, u64 len);
-struct folio *cp_block_folio(struct cp_blkfile *bf, pgoff_t index);
 
 /* put.c: storing a block */
 struct cp_put *cp_store_put_begin(struct cp_store *st, const u8 *id, const u8 *key, u16 key_len,

@@ -49,6 +49,7 @@ int cp_index_insert(struct cp_store *st, struct cp_block *b);
 void cp_index_walk(struct cp_store *st, void (*fn)(struct cp_block *b, void *arg), void *arg);
 void cp_index_destroy(struct cp_store *st);
 bool cp_store_drop(struct cp_store *st, struct cp_block *b);
+int cp_block_unlink(struct cp_store *st, const u8 *id, u64 size);
 void cp_block_close(struct cp_store *st, struct cp_block *b);
 struct cp_blkfile *cp_blkfile_alloc(u64 size, u32 nseg);
 struct cp_blkfile *cp_block_install_file(struct cp_store *st, struct cp_block *b,

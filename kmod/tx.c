@@ -10,8 +10,8 @@
  * requests (cp_tx_direct()), when a worker would buy no parallelism.
  * Headers come from a page_frag (TCP cannot splice slab memory), data are
  * page-cache folios spliced into the skb, which takes its own folio
- * references. Small responses are coalesced with MSG_MORE while more are
- * queued.
+ * references; small answers from private pages are copied. Small responses
+ * are coalesced with MSG_MORE while more are queued.
  */
 
 #include <linux/moduleparam.h>
@@ -24,6 +24,22 @@
 
 #define CP_TX_DIRECT_INFLIGHT	4		/* cp_tx_direct(): a shallow connection */
 #define CP_TX_DIRECT_MAX	(64 * 1024)	/* cp_tx_direct(): a small response */
+/*
+ * Answers from private pages up to this size are copied into the socket,
+ * not spliced. A spliced fragment keeps its whole page until the peer is
+ * done with it, and TCP accounts only for the fragment: a ring or redirect
+ * answer of a hundred bytes would pin a page each, four hundred times what
+ * the receiver's buffer is charged (a client that never reads could pin
+ * gigabytes with a loopback socket's buffer). Big relays fill their pages.
+ */
+#define CP_TX_COPY_MAX		(64 * 1024)
+/*
+ * The same holds for page-cache data: GET ranges shorter than this are
+ * copied, so that a reader of one byte per page cannot pin the cache at
+ * four thousand times what it is charged. From here on a range pins at
+ * most about twice its bytes.
+ */
+#define CP_TX_SPLICE_MIN	(16 * 1024)
 
 /*
  * The architecture sends from process context only; cp_tx_direct() is the
@@ -83,48 +99,65 @@ static void tx_folios_put(struct folio_batch *fb)
 	folio_batch_reinit(fb);
 }
 
+/* Batches a response may read back from disk in a row before it gives up. */
+#define CP_TX_VERIFY_TRIES	3
+
+/* The uptodate folios from the start of fb, at most; 0 if the first is not. */
+static unsigned int uptodate_prefix(struct folio_batch *fb)
+{
+	unsigned int i;
+
+	for (i = 0; i < folio_batch_count(fb); i++)
+		if (!folio_test_uptodate(fb->folios[i]))
+			break;
+	return i;
+}
+
 /*
  * Process context: the page-cache folios holding block bytes [boff, end) of
  * req, from boff on, at most max of them, taken with one walk of the
  * mapping. Returns how many of them (from fb->folios[0]) may be sent, or an
- * error; the caller drops the references in fb. A folio evicted since the
- * request was checked is read and verified again: the header is out, so a
- * failure can only end the connection; bad bytes are never sent. From
- * cp_tx_direct(), which cannot wait for the disk, that is -EWOULDBLOCK.
+ * error; the caller drops the references in fb.
+ *
+ * A folio evicted since the request was checked is read back with the rest
+ * of this batch's segments and verified, one batch at a time, so that a
+ * long response keeps moving while the disk works; the header is out, so a
+ * failure can only end the connection, and bad bytes are never sent. The
+ * folios sent are then those verify read (or found), taken from the page
+ * cache again, never read here. From cp_tx_direct(), which cannot wait for
+ * the disk, that is all -EWOULDBLOCK.
  */
 static int tx_folios(struct cp_conn *conn, struct cp_request *req, u64 boff, u64 end,
 		     unsigned int max, struct folio_batch *fb, bool direct)
 {
-	pgoff_t index = boff >> PAGE_SHIFT;
-	pgoff_t last = min_t(pgoff_t, (end - 1) >> PAGE_SHIFT, index + max - 1);
-	struct folio *folio;
-	unsigned int i;
+	struct address_space *mapping = req->bf->file->f_mapping;
+	pgoff_t first = boff >> PAGE_SHIFT;
+	pgoff_t last = min_t(pgoff_t, (end - 1) >> PAGE_SHIFT, first + max - 1);
+	unsigned int tries;
+	pgoff_t index;
 	int err;
 
-	/* The batch is contiguous and starts with the folio holding boff. */
-	filemap_get_folios_contig(req->bf->file->f_mapping, &index, last, fb);
-	for (i = 0; i < folio_batch_count(fb); i++)
-		if (!folio_test_uptodate(fb->folios[i]))
-			break;
-	if (i)
-		return i;
-	if (direct) {
+	for (tries = 0; ; tries++) {
+		/* The batch is contiguous and starts with the folio holding boff. */
+		index = first;
+		filemap_get_folios_contig(mapping, &index, last, fb);
+		err = uptodate_prefix(fb);
+		if (err)
+			return err;
 		tx_folios_put(fb);
-		return -EWOULDBLOCK;
-	}
+		if (direct)
+			return -EWOULDBLOCK;
+		if (tries == CP_TX_VERIFY_TRIES)
+			return -EIO;	/* evicted as fast as it is read */
 
-	/* Disk reads: let the socket work on without us meanwhile. */
-	tx_folios_put(fb);
-	tx_unlock(conn);
-	err = cp_block_verify(&conn->svc->store, req->block, req->bf, boff, end - boff);
-	folio = err ? NULL : cp_block_folio(req->bf, boff >> PAGE_SHIFT);
-	tx_lock(conn);
-	if (err)
-		return err;
-	if (IS_ERR(folio))
-		return PTR_ERR(folio);
-	folio_batch_add(fb, folio);
-	return 1;
+		/* Disk reads: let the socket work on without us meanwhile. */
+		tx_unlock(conn);
+		err = cp_block_verify(&conn->svc->store, req->block, req->bf, boff,
+				      min_t(u64, end, (u64)(last + 1) << PAGE_SHIFT) - boff);
+		tx_lock(conn);
+		if (err)
+			return err;
+	}
 }
 
 /*
@@ -141,6 +174,8 @@ static int send_response(struct cp_conn *conn, struct cp_request *req, bool more
 	bool sg = sock->sk->sk_route_caps & NETIF_F_SG;
 	struct folio_batch *fb = &conn->tx_fb;
 	struct bio_vec *bv = conn->tx_bv;
+	bool splice = req->pbuf ? req->len > CP_TX_COPY_MAX : req->len >= CP_TX_SPLICE_MIN;
+	int flags = MSG_DONTWAIT | MSG_NOSIGNAL | (splice ? MSG_SPLICE_PAGES : 0);
 
 	sock_owned_by_me(sock->sk);
 	if (!req->hdr) {
@@ -153,15 +188,18 @@ static int send_response(struct cp_conn *conn, struct cp_request *req, bool more
 			.epoch = READ_ONCE(conn->svc->cluster.epoch),
 		};
 
+		struct mem_cgroup *memcg = cp_conn_memcg(conn);
+
 		req->hdr = page_frag_alloc(&conn->pfc, CP_RESP_LEN,
-					   direct ? GFP_ATOMIC : GFP_KERNEL);
+					   direct ? CP_GFP_ATOMIC : CP_GFP);
+		set_active_memcg(memcg);
 		if (!req->hdr)
 			return direct ? -EWOULDBLOCK : -ENOMEM;
 		cp_proto_fill_resp(req->hdr, &r);
 	}
 	folio_batch_init(fb);
 	while (req->sent < total) {
-		struct msghdr msg = { .msg_flags = MSG_SPLICE_PAGES | MSG_DONTWAIT | MSG_NOSIGNAL };
+		struct msghdr msg = { .msg_flags = flags };
 		u64 pos = req->sent, bytes = 0, data;
 		int n = 0, ret = 0, i;
 
@@ -219,12 +257,14 @@ static int send_response(struct cp_conn *conn, struct cp_request *req, bool more
 		tx_folios_put(fb);
 		if (ret < 0)
 			return ret;
+		cp_conn_stall_arm(conn);
 		data = req->sent + ret > CP_RESP_LEN ?
 		       req->sent + ret - max_t(u64, req->sent, CP_RESP_LEN) : 0;
 		if (!req->pbuf && data)		/* GET data from the page cache */
 			cp_stats_add(conn->svc->stats,
-				     sg ? CP_STAT_ZC_BYTES : CP_STAT_COPIED_BYTES, data);
+				     sg && splice ? CP_STAT_ZC_BYTES : CP_STAT_COPIED_BYTES, data);
 		WRITE_ONCE(conn->tx_bytes, conn->tx_bytes + ret);
+		WRITE_ONCE(conn->active, jiffies);
 		req->sent += ret;
 		if (ret < bytes)
 			return -EAGAIN;
@@ -232,12 +272,23 @@ static int send_response(struct cp_conn *conn, struct cp_request *req, bool more
 	return 0;
 }
 
+/*
+ * After a send error the connection is reset. (One with nothing more to
+ * answer ends gracefully: cp_request_done() and rx_work see to that.)
+ */
+static void tx_error(struct cp_conn *conn, int err)
+{
+	if (err == -ENOMEM)
+		cp_stats_inc(conn->svc->stats, CP_STAT_CONNS_REFUSED_MEMORY);
+	cp_conn_schedule_close(conn);
+}
+
 void cp_tx_work(struct work_struct *work)
 {
 	struct cp_conn *conn = container_of(work, struct cp_conn, tx_work);
 	struct cp_request *req;
-	bool more, close = false;
-	int ret;
+	int ret = 0;
+	bool more;
 
 	tx_lock(conn);
 	for (;;) {
@@ -254,18 +305,19 @@ void cp_tx_work(struct work_struct *work)
 			break;
 		conn->tx_cur = req;
 		ret = send_response(conn, req, more, false);
-		if (ret == -EAGAIN)
+		if (ret == -EAGAIN) {
+			ret = 0;
 			break;
+		}
 		conn->tx_cur = NULL;
-		close = ret || req->close_after;
 		cp_request_done(req);
-		if (close)
+		if (ret)
 			break;
 	}
 	/* Responses to frames parsed from the backlog here requeue us. */
 	tx_unlock(conn);
-	if (close)
-		cp_conn_schedule_close(conn);
+	if (ret)
+		tx_error(conn, ret);
 }
 
 /*
@@ -288,7 +340,7 @@ void cp_tx_direct(struct cp_conn *conn)
 	struct sock *sk = conn->sock->sk;
 	gfp_t gfp = sk->sk_allocation;
 	struct cp_request *req;
-	bool more, close;
+	bool more;
 	int ret;
 
 	lockdep_assert(lockdep_sock_is_held(sk));
@@ -315,10 +367,9 @@ void cp_tx_direct(struct cp_conn *conn)
 			break;
 		}
 		cp_stats_inc(conn->svc->stats, CP_STAT_SOFTIRQ_TX);
-		close = ret || req->close_after;
 		cp_request_done(req);
-		if (close) {
-			cp_conn_schedule_close(conn);
+		if (ret) {
+			tx_error(conn, ret);
 			break;
 		}
 	}

@@ -21,7 +21,7 @@ import sys
 PARTS = [
     ("control", 0, ["main", "netlink", "nl_node", "nl_ring", "nl_conn"], False),
     ("node", 1, ["service", "params"], True),
-    ("connections", 2, ["conn", "request", "tx"], False),
+    ("connections", 2, ["conn", "rx", "bounds", "request", "miss", "tx"], False),
     ("cluster", 3, ["cluster", "peer", "ring"], True),
     ("store", 3, ["store", "index", "blkfile", "put", "scan", "evict", "scrub"], True),
     ("codec", 4, ["proto", "crc"], True),

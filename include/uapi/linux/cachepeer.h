@@ -9,8 +9,9 @@
  * -------------------------------------------------
  *
  * Every network namespace is an independent cache node. Requests act on the
- * node of the requesting socket's namespace. Mutating commands require
- * CAP_NET_ADMIN in the user namespace that owns that network namespace.
+ * node of the requesting socket's namespace. Mutating commands, and those
+ * marked admin, require CAP_NET_ADMIN in the user namespace that owns that
+ * network namespace.
  * Attribute parsing is strict: unknown attributes, wrong types and lengths,
  * unknown flags and a non-zero genlmsghdr.reserved are rejected with an
  * extended ACK message.
@@ -22,7 +23,8 @@
  *               CACHEPEER_A_NODE_STATE     u32, enum cachepeer_node_state
  *               CACHEPEER_A_NODE_NAME      string, may be empty
  *             while running, also:
- *               CACHEPEER_A_NODE_LISTEN_ADDR, _LISTEN_PORT, _DIR, _MAX_BLOCK,
+ *               CACHEPEER_A_NODE_LISTEN_ADDR, _LISTEN_PORT, _DIR (only to
+ *               callers with CAP_NET_ADMIN over the namespace), _MAX_BLOCK,
  *               _FRAME_TIMEOUT, _EPOCH (uint)
  *               CACHEPEER_A_NODE_STATS     nest, CACHEPEER_A_STATS_*
  *                 (uint counters since the module loaded in this namespace;
@@ -52,11 +54,42 @@
  *                                          during which an owner that misses
  *                                          asks the previous owner (default
  *                                          600; 0: never)
+ *             Bounds on what clients may hold (connections from a ring
+ *             member's address get four times the queue and pin bounds, no
+ *             per-source limit and no idle timeout):
+ *             CACHEPEER_A_NODE_MAX_CONNS  u32, connections (default 16384,
+ *                                          1..CACHEPEER_MAX_CONNS_LIMIT);
+ *                                          more are accepted and reset
+ *             CACHEPEER_A_NODE_MAX_CONNS_SOURCE u32, connections from one
+ *                                          IPv4 address or IPv6 /64 (256;
+ *                                          0: no limit)
+ *             CACHEPEER_A_NODE_CONN_QUEUE uint, bytes a connection may hold
+ *                                          for answers not yet sent: relayed
+ *                                          and ring data, requests, headers
+ *                                          (4 MiB); at the bound the node
+ *                                          reads no more of its requests
+ *                                          until it is under 3/4 of it. Its
+ *                                          socket's send buffer is bounded
+ *                                          to the same
+ *             CACHEPEER_A_NODE_NODE_QUEUE uint, the same over the node
+ *                                          (256 MiB); it stops only the
+ *                                          connections holding at least an
+ *                                          even share of it
+ *             CACHEPEER_A_NODE_CONN_PIN   uint, bytes of page-cache data a
+ *                                          connection's queued answers may
+ *                                          come to (64 MiB)
+ *             CACHEPEER_A_NODE_IDLE_TIMEOUT u32, seconds a connection with
+ *                                          nothing in flight and no bytes
+ *                                          either way may stay (600; 0: never;
+ *                                          at most 7 days)
+ *             The three byte bounds are CACHEPEER_QUEUE_MIN..
+ *             CACHEPEER_QUEUE_LIMIT, and CONN_QUEUE may not exceed NODE_QUEUE.
  *   The percentages are 0..99 and, when FS_CULL is set, must satisfy
  *   FS_STOP < FS_CULL < FS_RUN. Defaults: no byte or block limit, 3/7/10 %
  *   (as cachefilesd), LRU, 1 MiB/s. Limits may be set while the node is
  *   stopped; a running node applies them at once, evicting down to them
- *   before the reply. NODE_GET reports them.
+ *   before the reply, and its connections live under new bounds from
+ *   then on. NODE_GET reports them all.
  *
  * CACHEPEER_CMD_NODE_START (do, admin)
  *   request:  CACHEPEER_A_NODE_LISTEN_ADDR  binary, 4 (IPv4) or 16 (IPv6) bytes
@@ -94,7 +127,8 @@
  *             optionally CACHEPEER_A_NODE_BASE_EPOCH.
  *   Replaces the whole ring at once. The new epoch is one more than the
  *   larger of the node's epoch and BASE_EPOCH (a joining node passes the
- *   epoch of the ring it read from its seed).
+ *   epoch of the ring it read from its seed); -ERANGE if that would pass
+ *   2^64 - 1. A pushed ring of epoch 2^64 - 1 is refused (BAD_REQUEST).
  *
  * CACHEPEER_CMD_RING_ADD (do, admin)     one CACHEPEER_A_NODE_MEMBER
  * CACHEPEER_CMD_RING_DEL (do, admin)     CACHEPEER_A_NODE_NAME
@@ -121,7 +155,7 @@
  *             up that many hashes derived from the key's and reports the time
  *             taken in _LOOKUP_NS (a benchmark of the ring).
  *
- * CACHEPEER_CMD_CONN_GET (dump)
+ * CACHEPEER_CMD_CONN_GET (dump, admin)
  *   request:  none
  *   reply:    one message per connection, CACHEPEER_A_NODE_CONN nesting
  *             CACHEPEER_A_CONN_*: the peer's address (4 or 16 bytes) and
@@ -150,7 +184,9 @@
  *   PUT   key, payload = the whole block (1..max_block bytes). With
  *         CACHEPEER_F_CRC, crc is the CRC-32C of the payload and a mismatch
  *         stores nothing and answers CORRUPT. A block already stored under
- *         the key is kept and the PUT answers OK.
+ *         the key is kept: a PUT of the same size answers OK (its payload
+ *         is read and dropped), one of another size CONFLICT; neither
+ *         leaves anything on disk.
  *   STAT  key. block_size and crc (of the whole block) if present.
  *   DEL   key. NOT_FOUND if absent.
  *   PING  no key. OK.
@@ -188,7 +224,9 @@
  * BAD_REQUEST or TOO_LARGE and the connection is then closed, since the
  * position of the next frame cannot be trusted. Other errors answer the
  * request alone. A connection holding a partial frame for longer than the
- * node's frame timeout is closed.
+ * node's frame timeout is closed, and so is one that acknowledges none of
+ * the bytes it was sent for that long (a stalled reader). A connection the
+ * client half-closed is answered, then ended with a FIN after the answers.
  */
 #ifndef _UAPI_LINUX_CACHEPEER_H
 #define _UAPI_LINUX_CACHEPEER_H
@@ -257,6 +295,12 @@ enum cachepeer_node_attr {
 	CACHEPEER_A_NODE_KEY_HASH,		/* u64 */
 	CACHEPEER_A_NODE_LOOKUP_COUNT,		/* u32 */
 	CACHEPEER_A_NODE_LOOKUP_NS,		/* uint */
+	CACHEPEER_A_NODE_MAX_CONNS,		/* u32 */
+	CACHEPEER_A_NODE_MAX_CONNS_SOURCE,	/* u32, 0: no limit */
+	CACHEPEER_A_NODE_CONN_QUEUE,		/* uint, bytes */
+	CACHEPEER_A_NODE_NODE_QUEUE,		/* uint, bytes */
+	CACHEPEER_A_NODE_CONN_PIN,		/* uint, bytes */
+	CACHEPEER_A_NODE_IDLE_TIMEOUT,		/* u32, seconds, 0: never */
 
 	__CACHEPEER_A_NODE_MAX,
 	CACHEPEER_A_NODE_MAX = __CACHEPEER_A_NODE_MAX - 1
@@ -295,6 +339,12 @@ enum cachepeer_stats_attr {
 	CACHEPEER_A_STATS_RING_REFUSED,		/* pushes without a valid HMAC */
 	CACHEPEER_A_STATS_RING_SENT,		/* pushes other members answered */
 	CACHEPEER_A_STATS_SOFTIRQ_TX,		/* responses sent from softirq */
+	CACHEPEER_A_STATS_TX_STALLS,		/* closed: nothing sent was acked */
+	CACHEPEER_A_STATS_CONNS_REFUSED_SOURCE,	/* over the per-source limit */
+	CACHEPEER_A_STATS_CONNS_REFUSED_MEMORY,	/* no memory for the connection */
+	CACHEPEER_A_STATS_IDLE_CLOSES,		/* closed after the idle timeout */
+	CACHEPEER_A_STATS_QUEUED_BYTES,		/* memory held for queued answers */
+	CACHEPEER_A_STATS_QUEUE_PAUSES,		/* times a connection hit a bound */
 
 	__CACHEPEER_A_STATS_MAX,
 	CACHEPEER_A_STATS_MAX = __CACHEPEER_A_STATS_MAX - 1
@@ -322,6 +372,9 @@ enum cachepeer_conn_attr {
 	CACHEPEER_A_CONN_TX_BYTES,		/* uint */
 	CACHEPEER_A_CONN_AGE_MS,		/* uint */
 	CACHEPEER_A_CONN_CPU,			/* u32 */
+	CACHEPEER_A_CONN_QUEUED,		/* uint, bytes held for its answers */
+	CACHEPEER_A_CONN_PINNED,		/* uint, page-cache bytes of them */
+	CACHEPEER_A_CONN_MEMBER,		/* u8, 1: from a ring member */
 
 	__CACHEPEER_A_CONN_MAX,
 	CACHEPEER_A_CONN_MAX = __CACHEPEER_A_CONN_MAX - 1
@@ -367,6 +420,10 @@ enum cachepeer_evict_policy {
 #define CACHEPEER_SEG_SIZE	(32U * 1024)		/* CRC segment */
 #define CACHEPEER_MAX_BLOCK_DEFAULT (4ULL << 20)
 #define CACHEPEER_MAX_BLOCK_LIMIT (64ULL << 20)
+/* NODE_SET's bounds on clients: connections, and queue and pin bytes */
+#define CACHEPEER_MAX_CONNS_LIMIT 1048576
+#define CACHEPEER_QUEUE_MIN	(64ULL << 10)
+#define CACHEPEER_QUEUE_LIMIT	(1ULL << 40)
 
 enum cachepeer_op {
 	CACHEPEER_OP_GET = 1,
@@ -397,6 +454,7 @@ enum cachepeer_status {
 	CACHEPEER_S_CORRUPT,
 	CACHEPEER_S_REDIRECT,
 	CACHEPEER_S_DENIED,
+	CACHEPEER_S_CONFLICT,	/* PUT: a block of another size is stored under the key */
 
 	__CACHEPEER_S_MAX,
 	CACHEPEER_S_MAX = __CACHEPEER_S_MAX - 1
