@@ -31,44 +31,9 @@
 #include <unistd.h>
 
 #include "client.h"
+#include "cp_node.h"
 #include "cp_test.h"
 #include "kselftest_harness.h"
-
-#define PEER "127.0.0.1:7000"
-#define MiB (1024 * 1024)
-
-/* Bit-at-a-time CRC-32C: shares nothing with the module or the client. */
-static uint32_t ref_crc(const void *data, size_t len)
-{
-	const unsigned char *p = data;
-	uint32_t c = ~0u;
-	int k;
-
-	while (len--) {
-		c ^= *p++;
-		for (k = 0; k < 8; k++)
-			c = (c >> 1) ^ (0x82f63b78u & -(c & 1));
-	}
-	return ~c;
-}
-
-static void fill_random(void *buf, size_t len, uint64_t seed)
-{
-	unsigned char *p = buf;
-	size_t i;
-
-	for (i = 0; i < len; i++) {
-		seed ^= seed << 13;
-		seed ^= seed >> 7;
-		seed ^= seed << 17;
-		p[i] = seed;
-	}
-}
-
-static const char *ctl(void)
-{
-	return getenv("CP_CTL") ?: "../ctl/cachepeerctl";
-}
 
 /*
  * Files in dir (< 0 on an error); the path of the last one read goes to
@@ -108,37 +73,6 @@ FIXTURE(node) {
 	char dir[64];
 };
 
-/*
- * A network namespace of our own with lo up, and a fresh tmpfs at dir
- * (64 bytes). Writes to a connection the node closed must fail, not kill
- * the test.
- */
-static int node_env(char *dir)
-{
-	if (cp_test_load_module() || signal(SIGPIPE, SIG_IGN) == SIG_ERR ||
-	    unshare(CLONE_NEWNET) || system("ip link set lo up"))
-		return -1;
-	snprintf(dir, 64, "/tmp/cp-data.XXXXXX");
-	if (!mkdtemp(dir))
-		return -1;
-	return mount("cp-data", dir, "tmpfs", 0, "size=256m");
-}
-
-/* Stop the node, unmount inner (if any) and the tmpfs at dir, remove dir. */
-static int node_env_end(const char *dir, const char *inner)
-{
-	char cmd[256];
-	int ret;
-
-	snprintf(cmd, sizeof(cmd), "%s stop", ctl());
-	ret = system(cmd);
-	if (inner)
-		umount2(inner, 0);
-	umount2(dir, MNT_DETACH);
-	rmdir(dir);
-	return ret;
-}
-
 FIXTURE_SETUP(node)
 {
 	char cmd[512];
@@ -166,41 +100,6 @@ FIXTURE_TEARDOWN(node)
 {
 	set_softirq_tx("Y");
 	EXPECT_EQ(0, node_env_end(self->dir, NULL));
-}
-
-static int do_connect(struct cp_client *c)
-{
-	struct timeval tv = { .tv_sec = 20 };
-	int ret = cp_client_connect(c, PEER);
-
-	if (!ret)
-		setsockopt(c->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-	return ret;
-}
-
-/* One request, one answer, on connection c. Returns the status. */
-static int exchange(struct cp_client *c, struct cp_msg *m, struct cp_resp *r, void *data)
-{
-	if (cp_client_send(c, m) || cp_client_recv_hdr(c, r))
-		return -1;
-	if (r->data_len && (!data || cp_client_recv_data(c, r, data)))
-		return -2;
-	return r->status;
-}
-
-static int put_key(const char *key, const void *data, size_t len)
-{
-	struct cp_msg m = { .op = CACHEPEER_OP_PUT, .key = key, .key_len = strlen(key),
-			    .payload = data, .payload_len = len, .with_crc = 1 };
-	struct cp_client c;
-	struct cp_resp r;
-	int ret;
-
-	if (do_connect(&c))
-		return -1;
-	ret = exchange(&c, &m, &r, NULL);
-	cp_client_close(&c);
-	return ret;
 }
 
 /* GET [off, off + len) of key and compare with the expected bytes. */
@@ -390,27 +289,6 @@ TEST_F_TIMEOUT(node, pipelined_out_of_order, 600)
 	free(msgs);
 	free(data);
 	free(buf);
-}
-
-/* A counter from `cachepeerctl stats -j`, or -1. */
-static long long node_stat(const char *name)
-{
-	char cmd[256], buf[8192], want[64], *p;
-	long long v = -1;
-	size_t n;
-	FILE *f;
-
-	snprintf(cmd, sizeof(cmd), "%s stats -j", ctl());
-	snprintf(want, sizeof(want), "\"%s\":", name);
-	f = popen(cmd, "r");
-	if (!f)
-		return -1;
-	n = fread(buf, 1, sizeof(buf) - 1, f);
-	buf[n] = 0;
-	p = strstr(buf, want);
-	if (pclose(f) == 0 && p)
-		v = strtoll(p + strlen(want), NULL, 10);
-	return v;
 }
 
 /*
@@ -771,6 +649,128 @@ TEST_F(node, unfinished_frame_times_out)
 	cp_client_close(&c);
 }
 
+/*
+ * The deadline is per frame. PINGs sent one byte, then a frame at a time,
+ * so that every read of the node ends a byte into a frame, for longer than
+ * the fixture's 5 s frame timeout: each frame completes at once, and the
+ * connection must live and every PING be answered. (A deadline that ran
+ * from the first partial frame until a read ended on a frame boundary cut
+ * this connection.)
+ */
+TEST_F_TIMEOUT(node, moving_pipeline_not_timed_out, 600)
+{
+	enum { PINGS = 100, LEN = sizeof(struct cachepeer_req) };
+	struct cp_msg m = { .op = CACHEPEER_OP_PING };
+	unsigned char *frames = calloc(PINGS, LEN);
+	struct timeval t0, t1;
+	struct cp_client c;
+	struct cp_resp r;
+	size_t off = 0;
+	int i, one = 1;
+
+	ASSERT_NE(NULL, frames);
+	for (i = 0; i < PINGS; i++) {
+		struct cachepeer_req *h = (void *)(frames + i * LEN);
+
+		h->magic = htobe32(CACHEPEER_REQ_MAGIC);
+		h->version = CACHEPEER_PROTO_VERSION;
+		h->opcode = m.op;
+		h->id = htobe64(i);
+	}
+	ASSERT_EQ(0, do_connect(&c));
+	ASSERT_EQ(0, setsockopt(c.fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)));
+	gettimeofday(&t0, NULL);
+	while (off < PINGS * LEN) {
+		size_t n = !off ? 1 : off + LEN > PINGS * LEN ? PINGS * LEN - off : LEN;
+
+		ASSERT_EQ((ssize_t)n, write(c.fd, frames + off, n));
+		off += n;
+		usleep(80 * 1000);
+	}
+	gettimeofday(&t1, NULL);
+	ASSERT_LE(6, t1.tv_sec - t0.tv_sec) TH_LOG("sent too fast to outlast the timeout");
+	for (i = 0; i < PINGS; i++) {
+		ASSERT_EQ(0, cp_client_recv_hdr(&c, &r));
+		ASSERT_EQ(CACHEPEER_S_OK, r.status);
+		ASSERT_EQ((uint64_t)i, r.id);
+	}
+	cp_client_close(&c);
+	free(frames);
+}
+
+/* A byte every second keeps no frame open past the timeout. */
+TEST_F_TIMEOUT(node, trickling_frame_times_out, 600)
+{
+	struct cachepeer_req h = { .magic = htobe32(CACHEPEER_REQ_MAGIC) };
+	struct timeval t0, t1;
+	struct cp_client c;
+	size_t i;
+	char b;
+
+	ASSERT_EQ(0, do_connect(&c));
+	gettimeofday(&t0, NULL);
+	for (i = 0; i < sizeof(h); i++) {
+		if (write(c.fd, (char *)&h + i, 1) != 1)
+			break;		/* closed by the node */
+		sleep(1);
+		gettimeofday(&t1, NULL);
+		ASSERT_GT(20, t1.tv_sec - t0.tv_sec) TH_LOG("still open after 20 s");
+	}
+	ASSERT_GE(0, read(c.fd, &b, 1));
+	gettimeofday(&t1, NULL);
+	ASSERT_LE(4, t1.tv_sec - t0.tv_sec);
+	ASSERT_GT(20, t1.tv_sec - t0.tv_sec);
+	cp_client_close(&c);
+}
+
+/*
+ * A client that half-closes after its request gets every byte of the
+ * answer, then EOF: the node finishes the connection (its FIN follows what
+ * it has queued) rather than resetting it with bytes still in its socket.
+ * A small receive buffer keeps those bytes queued at the node when it ends.
+ */
+TEST_F_TIMEOUT(node, half_closed_client_gets_everything, 600)
+{
+	enum { BS = 4 * MiB };
+	unsigned char *data = malloc(BS), *got = malloc(BS);
+	struct cp_msg m = { .op = CACHEPEER_OP_GET, .key = "hc", .key_len = 2 };
+	int rcvbuf = 16384;
+	struct cp_client c;
+	struct cp_resp r;
+	size_t n = 0;
+	ssize_t k;
+
+	ASSERT_NE(NULL, data);
+	ASSERT_NE(NULL, got);
+	fill_random(data, BS, 31);
+	ASSERT_EQ(CACHEPEER_S_OK, put_key("hc", data, BS));
+	ASSERT_EQ(0, do_connect(&c));
+	ASSERT_EQ(0, setsockopt(c.fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf)));
+	ASSERT_EQ(0, cp_client_send(&c, &m));
+	ASSERT_EQ(0, shutdown(c.fd, SHUT_WR));
+	ASSERT_EQ(0, cp_client_recv_hdr(&c, &r));
+	ASSERT_EQ(CACHEPEER_S_OK, r.status);
+	ASSERT_EQ(BS, r.data_len);
+	while (n < BS && (k = read(c.fd, got + n, BS - n)) > 0)
+		n += k;
+	ASSERT_EQ(BS, n) TH_LOG("the answer was cut after %zu bytes: %s", n, strerror(errno));
+	ASSERT_EQ(0, memcmp(data, got, BS));
+	ASSERT_EQ(ref_crc(data, BS), r.crc);
+	ASSERT_EQ(0, read(c.fd, got, 1)) TH_LOG("no EOF after the answer: %s", strerror(errno));
+	cp_client_close(&c);
+	free(data);
+	free(got);
+}
+
+/* All of a test's connections come from one address: lift the per-source limit. */
+static int no_source_limit(void)
+{
+	char cmd[256];
+
+	snprintf(cmd, sizeof(cmd), "%s set --max-conns-per-source 0", ctl());
+	return system(cmd);
+}
+
 TEST_F_TIMEOUT(node, many_connections, 600)
 {
 	enum { N = 2000 };
@@ -781,6 +781,7 @@ TEST_F_TIMEOUT(node, many_connections, 600)
 	int i;
 
 	ASSERT_EQ(0, setrlimit(RLIMIT_NOFILE, &rl));
+	ASSERT_EQ(0, no_source_limit());
 	for (i = 0; i < N; i++)
 		ASSERT_EQ(0, do_connect(&conns[i]));
 	for (i = 0; i < N; i++) {
@@ -814,6 +815,7 @@ TEST_F_TIMEOUT(node, stop_while_clients_leave, 600)
 	pid_t pid;
 
 	ASSERT_EQ(0, setrlimit(RLIMIT_NOFILE, &rl));
+	ASSERT_EQ(0, no_source_limit());
 	snprintf(stop, sizeof(stop), "%s stop", ctl());
 	snprintf(start, sizeof(start), "%s start --listen %s --dir %s", ctl(), PEER, self->dir);
 	for (round = 0; round < ROUNDS; round++) {
@@ -846,6 +848,55 @@ TEST_F_TIMEOUT(node, stop_while_clients_leave, 600)
 	ASSERT_EQ(0, do_connect(&conns[0]));
 	ASSERT_EQ(CACHEPEER_S_OK, exchange(&conns[0], &ping, &r, NULL));
 	cp_client_close(&conns[0]);
+}
+
+/*
+ * A block is immutable: a PUT of its key with another size is a conflict,
+ * answered as one, and leaves nothing on disk; one of the same size is the
+ * same block. Then the same with PUTs of both sizes racing.
+ */
+TEST_F_TIMEOUT(node, reput_other_size, 600)
+{
+	enum { N = 8, SMALL = 5000, BIG = 6000 };
+	unsigned char *data = malloc(BIG);
+	struct cp_client c[N];
+	struct cp_msg m = { .op = CACHEPEER_OP_PUT, .key = "k2", .key_len = 2, .with_crc = 1 };
+	struct cp_resp r;
+	int i, ok = 0, conflicts = 0;
+
+	ASSERT_NE(NULL, data);
+	fill_random(data, BIG, 29);
+	ASSERT_EQ(CACHEPEER_S_OK, put_key("k", data, SMALL));
+	ASSERT_EQ(CACHEPEER_S_CONFLICT, put_key("k", data, BIG));
+	ASSERT_EQ(CACHEPEER_S_OK, put_key("k", data, SMALL));
+	ASSERT_EQ(1, count_files(self->dir));
+	ASSERT_EQ(0, do_connect(&c[0]));
+	check_range(_metadata, &c[0], "k", data, SMALL, 0, 0);
+	cp_client_close(&c[0]);
+
+	/* Racing: one size wins, every PUT of the other is a conflict. */
+	m.payload = data;
+	for (i = 0; i < N; i++) {
+		m.payload_len = i % 2 ? BIG : SMALL;
+		ASSERT_EQ(0, do_connect(&c[i]));
+		ASSERT_EQ(0, cp_client_send(&c[i], &m));
+	}
+	for (i = 0; i < N; i++) {
+		ASSERT_EQ(0, cp_client_recv_hdr(&c[i], &r));
+		ASSERT_TRUE(r.status == CACHEPEER_S_OK || r.status == CACHEPEER_S_CONFLICT);
+		if (r.status == CACHEPEER_S_OK)
+			ok |= 1 << (i % 2);
+		else
+			conflicts++;
+		cp_client_close(&c[i]);
+	}
+	ASSERT_TRUE(ok == 1 || ok == 2) TH_LOG("both sizes were stored (%d)", ok);
+	ASSERT_EQ(N / 2, conflicts);
+	ASSERT_EQ(2, count_files(self->dir));
+	ASSERT_EQ(0, do_connect(&c[0]));
+	check_range(_metadata, &c[0], "k2", data, ok == 1 ? SMALL : BIG, 0, 0);
+	cp_client_close(&c[0]);
+	free(data);
 }
 
 TEST_F_TIMEOUT(node, concurrent_puts_of_one_key, 600)

@@ -471,6 +471,37 @@ TEST_F(node, ring_bad_members)
 	EXPECT_EQ(epoch, ring_epoch(self->fd, self->family));
 }
 
+/* An epoch that would wrap to 0 is refused: such a ring would lose to every other. */
+TEST_F(node, epoch_would_wrap)
+{
+	static const unsigned char a4[4] = { 10, 0, 0, 1 };
+	__u64 base = ~0ULL;
+
+	req_init(&self->r, self->family, CACHEPEER_CMD_RING_SET);
+	put_member(&self->r, "m1", a4, 4, 7000, 100);
+	put_attr(&self->r, CACHEPEER_A_NODE_BASE_EPOCH, &base, sizeof(base));
+	ASSERT_EQ(0, do_req());
+	EXPECT_EQ(-ERANGE, self->rep.error);
+	EXPECT_STREQ("the ring's epoch would pass 2^64 - 1", self->rep.extack);
+	EXPECT_EQ(0, ring_epoch(self->fd, self->family));
+
+	/* One below is the last epoch there is: set, and then no edit can follow. */
+	base = ~0ULL - 1;
+	req_init(&self->r, self->family, CACHEPEER_CMD_RING_SET);
+	put_member(&self->r, "m1", a4, 4, 7000, 100);
+	put_attr(&self->r, CACHEPEER_A_NODE_BASE_EPOCH, &base, sizeof(base));
+	ASSERT_EQ(0, do_req());
+	EXPECT_EQ(0, self->rep.error);
+	req_init(&self->r, self->family, CACHEPEER_CMD_RING_WEIGHT);
+	put_member(&self->r, "m1", NULL, 0, 0, 5);
+	ASSERT_EQ(0, do_req());
+	EXPECT_EQ(-ERANGE, self->rep.error);
+	req_init(&self->r, self->family, CACHEPEER_CMD_RING_GET);
+	ASSERT_EQ(0, do_req());
+	ASSERT_EQ(0, self->rep.error);
+	EXPECT_EQ(~0ULL, (unsigned long long)self->rep.epoch);
+}
+
 /*
  * Random commands 0-7 with up to three random attributes of types 0-5, on a
  * stopped node. The outcome of each is known without looking at the bytes:
@@ -614,7 +645,9 @@ TEST_F_TIMEOUT(node, conn_dump_interrupted, 600)
 	ASSERT_EQ(0, system("ip link set lo up"));
 	ASSERT_NE(NULL, mkdtemp(dir));
 	ASSERT_EQ(0, mount("cp-nl", dir, "tmpfs", 0, NULL));
-	snprintf(cmd, sizeof(cmd), "%s start --listen 127.0.0.1:7000 --dir %s",
+	/* More connections from one address than a node takes by default. */
+	snprintf(cmd, sizeof(cmd),
+		 "%1$s start --listen 127.0.0.1:7000 --dir %2$s && %1$s set --max-conns-per-source 0",
 		 getenv("CP_CTL") ?: "../ctl/cachepeerctl", dir);
 	ASSERT_EQ(0, system(cmd));
 	for (i = 0; i < DUMP_CONNS; i++) {

@@ -36,12 +36,19 @@ test_unpriv_mutate_refused() {
 	expect_eq "$("$CTL" -j | json_get state)" stopped "state after refused start"
 	expect_eq "$("$CTL" -j | json_get name)" "" "name after refused set"
 	expect_eq "$("$CTL" limits -j | json_get max_blocks)" 0 "limit after refused set"
-	# Reading limits, statistics and connections needs no privilege.
+	# Reading limits, statistics and the ring needs no privilege.
 	as_nobody "$CTL" limits >/dev/null
 	as_nobody "$CTL" stats --prometheus | grep -q '^cachepeer_up{node=""} 0$'
-	as_nobody "$CTL" conns >/dev/null
 	as_nobody "$CTL" ring >/dev/null
 	as_nobody "$CTL" ring lookup somekey >/dev/null
+	# Clients' addresses and the cache's path do.
+	expect_err 1 "cachepeerctl: conns: permission denied" as_nobody "$CTL" conns
+	"$CTL" start $(start_args p)
+	"$CTL" -j | json_get dir | grep -qx "$CP_TMP/p"
+	expect_eq "$(as_nobody "$CTL" -j | python3 -c 'import json, sys; print("dir" in json.load(sys.stdin))')" \
+		False "the path in an unprivileged status"
+	as_nobody "$CTL" | grep -qx '  cache directory: (needs CAP_NET_ADMIN)'
+	"$CTL" stop
 }
 
 test_userns_owner() {
@@ -56,11 +63,24 @@ test_userns_owner() {
 	# ...but owns the network namespaces it creates, and runs their nodes,
 	# in directories its own user may write.
 	chown nobody "$CP_TMP/u"
-	as_nobody unshare --user --map-root-user --net sh -c \
-		"ip link set lo up && '$CTL' start $(start_args u) && '$CTL' -j" \
-		>"$CP_TMP/userns.json"
+	head -c 100000 /dev/urandom >"$CP_TMP/ublock"
+	chmod 644 "$CP_TMP/ublock"
+	# Its blocks are its own: created as it (not as the kernel worker that
+	# writes them, which is root), so that it can open them again after a
+	# restart, and they count against its quota.
+	as_nobody unshare --user --map-root-user --net sh -ec "
+		ip link set lo up
+		'$CTL' start $(start_args u)
+		'$CTL' put blk '$CP_TMP/ublock'
+		'$CTL' -j >'$CP_TMP/userns.json'
+		'$CTL' stop
+		'$CTL' start $(start_args u)
+		until '$CTL' -j | grep -q '\"scan_done\":true'; do sleep 0.1; done
+		'$CTL' get blk -o '$CP_TMP/ugot'"
 	expect_eq "$(json_get state <"$CP_TMP/userns.json")" running "own node's state"
 	expect_eq "$("$CTL" -j | json_get state)" stopped "initial node's state"
+	expect_eq "$(stat -c %u "$CP_TMP"/u/*.*)" "$(id -u nobody)" "owner of the block file"
+	cmp "$CP_TMP/ublock" "$CP_TMP/ugot"
 }
 
 ktap_print_header
