@@ -309,7 +309,8 @@ static void stall_timeout(struct timer_list *t)
 		 * connection still here has a FIN that never left (its skb
 		 * could not be had): it goes now.
 		 */
-		if (test_bit(CONN_FIN, &conn->flags))
+		if (test_bit(CONN_FIN, &conn->flags) &&
+		    READ_ONCE(conn->sock->sk->sk_shutdown) & SEND_SHUTDOWN)
 			cp_conn_schedule_close(conn);
 		return;
 	}

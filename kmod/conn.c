@@ -204,11 +204,12 @@ static void conn_state(struct cp_conn *conn, int state)
 {
 	switch (state) {
 	case TCP_ESTABLISHED:
+	case TCP_SYN_RECV:	/* a Fast Open child, accepted early */
 		break;
 	case TCP_CLOSE_WAIT:
 		/* Half-closed: answer what was asked, then finish. */
 		set_bit(CONN_EOF, &conn->flags);
-		cp_conn_queue(conn, &conn->rx_work);
+		cp_conn_kick_rx(conn);
 		break;
 	case TCP_FIN_WAIT1:
 	case TCP_CLOSING:
@@ -332,25 +333,25 @@ static int conn_pick_cpu(void)
  */
 int cp_conn_create(struct cp_service *svc, struct socket *sock)
 {
-	struct cp_source *spare = NULL;
+	struct mem_cgroup *memcg = set_active_memcg(svc->memcg);
 	struct sock *sk = sock->sk;
+	struct cp_source *spare;
 	struct cp_conn *conn;
 	int err;
 
+	/* The node's memory cgroup pays for the connection; TCP's for the socket. */
 	conn = kzalloc(sizeof(*conn), CP_GFP);
-	if (!conn)
+	spare = cp_conn_source_alloc();
+	set_active_memcg(memcg);
+	if (!conn || !spare) {
+		kfree(conn);
+		kfree(spare);
 		return -ENOMEM;
+	}
 	if (kernel_getpeername(sock, (struct sockaddr *)&conn->peer) < 0)
 		conn->peer.ss_family = AF_UNSPEC;
 	conn->member = conn->peer.ss_family != AF_UNSPEC &&
 		       cp_cluster_is_member(&svc->cluster, (struct sockaddr *)&conn->peer);
-	if (!conn->member) {
-		spare = cp_conn_source_alloc();
-		if (!spare) {
-			kfree(conn);
-			return -ENOMEM;
-		}
-	}
 	conn->svc = svc;
 	conn->sock = sock;
 	refcount_set(&conn->ref, 1);
@@ -404,7 +405,7 @@ int cp_conn_create(struct cp_service *svc, struct socket *sock)
 	 * Bytes may have arrived before the callbacks were in place, and the
 	 * client may have half-closed already (or gone).
 	 */
-	cp_conn_read_frames(conn);
+	cp_conn_rx_locked(conn);
 	conn_state(conn, sk->sk_state);
 	release_sock(sk);
 	return 0;

@@ -176,6 +176,7 @@ void cp_conn_finish(struct cp_conn *conn);
 
 /* rx.c */
 void cp_conn_read_frames(struct cp_conn *conn);
+void cp_conn_rx_locked(struct cp_conn *conn);
 void cp_rx_frame_timeout(struct timer_list *t);
 void cp_rx_work(struct work_struct *work);
 void cp_conn_rx_end(struct cp_conn *conn);

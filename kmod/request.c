@@ -403,8 +403,11 @@ static void put_work(struct cp_conn *conn, struct cp_request *req)
 	conn->rx_state = RX_FRAME;
 	cp_frame_reset(&conn->rx);
 	timer_delete(&conn->frame_timer);
-	cp_conn_read_frames(conn);
+	cp_conn_rx_locked(conn);
 	release_sock(sk);
+	/* A FIN behind the payload: rx_work may have looked while it was ours. */
+	if (test_bit(CONN_EOF, &conn->flags))
+		cp_conn_kick_rx(conn);
 	return;
 
 fail:

@@ -156,25 +156,41 @@ static bool rx_done(struct cp_conn *conn)
 	       skb_queue_empty(&conn->sock->sk->sk_receive_queue);
 }
 
+/*
+ * Process context, socket locked: read frames, charging the node's memory
+ * cgroup for what they hold. The window closes before release_sock(): the
+ * backlog it processes is TCP's, and TCP's allocations are not the node's.
+ */
+void cp_conn_rx_locked(struct cp_conn *conn)
+{
+	struct mem_cgroup *memcg = cp_conn_memcg(conn);
+
+	cp_conn_read_frames(conn);
+	set_active_memcg(memcg);
+}
+
 void cp_rx_work(struct work_struct *work)
 {
 	struct cp_conn *conn = container_of(work, struct cp_conn, rx_work);
-	struct mem_cgroup *memcg = cp_conn_memcg(conn);
 	struct sock *sk = conn->sock->sk;
-	bool done;
+	struct mem_cgroup *memcg;
+	bool done = false;
+	int err;
 
 	lock_sock(sk);
-	if (conn->rx_retry && rx_retry(conn)) {
-		release_sock(sk);
+	if (conn->rx_retry) {
+		memcg = cp_conn_memcg(conn);
+		err = rx_retry(conn);
 		set_active_memcg(memcg);
-		return;
+		if (err)
+			goto out;
 	}
 	if (conn->rx_paused && cp_conn_may_resume(conn))
 		WRITE_ONCE(conn->rx_paused, false);
-	cp_conn_read_frames(conn);
+	cp_conn_rx_locked(conn);
 	done = rx_done(conn);
+out:
 	release_sock(sk);
-	set_active_memcg(memcg);
 	if (done)
 		cp_conn_finish(conn);
 }

@@ -9,7 +9,6 @@
  */
 
 #include <linux/memcontrol.h>
-#include <linux/sched/mm.h>
 #include <linux/string.h>
 #include <net/inet_sock.h>
 #include <net/netns/generic.h>
@@ -90,17 +89,13 @@ static void refuse(struct cp_service *svc, struct socket *sock, int err)
 static void accept_work(struct work_struct *work)
 {
 	struct cp_service *svc = container_of(work, struct cp_service, accept_work);
-	struct mem_cgroup *memcg;
 	struct socket *sock;
 	int n, err;
 
 	for (n = 0; n < CP_ACCEPT_BATCH; n++) {
-		/* The socket is TCP's (it charges it with __GFP_NOFAIL), not the node's. */
 		if (kernel_accept(svc->listener, &sock, SOCK_NONBLOCK))
 			break;
-		memcg = set_active_memcg(svc->memcg);
 		err = cp_conn_create(svc, sock);
-		set_active_memcg(memcg);
 		if (err)
 			refuse(svc, sock, err);
 	}
