@@ -17,6 +17,6 @@ scripts/setup.sh
 # for the stock kernel afterwards (kbuild notices the changed flags).
 make KDIR="$tree" module
 make ctl tests
-CP_VM_MEM=${CP_VM_MEM:-4G} CP_VM_TIMEOUT=${CP_VM_TIMEOUT:-3600} \
+CP_VM_MEM=${CP_VM_MEM:-4G} CP_VM_TIMEOUT=${CP_VM_TIMEOUT:-7200} \
 	scripts/vm-run.sh --tap --kernel "$tree/arch/x86/boot/bzImage" -- \
 	make -C selftests run_tests
