@@ -18,8 +18,6 @@
  * lock. Readers find the ring under RCU, from softirq too.
  */
 
-#include <crypto/algapi.h>
-#include <crypto/hash.h>
 #include <linux/random.h>
 #include <linux/slab.h>
 #include <net/ipv6.h>
@@ -57,15 +55,13 @@ static struct cp_pushmsg *ring_sign(struct cp_cluster *cl, const struct cp_ring 
 	struct cp_pushmsg *msg;
 
 	lockdep_assert_held(&cl->lock);
-	if (!cl->hmac)
-		return NULL;
 	msg = kvmalloc(struct_size(msg, data, len + CACHEPEER_HMAC_LEN), GFP_KERNEL);
 	if (!msg)
 		return NULL;
 	refcount_set(&msg->ref, 1);
 	msg->len = len + CACHEPEER_HMAC_LEN;
 	cp_ring_encode(r, msg->data);
-	if (crypto_shash_tfm_digest(cl->hmac, msg->data, len, msg->data + len)) {
+	if (cp_keys_sign(cl->keys, msg->data, len, msg->data + len)) {
 		kvfree(msg);
 		return NULL;
 	}
@@ -98,7 +94,7 @@ static void push_work(struct work_struct *work)
 	void *reply = NULL;
 	int err;
 
-	err = cp_peer_open(cl->net, &pw->to, &p) ?:
+	err = cp_peer_open(cl->net, &pw->to, cl->keys, &p) ?:
 	      cp_peer_send(&p, &req, NULL, pw->msg->data) ?:
 	      cp_peer_recv_resp(&p, &req, &r);
 	if (!err && r.status != CACHEPEER_S_OK)
@@ -143,7 +139,7 @@ static void push_ring(struct cp_cluster *cl, const struct cp_ring *r, u32 fanout
 	u32 i;
 
 	lockdep_assert_held(&cl->lock);
-	if (!cl->running || !cl->hmac || !r->nmembers)
+	if (!cl->running || !cp_cluster_has_key(cl) || !r->nmembers)
 		return;
 	msg = ring_sign(cl, r);
 	if (!msg) {
@@ -198,10 +194,12 @@ static void gossip_work(struct work_struct *work)
 	mutex_unlock(&cl->lock);
 }
 
-void cp_cluster_init(struct cp_cluster *cl, struct net *net, struct cp_stats __percpu *stats)
+void cp_cluster_init(struct cp_cluster *cl, struct net *net, struct cp_stats __percpu *stats,
+		     struct cp_keys *keys)
 {
 	cl->net = net;
 	cl->stats = stats;
+	cl->keys = keys;
 	mutex_init(&cl->lock);
 	INIT_DELAYED_WORK(&cl->gossip_work, gossip_work);
 	cl->handoff_s = CACHEPEER_HANDOFF_DEFAULT;
@@ -244,7 +242,6 @@ void cp_cluster_exit(struct cp_cluster *cl)
 	RCU_INIT_POINTER(cl->ring, NULL);
 	RCU_INIT_POINTER(cl->prev, NULL);
 	mutex_unlock(&cl->lock);
-	crypto_free_shash(cl->hmac);
 	mutex_destroy(&cl->lock);
 }
 
@@ -271,27 +268,6 @@ int cp_cluster_rename(struct cp_cluster *cl, const char *name)
 	}
 	mutex_unlock(&cl->lock);
 	return err;
-}
-
-int cp_cluster_set_key(struct cp_cluster *cl, const void *key, size_t len)
-{
-	struct crypto_shash *tfm, *old;
-	int err;
-
-	tfm = crypto_alloc_shash("hmac(sha256)", 0, 0);
-	if (IS_ERR(tfm))
-		return PTR_ERR(tfm);
-	err = crypto_shash_setkey(tfm, key, len);
-	if (err) {
-		crypto_free_shash(tfm);
-		return err;
-	}
-	mutex_lock(&cl->lock);
-	old = cl->hmac;
-	WRITE_ONCE(cl->hmac, tfm);
-	mutex_unlock(&cl->lock);
-	crypto_free_shash(old);
-	return 0;
 }
 
 /*
@@ -443,7 +419,7 @@ bool cp_cluster_is_member(struct cp_cluster *cl, const struct sockaddr *addr)
 /* Any context: does the node take ring pushes at all (has it a key)? */
 bool cp_cluster_has_key(struct cp_cluster *cl)
 {
-	return READ_ONCE(cl->hmac);
+	return rcu_access_pointer(cl->keys->member[0]);
 }
 
 /* Any context: how long the ring's encoding is now. */
@@ -479,7 +455,6 @@ u16 cp_cluster_push_in(struct cp_cluster *cl, const void *msg, size_t len,
 		       struct cp_pbuf **reply)
 {
 	size_t enc_len = len - CACHEPEER_HMAC_LEN;
-	u8 mac[CACHEPEER_HMAC_LEN];
 	struct cp_ring *r, *cur;
 	struct cp_member *m;
 	struct cp_pushmsg *own;
@@ -491,8 +466,7 @@ u16 cp_cluster_push_in(struct cp_cluster *cl, const void *msg, size_t len,
 	if (len < sizeof(struct cachepeer_ring_hdr) + CACHEPEER_HMAC_LEN)
 		return CACHEPEER_S_BAD_REQUEST;
 	mutex_lock(&cl->lock);
-	if (!cl->hmac || crypto_shash_tfm_digest(cl->hmac, msg, enc_len, mac) ||
-	    crypto_memneq(mac, msg + enc_len, sizeof(mac))) {
+	if (!cp_keys_verify(cl->keys, msg, enc_len, msg + enc_len)) {
 		cp_stats_inc(cl->stats, CP_STAT_RING_REFUSED);
 		status = CACHEPEER_S_DENIED;
 		goto out;

@@ -7,6 +7,7 @@
 #include <linux/mutex.h>
 #include <linux/workqueue.h>
 
+#include "auth.h"
 #include "peer.h"
 #include "ring.h"
 #include "stats.h"
@@ -17,14 +18,14 @@ struct crypto_shash;
 struct cp_cluster {
 	struct net *net;
 	struct cp_stats __percpu *stats;	/* the node's */
-	struct mutex lock;		/* ring changes, hmac, name, running */
+	struct mutex lock;		/* ring changes, name, running */
 	/* The node's name, which makes it a member; written under both locks. */
 	char name[CACHEPEER_NAME_MAX + 1];
 	struct cp_ring __rcu *ring;
 	struct cp_ring __rcu *prev;	/* the ring before, for hand-off */
 	u64 epoch;			/* the ring's, for every response */
 	unsigned long changed;		/* jiffies when prev was replaced */
-	struct crypto_shash *hmac;	/* keyed hmac(sha256); NULL: no key */
+	struct cp_keys *keys;		/* the node's; its member keys sign rings */
 	bool running;			/* pushes and gossip may run */
 	u32 handoff_s;
 	u8 miss;			/* enum cachepeer_miss */
@@ -39,7 +40,8 @@ enum cp_owner {
 	CP_OWNER_PREVIOUS,	/* this node, since the last ring change; before, *to */
 };
 
-void cp_cluster_init(struct cp_cluster *cl, struct net *net, struct cp_stats __percpu *stats);
+void cp_cluster_init(struct cp_cluster *cl, struct net *net, struct cp_stats __percpu *stats,
+		     struct cp_keys *keys);
 void cp_cluster_start(struct cp_cluster *cl);
 void cp_cluster_stop(struct cp_cluster *cl);
 void cp_cluster_exit(struct cp_cluster *cl);
@@ -48,7 +50,6 @@ int cp_cluster_mod_init(void);
 void cp_cluster_mod_exit(void);
 
 int cp_cluster_rename(struct cp_cluster *cl, const char *name);
-int cp_cluster_set_key(struct cp_cluster *cl, const void *key, size_t len);
 
 enum cp_ring_edit { CP_RING_SET, CP_RING_ADD, CP_RING_DEL, CP_RING_WEIGHT };
 int cp_cluster_edit(struct cp_cluster *cl, enum cp_ring_edit op, const struct cp_member *m,

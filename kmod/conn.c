@@ -71,6 +71,11 @@ static void conn_free_work(struct work_struct *work)
 	page_frag_cache_drain(&conn->pfc);
 	kvfree(conn->put_buf);
 	cp_conn_source_put(conn);
+	if (conn->key) {
+		if (conn->role)
+			atomic_dec(&conn->key->conns);
+		cp_key_put(conn->key);
+	}
 	kfree(conn);
 	if (atomic_dec_and_test(&svc->nconns))
 		wake_up_var(&svc->nconns);
@@ -422,6 +427,18 @@ void cp_conn_close_all(struct cp_service *svc)
 		cp_conn_schedule_close(conn);
 	spin_unlock_bh(&svc->conns_lock);
 	wait_var_event(&svc->nconns, !atomic_read(&svc->nconns));
+}
+
+/* Process context: close the connections that use key (or are proving it). */
+void cp_conn_close_key(struct cp_service *svc, const struct cp_key *key)
+{
+	struct cp_conn *conn;
+
+	spin_lock_bh(&svc->conns_lock);
+	list_for_each_entry(conn, &svc->conns, link)
+		if (READ_ONCE(conn->key) == key)
+			cp_conn_schedule_close(conn);
+	spin_unlock_bh(&svc->conns_lock);
 }
 
 /*

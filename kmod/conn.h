@@ -7,6 +7,7 @@
 #include <linux/types.h>
 
 struct cp_conn_limits;
+struct cp_key;
 struct cp_service;
 struct socket;
 
@@ -25,6 +26,7 @@ struct cp_conn_info {
 
 int cp_conn_create(struct cp_service *svc, struct socket *sock);
 void cp_conn_close_all(struct cp_service *svc);
+void cp_conn_close_key(struct cp_service *svc, const struct cp_key *key);
 void cp_conn_limits_default(struct cp_conn_limits *cl);
 const char *cp_conn_limits_check(const struct cp_conn_limits *cl);
 void cp_conn_limits_changed(struct cp_service *svc);

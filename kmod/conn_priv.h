@@ -52,6 +52,12 @@ enum {
 	RX_STOPPED,	/* after a fatal frame: read nothing more */
 };
 
+enum cp_hello {
+	HELLO_NONE,	/* it may HELLO */
+	HELLO_PROVING,	/* HELLO (1) answered: the proof is next */
+	HELLO_DONE,	/* authenticated, or no HELLO any more */
+};
+
 enum {
 	CONN_CLOSED,	/* conn_close() has begun */
 	CONN_EOF,	/* peer sent FIN: finish once in-flight requests are done */
@@ -81,6 +87,12 @@ struct cp_conn {
 	u64 born;			/* ktime_get_ns() */
 	u64 rx_bytes;			/* under the socket lock or put_work */
 	u64 tx_bytes;			/* tx_work */
+
+	/* HELLO (hello.c), under the socket lock */
+	u8 role;			/* enum cachepeer_role: what it may do */
+	u8 hello;			/* enum cp_hello */
+	struct cp_key *key;		/* proved (role set), or being proved */
+	u8 expect[CACHEPEER_HMAC_LEN];	/* the client's proof, to come */
 
 	/* RX state, under the socket lock */
 	int rx_state;
@@ -131,6 +143,7 @@ struct cp_request {
 	struct cp_put *put;
 	int put_err;
 	struct cp_pbuf *pbuf;		/* data not from the page cache */
+	void *body;			/* small data, from the connection's page_frag */
 	void *push_buf;			/* RING_PUSH payload */
 	u8 *key;			/* GET routed to another member */
 	u16 key_len;
@@ -208,6 +221,10 @@ struct cp_block *cp_request_lookup(struct cp_request *req);
 void cp_request_get_block(struct cp_request *req, struct cp_block *b);
 int cp_request_init(void);
 void cp_request_uninit(void);
+
+/* hello.c */
+void cp_hello(struct cp_conn *conn, struct cp_request *req);
+bool cp_hello_allows(struct cp_conn *conn, u8 op);
 
 /* miss.c */
 void cp_request_miss(struct cp_request *req, const u8 *key, gfp_t gfp);

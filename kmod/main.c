@@ -14,6 +14,7 @@
 
 #include <linux/cachepeer.h>
 
+#include "auth.h"
 #include "cluster.h"
 #include "conn.h"
 #include "crc.h"
@@ -27,9 +28,13 @@ static int __init cp_mod_init(void)
 
 	cp_crc_init();
 
-	ret = cp_store_init();
+	ret = cp_auth_init();
 	if (ret)
 		return ret;
+
+	ret = cp_store_init();
+	if (ret)
+		goto err_store;
 
 	ret = cp_conn_init();
 	if (ret)
@@ -57,6 +62,8 @@ err_cluster:
 	cp_conn_uninit();
 err_conn:
 	cp_store_uninit();
+err_store:
+	cp_auth_exit();
 	return ret;
 }
 
@@ -67,6 +74,7 @@ static void __exit cp_mod_exit(void)
 	cp_cluster_mod_exit();
 	cp_conn_uninit();
 	cp_store_uninit();
+	cp_auth_exit();
 }
 
 module_init(cp_mod_init);

@@ -37,7 +37,7 @@ static int peer_call(struct cp_request *req, struct cp_peer *p, u64 off, u64 len
 		.length = len,
 	};
 
-	return cp_peer_open(req->conn->svc->net, &req->to, p) ?:
+	return cp_peer_open(req->conn->svc->net, &req->to, &req->conn->svc->keys, p) ?:
 	       cp_peer_send(p, &q, req->key, NULL) ?:
 	       cp_peer_recv_resp(p, &q, r);
 }

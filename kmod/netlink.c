@@ -110,7 +110,7 @@ static const struct netlink_range_validation queue_range = {
 	.max = CACHEPEER_QUEUE_LIMIT,
 };
 
-static const struct nla_policy cp_node_set_policy[CACHEPEER_A_NODE_IDLE_TIMEOUT + 1] = {
+static const struct nla_policy cp_node_set_policy[CACHEPEER_A_NODE_NEXT_CLUSTER_KEY + 1] = {
 	[CACHEPEER_A_NODE_NAME] = { .type = NLA_NUL_STRING, .len = CACHEPEER_NAME_MAX },
 	[CACHEPEER_A_NODE_LIMIT_BYTES] = { .type = NLA_UINT },
 	[CACHEPEER_A_NODE_LIMIT_BLOCKS] = { .type = NLA_UINT },
@@ -130,6 +130,22 @@ static const struct nla_policy cp_node_set_policy[CACHEPEER_A_NODE_IDLE_TIMEOUT 
 	[CACHEPEER_A_NODE_NODE_QUEUE] = NLA_POLICY_FULL_RANGE(NLA_UINT, &queue_range),
 	[CACHEPEER_A_NODE_CONN_PIN] = NLA_POLICY_FULL_RANGE(NLA_UINT, &queue_range),
 	[CACHEPEER_A_NODE_IDLE_TIMEOUT] = NLA_POLICY_FULL_RANGE(NLA_U32, &handoff_range),
+	[CACHEPEER_A_NODE_ACCESS] = NLA_POLICY_MAX(NLA_U8, CACHEPEER_ACCESS_MAX),
+	[CACHEPEER_A_NODE_NEXT_CLUSTER_KEY] = NLA_POLICY_RANGE(NLA_BINARY,
+							       CACHEPEER_CLUSTER_KEY_MIN,
+							       CACHEPEER_CLUSTER_KEY_MAX),
+};
+
+const struct nla_policy cp_key_policy[CACHEPEER_A_KEY_SECRET + 1] = {
+	[CACHEPEER_A_KEY_NAME] = { .type = NLA_NUL_STRING, .len = CACHEPEER_NAME_MAX },
+	[CACHEPEER_A_KEY_ROLE] = NLA_POLICY_RANGE(NLA_U8, CACHEPEER_ROLE_READ,
+						  CACHEPEER_ROLE_WRITE),
+	[CACHEPEER_A_KEY_SECRET] = NLA_POLICY_RANGE(NLA_BINARY, CACHEPEER_SECRET_MIN,
+						    CACHEPEER_SECRET_MAX),
+};
+
+static const struct nla_policy cp_key_edit_policy[CACHEPEER_A_NODE_KEY + 1] = {
+	[CACHEPEER_A_NODE_KEY] = NLA_POLICY_NESTED(cp_key_policy),
 };
 
 const struct nla_policy cp_member_policy[CACHEPEER_A_MEMBER_WEIGHT + 1] = {
@@ -171,7 +187,7 @@ static const struct genl_split_ops cp_genl_ops[] = {
 		.cmd	= CACHEPEER_CMD_NODE_SET,
 		.doit	= cp_nl_node_set_doit,
 		.policy	= cp_node_set_policy,
-		.maxattr = CACHEPEER_A_NODE_IDLE_TIMEOUT,
+		.maxattr = CACHEPEER_A_NODE_NEXT_CLUSTER_KEY,
 		.flags	= GENL_UNS_ADMIN_PERM | GENL_CMD_CAP_DO,
 	},
 	{
@@ -244,6 +260,28 @@ static const struct genl_split_ops cp_genl_ops[] = {
 		.policy	= cp_ring_lookup_policy,
 		.maxattr = CACHEPEER_A_NODE_LOOKUP_COUNT,
 		.flags	= GENL_CMD_CAP_DO,
+	},
+	{
+		.cmd	= CACHEPEER_CMD_KEY_ADD,
+		.doit	= cp_nl_key_add_doit,
+		.policy	= cp_key_edit_policy,
+		.maxattr = CACHEPEER_A_NODE_KEY,
+		.flags	= GENL_UNS_ADMIN_PERM | GENL_CMD_CAP_DO,
+	},
+	{
+		.cmd	= CACHEPEER_CMD_KEY_DEL,
+		.doit	= cp_nl_key_del_doit,
+		.policy	= cp_key_edit_policy,
+		.maxattr = CACHEPEER_A_NODE_KEY,
+		.flags	= GENL_UNS_ADMIN_PERM | GENL_CMD_CAP_DO,
+	},
+	{
+		/* Who holds which key is the node's manager's business. */
+		.cmd	= CACHEPEER_CMD_KEY_GET,
+		.dumpit	= cp_nl_key_get_dumpit,
+		.policy	= cp_no_attrs_policy,
+		.maxattr = CACHEPEER_A_NODE_MAX,
+		.flags	= GENL_UNS_ADMIN_PERM | GENL_CMD_CAP_DUMP,
 	},
 };
 

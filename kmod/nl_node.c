@@ -17,6 +17,10 @@ static const struct {
 	{ CACHEPEER_A_STATS_CONNS_REFUSED_MEMORY, CP_STAT_CONNS_REFUSED_MEMORY },
 	{ CACHEPEER_A_STATS_IDLE_CLOSES, CP_STAT_IDLE_CLOSES },
 	{ CACHEPEER_A_STATS_QUEUE_PAUSES, CP_STAT_QUEUE_PAUSES },
+	{ CACHEPEER_A_STATS_HELLOS, CP_STAT_HELLOS },
+	{ CACHEPEER_A_STATS_HELLO_FAILURES, CP_STAT_HELLO_FAILURES },
+	{ CACHEPEER_A_STATS_DENIED_UNAUTH, CP_STAT_DENIED_UNAUTH },
+	{ CACHEPEER_A_STATS_DENIED_ROLE, CP_STAT_DENIED_ROLE },
 	{ CACHEPEER_A_STATS_TIMEOUTS, CP_STAT_TIMEOUTS },
 	{ CACHEPEER_A_STATS_TX_STALLS, CP_STAT_TX_STALLS },
 	{ CACHEPEER_A_STATS_HITS, CP_STAT_HITS },
@@ -173,7 +177,9 @@ int cp_nl_node_get_doit(struct sk_buff *skb, struct genl_info *info)
 	      nla_put_u32(msg, CACHEPEER_A_NODE_STATE, svc->state) ?:
 	      nla_put_string(msg, CACHEPEER_A_NODE_NAME, svc->cluster.name) ?:
 	      put_limits(msg, &svc->store.limits) ?:
-	      put_conn_limits(msg, &svc->climits);
+	      put_conn_limits(msg, &svc->climits) ?:
+	      nla_put_u8(msg, CACHEPEER_A_NODE_ACCESS, READ_ONCE(svc->access)) ?:
+	      nla_put_u8(msg, CACHEPEER_A_NODE_ACCESS_NOW, cp_access_now(svc));
 	if (!ret && svc->state == CACHEPEER_NODE_RUNNING)
 		ret = put_running(msg, svc, admin);
 	mutex_unlock(&svc->lock);
@@ -256,6 +262,23 @@ static bool conn_limits_from_attrs(struct nlattr **tb, struct cp_conn_limits *cl
 	return any;
 }
 
+/* The node's lock held: the current (or next) member key, the cluster key. */
+static int set_member_key(struct cp_service *svc, const struct nlattr *a, bool next,
+			  struct genl_info *info)
+{
+	struct cp_key *gone;
+	int ret;
+
+	ret = cp_keys_set_member(&svc->keys, nla_data(a), nla_len(a), next, &gone);
+	if (ret == -EEXIST)
+		NL_SET_ERR_MSG_ATTR(info->extack, a, "this key is the current cluster key");
+	else if (ret)
+		NL_SET_ERR_MSG_ATTR(info->extack, a, "cannot set up hmac(sha256) with this key");
+	if (gone)
+		cp_service_drop_key(svc, gone);
+	return ret;
+}
+
 int cp_nl_node_set_doit(struct sk_buff *skb, struct genl_info *info)
 {
 	struct cp_service *svc = cp_nl_service(info);
@@ -282,7 +305,8 @@ int cp_nl_node_set_doit(struct sk_buff *skb, struct genl_info *info)
 	climits = svc->climits;
 	conns = conn_limits_from_attrs(tb, &climits);
 	cluster = tb[CACHEPEER_A_NODE_CLUSTER_KEY] || tb[CACHEPEER_A_NODE_MISS] ||
-		  tb[CACHEPEER_A_NODE_HANDOFF];
+		  tb[CACHEPEER_A_NODE_HANDOFF] || tb[CACHEPEER_A_NODE_NEXT_CLUSTER_KEY] ||
+		  tb[CACHEPEER_A_NODE_ACCESS];
 	if (!name && !limits && !conns && !cluster) {
 		GENL_SET_ERR_MSG(info, "nothing to set: give a name, a limit or a cluster setting");
 		ret = -EINVAL;
@@ -299,12 +323,12 @@ int cp_nl_node_set_doit(struct sk_buff *skb, struct genl_info *info)
 		if (ret == -EBUSY)
 			GENL_SET_ERR_MSG(info, "leave the ring before renaming the node");
 	}
-	if (!ret && tb[CACHEPEER_A_NODE_CLUSTER_KEY]) {
-		ret = cp_cluster_set_key(cl, nla_data(tb[CACHEPEER_A_NODE_CLUSTER_KEY]),
-					 nla_len(tb[CACHEPEER_A_NODE_CLUSTER_KEY]));
-		if (ret)
-			GENL_SET_ERR_MSG(info, "cannot set up hmac(sha256) with this key");
-	}
+	if (!ret && tb[CACHEPEER_A_NODE_CLUSTER_KEY])
+		ret = set_member_key(svc, tb[CACHEPEER_A_NODE_CLUSTER_KEY], false, info);
+	if (!ret && tb[CACHEPEER_A_NODE_NEXT_CLUSTER_KEY])
+		ret = set_member_key(svc, tb[CACHEPEER_A_NODE_NEXT_CLUSTER_KEY], true, info);
+	if (!ret && tb[CACHEPEER_A_NODE_ACCESS])
+		WRITE_ONCE(svc->access, nla_get_u8(tb[CACHEPEER_A_NODE_ACCESS]));
 	if (!ret && tb[CACHEPEER_A_NODE_MISS])
 		WRITE_ONCE(cl->miss, nla_get_u8(tb[CACHEPEER_A_NODE_MISS]));
 	if (!ret && tb[CACHEPEER_A_NODE_HANDOFF])

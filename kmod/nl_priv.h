@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * Shared by the netlink family's own files only: netlink.c (the family, its
- * policies and op table), nl_node.c, nl_ring.c and nl_conn.c (the ops).
+ * policies and op table), nl_node.c, nl_ring.c, nl_conn.c and nl_key.c
+ * (the ops).
  */
 #ifndef _CP_NL_PRIV_H
 #define _CP_NL_PRIV_H
@@ -12,6 +13,7 @@
 
 extern struct genl_family cp_genl_family;
 extern const struct nla_policy cp_member_policy[CACHEPEER_A_MEMBER_WEIGHT + 1];
+extern const struct nla_policy cp_key_policy[CACHEPEER_A_KEY_SECRET + 1];
 
 static inline struct cp_service *cp_nl_service(const struct genl_info *info)
 {
@@ -39,5 +41,10 @@ int cp_nl_ring_lookup_doit(struct sk_buff *skb, struct genl_info *info);
 
 /* nl_conn.c */
 int cp_nl_conn_get_dumpit(struct sk_buff *skb, struct netlink_callback *cb);
+
+/* nl_key.c */
+int cp_nl_key_add_doit(struct sk_buff *skb, struct genl_info *info);
+int cp_nl_key_del_doit(struct sk_buff *skb, struct genl_info *info);
+int cp_nl_key_get_dumpit(struct sk_buff *skb, struct netlink_callback *cb);
 
 #endif /* _CP_NL_PRIV_H */

@@ -59,7 +59,7 @@ int cp_nl_ring_get_doit(struct sk_buff *skb, struct genl_info *info)
 	    nla_put_uint(msg, CACHEPEER_A_NODE_EPOCH, r ? r->epoch : 0) ||
 	    nla_put_u8(msg, CACHEPEER_A_NODE_MISS, READ_ONCE(cl->miss)) ||
 	    nla_put_u32(msg, CACHEPEER_A_NODE_HANDOFF, READ_ONCE(cl->handoff_s)) ||
-	    nla_put_u8(msg, CACHEPEER_A_NODE_KEY_SET, !!cl->hmac) ||
+	    nla_put_u8(msg, CACHEPEER_A_NODE_KEY_SET, cp_cluster_has_key(cl)) ||
 	    nla_put_uint(msg, CACHEPEER_A_NODE_RING_MEM, r ? r->mem : 0) ||
 	    nla_put_uint(msg, CACHEPEER_A_NODE_RING_BUILD_NS, r ? r->build_ns : 0))
 		goto err_unlock;

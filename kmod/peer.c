@@ -12,7 +12,9 @@
  * its namespace goes away.
  */
 
+#include <crypto/algapi.h>
 #include <linux/highmem.h>
+#include <linux/random.h>
 #include <linux/mm.h>
 #include <linux/slab.h>
 #include <linux/uio.h>
@@ -71,7 +73,55 @@ void cp_pbuf_free(struct cp_pbuf *pb)
 	kvfree(pb);
 }
 
-int cp_peer_open(struct net *net, const union cp_addr *addr, struct cp_peer *p)
+/*
+ * HELLO with the node's current member key, if it has one: a member proves
+ * itself to the others (the uapi header's HELLO, from the client's side).
+ */
+static int peer_hello(struct cp_peer *p, struct cp_keys *keys)
+{
+	struct cp_key *key = cp_keys_member(keys);
+	u8 hello[CACHEPEER_NONCE_LEN + CACHEPEER_NAME_MAX];
+	u8 got[CACHEPEER_NONCE_LEN + CACHEPEER_HMAC_LEN + 1];
+	u8 proof[CACHEPEER_HMAC_LEN];
+	struct cp_req q = {
+		.id = CP_PEER_REQ_ID,
+		.opcode = CACHEPEER_OP_HELLO,
+	};
+	const u8 *nonce = got, *theirs = got + CACHEPEER_NONCE_LEN;
+	struct cp_resp r;
+	u8 role = 0;
+	int err;
+
+	if (!key)
+		return 0;
+	get_random_bytes(hello, CACHEPEER_NONCE_LEN);
+	memcpy(hello + CACHEPEER_NONCE_LEN, key->name, key->name_len);
+	q.key_len = CACHEPEER_NONCE_LEN + key->name_len;
+	err = cp_peer_send(p, &q, hello, NULL) ?: cp_peer_recv_resp(p, &q, &r);
+	if (!err && (r.status != CACHEPEER_S_OK || r.data_len != sizeof(got)))
+		err = -EACCES;
+	err = err ?: cp_peer_recv(p, got, sizeof(got));
+	if (!err)
+		role = got[sizeof(got) - 1];
+	err = err ?: cp_key_proof(key, true, hello, nonce, role, proof);
+	/* The member must prove the key too: a node that cannot is no member. */
+	if (!err && (role != CACHEPEER_ROLE_MEMBER || crypto_memneq(proof, theirs, sizeof(proof))))
+		err = -EACCES;
+	err = err ?: cp_key_proof(key, false, hello, nonce, role, proof);
+	if (!err) {
+		q.flags = CACHEPEER_F_PROOF;
+		q.key_len = sizeof(proof);
+		err = cp_peer_send(p, &q, proof, NULL) ?: cp_peer_recv_resp(p, &q, &r);
+	}
+	if (!err && r.status != CACHEPEER_S_OK)
+		err = -EACCES;
+	cp_key_put(key);
+	return err;
+}
+
+/* A connection to the member at addr, authenticated with the member key if there is one. */
+int cp_peer_open(struct net *net, const union cp_addr *addr, struct cp_keys *keys,
+		 struct cp_peer *p)
 {
 	long timeo = msecs_to_jiffies(CP_PEER_TIMEOUT_MS);
 	struct sock *sk;
@@ -86,7 +136,8 @@ int cp_peer_open(struct net *net, const union cp_addr *addr, struct cp_peer *p)
 	sk->sk_rcvtimeo = timeo;
 	release_sock(sk);
 	tcp_sock_set_nodelay(sk);
-	err = kernel_connect(p->sock, (struct sockaddr *)addr, cp_addr_len(addr), 0);
+	err = kernel_connect(p->sock, (struct sockaddr *)addr, cp_addr_len(addr), 0) ?:
+	      peer_hello(p, keys);
 	if (err) {
 		sock_release(p->sock);
 		p->sock = NULL;

@@ -6,6 +6,7 @@
 #include <linux/net.h>
 #include <linux/types.h>
 
+#include "auth.h"
 #include "proto.h"
 #include "ring.h"
 
@@ -37,7 +38,8 @@ struct cp_peer {
 	struct socket *sock;
 };
 
-int cp_peer_open(struct net *net, const union cp_addr *addr, struct cp_peer *p);
+int cp_peer_open(struct net *net, const union cp_addr *addr, struct cp_keys *keys,
+		 struct cp_peer *p);
 void cp_peer_close(struct cp_peer *p);
 int cp_peer_send(struct cp_peer *p, const struct cp_req *req, const void *key,
 		 const void *payload);

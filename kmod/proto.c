@@ -66,12 +66,20 @@ int cp_proto_parse_req(const struct cachepeer_req *w, u64 max_block, struct cp_r
 	want_payload = r->opcode == CACHEPEER_OP_PUT || r->opcode == CACHEPEER_OP_RING_PUSH;
 	want_range = r->opcode == CACHEPEER_OP_GET;
 	flags_ok = r->opcode == CACHEPEER_OP_PUT ? CACHEPEER_F_CRC :
-		   r->opcode == CACHEPEER_OP_GET ? CACHEPEER_F_NOFWD : 0;
+		   r->opcode == CACHEPEER_OP_GET ? CACHEPEER_F_NOFWD :
+		   r->opcode == CACHEPEER_OP_HELLO ? CACHEPEER_F_PROOF : 0;
 
 	if (r->flags & ~flags_ok)
 		return -EBADMSG;
-	if (want_key ? r->key_len < 1 || r->key_len > CACHEPEER_KEY_MAX : r->key_len)
+	if (r->opcode == CACHEPEER_OP_HELLO) {
+		/* A nonce and a key name, or a proof. */
+		if (r->flags & CACHEPEER_F_PROOF ? r->key_len != CACHEPEER_HMAC_LEN :
+		    r->key_len <= CACHEPEER_NONCE_LEN ||
+		    r->key_len > CACHEPEER_NONCE_LEN + CACHEPEER_NAME_MAX)
+			return -EBADMSG;
+	} else if (want_key ? r->key_len < 1 || r->key_len > CACHEPEER_KEY_MAX : r->key_len) {
 		return -EBADMSG;
+	}
 	if (!want_range && (r->offset || r->length))
 		return -EBADMSG;
 	if (!want_payload && r->payload_len)

@@ -44,6 +44,8 @@ static void request_free(struct cp_request *req)
 		cp_block_put(req->block);
 	cp_store_put_free(req->put);
 	cp_pbuf_free(req->pbuf);
+	if (req->body)
+		page_frag_free(req->body);
 	kvfree(req->push_buf);
 	kfree(req->key);
 	if (req->hdr)
@@ -91,6 +93,8 @@ static u16 err_status(int err)
 		return CACHEPEER_S_BAD_REQUEST;
 	case -EEXIST:
 		return CACHEPEER_S_CONFLICT;
+	case -EACCES:
+		return CACHEPEER_S_DENIED;
 	default:
 		return CACHEPEER_S_IO_ERROR;
 	}
@@ -345,13 +349,14 @@ static int put_bufs(struct cp_conn *conn, struct cp_request *req, u64 len)
 	if (!conn->put_buf)
 		conn->put_buf = kvmalloc(CP_PUT_CHUNK, CP_GFP);
 	/* Bounded by the parser: CACHEPEER_RING_ENC_MAX and an HMAC. */
-	if (conn->put_buf && req->op == CACHEPEER_OP_RING_PUSH && !req->push_buf) {
+	if (conn->put_buf && req->op == CACHEPEER_OP_RING_PUSH && !req->push_buf && !req->put_err) {
 		req->push_buf = kvmalloc(len, CP_GFP);
 		if (req->push_buf)
 			cp_request_charge(req, len);
 	}
 	set_active_memcg(memcg);
-	if (!conn->put_buf || (req->op == CACHEPEER_OP_RING_PUSH && !req->push_buf))
+	if (!conn->put_buf ||
+	    (req->op == CACHEPEER_OP_RING_PUSH && !req->push_buf && !req->put_err))
 		return -ENOMEM;
 	return 0;
 }
@@ -439,6 +444,30 @@ static bool push_refused(struct cp_conn *conn, struct cp_request *req)
 	return true;
 }
 
+/* Socket locked: a payload to read (and store or drop) before framing goes on. */
+static void read_payload(struct cp_conn *conn, struct cp_request *req)
+{
+	conn->put_req = req;
+	conn->rx_state = RX_PAYLOAD;
+	queue_work(cp_wq, &conn->put_work);
+}
+
+/*
+ * A request the connection may not make: DENIED, counted by why, the
+ * connection going on (a PUT's or push's payload is read and dropped).
+ */
+static void denied(struct cp_conn *conn, struct cp_request *req)
+{
+	cp_stats_inc(conn->svc->stats, conn->role == CACHEPEER_ROLE_NONE ?
+				       CP_STAT_DENIED_UNAUTH : CP_STAT_DENIED_ROLE);
+	if (req->op == CACHEPEER_OP_PUT || req->op == CACHEPEER_OP_RING_PUSH) {
+		req->put_err = -EACCES;
+		read_payload(conn, req);
+		return;
+	}
+	cp_request_answer(req, CACHEPEER_S_DENIED);
+}
+
 /* A new request on conn, in flight and charged for; NULL without memory. */
 static struct cp_request *request_new(struct cp_conn *conn, gfp_t gfp)
 {
@@ -475,11 +504,18 @@ int cp_request_dispatch(struct cp_conn *conn, gfp_t gfp)
 	req->key_len = r->key_len;
 	req->off = r->offset;
 	req->len = r->length;
-	if (r->key_len)
+	if (r->key_len && r->opcode != CACHEPEER_OP_HELLO)
 		cp_store_key_id(key, r->key_len, req->key_id);
 	cp_stats_inc(conn->svc->stats, CP_STAT_OP + r->opcode);
+	if (!cp_hello_allows(conn, r->opcode)) {
+		denied(conn, req);
+		return 0;
+	}
 
 	switch (r->opcode) {
+	case CACHEPEER_OP_HELLO:
+		cp_hello(conn, req);
+		break;
 	case CACHEPEER_OP_GET:
 		do_get(req, key, gfp);
 		break;
@@ -502,9 +538,7 @@ int cp_request_dispatch(struct cp_conn *conn, gfp_t gfp)
 			break;
 		fallthrough;
 	case CACHEPEER_OP_PUT:
-		conn->put_req = req;
-		conn->rx_state = RX_PAYLOAD;
-		queue_work(cp_wq, &conn->put_work);
+		read_payload(conn, req);
 		break;
 	}
 	return 0;

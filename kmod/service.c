@@ -55,6 +55,18 @@ void cp_service_set_conn_limits(struct cp_service *svc, const struct cp_conn_lim
 		cp_conn_limits_changed(svc);
 }
 
+/*
+ * Process context: key was removed from the node's keys (cp_keys_del(),
+ * or replaced). After a grace period no HELLO can complete with it; then
+ * the connections that use it, or are proving it, are closed.
+ */
+void cp_service_drop_key(struct cp_service *svc, struct cp_key *key)
+{
+	synchronize_rcu();
+	cp_conn_close_key(svc, key);
+	cp_key_put(key);
+}
+
 struct cp_service *cp_service_get(const struct net *net)
 {
 	return net_generic(net, cp_net_id);
@@ -259,7 +271,8 @@ static int __net_init cp_net_init(struct net *net)
 	svc->stats = cp_stats_alloc();
 	if (!svc->stats)
 		return -ENOMEM;
-	cp_cluster_init(&svc->cluster, net, svc->stats);
+	cp_keys_init(&svc->keys);
+	cp_cluster_init(&svc->cluster, net, svc->stats, &svc->keys);
 	if (net_eq(net, &init_net)) {
 		err = apply_params(svc);
 		if (err) {
@@ -284,6 +297,7 @@ static void __net_exit cp_net_exit(struct net *net)
 		cp_service_stop(svc);
 	mutex_unlock(&svc->lock);
 	cp_cluster_exit(&svc->cluster);
+	cp_keys_exit(&svc->keys);
 	mutex_destroy(&svc->lock);
 	cp_stats_free(svc->stats);
 }

@@ -10,6 +10,7 @@
 
 #include <linux/cachepeer.h>
 
+#include "auth.h"
 #include "cluster.h"
 #include "stats.h"
 #include "store.h"
@@ -53,6 +54,8 @@ struct cp_service {
 	struct mutex lock;
 	enum cachepeer_node_state state;
 	struct cp_cluster cluster;	/* also the node's name and ring epoch */
+	struct cp_keys keys;		/* who may HELLO; the member keys */
+	u8 access;			/* enum cachepeer_access, as set */
 	struct cp_stats __percpu *stats;
 	struct cp_conn_limits climits;
 	atomic64_t relay_bytes;		/* forwarded data held in memory */
@@ -85,7 +88,18 @@ struct cp_service {
 	struct hlist_head sources[1 << CP_SOURCE_BITS];
 };
 
+/* Any context: the access policy in force (never AUTO). */
+static inline u8 cp_access_now(struct cp_service *svc)
+{
+	u8 access = READ_ONCE(svc->access);
+
+	if (access != CACHEPEER_ACCESS_AUTO)
+		return access;
+	return cp_keys_any(&svc->keys) ? CACHEPEER_ACCESS_WRITES : CACHEPEER_ACCESS_OPEN;
+}
+
 struct cp_service *cp_service_get(const struct net *net);
+void cp_service_drop_key(struct cp_service *svc, struct cp_key *key);
 int cp_service_set_name(struct cp_service *svc, const char *name);
 void cp_service_set_limits(struct cp_service *svc, const struct cp_limits *lim);
 void cp_service_set_conn_limits(struct cp_service *svc, const struct cp_conn_limits *cl);

@@ -26,6 +26,10 @@ enum cp_stat {
 	CP_STAT_CONNS_REFUSED_MEMORY,	/* refused or closed: no memory */
 	CP_STAT_IDLE_CLOSES,		/* closed after the idle timeout */
 	CP_STAT_QUEUE_PAUSES,		/* times a connection hit a bound */
+	CP_STAT_HELLOS,			/* connections authenticated */
+	CP_STAT_HELLO_FAILURES,		/* HELLOs refused */
+	CP_STAT_DENIED_UNAUTH,		/* requests DENIED: no HELLO */
+	CP_STAT_DENIED_ROLE,		/* requests DENIED: the role */
 	CP_STAT_CORRUPT,		/* blocks dropped for bad CRCs */
 	CP_STAT_EVICTIONS,
 	CP_STAT_FOREIGN,		/* bad block files removed */

@@ -174,7 +174,8 @@ static int send_response(struct cp_conn *conn, struct cp_request *req, bool more
 	bool sg = sock->sk->sk_route_caps & NETIF_F_SG;
 	struct folio_batch *fb = &conn->tx_fb;
 	struct bio_vec *bv = conn->tx_bv;
-	bool splice = req->pbuf ? req->len > CP_TX_COPY_MAX : req->len >= CP_TX_SPLICE_MIN;
+	bool splice = req->pbuf ? req->len > CP_TX_COPY_MAX :
+		      !req->body && req->len >= CP_TX_SPLICE_MIN;
 	int flags = MSG_DONTWAIT | MSG_NOSIGNAL | (splice ? MSG_SPLICE_PAGES : 0);
 
 	sock_owned_by_me(sock->sk);
@@ -208,7 +209,11 @@ static int send_response(struct cp_conn *conn, struct cp_request *req, bool more
 			bytes = CP_RESP_LEN - pos;
 			pos = CP_RESP_LEN;
 		}
-		if (req->pbuf) {
+		if (req->body && pos < total) {
+			bvec_set_virt(&bv[n++], (u8 *)req->body + pos - CP_RESP_LEN, total - pos);
+			bytes += total - pos;
+			pos = total;
+		} else if (req->pbuf) {
 			while (n < CP_TX_BVECS && pos < total) {
 				u64 boff = pos - CP_RESP_LEN;
 				size_t foff = offset_in_page(boff);
@@ -260,7 +265,7 @@ static int send_response(struct cp_conn *conn, struct cp_request *req, bool more
 		cp_conn_stall_arm(conn);
 		data = req->sent + ret > CP_RESP_LEN ?
 		       req->sent + ret - max_t(u64, req->sent, CP_RESP_LEN) : 0;
-		if (!req->pbuf && data)		/* GET data from the page cache */
+		if (!req->pbuf && !req->body && data)	/* GET data from the page cache */
 			cp_stats_add(conn->svc->stats,
 				     sg && splice ? CP_STAT_ZC_BYTES : CP_STAT_COPIED_BYTES, data);
 		WRITE_ONCE(conn->tx_bytes, conn->tx_bytes + ret);

@@ -17,13 +17,14 @@ import sys
 
 # Part, its rank (calls go from a lower rank to a higher one), its files,
 # and whether the calls among its own files must form no cycle. Cluster and
-# store share a rank: neither may call the other.
+# store share a rank: neither may call the other; so do auth and codec.
 PARTS = [
-    ("control", 0, ["main", "netlink", "nl_node", "nl_ring", "nl_conn"], False),
+    ("control", 0, ["main", "netlink", "nl_node", "nl_ring", "nl_conn", "nl_key"], False),
     ("node", 1, ["service", "params"], True),
-    ("connections", 2, ["conn", "rx", "bounds", "request", "miss", "tx"], False),
+    ("connections", 2, ["conn", "rx", "bounds", "hello", "request", "miss", "tx"], False),
     ("cluster", 3, ["cluster", "peer", "ring"], True),
     ("store", 3, ["store", "index", "blkfile", "put", "scan", "evict", "scrub"], True),
+    ("auth", 4, ["auth"], True),
     ("codec", 4, ["proto", "crc"], True),
     ("stats", 5, ["stats"], True),
 ]

@@ -54,8 +54,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		abort();
 	if (r.opcode < CACHEPEER_OP_GET || r.opcode > CACHEPEER_OP_MAX)
 		abort();
-	/* Ops up to DEL take a key; PING and the ring ops none. */
-	if (r.opcode > CACHEPEER_OP_DEL ? r.key_len != 0 :
+	/*
+	 * Ops up to DEL take a key; PING and the ring ops none; HELLO a nonce
+	 * and a key name, or a proof.
+	 */
+	if (r.opcode == CACHEPEER_OP_HELLO ?
+	    (r.flags & CACHEPEER_F_PROOF ? r.key_len != CACHEPEER_HMAC_LEN :
+	     r.key_len <= CACHEPEER_NONCE_LEN ||
+	     r.key_len > CACHEPEER_NONCE_LEN + CACHEPEER_NAME_MAX) :
+	    r.opcode > CACHEPEER_OP_DEL ? r.key_len != 0 :
 	    r.key_len < 1 || r.key_len > CACHEPEER_KEY_MAX)
 		abort();
 	if (r.opcode == CACHEPEER_OP_PUT ?
@@ -67,7 +74,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (r.opcode != CACHEPEER_OP_GET && (r.offset || r.length))
 		abort();
 	if (r.flags & ~(r.opcode == CACHEPEER_OP_PUT ? CACHEPEER_F_CRC :
-			r.opcode == CACHEPEER_OP_GET ? CACHEPEER_F_NOFWD : 0))
+			r.opcode == CACHEPEER_OP_GET ? CACHEPEER_F_NOFWD :
+			r.opcode == CACHEPEER_OP_HELLO ? CACHEPEER_F_PROOF : 0))
 		abort();
 	if (r.crc && !(r.flags & CACHEPEER_F_CRC))
 		abort();

@@ -9,7 +9,8 @@ import struct
 import sys
 
 REQ = ">IBBHQHHIQQQ"  # struct cachepeer_req
-GET, PUT, STAT, DEL, PING, RING_GET, RING_PUSH = range(1, 8)
+GET, PUT, STAT, DEL, PING, RING_GET, RING_PUSH, HELLO = range(1, 9)
+F_PROOF = 4
 
 
 def req(op, rid, key=b"", payload=b"", flags=0, offset=0, length=0):
@@ -24,6 +25,12 @@ def ring(epoch, members):
     return out
 
 
+def proto_seeds():
+    """proto_fuzz: a request header, the same bytes read as a response header."""
+    return {"hello": req(HELLO, 1, bytes(33))[:48], "proof": req(HELLO, 2, bytes(32), flags=F_PROOF)[:48],
+            "get": req(GET, 3, b"k")[:48]}
+
+
 def main():
     top = sys.argv[1]
     # frame_fuzz: 10 bytes of cut seed, segment bound and block bound, then the stream.
@@ -34,6 +41,8 @@ def main():
         "payloads": req(PUT, 1, b"blk", b"x" * 300) + req(RING_PUSH, 2, payload=b"r" * 60) +
         req(PING, 3),
         "bad": req(PING, 1) + req(GET, 2) + req(PING, 3),
+        "hello": req(HELLO, 1, bytes(range(32)) + b"reader") +
+        req(HELLO, 2, bytes(32), flags=F_PROOF) + req(GET, 3, b"k"),
     }
     rings = {
         "empty": ring(1, []),
@@ -41,7 +50,8 @@ def main():
                           (b"b", bytes(15) + b"\x01", 7001, 0, 6),
                           (b"c", bytes([10, 0, 0, 3]) + bytes(12), 7000, 1000, 4)]),
     }
-    for sub, seeds in (("frame", {k: cut + v for k, v in frames.items()}), ("ring", rings)):
+    for sub, seeds in (("frame", {k: cut + v for k, v in frames.items()}), ("ring", rings),
+                       ("proto", proto_seeds())):
         os.makedirs(os.path.join(top, sub), exist_ok=True)
         for name, data in seeds.items():
             with open(os.path.join(top, sub, name), "wb") as f:

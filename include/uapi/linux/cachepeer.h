@@ -78,6 +78,11 @@
  *             CACHEPEER_A_NODE_CONN_PIN   uint, bytes of page-cache data a
  *                                          connection's queued answers may
  *                                          come to (64 MiB)
+ *             CACHEPEER_A_NODE_ACCESS     u8, enum cachepeer_access: what a
+ *                                          connection may do before (or
+ *                                          without) HELLO (default AUTO)
+ *             CACHEPEER_A_NODE_NEXT_CLUSTER_KEY binary, write only: the next
+ *                                          member key (see KEY_ADD below)
  *             CACHEPEER_A_NODE_IDLE_TIMEOUT u32, seconds a connection with
  *                                          nothing in flight and no bytes
  *                                          either way may stay (600; 0: never;
@@ -155,6 +160,33 @@
  *             up that many hashes derived from the key's and reports the time
  *             taken in _LOOKUP_NS (a benchmark of the ring).
  *
+ * CACHEPEER_CMD_KEY_ADD (do, admin)
+ *   request:  CACHEPEER_A_NODE_KEY nesting CACHEPEER_A_KEY_NAME (1-63 bytes of
+ *             [A-Za-z0-9._-], not starting "member."), _ROLE (CACHEPEER_ROLE_READ
+ *             or _WRITE) and _SECRET (CACHEPEER_SECRET_MIN..MAX bytes).
+ *   Adds a key clients may HELLO with (see the block protocol); -EEXIST if
+ *   the name is taken, -ENOSPC beyond CACHEPEER_KEYS_MAX keys. A secret is
+ *   never returned.
+ *
+ * CACHEPEER_CMD_KEY_DEL (do, admin)
+ *   request:  CACHEPEER_A_NODE_KEY nesting CACHEPEER_A_KEY_NAME
+ *   Removes the key and closes every connection authenticated with it; a
+ *   member key (its name is "member." and its fingerprint) too.
+ *
+ * CACHEPEER_CMD_KEY_GET (dump, admin)
+ *   reply:    one message per key, CACHEPEER_A_NODE_KEY nesting _NAME,
+ *             _ROLE, _FINGERPRINT (the first 8 bytes of SHA-256 of the
+ *             secret), _CONNS (connections authenticated with it) and, for
+ *             member keys, _NEXT (u8, 1: the next member key, 0: the current).
+ *
+ * The member key is the cluster key: NODE_SET's CACHEPEER_A_NODE_CLUSTER_KEY
+ * sets the current one, which signs the node's ring pushes and proves the
+ * node in its calls to other members, and _NEXT_CLUSTER_KEY a next one,
+ * which the node also accepts (from pushes and HELLOs). Setting as current
+ * the key that is the next makes the old current the next: so a cluster
+ * moves to a new key node by node, set as next everywhere, then as current
+ * everywhere, then the old one deleted everywhere (KEY_DEL).
+ *
  * CACHEPEER_CMD_CONN_GET (dump, admin)
  *   request:  none
  *   reply:    one message per connection, CACHEPEER_A_NODE_CONN nesting
@@ -193,11 +225,49 @@
  *   RING_GET   no key. data = the node's ring, encoded as below; crc = its
  *         CRC-32C.
  *   RING_PUSH  no key. payload = a ring encoding followed by its
- *         HMAC-SHA256 (CACHEPEER_HMAC_LEN bytes) under the cluster key.
+ *         HMAC-SHA256 (CACHEPEER_HMAC_LEN bytes) under the cluster key
+ *         (the current member key; the next one is accepted too).
  *         DENIED if the node has no key or the HMAC is wrong. Otherwise OK;
  *         the node adopts the ring if it wins (see RING_SET above), and if
  *         its own ring wins instead, data = its ring and HMAC, so that the
  *         sender can adopt that.
+ *
+ *   HELLO  authenticates the connection with one of the node's keys, in two
+ *         requests; no secret crosses the wire. It must be the connection's
+ *         first request, and comes once (else BAD_REQUEST, the connection
+ *         staying as it was).
+ *         (1) key = the client's nonce (CACHEPEER_NONCE_LEN random bytes)
+ *             followed by the key's name. The node answers OK with data =
+ *             its own nonce (CACHEPEER_NONCE_LEN random bytes), its proof
+ *             (CACHEPEER_HMAC_LEN bytes) and the key's role (one byte, enum
+ *             cachepeer_role); or DENIED if it has no key of that name (the
+ *             connection may HELLO again).
+ *         (2) flags = CACHEPEER_F_PROOF, key = the client's proof
+ *             (CACHEPEER_HMAC_LEN bytes). The node answers OK, and from the
+ *             next request on the connection has the key's role; or DENIED,
+ *             and ends the connection. A proof without (1) is BAD_REQUEST.
+ *         A proof is HMAC-SHA256 under the key's secret over
+ *             label || client nonce || node nonce || u8 name length || name
+ *             || u8 role,
+ *         where label is "cachepeer hello v1 node" for the node's proof and
+ *         "cachepeer hello v1 client" for the client's (no NUL): neither a
+ *         recorded exchange (the node's nonce is new) nor a proof reflected
+ *         back (the labels differ) is accepted. The client checks the node's
+ *         proof before it sends its own. Requests before HELLO completes
+ *         have no role.
+ *
+ * Access. What a connection may do depends on the node's policy (NODE_SET
+ * CACHEPEER_A_NODE_ACCESS) and the role HELLO gave it:
+ *   roles     READ: GET, STAT, PING, RING_GET; WRITE: also PUT and DEL;
+ *             MEMBER: everything, RING_PUSH too (the member keys' role)
+ *   OPEN      anyone may do anything
+ *   WRITES    anyone may read; PUT and DEL need a WRITE or MEMBER role,
+ *             RING_PUSH a MEMBER one
+ *   ALL       every request but HELLO and PING needs a role that allows it
+ *   AUTO      (the default) WRITES while the node has any key, the cluster
+ *             key included; OPEN while it has none
+ * A request its connection may not make is answered DENIED, alone (a PUT's
+ * or push's payload is read and dropped): the connection goes on.
  *
  * Ring encoding: struct cachepeer_ring_hdr, then nmembers struct
  * cachepeer_ring_member sorted by name. Points on the 64-bit circle: member
@@ -258,6 +328,9 @@ enum cachepeer_cmd {
 	CACHEPEER_CMD_RING_DEL,
 	CACHEPEER_CMD_RING_WEIGHT,
 	CACHEPEER_CMD_RING_LOOKUP,
+	CACHEPEER_CMD_KEY_ADD,
+	CACHEPEER_CMD_KEY_DEL,
+	CACHEPEER_CMD_KEY_GET,
 
 	__CACHEPEER_CMD_MAX,
 	CACHEPEER_CMD_MAX = __CACHEPEER_CMD_MAX - 1
@@ -301,6 +374,10 @@ enum cachepeer_node_attr {
 	CACHEPEER_A_NODE_NODE_QUEUE,		/* uint, bytes */
 	CACHEPEER_A_NODE_CONN_PIN,		/* uint, bytes */
 	CACHEPEER_A_NODE_IDLE_TIMEOUT,		/* u32, seconds, 0: never */
+	CACHEPEER_A_NODE_ACCESS,		/* u8, enum cachepeer_access */
+	CACHEPEER_A_NODE_ACCESS_NOW,		/* u8, the policy in force (not AUTO) */
+	CACHEPEER_A_NODE_NEXT_CLUSTER_KEY,	/* binary, write only */
+	CACHEPEER_A_NODE_KEY,			/* nest, CACHEPEER_A_KEY_* */
 
 	__CACHEPEER_A_NODE_MAX,
 	CACHEPEER_A_NODE_MAX = __CACHEPEER_A_NODE_MAX - 1
@@ -345,6 +422,10 @@ enum cachepeer_stats_attr {
 	CACHEPEER_A_STATS_IDLE_CLOSES,		/* closed after the idle timeout */
 	CACHEPEER_A_STATS_QUEUED_BYTES,		/* memory held for queued answers */
 	CACHEPEER_A_STATS_QUEUE_PAUSES,		/* times a connection hit a bound */
+	CACHEPEER_A_STATS_HELLOS,		/* connections authenticated */
+	CACHEPEER_A_STATS_HELLO_FAILURES,	/* HELLOs refused: name, proof */
+	CACHEPEER_A_STATS_DENIED_UNAUTH,	/* requests DENIED: no HELLO */
+	CACHEPEER_A_STATS_DENIED_ROLE,		/* requests DENIED: the role */
 
 	__CACHEPEER_A_STATS_MAX,
 	CACHEPEER_A_STATS_MAX = __CACHEPEER_A_STATS_MAX - 1
@@ -392,6 +473,44 @@ enum cachepeer_member_attr {
 	CACHEPEER_A_MEMBER_MAX = __CACHEPEER_A_MEMBER_MAX - 1
 };
 
+enum cachepeer_key_attr {
+	CACHEPEER_A_KEY_UNSPEC,
+	CACHEPEER_A_KEY_NAME,			/* string, 1..CACHEPEER_NAME_MAX */
+	CACHEPEER_A_KEY_ROLE,			/* u8, enum cachepeer_role */
+	CACHEPEER_A_KEY_SECRET,			/* binary, write only */
+	CACHEPEER_A_KEY_FINGERPRINT,		/* binary, 8 bytes */
+	CACHEPEER_A_KEY_CONNS,			/* u32 */
+	CACHEPEER_A_KEY_NEXT,			/* u8, member keys: 1 if the next */
+
+	__CACHEPEER_A_KEY_MAX,
+	CACHEPEER_A_KEY_MAX = __CACHEPEER_A_KEY_MAX - 1
+};
+
+#define CACHEPEER_KEYS_MAX	64	/* keys KEY_ADD may add */
+#define CACHEPEER_SECRET_MIN	16
+#define CACHEPEER_SECRET_MAX	64
+#define CACHEPEER_NONCE_LEN	32
+
+enum cachepeer_role {
+	CACHEPEER_ROLE_NONE,		/* no HELLO */
+	CACHEPEER_ROLE_READ,
+	CACHEPEER_ROLE_WRITE,
+	CACHEPEER_ROLE_MEMBER,
+
+	__CACHEPEER_ROLE_MAX,
+	CACHEPEER_ROLE_MAX = __CACHEPEER_ROLE_MAX - 1
+};
+
+enum cachepeer_access {
+	CACHEPEER_ACCESS_AUTO,		/* WRITES with any key, else OPEN */
+	CACHEPEER_ACCESS_OPEN,
+	CACHEPEER_ACCESS_WRITES,
+	CACHEPEER_ACCESS_ALL,
+
+	__CACHEPEER_ACCESS_MAX,
+	CACHEPEER_ACCESS_MAX = __CACHEPEER_ACCESS_MAX - 1
+};
+
 /* What a GET miss does when another member owns the key. */
 enum cachepeer_miss {
 	CACHEPEER_MISS_FORWARD,		/* fetch from the owner, relay its answer */
@@ -433,6 +552,7 @@ enum cachepeer_op {
 	CACHEPEER_OP_PING,
 	CACHEPEER_OP_RING_GET,
 	CACHEPEER_OP_RING_PUSH,
+	CACHEPEER_OP_HELLO,
 
 	__CACHEPEER_OP_MAX,
 	CACHEPEER_OP_MAX = __CACHEPEER_OP_MAX - 1
@@ -441,7 +561,8 @@ enum cachepeer_op {
 /* Request flags */
 #define CACHEPEER_F_CRC		(1U << 0)	/* PUT: crc holds the payload's CRC */
 #define CACHEPEER_F_NOFWD	(1U << 1)	/* GET: from a node; never forward */
-#define CACHEPEER_F_ALL		(CACHEPEER_F_CRC | CACHEPEER_F_NOFWD)
+#define CACHEPEER_F_PROOF	(1U << 2)	/* HELLO: the client's proof */
+#define CACHEPEER_F_ALL		(CACHEPEER_F_CRC | CACHEPEER_F_NOFWD | CACHEPEER_F_PROOF)
 
 enum cachepeer_status {
 	CACHEPEER_S_OK,
