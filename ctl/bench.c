@@ -5,12 +5,13 @@
  *
  *   cachepeer-bench --proto cachepeer|http|raw --peer ADDR:PORT
  *                   [--conns C] [--depth D] [--size BYTES] [--keys N]
- *                   [--prefix P] [--secs S] [--verify]
+ *                   [--prefix P] [--secs S] [--verify] [--key NAME:FILE]
  *   cachepeer-bench --serve-raw PORT --prefix PATH [--keys N]
  *
  * cachepeer: GET of whole blocks "<prefix><i>", i < keys, D in flight per
- * connection. http: the same blocks as "GET /<prefix><i>" with a Range
- * header, D pipelined per keep-alive connection. raw: the server streams
+ * connection; with --key (or CACHEPEER_KEY), each connection HELLOs first.
+ * http: the same blocks as "GET /<prefix><i>" with a Range header, D
+ * pipelined per keep-alive connection. raw: the server streams
  * the files "<PATH><i>", i < keys, one after the other with sendfile(), and
  * each --size bytes read counts as one op (the ceiling). It streams the same
  * set of blocks as the others serve: a ceiling that cycled through fewer
@@ -358,8 +359,11 @@ int main(int argc, char **argv)
 		{ "secs", required_argument, NULL, 't' },
 		{ "verify", no_argument, NULL, 'v' },
 		{ "serve-raw", required_argument, NULL, 'S' },
+		{ "key", required_argument, NULL, 'K' },
 		{ }
 	};
+	static struct cp_client_key key;
+	const char *key_spec = NULL;
 	unsigned long long ops = 0, bytes = 0;
 	struct worker *w;
 	unsigned int *all;
@@ -400,6 +404,9 @@ int main(int argc, char **argv)
 		case 'S':
 			raw_port = atoi(optarg);
 			break;
+		case 'K':
+			key_spec = optarg;
+			break;
 		default:
 			fprintf(stderr, "usage: see the comment at the top of the source\n");
 			return 2;
@@ -407,6 +414,14 @@ int main(int argc, char **argv)
 	}
 	if (raw_port)
 		return keys < 1 ? 2 : serve_raw(raw_port, prefix);
+	err = cp_client_key_load(key_spec, &key);
+	if (err < 0) {
+		fprintf(stderr, "cachepeer-bench: key: %s\n", strerror(-err));
+		return 2;
+	}
+	if (!err)
+		cp_client_use_key(&key);
+	err = 0;
 	if (conns < 1 || depth < 1 || !size || keys < 1 || secs < 1)
 		return 2;
 

@@ -14,6 +14,7 @@
 
 struct block_opts {
 	const char *peer;
+	const char *key;
 	const char *out;
 	unsigned long long offset;
 	unsigned long long length;
@@ -29,20 +30,22 @@ static char **parse_block_opts(const struct subcommand *cmd, int argc, char **ar
 {
 	const struct opt all[] = {
 		OPT("peer", OPT_ADDR, &o->peer),
+		OPT("key", OPT_STRING, &o->key),
 		OPT("offset", OPT_SIZE, &o->offset),
 		OPT("length", OPT_SIZE, &o->length),
 		OPT("output", OPT_STRING, &o->out, .short_name = 'o'),
 		{ 0 }
 	};
-	const struct opt peer_only[] = { all[0], { 0 } };
+	const struct opt peer_only[] = { all[0], all[1], { 0 } };
 	char **args;
 
 	if (parse_cmdline(cmd, argc, argv, range ? all : peer_only, &args) != want)
 		usage_error(cmd, "expected %s", what);
+	use_key(cmd, o->key);
 	return args;
 }
 
-static void connect_peer(struct cp_client *c, const char *peer)
+static void connect_peer(const char *what, struct cp_client *c, const char *peer)
 {
 	int ret;
 
@@ -50,7 +53,7 @@ static void connect_peer(struct cp_client *c, const char *peer)
 		peer = local_peer();
 	ret = cp_client_connect(c, peer);
 	if (ret)
-		fail_with(EXIT_CONN, "cannot connect to %s: %s", peer, strerror(-ret));
+		fail_connect(what, peer, ret);
 }
 
 /* One request, one response header; exits on transport errors and bad statuses. */
@@ -59,7 +62,7 @@ static void transact(const char *what, const char *key, struct block_opts *o,
 {
 	int ret;
 
-	connect_peer(c, o->peer);
+	connect_peer(what, c, o->peer);
 	m->id = 1;
 	m->key = key;
 	m->key_len = strlen(key);
@@ -87,7 +90,8 @@ static void transact(const char *what, const char *key, struct block_opts *o,
 	if (r->status == CACHEPEER_S_OK)
 		return;
 	fail_with(r->status == CACHEPEER_S_NOT_FOUND ? EXIT_NOT_FOUND :
-		  r->status == CACHEPEER_S_CORRUPT ? EXIT_CRC : EXIT_ERR,
+		  r->status == CACHEPEER_S_CORRUPT ? EXIT_CRC :
+		  r->status == CACHEPEER_S_DENIED ? EXIT_DENIED : EXIT_ERR,
 		  "%s '%s': %s", what, key, cp_status_name(r->status));
 }
 

@@ -30,17 +30,24 @@ static const struct subcommand subcommands[] = {
 	  "unfinished frame for --frame-timeout (default 30s; a bare number is ms) is closed" },
 	{ "stop", cmd_stop, "", "stop this namespace's node, closing every connection" },
 	{ "set", cmd_set,
-	  "[--name NAME] [--cluster-key FILE] [--miss forward|redirect] [--handoff DURATION]\n"
+	  "[--name NAME] [--cluster-key FILE] [--next-cluster-key FILE] [--access POLICY]\n"
+	  "[--miss forward|redirect] [--handoff DURATION]\n"
 	  "[--max-bytes SIZE] [--max-blocks COUNT] [--fs-stop PCT] [--fs-cull PCT] [--fs-run PCT]\n"
 	  "[--evict lru|2-random|none] [--scrub-rate SIZE] [--max-conns COUNT]\n"
 	  "[--max-conns-per-source COUNT] [--conn-queue SIZE] [--node-queue SIZE]\n"
 	  "[--conn-pin SIZE] [--idle-timeout DURATION]",
 	  "change this node's settings, running or not, at once:\n"
 	  "--name: 1-63 of [A-Za-z0-9._-]; --cluster-key: 16-64 bytes read from FILE,\n"
-	  "less a trailing newline, that sign ring changes between members; --miss: what\n"
-	  "a GET that misses here does for a key another member owns (default forward);\n"
-	  "--handoff: how long after a ring change an owner that misses asks the previous\n"
-	  "owner (default 10m; a bare number is seconds; 0: never); --max-bytes and\n"
+	  "less a trailing newline, that sign ring changes between members and prove\n"
+	  "them to each other (the member key); --next-cluster-key: a new one, accepted\n"
+	  "too, to move a cluster to it node by node (set it as next everywhere, then as\n"
+	  "current everywhere, then 'key del' the old one); --access: what a connection\n"
+	  "may do without HELLO, open (anything), writes (read only; writes need a key),\n"
+	  "all (nothing but HELLO and PING) or auto (the default: writes once the node\n"
+	  "has any key, open before); --miss: what a GET that misses here does for a\n"
+	  "key another member owns (default forward); --handoff: how long after a ring\n"
+	  "change an owner that misses asks the previous owner (default 10m; a bare\n"
+	  "number is seconds; 0: never); --max-bytes and\n"
 	  "--max-blocks cap the cache (0: no limit); below --fs-cull % free on the cache\n"
 	  "filesystem the node evicts until --fs-run % is free, below --fs-stop % it\n"
 	  "refuses PUTs (defaults 7, 10, 3; 0-99); --evict picks victims (default lru);\n"
@@ -73,19 +80,36 @@ static const struct subcommand subcommands[] = {
 	  "Changes reach every member. lookup prints KEY HASH OWNER ADDR per key (KEY '-':\n"
 	  "keys from standard input); bench times --count lookups (default 1000000) in\n"
 	  "the kernel and here" },
-	{ "join", cmd_join, "--seed ADDR:PORT [--name NAME] [--weight W]",
+	{ "join", cmd_join, "--seed ADDR:PORT [--name NAME] [--weight W] [--key NAME:FILE]",
 	  "add this node to the ring the seed belongs to (the seed may be this node, to\n"
-	  "start a ring) and wait until the seed has the new ring; needs the cluster key" },
-	{ "leave", cmd_leave, "", "take this node out of the ring; its keys move to the others" },
-	{ "warmup", cmd_warmup, "[--seed ADDR:PORT] [--jobs N] [--check] (DIR | --list FILE)",
+	  "start a ring) and wait until the seed has the new ring; needs the cluster key\n"
+	  "set on this node; --key (or CACHEPEER_KEY) is the key the seed is read with" },
+	{ "leave", cmd_leave, "[--key NAME:FILE]",
+	  "take this node out of the ring, its keys moving to the others, and wait until\n"
+	  "another member has the new ring (read with --key, or CACHEPEER_KEY)" },
+	{ "warmup", cmd_warmup,
+	  "[--seed ADDR:PORT] [--jobs N] [--check] [--key NAME:FILE] (DIR | --list FILE)",
 	  "PUT every file under DIR (key: its path under DIR), or each file named in FILE\n"
 	  "(key: the line), to its owner on the ring read from the seed (default: this\n"
 	  "node); --check GETs them back and compares" },
-	{ "put", cmd_put, "KEY FILE [--peer ADDR:PORT]", "store FILE as block KEY" },
-	{ "get", cmd_get, "KEY [-o FILE] [--offset SIZE] [--length SIZE] [--peer ADDR:PORT]",
+	{ "put", cmd_put, "KEY FILE [--peer ADDR:PORT] [--key NAME:FILE]",
+	  "store FILE as block KEY; with --key (or CACHEPEER_KEY=NAME:FILE in the\n"
+	  "environment), as for every block command, HELLO with that key first" },
+	{ "get", cmd_get,
+	  "KEY [-o FILE] [--offset SIZE] [--length SIZE] [--peer ADDR:PORT] [--key NAME:FILE]",
 	  "fetch block KEY (or a range of it) to FILE or standard output, CRC-checked" },
-	{ "stat", cmd_stat, "KEY [--peer ADDR:PORT]", "show block KEY's size and CRC-32C" },
-	{ "del", cmd_del, "KEY [--peer ADDR:PORT]", "delete block KEY" },
+	{ "stat", cmd_stat, "KEY [--peer ADDR:PORT] [--key NAME:FILE]",
+	  "show block KEY's size and CRC-32C" },
+	{ "del", cmd_del, "KEY [--peer ADDR:PORT] [--key NAME:FILE]", "delete block KEY" },
+	{ "key", cmd_key, "[list | add NAME --role read|write FILE | del NAME]",
+	  "list the node's keys (name, role, fingerprint, connections using it; needs\n"
+	  "CAP_NET_ADMIN), or add one whose secret is FILE's 16-64 bytes less a trailing\n"
+	  "newline (read: GET, STAT, PING, RING_GET; write: also PUT and DEL), or delete\n"
+	  "one, closing the connections that use it; the cluster keys are listed as\n"
+	  "member.FINGERPRINT" },
+	{ "genkey", cmd_genkey, "",
+	  "print a new secret: 32 random bytes in base64 (cachepeerctl genkey > FILE;\n"
+	  "chmod 600 FILE)" },
 	{ "help", cmd_help, "[COMMAND]", "show help" },
 };
 
@@ -329,6 +353,8 @@ static void print_help(FILE *f)
 		"  --peer ADDR:PORT   the node to talk to over the network (block commands;\n"
 		"                     default: this namespace's node)\n"
 		"  --seed ADDR:PORT   any member, to read the ring from (join, warmup)\n"
+		"  --key NAME:FILE    HELLO with this key (block commands, join, warmup);\n"
+		"                     default: $CACHEPEER_KEY, else none\n"
 		"  --version          show the tool's version (before any command)\n"
 		"\n"
 		"Values: SIZE is bytes, or with K, M, G, T (powers of 1024); COUNT, PCT and W\n"
@@ -337,9 +363,9 @@ static void print_help(FILE *f)
 		"\n"
 		"Exit status: 0 success, 1 error, 2 bad command line, 3 block not found,\n"
 		"4 cannot reach a node, 5 CRC mismatch or block found corrupt, 6 the\n"
-		"cachepeer module is not loaded.\n"
-		"start, stop, set, scrub start, ring edits, join and leave need CAP_NET_ADMIN\n"
-		"over the network namespace.\n");
+		"cachepeer module is not loaded, 7 the node refused the key or the request.\n"
+		"start, stop, set, scrub start, ring edits, key, conns, join and leave need\n"
+		"CAP_NET_ADMIN over the network namespace.\n");
 }
 
 static int cmd_help(const struct subcommand *cmd, int argc, char **argv)

@@ -9,12 +9,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
 #include "client.h"
 #include "crc32c.h"
+#include "sha256.h"
 
 const char *cp_status_name(uint16_t status)
 {
@@ -94,7 +96,7 @@ const char *cp_fmt_sockaddr(const struct sockaddr *sa, char *buf, size_t len)
 	return buf;
 }
 
-int cp_client_connect(struct cp_client *c, const char *peer)
+static int connect_peer(struct cp_client *c, const char *peer)
 {
 	struct sockaddr_storage ss;
 	socklen_t len;
@@ -117,6 +119,31 @@ int cp_client_connect(struct cp_client *c, const char *peer)
 	}
 	cp_client_set_timeout(c, 0, false);
 	return 0;
+}
+
+/* The process's key: every connection cp_client_connect() makes HELLOs with it. */
+static const struct cp_client_key *default_key;
+
+void cp_client_use_key(const struct cp_client_key *k)
+{
+	default_key = k;
+}
+
+/*
+ * Connect to peer, and HELLO with the process's key if it has one: then
+ * -EACCES or -EKEYREJECTED if that fails (see cp_client_hello()).
+ */
+int cp_client_connect(struct cp_client *c, const char *peer)
+{
+	uint8_t role;
+	int ret = connect_peer(c, peer);
+
+	if (ret || !default_key)
+		return ret;
+	ret = cp_client_hello(c, default_key, &role);
+	if (ret)
+		cp_client_close(c);
+	return ret;
 }
 
 /* Bound sends (and connect), or with rx also receives, to ms; 0: no bound. */
@@ -184,6 +211,7 @@ int cp_client_send(struct cp_client *c, const struct cp_msg *m)
 		.magic = htobe32(CACHEPEER_REQ_MAGIC),
 		.version = CACHEPEER_PROTO_VERSION,
 		.opcode = m->op,
+		.flags = htobe16(m->flags),
 		.id = htobe64(m->id),
 		.key_len = htobe16(m->key_len),
 		.offset = htobe64(m->offset),
@@ -197,7 +225,7 @@ int cp_client_send(struct cp_client *c, const struct cp_msg *m)
 	};
 
 	if (m->with_crc) {
-		h.flags = htobe16(CACHEPEER_F_CRC);
+		h.flags = htobe16(m->flags | CACHEPEER_F_CRC);
 		h.crc = htobe32(crc32c(0, m->payload, m->payload_len));
 	}
 	return write_all(c->fd, iov, 3);
@@ -222,6 +250,112 @@ int cp_client_recv_hdr(struct cp_client *c, struct cp_resp *r)
 	int ret = read_all(c->fd, &h, sizeof(h));
 
 	return ret ?: cp_resp_decode(&h, r);
+}
+
+/*
+ * NAME:FILE, or with spec NULL the environment's CACHEPEER_KEY: a key's name
+ * and its secret, FILE's bytes less one trailing newline. 1 if there is
+ * none to load, 0, -EINVAL for a bad name or secret length, -errno.
+ */
+int cp_client_key_load(const char *spec, struct cp_client_key *k)
+{
+	const char *colon;
+	size_t n, name_len;
+	FILE *f;
+
+	if (!spec)
+		spec = getenv("CACHEPEER_KEY");
+	if (!spec || !*spec)
+		return 1;
+	colon = strchr(spec, ':');
+	name_len = colon ? (size_t)(colon - spec) : 0;
+	if (!name_len || name_len > CACHEPEER_NAME_MAX)
+		return -EINVAL;
+	memcpy(k->name, spec, name_len);
+	k->name[name_len] = '\0';
+	f = fopen(colon + 1, "rb");
+	if (!f)
+		return -errno;
+	n = fread(k->secret, 1, sizeof(k->secret), f);
+	/* One more byte than a secret may have, and the newline: too long. */
+	if (n == sizeof(k->secret) && fgetc(f) != EOF)
+		n++;
+	fclose(f);
+	if (n && n <= sizeof(k->secret) && k->secret[n - 1] == '\n')
+		n--;
+	if (n < CACHEPEER_SECRET_MIN || n > CACHEPEER_SECRET_MAX)
+		return -EINVAL;
+	k->len = n;
+	return 0;
+}
+
+/* A HELLO proof, as the uapi header defines it. */
+static void hello_proof(const struct cp_client_key *k, bool node, const uint8_t *cnonce,
+			const uint8_t *snonce, uint8_t role, uint8_t *proof)
+{
+	const char *label = node ? "cachepeer hello v1 node" : "cachepeer hello v1 client";
+	uint8_t name_len = strlen(k->name);
+	struct hmac_sha256 h;
+
+	hmac_sha256_init(&h, k->secret, k->len);
+	hmac_sha256_update(&h, label, strlen(label));
+	hmac_sha256_update(&h, cnonce, CACHEPEER_NONCE_LEN);
+	hmac_sha256_update(&h, snonce, CACHEPEER_NONCE_LEN);
+	hmac_sha256_update(&h, &name_len, 1);
+	hmac_sha256_update(&h, k->name, name_len);
+	hmac_sha256_update(&h, &role, 1);
+	hmac_sha256_final(&h, proof);
+}
+
+/* Constant time: a proof's bytes tell nothing by when they differ. */
+static bool same(const uint8_t *a, const uint8_t *b, size_t len)
+{
+	uint8_t d = 0;
+
+	while (len--)
+		d |= *a++ ^ *b++;
+	return !d;
+}
+
+/*
+ * HELLO with key k, as the connection's first request; *role is the role
+ * the node gave. -EACCES if the node does not know the key or refuses the
+ * proof, -EKEYREJECTED if the node cannot prove the key itself.
+ */
+int cp_client_hello(struct cp_client *c, const struct cp_client_key *k, uint8_t *role)
+{
+	uint8_t hello[CACHEPEER_NONCE_LEN + CACHEPEER_NAME_MAX];
+	uint8_t got[CACHEPEER_NONCE_LEN + CACHEPEER_HMAC_LEN + 1], proof[CACHEPEER_HMAC_LEN];
+	size_t name_len = strlen(k->name);
+	struct cp_msg m = { .op = CACHEPEER_OP_HELLO, .id = 1, .key = hello,
+			    .key_len = CACHEPEER_NONCE_LEN + name_len };
+	struct cp_resp r;
+	int ret;
+
+	if (getrandom(hello, CACHEPEER_NONCE_LEN, 0) != CACHEPEER_NONCE_LEN)
+		return -EIO;
+	memcpy(hello + CACHEPEER_NONCE_LEN, k->name, name_len);
+	ret = cp_client_send(c, &m) ?: cp_client_recv_hdr(c, &r);
+	if (ret)
+		return ret;
+	if (r.status != CACHEPEER_S_OK)
+		return -EACCES;
+	if (r.data_len != sizeof(got))
+		return -EBADMSG;
+	ret = cp_client_recv_data(c, &r, got);
+	if (ret)
+		return ret;
+	*role = got[sizeof(got) - 1];
+	hello_proof(k, true, hello, got, *role, proof);
+	if (!same(proof, got + CACHEPEER_NONCE_LEN, sizeof(proof)))
+		return -EKEYREJECTED;
+	hello_proof(k, false, hello, got, *role, proof);
+	m = (struct cp_msg) { .op = CACHEPEER_OP_HELLO, .id = 2, .flags = CACHEPEER_F_PROOF,
+			      .key = proof, .key_len = sizeof(proof) };
+	ret = cp_client_send(c, &m) ?: cp_client_recv_hdr(c, &r);
+	if (ret)
+		return ret;
+	return r.status == CACHEPEER_S_OK ? 0 : -EACCES;
 }
 
 /* Read a response's data into buf (data_len bytes) and check its CRC. */

@@ -39,6 +39,14 @@ struct cp_msg {
 	const void *payload;
 	uint64_t payload_len;
 	int with_crc;		/* PUT: send the payload's CRC for the node to check */
+	uint16_t flags;		/* CACHEPEER_F_*, besides the CRC's */
+};
+
+/* A key to HELLO with. */
+struct cp_client_key {
+	char name[CACHEPEER_NAME_MAX + 1];
+	uint8_t secret[CACHEPEER_SECRET_MAX];
+	size_t len;
 };
 
 #define CP_CONNECT_TIMEOUT_MS	2000
@@ -54,5 +62,8 @@ int cp_client_recv_hdr(struct cp_client *c, struct cp_resp *r);
 int cp_resp_decode(const struct cachepeer_resp *h, struct cp_resp *r);
 int cp_client_recv_data(struct cp_client *c, const struct cp_resp *r, void *buf);
 const char *cp_status_name(uint16_t status);
+int cp_client_key_load(const char *spec, struct cp_client_key *k);
+void cp_client_use_key(const struct cp_client_key *k);
+int cp_client_hello(struct cp_client *c, const struct cp_client_key *k, uint8_t *role);
 
 #endif

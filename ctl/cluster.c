@@ -353,7 +353,7 @@ static void self_addr(const char *listen, const char *seed, char *out, size_t si
 	}
 	ret = cp_client_connect(&c, seed);
 	if (ret)
-		fail_with(EXIT_CONN, "join: cannot connect to %s: %s", seed, strerror(-ret));
+		fail_connect("join", seed, ret);
 	if (getsockname(c.fd, (struct sockaddr *)&ss, &len))
 		fail("join: getsockname: %s", strerror(errno));
 	cp_client_close(&c);
@@ -365,16 +365,21 @@ static void self_addr(const char *listen, const char *seed, char *out, size_t si
 }
 
 /* Wait until peer's ring is at least epoch and has (or, for !want, lacks) m. */
-static bool converged(const char *peer, __u64 epoch, const struct cp_ring_member *m, bool want)
+static bool converged(const char *what, const char *peer, __u64 epoch,
+		      const struct cp_ring_member *m, bool want)
 {
 	double end = now_s() + CONVERGE_MS / 1000.0;
 
 	do {
 		struct cp_ring r;
 		bool ok;
-		int i;
+		int i, ret;
 
-		if (cp_ring_fetch(peer, &r))
+		ret = cp_ring_fetch(peer, &r);
+		/* Asking again will not change the node's mind about the key. */
+		if (ret == -EACCES || ret == -EKEYREJECTED)
+			fail_connect(what, peer, ret);
+		if (ret)
 			goto next;
 		i = cp_ring_find(&r, m->name);
 		ok = want ? i >= 0 && !strcmp(r.m[i].addr, m->addr) &&
@@ -414,10 +419,11 @@ int cmd_join(const struct subcommand *cmd, int argc, char **argv)
 {
 	struct cp_ring_member self = { .weight = CACHEPEER_WEIGHT_DEFAULT };
 	unsigned long long weight = CACHEPEER_WEIGHT_DEFAULT;
-	const char *name = NULL, *seed = NULL;
+	const char *name = NULL, *seed = NULL, *key = NULL;
 	bool weight_set = false;
 	const struct opt opts[] = {
 		OPT("seed", OPT_ADDR, &seed),
+		OPT("key", OPT_STRING, &key),
 		OPT("name", OPT_STRING, &name),
 		OPT("weight", OPT_COUNT, &weight, .given = &weight_set,
 		    .max = CACHEPEER_WEIGHT_MAX),
@@ -433,6 +439,7 @@ int cmd_join(const struct subcommand *cmd, int argc, char **argv)
 		usage_error(cmd, "unexpected argument '%s'", args[0]);
 	if (!seed)
 		usage_error(cmd, "--seed is required (this node's own address starts a ring)");
+	use_key(cmd, key);
 	self.weight = weight;
 	nl = cluster_node("join", &info);
 	if (name && strcmp(name, info->name)) {
@@ -457,8 +464,7 @@ int cmd_join(const struct subcommand *cmd, int argc, char **argv)
 
 		ret = cp_ring_fetch(seed, &sr);
 		if (ret)
-			fail_with(EXIT_CONN, "join: cannot read the ring from %s: %s", seed,
-				  strerror(-ret));
+			fail_connect("join: reading the ring", seed, ret);
 		all = calloc(sr.n + 1, sizeof(*all));
 		if (!all)
 			fail("out of memory");
@@ -475,7 +481,7 @@ int cmd_join(const struct subcommand *cmd, int argc, char **argv)
 		if (ret)
 			nl_fail(nl, "join", ret);
 		ring_get_local(nl, &ri);
-		if (converged(seed, ri.ring.epoch, &self, true)) {
+		if (converged("join", seed, ri.ring.epoch, &self, true)) {
 			printf("joined as %s (%s): ring epoch %llu, %u members\n", self.name,
 			       self.addr, (unsigned long long)ri.ring.epoch, ri.ring.n);
 			cp_ring_free(&ri.ring);
@@ -491,6 +497,11 @@ int cmd_join(const struct subcommand *cmd, int argc, char **argv)
 
 int cmd_leave(const struct subcommand *cmd, int argc, char **argv)
 {
+	const char *key = NULL;
+	const struct opt opts[] = {
+		OPT("key", OPT_STRING, &key),
+		{ 0 }
+	};
 	struct cp_node_info *info;
 	struct cp_ring_member self;
 	struct cp_ring_info ri;
@@ -500,8 +511,9 @@ int cmd_leave(const struct subcommand *cmd, int argc, char **argv)
 	char **args;
 	int idx, ret;
 
-	if (parse_cmdline(cmd, argc, argv, NULL, &args))
+	if (parse_cmdline(cmd, argc, argv, opts, &args))
 		usage_error(cmd, "unexpected argument '%s'", args[0]);
+	use_key(cmd, key);
 	nl = cluster_node("leave", &info);
 	ring_get_local(nl, &ri);
 	idx = cp_ring_find(&ri.ring, info->name);
@@ -516,7 +528,7 @@ int cmd_leave(const struct subcommand *cmd, int argc, char **argv)
 	if (ret)
 		nl_fail(nl, "leave", ret);
 	ring_get_local(nl, &ri);
-	if (other[0] && !converged(other, ri.ring.epoch, &self, false))
+	if (other[0] && !converged("leave", other, ri.ring.epoch, &self, false))
 		fail("leave: %s did not take the new ring", other);
 	printf("left the ring: epoch %llu, %u members remain\n",
 	       (unsigned long long)ri.ring.epoch, ri.ring.n);
@@ -524,22 +536,4 @@ int cmd_leave(const struct subcommand *cmd, int argc, char **argv)
 	cp_nl_close(nl);
 	free(info);
 	return EXIT_OK;
-}
-
-/* The whole file, less one trailing newline: 16-64 bytes. */
-int read_key_file(const char *path, unsigned char *key, size_t *len)
-{
-	FILE *f = fopen(path, "rb");
-	size_t n;
-
-	if (!f)
-		return -errno;
-	n = fread(key, 1, CACHEPEER_CLUSTER_KEY_MAX + 2, f);
-	fclose(f);
-	if (n && key[n - 1] == '\n')
-		n--;
-	if (n < CACHEPEER_CLUSTER_KEY_MIN || n > CACHEPEER_CLUSTER_KEY_MAX)
-		return -EINVAL;
-	*len = n;
-	return 0;
 }

@@ -33,6 +33,14 @@ const struct counter counters[] = {
 	  "memory held for answers not yet sent" },
 	{ 0, S(QUEUE_PAUSES), NULL, "queue_pauses", "queue_pauses_total", false, CNT_NUMBER,
 	  "times a connection's reading stopped at a bound" },
+	{ 0, S(HELLOS), NULL, "hellos", "hellos_total", false, CNT_NUMBER,
+	  "connections authenticated with a key" },
+	{ 0, S(HELLO_FAILURES), NULL, "hello_failures", "hello_failures_total", false, CNT_NUMBER,
+	  "HELLOs refused: no such key, or a wrong proof" },
+	{ 0, S(DENIED_UNAUTH), NULL, "denied_unauthenticated", "denied_unauthenticated_total",
+	  false, CNT_NUMBER, "requests DENIED for want of a HELLO" },
+	{ 0, S(DENIED_ROLE), NULL, "denied_role", "denied_role_total", false, CNT_NUMBER,
+	  "requests DENIED to the key's role" },
 	{ 0, S(HITS), NULL, "hits", "hits_total", false, CNT_NUMBER, "GETs answered with data" },
 	{ 0, S(MISSES), NULL, "misses", "misses_total", false, CNT_NUMBER,
 	  "GETs answered NOT_FOUND" },
@@ -99,6 +107,7 @@ const char * const op_names[CACHEPEER_OP_MAX + 1] = {
 	[CACHEPEER_OP_GET] = "get", [CACHEPEER_OP_PUT] = "put", [CACHEPEER_OP_STAT] = "stat",
 	[CACHEPEER_OP_DEL] = "del", [CACHEPEER_OP_PING] = "ping",
 	[CACHEPEER_OP_RING_GET] = "ring_get", [CACHEPEER_OP_RING_PUSH] = "ring_push",
+	[CACHEPEER_OP_HELLO] = "hello",
 };
 
 /* Status names as identifiers, for JSON keys and Prometheus labels. */

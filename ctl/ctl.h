@@ -20,6 +20,7 @@ enum {
 	EXIT_CONN = 4,		/* cannot reach a node over the network */
 	EXIT_CRC = 5,		/* data failed its CRC, or the node found it corrupt */
 	EXIT_NO_MODULE = 6,	/* the cachepeer module is not loaded */
+	EXIT_DENIED = 7,	/* the node refused the key, or the request */
 };
 
 struct subcommand {
@@ -83,6 +84,7 @@ struct cp_node_info;
 struct cp_nl *open_nl(void);	/* exits on failure */
 __noreturn void nl_fail(struct cp_nl *nl, const char *what, int err);
 struct cp_node_info *cp_node_query(void);
+void no_operands(const struct subcommand *cmd, int argc, char **argv);
 void node_json(FILE *f, const struct cp_node_info *info);
 const char *local_peer(void);
 int cmd_status(const struct subcommand *cmd, int argc, char **argv);
@@ -106,7 +108,14 @@ int cmd_del(const struct subcommand *cmd, int argc, char **argv);
 int cmd_ring(const struct subcommand *cmd, int argc, char **argv);
 int cmd_join(const struct subcommand *cmd, int argc, char **argv);
 int cmd_leave(const struct subcommand *cmd, int argc, char **argv);
+
+/* key.c */
+extern const char * const role_names[];
 int read_key_file(const char *path, unsigned char *key, size_t *len);
+void use_key(const struct subcommand *cmd, const char *spec);
+__noreturn void fail_connect(const char *what, const char *peer, int err);
+int cmd_key(const struct subcommand *cmd, int argc, char **argv);
+int cmd_genkey(const struct subcommand *cmd, int argc, char **argv);
 
 /* warmup.c */
 int cmd_warmup(const struct subcommand *cmd, int argc, char **argv);

@@ -387,6 +387,10 @@ static int parse_node(struct nlattr **tb, struct nlmsghdr *nlh, void *arg)
 	if (tb[CACHEPEER_A_NODE_EPOCH])
 		info->epoch = get_uint(tb[CACHEPEER_A_NODE_EPOCH]);
 	parse_limits(tb, &info->limits);
+	if (tb[CACHEPEER_A_NODE_ACCESS])
+		info->access = nla_get_u8(tb[CACHEPEER_A_NODE_ACCESS]);
+	if (tb[CACHEPEER_A_NODE_ACCESS_NOW])
+		info->access_now = nla_get_u8(tb[CACHEPEER_A_NODE_ACCESS_NOW]);
 	if (tb[CACHEPEER_A_NODE_STATS])
 		parse_stats(tb[CACHEPEER_A_NODE_STATS], &info->stats);
 	return 0;
@@ -411,6 +415,10 @@ static int fill_settings(struct nl_msg *msg, const void *arg)
 	if ((g[CP_SET_NAME] && nla_put_string(msg, CACHEPEER_A_NODE_NAME, set->name) < 0) ||
 	    (g[CP_SET_KEY] &&
 	     nla_put(msg, CACHEPEER_A_NODE_CLUSTER_KEY, set->key_len, set->key) < 0) ||
+	    (g[CP_SET_NEXT_KEY] &&
+	     nla_put(msg, CACHEPEER_A_NODE_NEXT_CLUSTER_KEY, set->next_key_len,
+		     set->next_key) < 0) ||
+	    (g[CP_SET_ACCESS] && nla_put_u8(msg, CACHEPEER_A_NODE_ACCESS, set->access) < 0) ||
 	    (g[CP_SET_MISS] && nla_put_u8(msg, CACHEPEER_A_NODE_MISS, set->miss) < 0) ||
 	    (g[CP_SET_HANDOFF] &&
 	     nla_put_u32(msg, CACHEPEER_A_NODE_HANDOFF, set->handoff_s) < 0) ||
@@ -518,6 +526,80 @@ static int parse_conn(struct nlattr **tb, struct nlmsghdr *nlh, void *arg)
 	}
 	cl->e[cl->n++] = ce;
 	return 0;
+}
+
+struct key_edit {
+	const char *name;
+	__u8 role;
+	const void *secret;
+	size_t len;
+};
+
+static int fill_key(struct nl_msg *msg, const void *arg)
+{
+	const struct key_edit *k = arg;
+	struct nlattr *nest = nla_nest_start(msg, CACHEPEER_A_NODE_KEY);
+
+	if (!nest || nla_put_string(msg, CACHEPEER_A_KEY_NAME, k->name) < 0 ||
+	    (k->role && nla_put_u8(msg, CACHEPEER_A_KEY_ROLE, k->role) < 0) ||
+	    (k->secret && nla_put(msg, CACHEPEER_A_KEY_SECRET, k->len, k->secret) < 0))
+		return -EMSGSIZE;
+	nla_nest_end(msg, nest);
+	return 0;
+}
+
+int cp_nl_key_add(struct cp_nl *nl, const char *name, __u8 role, const void *secret, size_t len)
+{
+	struct key_edit k = { .name = name, .role = role, .secret = secret, .len = len };
+
+	return request(nl, CACHEPEER_CMD_KEY_ADD, fill_key, &k, NULL, NULL);
+}
+
+int cp_nl_key_del(struct cp_nl *nl, const char *name)
+{
+	struct key_edit k = { .name = name };
+
+	return request(nl, CACHEPEER_CMD_KEY_DEL, fill_key, &k, NULL, NULL);
+}
+
+struct key_list {
+	struct cp_key_entry *e;
+	unsigned int n, max;
+};
+
+static int parse_key(struct nlattr **tb, struct nlmsghdr *nlh, void *arg)
+{
+	struct key_list *kl = arg;
+	struct nlattr *k[CACHEPEER_A_KEY_MAX + 1];
+	struct cp_key_entry *e;
+
+	if (!tb[CACHEPEER_A_NODE_KEY] ||
+	    nla_parse_nested(k, CACHEPEER_A_KEY_MAX, tb[CACHEPEER_A_NODE_KEY], NULL) < 0 ||
+	    !k[CACHEPEER_A_KEY_NAME] || !k[CACHEPEER_A_KEY_ROLE] ||
+	    !k[CACHEPEER_A_KEY_FINGERPRINT] ||
+	    nla_len(k[CACHEPEER_A_KEY_FINGERPRINT]) != sizeof(e->fpr))
+		return -EBADMSG;
+	if (kl->n == kl->max)
+		return -EMSGSIZE;
+	e = &kl->e[kl->n++];
+	memset(e, 0, sizeof(*e));
+	copy_str(e->name, sizeof(e->name), k[CACHEPEER_A_KEY_NAME]);
+	e->role = nla_get_u8(k[CACHEPEER_A_KEY_ROLE]);
+	memcpy(e->fpr, nla_data(k[CACHEPEER_A_KEY_FINGERPRINT]), sizeof(e->fpr));
+	if (k[CACHEPEER_A_KEY_CONNS])
+		e->conns = nla_get_u32(k[CACHEPEER_A_KEY_CONNS]);
+	e->next = k[CACHEPEER_A_KEY_NEXT] ? nla_get_u8(k[CACHEPEER_A_KEY_NEXT]) : -1;
+	return 0;
+}
+
+/* The node's keys, at most max of them into e; *n of them. */
+int cp_nl_key_list(struct cp_nl *nl, struct cp_key_entry *e, unsigned int max, unsigned int *n)
+{
+	struct key_list kl = { .e = e, .max = max };
+	int ret = request_flags(nl, CACHEPEER_CMD_KEY_GET, NLM_F_DUMP, NULL, NULL, parse_key, &kl);
+
+	*n = kl.n;
+	return ret;
 }
 
 /* How often a dump that spans changes of the list is started again. */

@@ -35,14 +35,16 @@ enum {
 	CP_SET_NAME, CP_SET_KEY, CP_SET_MISS, CP_SET_HANDOFF, CP_SET_MAX_BYTES,
 	CP_SET_MAX_BLOCKS, CP_SET_FS_STOP, CP_SET_FS_CULL, CP_SET_FS_RUN, CP_SET_EVICT,
 	CP_SET_SCRUB_RATE, CP_SET_MAX_CONNS, CP_SET_MAX_CONNS_SOURCE, CP_SET_CONN_QUEUE,
-	CP_SET_NODE_QUEUE, CP_SET_CONN_PIN, CP_SET_IDLE_TIMEOUT, CP_SET_COUNT
+	CP_SET_NODE_QUEUE, CP_SET_CONN_PIN, CP_SET_IDLE_TIMEOUT, CP_SET_NEXT_KEY, CP_SET_ACCESS,
+	CP_SET_COUNT
 };
 
 struct cp_settings {
 	bool given[CP_SET_COUNT];
 	const char *name;
-	const void *key;
-	size_t key_len;
+	const void *key, *next_key;
+	size_t key_len, next_key_len;
+	int access;			/* enum cachepeer_access */
 	int miss;			/* enum cachepeer_miss */
 	int evict;			/* enum cachepeer_evict_policy */
 	unsigned long long handoff_s, max_bytes, max_blocks, fs_stop, fs_cull, fs_run;
@@ -70,7 +72,17 @@ struct cp_node_info {
 	__u32 frame_timeout_ms;
 	__u64 epoch;
 	struct cp_limits limits;
+	__u8 access, access_now;	/* enum cachepeer_access: as set, in force */
 	struct cp_node_stats stats;
+};
+
+/* KEY_GET: one key, its secret never. */
+struct cp_key_entry {
+	char name[CACHEPEER_NAME_MAX + 1];
+	__u8 role;			/* enum cachepeer_role */
+	__u8 fpr[8];
+	__u32 conns;
+	int next;			/* member keys: 1 the next, 0 the current; else -1 */
 };
 
 struct cp_start_cfg {
@@ -98,6 +110,10 @@ int cp_nl_node_start(struct cp_nl *nl, const struct cp_start_cfg *cfg);
 int cp_nl_node_stop(struct cp_nl *nl);
 int cp_nl_scrub_start(struct cp_nl *nl);
 int cp_nl_conn_list(struct cp_nl *nl, struct cp_conn_entry **list, unsigned int *n);
+int cp_nl_key_add(struct cp_nl *nl, const char *name, __u8 role, const void *secret,
+		  size_t len);
+int cp_nl_key_del(struct cp_nl *nl, const char *name);
+int cp_nl_key_list(struct cp_nl *nl, struct cp_key_entry *e, unsigned int max, unsigned int *n);
 int cp_nl_ring_get(struct cp_nl *nl, struct cp_ring_info *ri);
 int cp_nl_ring_set(struct cp_nl *nl, const struct cp_ring_member *m, unsigned int n,
 		   __u64 base_epoch);

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /* Node commands: status, start, stop, set, limits; and the node's JSON schema. */
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <limits.h>
 #include <stdlib.h>
@@ -12,6 +13,12 @@
 
 static const char * const miss_names[] = { "forward", "redirect", NULL };
 static const char * const evict_names[] = { "lru", "2-random", "none", NULL };
+static const char * const access_names[] = { "auto", "open", "writes", "all", NULL };
+
+static const char *access_name(__u8 access)
+{
+	return access <= CACHEPEER_ACCESS_MAX ? access_names[access] : "?";
+}
 
 struct cp_nl *open_nl(void)
 {
@@ -92,6 +99,8 @@ void node_json(FILE *f, const struct cp_node_info *info)
 	json_string(f, info->name);
 	fprintf(f, ",\"state\":\"%s\",\"version\":", state_name(info->state));
 	json_string(f, info->version);
+	fprintf(f, ",\"access\":\"%s\",\"access_set\":\"%s\"", access_name(info->access_now),
+		access_name(info->access));
 	if (info->state == CACHEPEER_NODE_RUNNING) {
 		fprintf(f, ",\"listen\":");
 		json_string(f, info->listen);
@@ -122,6 +131,8 @@ static void print_pretty(const struct cp_node_info *info)
 	printf("node: %s\n", info->name[0] ? info->name : "(unnamed)");
 	printf("  state: %s\n", state_name(info->state));
 	printf("  module version: %s\n", info->version);
+	printf("  access: %s%s\n", access_name(info->access_now),
+	       info->access == CACHEPEER_ACCESS_AUTO ? " (auto: writes once there is a key)" : "");
 	if (info->state != CACHEPEER_NODE_RUNNING)
 		return;
 	printf("  listening on: %s\n", info->listen);
@@ -149,7 +160,7 @@ static void print_pretty(const struct cp_node_info *info)
 }
 
 /* A command that takes no operands and no options of its own. */
-static void no_operands(const struct subcommand *cmd, int argc, char **argv)
+void no_operands(const struct subcommand *cmd, int argc, char **argv)
 {
 	char **args;
 
@@ -169,6 +180,23 @@ int cmd_status(const struct subcommand *cmd, int argc, char **argv)
 		print_pretty(info);
 	free(info);
 	return EXIT_OK;
+}
+
+/* A node anyone on the network may write to is worth a word. */
+static void warn_open(const struct sockaddr_storage *ss, const char *listen)
+{
+	const struct sockaddr_in6 *sin6 = (const void *)ss;
+	const struct sockaddr_in *sin = (const void *)ss;
+	struct cp_node_info *info;
+
+	if (ss->ss_family == AF_INET ? (ntohl(sin->sin_addr.s_addr) >> 24) == 127 :
+	    IN6_IS_ADDR_LOOPBACK(&sin6->sin6_addr))
+		return;
+	info = cp_node_query();
+	if (info->access_now == CACHEPEER_ACCESS_OPEN)
+		fprintf(stderr, "%s: warning: access is open: anyone reaching %s may PUT and DEL\n",
+			PROG_NAME, listen);
+	free(info);
 }
 
 int cmd_start(const struct subcommand *cmd, int argc, char **argv)
@@ -204,6 +232,7 @@ int cmd_start(const struct subcommand *cmd, int argc, char **argv)
 	if (ret)
 		nl_fail(nl, "start", ret);
 	cp_nl_close(nl);
+	warn_open(&cfg.listen, listen);
 	return EXIT_OK;
 }
 
@@ -221,15 +250,30 @@ int cmd_stop(const struct subcommand *cmd, int argc, char **argv)
 	return EXIT_OK;
 }
 
+static void cluster_key_arg(const struct subcommand *cmd, const char *path, unsigned char *key,
+			    size_t *len)
+{
+	int ret = read_key_file(path, key, len);
+
+	if (ret == -EINVAL)
+		usage_error(cmd, "key file '%s' must hold %d-%d bytes", path,
+			    CACHEPEER_CLUSTER_KEY_MIN, CACHEPEER_CLUSTER_KEY_MAX);
+	if (ret)
+		fail("set: key file '%s': %s", path, strerror(-ret));
+}
+
 int cmd_set(const struct subcommand *cmd, int argc, char **argv)
 {
-	unsigned char key[CACHEPEER_CLUSTER_KEY_MAX + 2];
+	unsigned char key[CACHEPEER_CLUSTER_KEY_MAX], next_key[CACHEPEER_CLUSTER_KEY_MAX];
 	struct cp_settings set = { 0 };
-	const char *key_file = NULL;
+	const char *key_file = NULL, *next_file = NULL;
 	bool *g = set.given;
 	const struct opt opts[] = {
 		OPT("name", OPT_STRING, &set.name, .given = &g[CP_SET_NAME]),
 		OPT("cluster-key", OPT_STRING, &key_file, .given = &g[CP_SET_KEY]),
+		OPT("next-cluster-key", OPT_STRING, &next_file, .given = &g[CP_SET_NEXT_KEY]),
+		OPT("access", OPT_CHOICE, &set.access, .given = &g[CP_SET_ACCESS],
+		    .choices = access_names),
 		OPT("miss", OPT_CHOICE, &set.miss, .given = &g[CP_SET_MISS],
 		    .choices = miss_names),
 		OPT("handoff", OPT_SECONDS, &set.handoff_s, .given = &g[CP_SET_HANDOFF],
@@ -268,13 +312,12 @@ int cmd_set(const struct subcommand *cmd, int argc, char **argv)
 	if (i == CP_SET_COUNT)
 		usage_error(cmd, "nothing to set");
 	if (key_file) {
-		ret = read_key_file(key_file, key, &set.key_len);
-		if (ret == -EINVAL)
-			usage_error(cmd, "key file '%s' must hold %d-%d bytes", key_file,
-				    CACHEPEER_CLUSTER_KEY_MIN, CACHEPEER_CLUSTER_KEY_MAX);
-		if (ret)
-			fail("set: key file '%s': %s", key_file, strerror(-ret));
+		cluster_key_arg(cmd, key_file, key, &set.key_len);
 		set.key = key;
+	}
+	if (next_file) {
+		cluster_key_arg(cmd, next_file, next_key, &set.next_key_len);
+		set.next_key = next_key;
 	}
 	nl = open_nl();
 	ret = cp_nl_node_set(nl, &set);

@@ -296,7 +296,9 @@ int cp_ring_fetch(const char *peer, struct cp_ring *r)
 	if (ret)
 		return ret;
 	ret = cp_client_send(&c, &m) ?: cp_client_recv_hdr(&c, &resp);
-	if (!ret && (resp.status != CACHEPEER_S_OK || resp.data_len > CACHEPEER_RING_ENC_MAX))
+	if (!ret && resp.status == CACHEPEER_S_DENIED)
+		ret = -EACCES;
+	else if (!ret && (resp.status != CACHEPEER_S_OK || resp.data_len > CACHEPEER_RING_ENC_MAX))
 		ret = -EPROTO;
 	if (!ret) {
 		buf = malloc(resp.data_len ? resp.data_len : 1);

@@ -188,9 +188,10 @@ static void *worker(void *arg)
 int cmd_warmup(const struct subcommand *cmd, int argc, char **argv)
 {
 	unsigned long long jobs = 4;
-	const char *list = NULL;
+	const char *list = NULL, *key = NULL;
 	const struct opt opts[] = {
 		OPT("seed", OPT_ADDR, &W.seed),
+		OPT("key", OPT_STRING, &key),
 		OPT("jobs", OPT_COUNT, &jobs, .min = 1, .max = JOBS_MAX),
 		OPT("check", OPT_FLAG, &W.check),
 		OPT("list", OPT_STRING, &list),
@@ -206,6 +207,7 @@ int cmd_warmup(const struct subcommand *cmd, int argc, char **argv)
 	n = parse_cmdline(cmd, argc, argv, opts, &args);
 	if (list ? n : n != 1)
 		usage_error(cmd, "expected DIR or --list FILE");
+	use_key(cmd, key);
 	if (list) {
 		read_list(list);
 	} else {
@@ -219,8 +221,7 @@ int cmd_warmup(const struct subcommand *cmd, int argc, char **argv)
 		W.seed = local_peer();
 	ret = cp_ring_fetch(W.seed, &probe);
 	if (ret)
-		fail_with(EXIT_CONN, "warmup: cannot read the ring from %s: %s", W.seed,
-			  strerror(-ret));
+		fail_connect("warmup: reading the ring", W.seed, ret);
 	if (!probe.n)
 		fail("warmup: %s has an empty ring; join nodes first", W.seed);
 	cp_ring_free(&probe);
