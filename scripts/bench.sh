@@ -44,6 +44,13 @@ mkdir -p "$work/cache" "$work/www" "$work/nginx"
 modprobe libcrc32c
 insmod "$top/kmod/cachepeer.ko"
 "$ctl" start --listen 127.0.0.1:7000 --dir "$work/cache"
+# A write key: the PUTs below use it, and the "auth" runs HELLO with it
+# before their requests. Holding a key makes the policy "writes", so the
+# other cachepeer runs read unauthenticated.
+"$ctl" genkey >"$work/bench.key"
+"$ctl" key add bench --role write "$work/bench.key"
+unset CACHEPEER_KEY
+bkey=bench:$work/bench.key
 
 # put_blocks PREFIX COUNT SIZE: store blocks and give nginx the very same files.
 put_blocks() {
@@ -52,7 +59,7 @@ put_blocks() {
 	head -c "$3" /dev/urandom >"$work/src"
 	for ((i = 0; i < $2; i++)); do
 		key=$1$i
-		"$ctl" put "$key" "$work/src"
+		"$ctl" put --key "$bkey" "$key" "$work/src"
 		# A block's file is named by SHA-256 of its key and its size.
 		name=$(printf '%s' "$key" | sha256sum | cut -c1-32).$(printf '%x' "$3")
 		ln -s "$work/cache/$name" "$work/www/$key"
@@ -108,6 +115,11 @@ run() {
 	"${client[@]}" "$bench" --proto "$proto" --peer "127.0.0.1:$port" --secs "$secs" "$@"
 }
 
+# run_auth NAME ARGS...: a cachepeer run whose connections HELLO first.
+run_auth() {
+	run "$@" --key "$bkey" | sed 's/proto=cachepeer/proto=auth/'
+}
+
 # in_turn CMD...: run each command, in reverse order every second round, so
 # that neither server always goes first (a TCG guest drifts as it runs).
 in_turn() {
@@ -125,9 +137,11 @@ small=(--size 4096 --prefix small- --keys 256)
 for ((round = 1; round <= rounds; round++)); do
 	in_turn 'run big cachepeer 7000 "${big[@]}"' \
 		'run big http 8080 "${big[@]}"' \
-		'run big raw 9000 --conns 4 --depth 2 --size $((4 << 20))'
+		'run big raw 9000 --conns 4 --depth 2 --size $((4 << 20))' \
+		'run_auth big cachepeer 7000 "${big[@]}"'
 	in_turn 'run pipe64 cachepeer 7000 --conns 1 --depth 64 "${small[@]}"' \
-		'run pipe64 http 8080 --conns 1 --depth 64 "${small[@]}"'
+		'run pipe64 http 8080 --conns 1 --depth 64 "${small[@]}"' \
+		'run_auth pipe64 cachepeer 7000 --conns 1 --depth 64 "${small[@]}"'
 	in_turn 'run conns16 cachepeer 7000 --conns 16 --depth 1 "${small[@]}"' \
 		'run conns16 http 8080 --conns 16 --depth 1 "${small[@]}"'
 done | tee "$work/results"
@@ -159,7 +173,8 @@ function ratio(name, key, p1, p2,    k, v, s) {
 { p = $3; sub("proto=", "", p); k = $2; sub("round=", "", k)
   for (i = 3; i <= NF; i++) { split($i, kv, "="); r[$1, p, k, kv[1]] = kv[2] } }
 END {
-	n = split("big,cachepeer big,http big,raw pipe64,cachepeer pipe64,http conns16,cachepeer conns16,http", rows, " ")
+	n = split("big,cachepeer big,auth big,http big,raw pipe64,cachepeer pipe64,auth pipe64,http " \
+		  "conns16,cachepeer conns16,http", rows, " ")
 	for (i = 1; i <= n; i++) {
 		split(rows[i], np, ",")
 		printf "%-10s %-9s gib_s=%.3f ops_s=%.0f p50_us=%.0f p99_us=%.0f cpu_s_per_gib=%.3f server_cpu_s_per_gib=%.3f\n",
@@ -179,4 +194,10 @@ END {
 		ratio("pipe64", "ops_s", "cachepeer", "http"), ratio("pipe64", "p99_us", "cachepeer", "http")
 	printf "conns16 (4 KiB, 16 conns x 1): ops/s %s nginx; p99 %s nginx\n",
 		ratio("conns16", "ops_s", "cachepeer", "http"), ratio("conns16", "p99_us", "cachepeer", "http")
+	print ""
+	print "authenticated / unauthenticated cachepeer (HELLO once per connection):"
+	printf "big (4 MiB, 4 conns x 2): GiB/s %s; CPU/GiB %s\n",
+		ratio("big", "gib_s", "auth", "cachepeer"), ratio("big", "cpu_s_per_gib", "auth", "cachepeer")
+	printf "pipe64 (4 KiB, 1 conn x 64): ops/s %s; p99 %s\n",
+		ratio("pipe64", "ops_s", "auth", "cachepeer"), ratio("pipe64", "p99_us", "auth", "cachepeer")
 }' "$work/results"

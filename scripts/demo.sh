@@ -39,7 +39,9 @@ modprobe veth
 insmod "$top/kmod/cachepeer.ko"
 ip link add "$br" type bridge
 ip link set "$br" up
-head -c 32 /dev/urandom >"$work/cluster.key"
+# Keys: the nodes' member key, and a write key for the clients below.
+(umask 077; "$ctl" genkey >"$work/cluster.key"; "$ctl" genkey >"$work/client.key")
+export CACHEPEER_KEY=client:$work/client.key
 for n in "${nodes[@]}"; do
 	ip netns add "cp-node$n"
 	on "$n" ip link set lo up
@@ -48,7 +50,8 @@ for n in "${nodes[@]}"; do
 	on "$n" ip addr add "10.88.0.$n/24" dev eth0
 	on "$n" ip link set eth0 up
 	mkdir "$work/cache$n"
-	on "$n" "$ctl" set --name "node$n" --cluster-key "$work/cluster.key"
+	on "$n" "$ctl" set --name "node$n" --cluster-key "$work/cluster.key" --access all
+	on "$n" "$ctl" key add client --role write "$work/client.key"
 	on "$n" "$ctl" start --listen "10.88.0.$n:7000" --dir "$work/cache$n"
 done
 
@@ -72,6 +75,12 @@ echo "== warmup through the ring (from node1)"
 on 1 "$ctl" warmup --jobs 4 "$work/blocks"
 echo "== read back through routing (from node2), bytes and CRC-32C checked"
 on 2 "$ctl" warmup --check --jobs 4 "$work/blocks"
+
+echo "== a client without the key is refused"
+if CACHEPEER_KEY= on 2 "$ctl" get --peer 10.88.0.2:7000 chunks/0/0_0_4194304 -o /dev/null; then
+	echo "demo: an unauthenticated GET was served under access all" >&2
+	exit 1
+fi
 
 echo "== ring, as node3 sees it"
 on 3 "$ctl" ring

@@ -8,6 +8,10 @@
 #   ------ cpbr<pid> (bridge, init namespace) -------
 #
 # The subtests run in order, each on the cluster the previous one left.
+# Every peer holds the cluster (member) key and a write key, and admits only
+# authenticated connections (access all): the tool's PUTs, GETs and warmups
+# use the write key through CACHEPEER_KEY, the nodes' forwards, hand-offs
+# and pushes the member key.
 source "$(dirname "$0")/lib.sh"
 
 BR=cpbr$$
@@ -24,7 +28,8 @@ peer_up() {
 	on "p$1" ip addr add "10.77.0.$1/24" dev eth0
 	on "p$1" ip link set eth0 up
 	mkdir -p "$CP_TMP/p$1"
-	on "p$1" "$CTL" set --name "p$1" --cluster-key "$CP_TMP/cluster.key"
+	on "p$1" "$CTL" set --name "p$1" --cluster-key "$CP_TMP/cluster.key" --access all
+	on "p$1" "$CTL" key add writer --role write "$CP_TMP/writer.key"
 	on "p$1" "$CTL" start --listen "$(addr "$1")" --dir "$CP_TMP/p$1"
 }
 
@@ -34,7 +39,9 @@ setup() {
 	modprobe veth
 	ip link add "$BR" type bridge
 	ip link set "$BR" up
-	head -c 32 /dev/urandom >"$CP_TMP/cluster.key"
+	"$CTL" genkey >"$CP_TMP/cluster.key"
+	"$CTL" genkey >"$CP_TMP/writer.key"
+	export CACHEPEER_KEY=writer:$CP_TMP/writer.key
 	for i in 1 2 3 4 5; do
 		peer_up "$i"
 	done
@@ -324,12 +331,19 @@ PY
 }
 
 test_unauthenticated_push() {
-	local e0 r0
+	local e0 r0 d0
 
 	e0=$(epoch_of 1)
+	d0=$(stat 1 '["denied_unauthenticated"]')
+	# A ring of epoch 1000 that drops everyone, on a connection without
+	# HELLO: refused before its signature is even looked at.
+	expect_eq "$(push 1 1000 "$CP_TMP/cluster.key")" 9 "status (DENIED)"
+	expect_eq "$(stat 1 '["denied_unauthenticated"]')" $((d0 + 1)) "denied"
+	expect_eq "$(epoch_of 1)" "$e0" "epoch"
+	# With the policy open, the signature is what protects the ring.
+	on p1 "$CTL" set --access open
 	r0=$(stat 1 '["cluster"]["ring_refused"]')
-	# A ring of epoch 1000 that drops everyone, signed with the wrong key.
-	head -c 32 /dev/urandom >"$CP_TMP/wrong.key"
+	"$CTL" genkey >"$CP_TMP/wrong.key"
 	expect_eq "$(push 1 1000 "$CP_TMP/wrong.key")" 9 "status (DENIED)"
 	expect_eq "$(stat 1 '["cluster"]["ring_refused"]')" $((r0 + 1)) "refused"
 	expect_eq "$(epoch_of 1)" "$e0" "epoch"
@@ -337,6 +351,50 @@ test_unauthenticated_push() {
 	# wrap to 0 and lose, so it is refused too.
 	expect_eq "$(push 1 18446744073709551615 "$CP_TMP/cluster.key")" 2 "status (BAD_REQUEST)"
 	expect_eq "$(epoch_of 1)" "$e0" "epoch after a push of epoch 2^64 - 1"
+	on p1 "$CTL" set --access all
+}
+
+# member_key P WHICH: the name of P's current or next member key.
+member_key() {
+	on "p$1" "$CTL" key list -j | python3 -c '
+import json, sys
+print("".join(k["name"] for k in json.load(sys.stdin) if k.get("cluster_key") == sys.argv[1]))' "$2"
+}
+
+# Roll p1-p5 to a new member key one node at a time, the ring edited and
+# checked between steps: each node first accepts the new key (next), then
+# proves with it (current; the old key becomes the next), then drops the old.
+test_rotation() {
+	local i old new w=100
+
+	"$CTL" genkey >"$CP_TMP/cluster2.key"
+	for i in 1 2 3 4 5; do
+		on "p$i" "$CTL" set --next-cluster-key "$CP_TMP/cluster2.key"
+		rotation_edit
+	done
+	new=$(member_key 1 next)
+	for i in 1 2 3 4 5; do
+		old=$(member_key "$i" current)
+		on "p$i" "$CTL" set --cluster-key "$CP_TMP/cluster2.key"
+		expect_eq "$(member_key "$i" current)" "$new" "p$i's current key"
+		expect_eq "$(member_key "$i" next)" "$old" "p$i's next key"
+		rotation_edit
+	done
+	for i in 1 2 3 4 5; do
+		on "p$i" "$CTL" key del "$(member_key "$i" next)"
+		expect_eq "$(member_key "$i" next)" "" "p$i's next key after key del"
+		rotation_edit
+	done
+	on p1 "$CTL" ring set p2 --weight 100
+	converged 3000 1 2 3 4 5
+}
+
+# rotation_edit: a ring change made on p1 reaches p1-p5.
+rotation_edit() {
+	w=$((w == 100 ? 101 : 100))
+	on p1 "$CTL" ring set p2 --weight "$w"
+	converged 3000 1 2 3 4 5
+	on p5 "$CTL" ring show --config | grep -qx "member p2 $(addr 2) weight $w"
 }
 
 test_netns_deleted() {
@@ -381,7 +439,7 @@ test_bad_input() {
 }
 
 ktap_print_header
-ktap_set_plan 16
+ktap_set_plan 17
 setup
 run_test "kernel ring matches ring_vectors.txt" test_kernel_vectors
 run_test "five peers join through one seed" test_join
@@ -397,6 +455,7 @@ run_test "a member leaves" test_leave
 run_test "concurrent changes converge" test_concurrent
 run_test "a member that was down catches up" test_catch_up
 run_test "an unauthenticated ring push is refused" test_unauthenticated_push
+run_test "the member key rolls over node by node" test_rotation
 run_test "clients keep working when a peer's namespace is deleted" test_netns_deleted
 run_test "bad ring edits are refused with a reason" test_bad_input
 ktap_finished

@@ -180,7 +180,7 @@ test_ipv6() {
 	on d "$CTL" put blk "$CP_TMP/block"
 	on d "$CTL" get --peer '[::1]:7001' blk -o "$CP_TMP/got"
 	cmp "$CP_TMP/block" "$CP_TMP/got"
-	expect_err 4 "cachepeerctl: cannot connect to 127.0.0.1:7001: Connection refused" \
+	expect_err 4 "cachepeerctl: get: cannot connect to 127.0.0.1:7001: Connection refused" \
 		on d "$CTL" get --peer 127.0.0.1:7001 blk
 	on d "$CTL" stop
 }

@@ -9,6 +9,8 @@ CP_TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 KSFT=${KSFT:-$CP_TOP/.cache/linux-src/tools/testing/selftests}
 CTL=${CP_CTL:-$CP_TOP/ctl/cachepeerctl}
 KO=${CP_KO:-$CP_TOP/kmod/cachepeer.ko}
+# A test that wants a client key sets it; the caller's must not leak in.
+unset CACHEPEER_KEY
 
 # shellcheck source=/dev/null
 . "$KSFT/kselftest/ktap_helpers.sh"

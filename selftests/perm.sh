@@ -32,6 +32,17 @@ test_unpriv_mutate_refused() {
 	chmod 644 "$CP_TMP/key"
 	expect_err 1 "cachepeerctl: set: permission denied" \
 		as_nobody "$CTL" set --cluster-key "$CP_TMP/key"
+	expect_err 1 "cachepeerctl: set: permission denied" \
+		as_nobody "$CTL" set --access open
+	expect_err 1 "cachepeerctl: key add: permission denied" \
+		as_nobody "$CTL" key add k --role write "$CP_TMP/key"
+	"$CTL" key add k --role read "$CP_TMP/key"
+	expect_err 1 "cachepeerctl: key del: permission denied" as_nobody "$CTL" key del k
+	# Even names and fingerprints are the administrator's.
+	expect_err 1 "cachepeerctl: key list: permission denied" as_nobody "$CTL" key list
+	expect_eq "$("$CTL" key list -j | python3 -c 'import json, sys; print(len(json.load(sys.stdin)))')" \
+		1 "keys after refused edits"
+	"$CTL" key del k
 	expect_eq "$("$CTL" ring -j | json_get members)" "[]" "ring after refused edits"
 	expect_eq "$("$CTL" -j | json_get state)" stopped "state after refused start"
 	expect_eq "$("$CTL" -j | json_get name)" "" "name after refused set"
@@ -87,6 +98,6 @@ ktap_print_header
 ktap_set_plan 3
 load_module
 run_test "unprivileged status works" test_unpriv_read
-run_test "unprivileged start/stop/set/limits/scrub/ring refused: permission denied" test_unpriv_mutate_refused
+run_test "unprivileged start/stop/set/limits/scrub/ring/key refused: permission denied" test_unpriv_mutate_refused
 run_test "a user namespace's root manages only its own node" test_userns_owner
 ktap_finished
