@@ -259,6 +259,8 @@ int cp_client_recv_hdr(struct cp_client *c, struct cp_resp *r)
  */
 int cp_client_key_load(const char *spec, struct cp_client_key *k)
 {
+	/* A secret, its newline, and one byte more to tell a file too long. */
+	uint8_t buf[CACHEPEER_SECRET_MAX + 2];
 	const char *colon;
 	size_t n, name_len;
 	FILE *f;
@@ -276,15 +278,16 @@ int cp_client_key_load(const char *spec, struct cp_client_key *k)
 	f = fopen(colon + 1, "rb");
 	if (!f)
 		return -errno;
-	n = fread(k->secret, 1, sizeof(k->secret), f);
-	/* One more byte than a secret may have, and the newline: too long. */
-	if (n == sizeof(k->secret) && fgetc(f) != EOF)
-		n++;
+	n = fread(buf, 1, sizeof(buf), f);
 	fclose(f);
-	if (n && n <= sizeof(k->secret) && k->secret[n - 1] == '\n')
+	if (n && buf[n - 1] == '\n')
 		n--;
-	if (n < CACHEPEER_SECRET_MIN || n > CACHEPEER_SECRET_MAX)
+	if (n < CACHEPEER_SECRET_MIN || n > CACHEPEER_SECRET_MAX) {
+		explicit_bzero(buf, sizeof(buf));
 		return -EINVAL;
+	}
+	memcpy(k->secret, buf, n);
+	explicit_bzero(buf, sizeof(buf));
 	k->len = n;
 	return 0;
 }

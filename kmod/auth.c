@@ -65,7 +65,8 @@ static struct cp_key *key_new(const char *name, u8 role, const void *secret, siz
 	if (name)
 		strscpy(key->name, name);
 	else
-		snprintf(key->name, sizeof(key->name), CP_MEMBER_PREFIX "%*phN", 4, key->fpr);
+		snprintf(key->name, sizeof(key->name), CP_MEMBER_PREFIX "%*phN", CP_FPR_LEN,
+			 key->fpr);
 	key->name_len = strlen(key->name);
 	key->role = role;
 	refcount_set(&key->ref, 1);
@@ -100,6 +101,23 @@ static struct cp_key __rcu **find_slot(struct cp_keys *k, const char *name)
 void cp_keys_init(struct cp_keys *k)
 {
 	memset(k, 0, sizeof(*k));
+	seqcount_init(&k->member_seq);
+}
+
+/*
+ * The node's lock held: around moving the member keys between slots. With
+ * BHs off, so that a lookup from softirq cannot spin on this CPU.
+ */
+static void member_move_begin(struct cp_keys *k)
+{
+	local_bh_disable();
+	write_seqcount_begin(&k->member_seq);
+}
+
+static void member_move_end(struct cp_keys *k)
+{
+	write_seqcount_end(&k->member_seq);
+	local_bh_enable();
 }
 
 /* The node is gone: nothing uses its keys any more. */
@@ -158,13 +176,15 @@ struct cp_key *cp_keys_del(struct cp_keys *k, const char *name)
 
 	if (!slot)
 		return ERR_PTR(-ENOENT);
+	if (slot != &k->member[0] || !deref(&k->member[1]))
+		return unlink_slot(k, slot);
+	next = deref(&k->member[1]);
+	member_move_begin(k);
 	key = unlink_slot(k, slot);
-	if (slot == &k->member[0] && deref(&k->member[1])) {
-		next = deref(&k->member[1]);
-		WRITE_ONCE(next->next, false);
-		rcu_assign_pointer(k->member[0], next);
-		RCU_INIT_POINTER(k->member[1], NULL);
-	}
+	WRITE_ONCE(next->next, false);
+	rcu_assign_pointer(k->member[0], next);
+	RCU_INIT_POINTER(k->member[1], NULL);
+	member_move_end(k);
 	return key;
 }
 
@@ -183,14 +203,20 @@ int cp_keys_set_member(struct cp_keys *k, const void *secret, size_t len, bool n
 	*gone = NULL;
 	if (IS_ERR(key))
 		return PTR_ERR(key);
+	if (next && !cur) {
+		/* A next key is one to move to: there must be one to move from. */
+		cp_key_put(key);
+		return -ENOKEY;
+	}
 	if (!next && nxt && !memcmp(nxt->fpr, key->fpr, CP_FPR_LEN)) {
 		/* The next becomes the current, and the current the next. */
 		cp_key_put(key);
+		member_move_begin(k);
 		WRITE_ONCE(nxt->next, false);
-		if (cur)
-			WRITE_ONCE(cur->next, true);
+		WRITE_ONCE(cur->next, true);
 		rcu_assign_pointer(k->member[0], nxt);
 		rcu_assign_pointer(k->member[1], cur);
+		member_move_end(k);
 		return 0;
 	}
 	if (cur && !memcmp(cur->fpr, key->fpr, CP_FPR_LEN)) {
@@ -213,15 +239,18 @@ int cp_keys_set_member(struct cp_keys *k, const void *secret, size_t len, bool n
 struct cp_key *cp_keys_get(struct cp_keys *k, const void *name, size_t len)
 {
 	struct cp_key *key, *found = NULL;
-	unsigned int i;
+	unsigned int i, seq;
 
 	rcu_read_lock();
-	for (i = 0; i < CP_SLOTS && !found; i++) {
-		key = rcu_dereference(*slot_at(k, i));
-		if (key && key->name_len == len && !memcmp(key->name, name, len) &&
-		    refcount_inc_not_zero(&key->ref))
-			found = key;
-	}
+	do {
+		seq = read_seqcount_begin(&k->member_seq);
+		for (i = 0; i < CP_SLOTS && !found; i++) {
+			key = rcu_dereference(*slot_at(k, i));
+			if (key && key->name_len == len && !memcmp(key->name, name, len) &&
+			    refcount_inc_not_zero(&key->ref))
+				found = key;
+		}
+	} while (!found && read_seqcount_retry(&k->member_seq, seq));
 	rcu_read_unlock();
 	return found;
 }
@@ -284,16 +313,19 @@ int cp_keys_sign(struct cp_keys *k, const void *data, size_t len, u8 *mac)
 bool cp_keys_verify(struct cp_keys *k, const void *data, size_t len, const u8 *mac)
 {
 	u8 want[CACHEPEER_HMAC_LEN];
+	unsigned int i, seq;
 	bool ok = false;
-	unsigned int i;
 
 	rcu_read_lock();
-	for (i = 0; i < ARRAY_SIZE(k->member) && !ok; i++) {
-		struct cp_key *key = rcu_dereference(k->member[i]);
+	do {
+		seq = read_seqcount_begin(&k->member_seq);
+		for (i = 0; i < ARRAY_SIZE(k->member) && !ok; i++) {
+			struct cp_key *key = rcu_dereference(k->member[i]);
 
-		ok = key && !crypto_shash_tfm_digest(key->tfm, data, len, want) &&
-		     !crypto_memneq(want, mac, sizeof(want));
-	}
+			ok = key && !crypto_shash_tfm_digest(key->tfm, data, len, want) &&
+			     !crypto_memneq(want, mac, sizeof(want));
+		}
+	} while (!ok && read_seqcount_retry(&k->member_seq, seq));
 	rcu_read_unlock();
 	memzero_explicit(want, sizeof(want));
 	return ok;

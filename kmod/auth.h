@@ -7,6 +7,7 @@
 #include <linux/mutex.h>
 #include <linux/rcupdate.h>
 #include <linux/refcount.h>
+#include <linux/seqlock.h>
 #include <linux/workqueue.h>
 
 #include <linux/cachepeer.h>
@@ -32,10 +33,15 @@ struct cp_key {
 	char name[CACHEPEER_NAME_MAX + 1];
 };
 
-/* A node's keys; edits under the node's lock (which also serialises them). */
+/*
+ * A node's keys; edits under the node's lock (which also serialises them).
+ * The member keys move between their two slots (a swap, the next promoted):
+ * member_seq lets a lookup that found nothing see whether it raced one.
+ */
 struct cp_keys {
 	struct cp_key __rcu *key[CACHEPEER_KEYS_MAX];	/* clients' */
 	struct cp_key __rcu *member[2];			/* current, next */
+	seqcount_t member_seq;
 	atomic_t n;					/* all of them */
 };
 

@@ -22,6 +22,10 @@ bool cp_hello_allows(struct cp_conn *conn, u8 op)
 	u8 access = cp_access_now(conn->svc);
 	u8 role = conn->role;
 
+	/* A deleted key's connections are closing: they may do no more. */
+	if (conn->key && READ_ONCE(conn->key->dead))
+		role = CACHEPEER_ROLE_NONE;
+
 	/* A request before HELLO closes the door on it. */
 	if (op != CACHEPEER_OP_HELLO && conn->hello == HELLO_NONE)
 		conn->hello = HELLO_DONE;

@@ -272,6 +272,8 @@ static int set_member_key(struct cp_service *svc, const struct nlattr *a, bool n
 	ret = cp_keys_set_member(&svc->keys, nla_data(a), nla_len(a), next, &gone);
 	if (ret == -EEXIST)
 		NL_SET_ERR_MSG_ATTR(info->extack, a, "this key is the current cluster key");
+	else if (ret == -ENOKEY)
+		NL_SET_ERR_MSG_ATTR(info->extack, a, "set a cluster key before a next one");
 	else if (ret)
 		NL_SET_ERR_MSG_ATTR(info->extack, a, "cannot set up hmac(sha256) with this key");
 	if (gone)

@@ -371,4 +371,34 @@ TEST_F_TIMEOUT(auth, client_library_hello, 600)
 	cp_client_close(&c);
 }
 
+/* Key files: the longest secret with and without its newline, one byte more. */
+TEST_F_TIMEOUT(auth, key_files, 600)
+{
+	char path[128], spec[160], text[CACHEPEER_SECRET_MAX + 2];
+	struct cp_client_key k;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/long.key", self->dir);
+	snprintf(spec, sizeof(spec), "long:%s", path);
+	memset(text, 'k', sizeof(text));
+	text[CACHEPEER_SECRET_MAX] = '\n';
+	ASSERT_NE(NULL, f = fopen(path, "w"));
+	ASSERT_EQ(CACHEPEER_SECRET_MAX + 1, fwrite(text, 1, CACHEPEER_SECRET_MAX + 1, f));
+	ASSERT_EQ(0, fclose(f));
+	ASSERT_EQ(0, cp_client_key_load(spec, &k));
+	ASSERT_EQ(CACHEPEER_SECRET_MAX, k.len);
+	ASSERT_EQ(0, run("key add long --role read %s", path));
+	/* A secret one byte too long, newline or not. */
+	text[CACHEPEER_SECRET_MAX] = 'k';
+	ASSERT_NE(NULL, f = fopen(path, "w"));
+	ASSERT_EQ(CACHEPEER_SECRET_MAX + 1, fwrite(text, 1, CACHEPEER_SECRET_MAX + 1, f));
+	ASSERT_EQ(0, fclose(f));
+	ASSERT_EQ(-EINVAL, cp_client_key_load(spec, &k));
+	/* A next cluster key needs a current one to move from. */
+	snprintf(path, sizeof(path), "%s/writer.key", self->dir);
+	ASSERT_NE(0, run("set --next-cluster-key %s 2>/dev/null", path));
+	ASSERT_EQ(0, run("set --cluster-key %s", path));
+	ASSERT_EQ(0, run("set --next-cluster-key %s/reader.key", self->dir));
+}
+
 TEST_HARNESS_MAIN

@@ -82,7 +82,8 @@
  *                                          connection may do before (or
  *                                          without) HELLO (default AUTO)
  *             CACHEPEER_A_NODE_NEXT_CLUSTER_KEY binary, write only: the next
- *                                          member key (see KEY_ADD below)
+ *                                          member key (see KEY_ADD below);
+ *                                          -ENOKEY without a current one
  *             CACHEPEER_A_NODE_IDLE_TIMEOUT u32, seconds a connection with
  *                                          nothing in flight and no bytes
  *                                          either way may stay (600; 0: never;
@@ -171,7 +172,7 @@
  * CACHEPEER_CMD_KEY_DEL (do, admin)
  *   request:  CACHEPEER_A_NODE_KEY nesting CACHEPEER_A_KEY_NAME
  *   Removes the key and closes every connection authenticated with it; a
- *   member key (its name is "member." and its fingerprint) too.
+ *   member key (its name is "member." and its fingerprint in hex) too.
  *
  * CACHEPEER_CMD_KEY_GET (dump, admin)
  *   reply:    one message per key, CACHEPEER_A_NODE_KEY nesting _NAME,
