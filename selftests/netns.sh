@@ -59,6 +59,23 @@ test_state_errors() {
 	expect_eq "$(on a "$CTL" -j | json_get name)" n-a "name after rejected set"
 }
 
+# Anyone who can reach an open node may write: start says so, once, when
+# the node listens beyond loopback with access open (no key, or set so).
+test_open_warning() {
+	local warn="cachepeerctl: warning: access is open: anyone reaching 0.0.0.0:7001 may PUT and DEL"
+
+	on b "$CTL" stop
+	expect_eq "$(on b "$CTL" start --listen 0.0.0.0:7001 --dir "$CP_TMP/b" 2>&1)" "$warn" "open"
+	on b "$CTL" | grep -qx '  access: open (auto: writes once there is a key)'
+	on b "$CTL" stop
+	expect_eq "$(on b "$CTL" start $(start_args b) 2>&1)" "" "open on loopback"
+	on b "$CTL" stop
+	on b "$CTL" set --access writes
+	expect_eq "$(on b "$CTL" start --listen 0.0.0.0:7001 --dir "$CP_TMP/b" 2>&1)" "" "writes"
+	expect_eq "$(on b "$CTL" -j | json_get access)" writes "policy"
+	on b "$CTL" set --access auto
+}
+
 test_netns_delete() {
 	ns_add c
 	on c "$CTL" start $(start_args c)
@@ -80,12 +97,13 @@ test_rmmod_with_namespaces() {
 }
 
 ktap_print_header
-ktap_set_plan 6
+ktap_set_plan 7
 setup
 run_test "family resolves in every namespace" test_family_resolves
 run_test "status reports version, state and name" test_status_fields
 run_test "state and name are per namespace" test_independent
 run_test "start/stop/set errors are one line with the reason" test_state_errors
+run_test "start warns when an open node listens beyond loopback" test_open_warning
 run_test "deleting a namespace with a running node" test_netns_delete
 run_test "rmmod while namespaces with running nodes exist" test_rmmod_with_namespaces
 ktap_finished
