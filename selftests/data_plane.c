@@ -15,6 +15,7 @@
 #include <netinet/in.h>
 #include <linux/tcp.h>
 #include <poll.h>
+#include <pthread.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
@@ -224,6 +225,27 @@ TEST_F(node, small_responses_coalesced)
 	cp_client_close(&c);
 }
 
+struct sender {
+	struct cp_client *c;
+	const struct cp_msg *msgs;
+	int n, err;
+};
+
+/*
+ * Sends every request while the test reads answers: a client that sent
+ * them all first would stop reading for as long as that takes, which on a
+ * slow kernel is longer than the node waits for a reader (the stall timeout).
+ */
+static void *send_all(void *arg)
+{
+	struct sender *s = arg;
+	int i;
+
+	for (i = 0; i < s->n && !s->err; i++)
+		s->err = cp_client_send(s->c, &s->msgs[i]);
+	return NULL;
+}
+
 TEST_F_TIMEOUT(node, pipelined_out_of_order, 600)
 {
 	enum { N = 1000, BS = 64 * 1024 };
@@ -233,7 +255,9 @@ TEST_F_TIMEOUT(node, pipelined_out_of_order, 600)
 	char keys[N][16];
 	uint64_t last_id = 0;
 	int i, out_of_order = 0;
+	struct sender snd;
 	struct cp_client c;
+	pthread_t tid;
 
 	ASSERT_NE(NULL, data);
 	ASSERT_NE(NULL, msgs);
@@ -259,8 +283,8 @@ TEST_F_TIMEOUT(node, pipelined_out_of_order, 600)
 		m->key_len = strlen(keys[i]);
 	}
 	ASSERT_EQ(0, do_connect(&c));
-	for (i = 0; i < N; i++)
-		ASSERT_EQ(0, cp_client_send(&c, &msgs[i]));
+	snd = (struct sender){ .c = &c, .msgs = msgs, .n = N };
+	ASSERT_EQ(0, pthread_create(&tid, NULL, send_all, &snd));
 	for (i = 0; i < N; i++) {
 		struct cp_resp r;
 		struct cp_msg *m;
@@ -283,6 +307,8 @@ TEST_F_TIMEOUT(node, pipelined_out_of_order, 600)
 		ASSERT_EQ(0, memcmp(buf, data + m->offset, m->length));
 		ASSERT_EQ(ref_crc(data + m->offset, m->length), r.crc);
 	}
+	ASSERT_EQ(0, pthread_join(tid, NULL));
+	ASSERT_EQ(0, snd.err);
 	TH_LOG("%d of %d answers overtook an earlier request", out_of_order, N);
 	ASSERT_LT(0, out_of_order);
 	cp_client_close(&c);

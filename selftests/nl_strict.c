@@ -520,7 +520,7 @@ static bool name_ok(const char *name)
 	return n == strlen(name) && n >= 1 && n <= CACHEPEER_NAME_MAX;
 }
 
-TEST_F(node, random_requests)
+TEST_F_TIMEOUT(node, random_requests, 600)
 {
 	unsigned int seed = 1234, ok = 0, refused = 0;
 	int i, j;
