@@ -127,7 +127,7 @@ static struct cachepeer_req frame(uint8_t op, uint64_t id)
 /*
  * A connection to the node, from src (an address on lo) unless NULL, whose
  * receive buffer is rcvbuf bytes (0: the default) so that what the node
- * sends backs up into the node once it is full.
+ * sends backs up into the node once it is full. Its fd, or -errno.
  */
 static int dial(const char *src, int rcvbuf)
 {
@@ -135,8 +135,10 @@ static int dial(const char *src, int rcvbuf)
 	struct timeval tv = { .tv_sec = 20 };
 	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
 
+	int err;
+
 	if (fd < 0)
-		return -1;
+		return -errno;
 	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
 	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 	if (rcvbuf)
@@ -153,8 +155,9 @@ static int dial(const char *src, int rcvbuf)
 		goto err;
 	return fd;
 err:
+	err = -errno;
 	close(fd);
-	return -1;
+	return err;
 }
 
 /* n RING_GETs, ids 0..n-1, in one write. */
