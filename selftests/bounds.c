@@ -36,7 +36,7 @@ FIXTURE_SETUP(bounds)
 	ASSERT_EQ(0, setrlimit(RLIMIT_NOFILE, &rl));
 	ASSERT_EQ(0, node_env(self->dir));
 	snprintf(cmd, sizeof(cmd), "%s start --listen %s --dir %s --frame-timeout %d",
-		 ctl(), PEER, self->dir, FRAME_TIMEOUT_MS);
+		 ctl(), PEER, self->dir, FRAME_TIMEOUT_MS * cp_time_scale());
 	ASSERT_EQ(0, system(cmd));
 }
 

@@ -51,6 +51,19 @@ static inline void fill_random(void *buf, size_t len, uint64_t seed)
 	}
 }
 
+/*
+ * How much slower than a stock kernel this one is (CP_TIME_SCALE, set by
+ * make check-debug): a node timeout that only bounds how long a test has
+ * to watch something (not one whose length is what is tested) is scaled.
+ */
+static inline int cp_time_scale(void)
+{
+	const char *s = getenv("CP_TIME_SCALE");
+	int n = s ? atoi(s) : 1;
+
+	return n < 1 ? 1 : n > 100 ? 100 : n;
+}
+
 static inline const char *ctl(void)
 {
 	return getenv("CP_CTL") ?: "../ctl/cachepeerctl";

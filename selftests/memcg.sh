@@ -17,17 +17,23 @@ hostile() {
 import socket, struct, sys, time
 n, count = int(sys.argv[1]), int(sys.argv[2])
 frame = lambda i: struct.pack(">IBBHQHHIQQQ", 0x43505251, 1, 6, 0, i, 0, 0, 0, 0, 0, 0)
-conns = []
+conns, pipeline = [], b"".join(frame(i) for i in range(count))
+# All connected first, then all sent at once: the node closes each a frame
+# timeout after it stops reading, and the test wants them all at once.
 for _ in range(n):
     s = socket.socket()
     s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
     try:
         s.connect(("127.0.0.1", 7000))
         s.settimeout(5)
-        s.sendall(b"".join(frame(i) for i in range(count)))
     except OSError:
         pass			# refused, reset: the node said no
     conns.append(s)
+for s in conns:
+    try:
+        s.sendall(pipeline)
+    except OSError:
+        pass
 closed, end = 0, time.time() + 60
 while conns and time.time() < end:
     for s in list(conns):
@@ -71,7 +77,7 @@ test_memcg_bounds_node() {
 	       exec setpriv --reuid=nobody --regid=nogroup --clear-groups --inh-caps=-all \
 		    unshare --user --map-root-user --net sh -ec '
 			ip link set lo up
-			\"$CTL\" start --listen 127.0.0.1:7000 --dir \"$CP_TMP/m\" --frame-timeout 2000
+			\"$CTL\" start --listen 127.0.0.1:7000 --dir \"$CP_TMP/m\" --frame-timeout $((5000 * ${CP_TIME_SCALE:-1}))
 			\"$CTL\" ring load \"$CP_TMP/ring\"
 			echo \$\$ >\"$CP_TMP/pid\"
 			until [ -e \"$CP_TMP/done\" ]; do sleep 0.1; done
