@@ -62,11 +62,6 @@ os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)' "$1"
 	echo 3 >/proc/sys/vm/drop_caches
 }
 
-# flip FILE OFFSET: change one byte of FILE on disk.
-flip() {
-	printf '\xff' | dd of="$1" bs=1 seek="$2" conv=notrunc status=none
-}
-
 # A block stored, then cold (node restarted, pages dropped) with a byte
 # changed on disk at OFFSET: the store in $CP_TMP/$1, block 'blk' of $2 bytes.
 cold_corrupt_block() {
@@ -128,7 +123,7 @@ test_corruption() {
 	f=$(ls "$CP_TMP/c" | grep -v lost+found)
 	# Flip one byte of the stored file and push it to disk, then drop the
 	# page cache: the node has to read the block back and must notice.
-	printf '\xff' | dd of="$CP_TMP/c/$f" bs=1 seek=1000000 conv=notrunc status=none
+	flip "$CP_TMP/c/$f" 1000000
 	sync
 	# drop_caches skips folios still held by per-CPU LRU batches; DONTNEED
 	# drains those and evicts the file's clean pages for certain.

@@ -122,6 +122,17 @@ wait_for() {
 	done
 }
 
+# flip FILE OFFSET: invert the byte of FILE at OFFSET. Inverted, not set to
+# a constant: one byte in 256 of random data already holds any constant, and
+# the "corrupt" block would then be intact.
+flip() {
+	local b
+
+	b=$(od -An -tu1 -j "$2" -N1 "$1") || return
+	# shellcheck disable=SC2059 # the format is the byte, built here
+	printf "\\$(printf %o $((~b & 255)))" | dd of="$1" bs=1 seek="$2" conv=notrunc status=none
+}
+
 # fails CMD...: CMD must exit non-zero.
 fails() {
 	if "$@"; then

@@ -258,7 +258,7 @@ test_scrub() {
 	on l "$CTL" put good "$CP_TMP/block"
 	on l "$CTL" put bad "$CP_TMP/block"
 	f=$d/$(name_of bad $((4 << 20)))
-	printf '\xff' | dd of="$f" bs=1 seek=3000000 conv=notrunc status=none
+	flip "$f" 3000000
 	sync
 	# The patrol skips blocks used in the last minute; an on-demand pass
 	# checks them all.
