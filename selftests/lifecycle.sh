@@ -9,6 +9,7 @@
 source "$(dirname "$0")/lib.sh"
 
 stat_of() { on l "$CTL" stats -j | python3 -c "import json,sys; print(json.load(sys.stdin)['stats']['$1'])"; }
+no_conns() { [ "$(stat_of conns)" = 0 ]; }
 scrub_of() { on l "$CTL" scrub -j | python3 -c "import json,sys; print(json.load(sys.stdin)['$1'])"; }
 
 # name_of KEY SIZE: the file name the node stores block KEY of SIZE bytes under
@@ -298,6 +299,8 @@ test_stats_exact() {
 	expect_err 3 "cachepeerctl: get 'nope': not found" on l "$CTL" get nope -o /dev/null
 	on l "$CTL" stat a >/dev/null
 	on l "$CTL" del b
+	# The tool's connections are freed after it has its answers.
+	wait_for 60 no_conns
 	on l "$CTL" stats -j >"$CP_TMP/stats.json"
 	python3 - "$CP_TMP/stats.json" <<'PY'
 import json, sys

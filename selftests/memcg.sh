@@ -9,13 +9,13 @@ source "$(dirname "$0")/lib.sh"
 
 CG_ROOT=/sys/fs/cgroup
 
-# hostile N COUNT: N connections with tiny receive buffers, each pipelining
+# hostile N COUNT WAIT: N connections with tiny receive buffers, each pipelining
 # COUNT RING_GETs and never reading, until the node has closed them all (or
-# a minute has passed). Prints how many the node closed.
+# WAIT seconds have passed). Prints how many the node closed.
 hostile() {
 	python3 - "$@" <<'EOF'
 import socket, struct, sys, time
-n, count = int(sys.argv[1]), int(sys.argv[2])
+n, count, wait = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
 frame = lambda i: struct.pack(">IBBHQHHIQQQ", 0x43505251, 1, 6, 0, i, 0, 0, 0, 0, 0, 0)
 conns, pipeline = [], b"".join(frame(i) for i in range(count))
 # All connected first, then all sent at once: the node closes each a frame
@@ -34,7 +34,7 @@ for s in conns:
         s.sendall(pipeline)
     except OSError:
         pass
-closed, end = 0, time.time() + 60
+closed, end = 0, time.time() + wait
 while conns and time.time() < end:
     for s in list(conns):
         # The node closed it (reset, or FIN): no longer ESTABLISHED.
@@ -94,7 +94,7 @@ test_memcg_bounds_node() {
 	wait_for 10 sh -c "! [ -s '$cg/cgroup.procs' ]"
 
 	before=$(cat "$cg/memory.current")
-	nsenter --net="$net" bash -c "$(declare -f hostile); hostile 100 512" >"$CP_TMP/closed" &
+	nsenter --net="$net" bash -c "$(declare -f hostile); hostile 100 512 $((60 * ${CP_TIME_SCALE:-1}))" >"$CP_TMP/closed" &
 	max=$before
 	while ! [ -s "$CP_TMP/closed" ]; do
 		cur=$(cat "$cg/memory.current")
