@@ -205,7 +205,7 @@ static int closed_by_node(int fd)
  */
 static int wait_stat(const char *name, long long want, double secs, bool below)
 {
-	double end = now() + secs;
+	double end = now() + secs * cp_time_scale();
 	long long v;
 
 	while ((v = node_stat(name)) < 0 || (below ? v > want : v < want)) {
