@@ -80,8 +80,17 @@ int cp_evict_admit(struct cp_store *st, u64 size, bool recheck)
 {
 	u64 max_bytes = READ_ONCE(st->limits.max_bytes);
 
-	if (!recheck)
+	if (!recheck) {
 		update_fs_state(st);
+		/*
+		 * A block just deleted from a worker frees its space only at its
+		 * deferred last fput: a PUT right after a DEL must see it.
+		 */
+		if (READ_ONCE(st->no_space)) {
+			flush_delayed_fput();
+			update_fs_state(st);
+		}
+	}
 	if ((!recheck && READ_ONCE(st->no_space)) || (max_bytes && size > max_bytes))
 		return -ENOSPC;
 	if (READ_ONCE(st->limits.policy) == CP_EVICT_NONE && over_limits(st, 1, size))

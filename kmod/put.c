@@ -281,13 +281,19 @@ int cp_store_put_commit(struct cp_put *put, bool check_crc, u32 want_crc)
 	return 0;
 }
 
-/* Drops an uncommitted anonymous file, so nothing is left behind. */
+/*
+ * Drops an uncommitted anonymous file, so nothing is left behind. The file
+ * goes before its bytes stop counting as free: from a worker the last fput
+ * is deferred, and the maintenance pass that sees the disk full flushes
+ * deferred fputs before it culls, which it can only do for one already
+ * queued. The other order left a window in which a failed PUT cost a block.
+ */
 void cp_store_put_free(struct cp_put *put)
 {
 	if (!put)
 		return;
-	put_release(put);
 	if (put->tmp)
 		fput(put->tmp);
+	put_release(put);
 	kvfree(put);
 }
