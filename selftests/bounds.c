@@ -340,6 +340,22 @@ TEST_F_TIMEOUT(bounds, unread_answers_cost_their_bytes, 600)
 }
 
 /*
+ * A connection the node accepted and reset (fd, or dial()'s error): not
+ * served, and closed. On a slow kernel the reset can come before connect()
+ * returns, which then fails with ECONNRESET.
+ */
+static bool refused(int fd)
+{
+	bool ok;
+
+	if (fd < 0)
+		return fd == -ECONNRESET;
+	ok = ping(fd) != CACHEPEER_S_OK && closed_by_node(fd);
+	close(fd);
+	return ok;
+}
+
+/*
  * 256 connections from one address are served; the 257th is accepted and
  * reset, and counted. Another address still gets in, until the node's own
  * limit.
@@ -355,10 +371,7 @@ TEST_F_TIMEOUT(bounds, connection_limits, 600)
 		ASSERT_EQ(CACHEPEER_S_OK, ping(fds[i]));
 	}
 	fd = dial(NULL, 0);
-	ASSERT_LE(0, fd);
-	ASSERT_NE(CACHEPEER_S_OK, ping(fd));
-	ASSERT_TRUE(closed_by_node(fd));
-	close(fd);
+	ASSERT_TRUE(refused(fd));
 	ASSERT_EQ(1, node_stat("conns_refused_source"));
 
 	other = dial("127.0.0.2", 0);
@@ -369,9 +382,7 @@ TEST_F_TIMEOUT(bounds, connection_limits, 600)
 	/* The node's limit, now one less than it has: nobody more gets in. */
 	ASSERT_EQ(0, ctl_set("--max-conns 256"));
 	fd = dial("127.0.0.3", 0);
-	ASSERT_LE(0, fd);
-	ASSERT_NE(CACHEPEER_S_OK, ping(fd));
-	close(fd);
+	ASSERT_TRUE(refused(fd));
 	ASSERT_EQ(1, node_stat("conns_refused"));
 	/* Those it has are kept. */
 	ASSERT_EQ(CACHEPEER_S_OK, ping(other));

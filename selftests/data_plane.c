@@ -975,8 +975,10 @@ FIXTURE_SETUP(disk)
 	snprintf(cmd, sizeof(cmd), "mkdir %2$s && mount -o loop %1$s/img %2$s && rmdir %2$s/%3$s",
 		 self->dir, self->mnt, "lost+found");
 	ASSERT_EQ(0, system(cmd));
-	snprintf(cmd, sizeof(cmd), "%s start --listen %s --dir %s --max-block 64M", ctl(), PEER,
-		 self->mnt);
+	/* A PUT's frame, payload included, must arrive within the frame timeout. */
+	snprintf(cmd, sizeof(cmd),
+		 "%s start --listen %s --dir %s --max-block 64M --frame-timeout %d", ctl(), PEER,
+		 self->mnt, 30000 * cp_time_scale());
 	ASSERT_EQ(0, system(cmd));
 }
 
