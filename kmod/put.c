@@ -7,6 +7,7 @@
  */
 
 #include <linux/cred.h>
+#include <linux/falloc.h>
 #include <linux/file.h>
 #include <linux/fs.h>
 #include <linux/mount.h>
@@ -23,7 +24,7 @@ struct cp_put {
 	u8 key[CACHEPEER_KEY_MAX];
 	u64 size;
 	u64 done;
-	u64 held;		/* bytes counted in st->put_bytes */
+	u64 held;		/* bytes counted in st->put_bytes: write_all() */
 	u32 seg_acc;		/* CRC of the current, unfinished segment */
 	u32 nseg;
 	u32 seg_crc[];
@@ -89,12 +90,20 @@ struct cp_put *cp_store_put_begin(struct cp_store *st, const u8 *id, const u8 *k
 	return put;
 }
 
+/*
+ * Write len bytes at *pos. Their space counts as held (free, to culling)
+ * from before the write begins until the PUT commits or is freed: counted
+ * only after, a maintenance pass in between would find the disk fuller and
+ * nothing held, and cull a stored block for a PUT that may yet fail.
+ */
 static int write_all(struct cp_put *put, const void *buf, size_t len, loff_t *pos)
 {
 	const struct cred *old = override_creds(put->st->cred);
 	ssize_t n;
 	int err = 0;
 
+	put->held += len;
+	atomic64_add(len, &put->st->put_bytes);
 	while (len) {
 		n = kernel_write(put->tmp, buf, len, pos);
 		if (n <= 0) {
@@ -105,6 +114,9 @@ static int write_all(struct cp_put *put, const void *buf, size_t len, loff_t *po
 		len -= n;
 	}
 	revert_creds(old);
+	/* What was not written takes no space. */
+	put->held -= len;
+	atomic64_sub(len, &put->st->put_bytes);
 	return err;
 }
 
@@ -119,9 +131,6 @@ int cp_store_put_write(struct cp_put *put, const void *buf, size_t len)
 	if (len > put->size - put->done)
 		return -EINVAL;
 	err = write_all(put, buf, len, &pos);
-	/* Written, even in part: the space is taken until commit or free. */
-	put->held += pos - put->done;
-	atomic64_add(pos - put->done, &put->st->put_bytes);
 	if (err)
 		return err;
 	while (left) {
@@ -282,18 +291,32 @@ int cp_store_put_commit(struct cp_put *put, bool check_crc, u32 want_crc)
 }
 
 /*
- * Drops an uncommitted anonymous file, so nothing is left behind. The file
- * goes before its bytes stop counting as free: from a worker the last fput
- * is deferred, and the maintenance pass that sees the disk full flushes
- * deferred fputs before it culls, which it can only do for one already
- * queued. The other order left a window in which a failed PUT cost a block.
+ * Drops an uncommitted anonymous file, so nothing is left behind. Its
+ * space is given back before its bytes stop counting as free: from a
+ * worker the last fput is deferred, and flush_delayed_fput() in the
+ * maintenance pass does not wait for a deferred fput already running
+ * elsewhere, so until that is done the bytes would be neither free nor
+ * held, and the pass could cull a stored block for them (the debug kernel,
+ * slower, hit that window). Punching the file's blocks out frees them here
+ * and now; where holes cannot be punched, the fput is all there is.
  */
 void cp_store_put_free(struct cp_put *put)
 {
+	const struct cred *old;
+	loff_t size;
+
 	if (!put)
 		return;
-	if (put->tmp)
+	if (put->tmp) {
+		size = i_size_read(file_inode(put->tmp));
+		if (size) {
+			old = override_creds(put->st->cred);
+			vfs_fallocate(put->tmp, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, 0,
+				      size);
+			revert_creds(old);
+		}
 		fput(put->tmp);
+	}
 	put_release(put);
 	kvfree(put);
 }
