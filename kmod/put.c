@@ -291,7 +291,9 @@ int cp_store_put_commit(struct cp_put *put, bool check_crc, u32 want_crc)
 }
 
 /*
- * Drops an uncommitted anonymous file, so nothing is left behind. Its
+ * Process context (a PUT is freed by the work that received or committed
+ * it, or by its connection's close work). Drops an uncommitted anonymous
+ * file, so nothing is left behind. Its
  * space is given back before its bytes stop counting as free: from a
  * worker the last fput is deferred, and flush_delayed_fput() in the
  * maintenance pass does not wait for a deferred fput already running
@@ -307,6 +309,7 @@ void cp_store_put_free(struct cp_put *put)
 
 	if (!put)
 		return;
+	might_sleep();
 	if (put->tmp) {
 		size = i_size_read(file_inode(put->tmp));
 		if (size) {
