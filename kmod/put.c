@@ -293,14 +293,14 @@ int cp_store_put_commit(struct cp_put *put, bool check_crc, u32 want_crc)
 /*
  * Process context (a PUT is freed by the work that received or committed
  * it, or by its connection's close work). Drops an uncommitted anonymous
- * file, so nothing is left behind. Its
- * space is given back before its bytes stop counting as free: from a
- * worker the last fput is deferred, and flush_delayed_fput() in the
- * maintenance pass does not wait for a deferred fput already running
- * elsewhere, so until that is done the bytes would be neither free nor
- * held, and the pass could cull a stored block for them (the debug kernel,
- * slower, hit that window). Punching the file's blocks out frees them here
- * and now; where holes cannot be punched, the fput is all there is.
+ * file, so nothing is left behind. Its space is given back before its
+ * bytes stop counting as free: from a worker the last fput is deferred,
+ * and flush_delayed_fput() in the maintenance pass does not wait for a
+ * deferred fput already running elsewhere, so until that is done the
+ * bytes would be neither free nor held, and the pass could cull a stored
+ * block for them (the debug kernel, slower, hit that window). Punching the
+ * file's blocks out frees them here and now; where holes cannot be
+ * punched, the fput is all there is.
  */
 void cp_store_put_free(struct cp_put *put)
 {
