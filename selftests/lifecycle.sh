@@ -401,7 +401,7 @@ PY
 # segments when RPS moves them off the client's, and not on the client's
 # CPU when the client's own send() processes them (lo without RPS).
 test_conns_tx_cpu() {
-	[ "$(nproc)" -ge 2 ] || { echo "needs 2 CPUs"; exit "$KSFT_SKIP"; }
+	[ "$(nproc)" -ge 2 ] || skip "needs 2 CPUs"
 	on l "$CTL" start $(start_args cpu)
 	on l python3 - "$CTL" <<'PY'
 import json, os, socket, struct, subprocess, sys

@@ -52,14 +52,10 @@ cg_stat() { awk -v k="$2" '$1 == k { print $2 }' "$cg/$1"; }
 
 test_memcg_bounds_node() {
 	if [ "$(sysctl -n kernel.unprivileged_userns_clone 2>/dev/null || echo 1)" != 1 ]; then
-		echo "unprivileged user namespaces are disabled"
-		return "$KSFT_SKIP"
+		skip "unprivileged user namespaces are disabled"
 	fi
 	[ -e "$CG_ROOT/cgroup.controllers" ] || mount -t cgroup2 none "$CG_ROOT"
-	grep -qw memory "$CG_ROOT/cgroup.controllers" || {
-		echo "no memory controller"
-		return "$KSFT_SKIP"
-	}
+	grep -qw memory "$CG_ROOT/cgroup.controllers" || skip "no memory controller"
 	echo +memory >"$CG_ROOT/cgroup.subtree_control"
 	cg=$CG_ROOT/cachepeer-test-$$
 	mkdir "$cg"

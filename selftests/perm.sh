@@ -64,8 +64,7 @@ test_unpriv_mutate_refused() {
 
 test_userns_owner() {
 	if [ "$(sysctl -n kernel.unprivileged_userns_clone 2>/dev/null || echo 1)" != 1 ]; then
-		echo "unprivileged user namespaces are disabled"
-		return "$KSFT_SKIP"
+		skip "unprivileged user namespaces are disabled"
 	fi
 	# Root of a new user namespace has no rights over the initial network
 	# namespace, which the initial user namespace owns...
