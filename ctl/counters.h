@@ -41,7 +41,7 @@ extern const unsigned int ncounters;
 extern const char * const op_names[CACHEPEER_OP_MAX + 1];
 extern const char * const status_ids[CACHEPEER_S_MAX + 1];
 
-#define CP_COUNTERS_MAX 48
+#define CP_COUNTERS_MAX 64
 
 struct cp_node_stats {
 	__u64 v[CP_COUNTERS_MAX];	/* by index in counters[] */

@@ -11,7 +11,7 @@
  * that wins. Every member also gossips its ring to two random members each
  * second, so a member that missed a push (down, partitioned, restarted)
  * catches up. All of it runs in workers on cp_peer_wq, which a stopping
- * node drains.
+ * node drains, over the node's pooled connections to the members (peer.c).
  *
  * Locking: cl->lock (a mutex) serialises ring changes, the HMAC transform
  * and the node's name as the ring knows it; it nests inside the node's
@@ -26,8 +26,6 @@
 
 #define CP_GOSSIP_PERIOD	HZ
 #define CP_GOSSIP_FANOUT	2
-
-static struct workqueue_struct *cp_peer_wq __ro_after_init;
 
 /* A signed ring encoding, shared by the pushes of one fan-out. */
 struct cp_pushmsg {
@@ -89,22 +87,24 @@ static void push_work(struct work_struct *work)
 		.opcode = CACHEPEER_OP_RING_PUSH,
 		.payload_len = pw->msg->len,
 	};
-	struct cp_peer p = { };
+	struct cp_peer *p;
 	struct cp_resp r;
 	void *reply = NULL;
 	int err;
 
-	err = cp_peer_open(cl->net, &pw->to, cl->keys, &p) ?:
-	      cp_peer_send(&p, &req, NULL, pw->msg->data) ?:
-	      cp_peer_recv_resp(&p, &req, &r);
-	if (!err && r.status != CACHEPEER_S_OK)
+	err = cp_peer_call(&cl->peers, &pw->to, &req, NULL, pw->msg->data, &r, &p);
+	if (err)
+		goto out;
+	if (r.status != CACHEPEER_S_OK)
 		err = -EACCES;
 	if (!err && r.data_len) {
 		if (r.data_len <= CACHEPEER_RING_ENC_MAX + CACHEPEER_HMAC_LEN)
 			reply = kvmalloc(r.data_len, GFP_KERNEL);
-		err = reply ? cp_peer_recv(&p, reply, r.data_len) : -EMSGSIZE;
+		err = reply ? cp_peer_recv(p, reply, r.data_len) : -EMSGSIZE;
 	}
-	cp_peer_close(&p);
+	/* Data left unread would be taken for the next call's answer. */
+	cp_peer_done(&cl->peers, p, !err || (err == -EACCES && !r.data_len));
+out:
 	cp_stats_inc(cl->stats, err ? CP_STAT_PEER_ERRORS : CP_STAT_RING_SENT);
 	/* The member had a winning ring of its own: take it. */
 	if (!err && reply)
@@ -185,6 +185,7 @@ static void gossip_work(struct work_struct *work)
 					     gossip_work);
 	struct cp_ring *r;
 
+	cp_peers_expire(&cl->peers);
 	mutex_lock(&cl->lock);
 	r = ring_locked(cl);
 	if (r && r->self >= 0 && r->nmembers > 1)
@@ -202,6 +203,7 @@ void cp_cluster_init(struct cp_cluster *cl, struct net *net, struct cp_stats __p
 	cl->keys = keys;
 	mutex_init(&cl->lock);
 	INIT_DELAYED_WORK(&cl->gossip_work, gossip_work);
+	cp_peers_init(&cl->peers, net, keys, stats);
 	cl->handoff_s = CACHEPEER_HANDOFF_DEFAULT;
 	cl->miss = CACHEPEER_MISS_FORWARD;
 }
@@ -211,6 +213,7 @@ void cp_cluster_start(struct cp_cluster *cl)
 {
 	struct cp_ring *r;
 
+	cp_peers_start(&cl->peers);
 	mutex_lock(&cl->lock);
 	cl->running = true;
 	r = ring_locked(cl);
@@ -220,12 +223,16 @@ void cp_cluster_start(struct cp_cluster *cl)
 	mutex_unlock(&cl->lock);
 }
 
-/* Process context: no push or gossip runs after this returns. */
+/*
+ * Process context: no push or gossip runs after this returns, and calls
+ * to members still under way (forwards, hand-offs) fail or end soon.
+ */
 void cp_cluster_stop(struct cp_cluster *cl)
 {
 	mutex_lock(&cl->lock);
 	cl->running = false;
 	mutex_unlock(&cl->lock);
+	cp_peers_stop(&cl->peers);
 	cancel_delayed_work_sync(&cl->gossip_work);
 	wait_var_event(&cl->pushes, !atomic_read(&cl->pushes));
 }
@@ -241,6 +248,7 @@ void cp_cluster_exit(struct cp_cluster *cl)
 	cp_ring_free_rcu(rcu_dereference_protected(cl->prev, lockdep_is_held(&cl->lock)));
 	RCU_INIT_POINTER(cl->ring, NULL);
 	RCU_INIT_POINTER(cl->prev, NULL);
+	cp_peers_exit(&cl->peers);
 	mutex_unlock(&cl->lock);
 	mutex_destroy(&cl->lock);
 }
@@ -507,12 +515,10 @@ out:
 
 int __init cp_cluster_mod_init(void)
 {
-	/* Calls to other members block for up to CP_PEER_TIMEOUT_MS. */
-	cp_peer_wq = alloc_workqueue("cachepeer_peer", WQ_UNBOUND, 0);
-	return cp_peer_wq ? 0 : -ENOMEM;
+	return cp_peer_mod_init();
 }
 
 void cp_cluster_mod_exit(void)
 {
-	destroy_workqueue(cp_peer_wq);
+	cp_peer_mod_exit();
 }

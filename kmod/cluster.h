@@ -31,6 +31,7 @@ struct cp_cluster {
 	u8 miss;			/* enum cachepeer_miss */
 	struct delayed_work gossip_work;
 	atomic_t pushes;		/* push works in flight */
+	struct cp_peers peers;		/* connections to the other members */
 };
 
 /* Who owns a key, as far as a node that misses it is concerned. */

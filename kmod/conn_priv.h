@@ -145,7 +145,7 @@ struct cp_request {
 	struct cp_pbuf *pbuf;		/* data not from the page cache */
 	void *body;			/* small data, from the connection's page_frag */
 	void *push_buf;			/* RING_PUSH payload */
-	u8 *key;			/* GET routed to another member */
+	u8 *key;			/* for a call to another member */
 	u16 key_len;
 	union cp_addr to;		/* that member */
 	struct work_struct work;
@@ -228,6 +228,8 @@ bool cp_hello_allows(struct cp_conn *conn, u8 op);
 
 /* miss.c */
 void cp_request_miss(struct cp_request *req, const u8 *key, gfp_t gfp);
+bool cp_request_route_write(struct cp_request *req, const u8 *key, gfp_t gfp);
+void cp_request_redirect(struct cp_request *req);
 
 /* tx.c */
 void cp_tx_queue(struct cp_request *req);

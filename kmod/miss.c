@@ -11,6 +11,11 @@
  * Relayed data is held in private pages until it is sent: at most
  * CP_RELAY_BYTES_MAX per node and a quarter of that per connection, so that
  * a few slow readers cannot make every other forward answer BUSY.
+ *
+ * Calls to members run on cp_peer_wq (peer.c), never on cp_wq: a member
+ * that is slow or gone delays the GETs that need it, not PUTs, cold GETs
+ * or teardown. Concurrent misses of a key being handed off wait for the one
+ * fetch under way (struct cp_handoff) and are answered from its block.
  */
 
 #include <linux/slab.h>
@@ -21,12 +26,28 @@
 #define CP_RELAY_CONN_MAX	(CP_RELAY_BYTES_MAX / 4)
 
 /*
+ * A hand-off fetch under way, and the GETs of its key that wait for it.
+ * Owned by the request that fetches; in svc->handoffs until it is done.
+ */
+struct cp_handoff {
+	struct hlist_node node;
+	u8 key_id[CP_ID_LEN];
+	struct list_head waiters;	/* struct cp_request, by their list */
+};
+
+static void queue_peer_work(struct cp_request *req, work_func_t fn)
+{
+	INIT_WORK(&req->work, fn);
+	queue_work(cp_peer_wq, &req->work);
+}
+
+/*
  * Process context: ask the member in req->to for what req asks of this
  * node, as a request that member answers from its store alone. On success
- * *r is its answer.
+ * *r is its answer and *p the connection its data comes on.
  */
-static int peer_call(struct cp_request *req, struct cp_peer *p, u64 off, u64 len,
-		     struct cp_resp *r)
+static int peer_call(struct cp_request *req, u64 off, u64 len, struct cp_resp *r,
+		     struct cp_peer **p)
 {
 	struct cp_req q = {
 		.id = CP_PEER_REQ_ID,
@@ -37,9 +58,7 @@ static int peer_call(struct cp_request *req, struct cp_peer *p, u64 off, u64 len
 		.length = len,
 	};
 
-	return cp_peer_open(req->conn->svc->net, &req->to, &req->conn->svc->keys, p) ?:
-	       cp_peer_send(p, &q, req->key, NULL) ?:
-	       cp_peer_recv_resp(p, &q, r);
+	return cp_peer_call(&req->conn->svc->cluster.peers, &req->to, &q, req->key, NULL, r, p);
 }
 
 /*
@@ -72,23 +91,26 @@ static int relay_hold(struct cp_request *req, u64 len)
 static int forward(struct cp_request *req, struct cp_resp *r)
 {
 	struct cp_service *svc = req->conn->svc;
-	struct cp_peer p = { };
+	struct cp_peer *p;
 	int err;
 
-	err = peer_call(req, &p, req->off, req->len, r);
-	if (!err && r->data_len) {
+	err = peer_call(req, req->off, req->len, r, &p);
+	if (err)
+		return err;
+	if (r->data_len) {
 		if (r->status != CACHEPEER_S_OK || r->data_len > svc->max_block)
 			err = -EBADMSG;
 		else
 			err = relay_hold(req, r->data_len);
 		if (!err) {
 			req->pbuf = cp_request_pbuf(req, NULL, r->data_len);
-			err = req->pbuf ? cp_peer_recv_pbuf(&p, req->pbuf) : -ENOMEM;
+			err = req->pbuf ? cp_peer_recv_pbuf(p, req->pbuf) : -ENOMEM;
 		}
 		if (req->pbuf)
 			cp_request_charge(req, cp_pbuf_mem(req->pbuf->len));
 	}
-	cp_peer_close(&p);
+	/* Only a connection whose answer was read whole can take another call. */
+	cp_peer_done(&svc->cluster.peers, p, !err);
 	if (err) {
 		cp_pbuf_free(req->pbuf);
 		req->pbuf = NULL;
@@ -118,10 +140,9 @@ static void forward_work(struct work_struct *work)
 
 #define CP_REDIRECT_LEN sizeof("[ffff:ffff:ffff:ffff:ffff:ffff:255.255.255.255]:65535")
 
-/* Process context: the owner's address as "ADDR:PORT". */
-static void redirect_work(struct work_struct *work)
+/* Process context: answer REDIRECT, with the address of req->to as "ADDR:PORT". */
+void cp_request_redirect(struct cp_request *req)
 {
-	struct cp_request *req = container_of(work, struct cp_request, work);
 	char text[CP_REDIRECT_LEN];
 	int len;
 
@@ -137,6 +158,79 @@ static void redirect_work(struct work_struct *work)
 	cp_request_answer(req, CACHEPEER_S_REDIRECT);
 }
 
+static void redirect_work(struct work_struct *work)
+{
+	cp_request_redirect(container_of(work, struct cp_request, work));
+}
+
+/*
+ * Process context: DEL on the key's owner, acting with this node's member
+ * rights. BUSY when the owner could not be asked: it may have deleted.
+ */
+static void del_forward_work(struct work_struct *work)
+{
+	struct cp_request *req = container_of(work, struct cp_request, work);
+	struct cp_service *svc = req->conn->svc;
+	struct cp_req q = {
+		.id = CP_PEER_REQ_ID,
+		.opcode = CACHEPEER_OP_DEL,
+		.flags = CACHEPEER_F_LOCAL,
+		.key_len = req->key_len,
+	};
+	struct cp_peer *p;
+	struct cp_resp r;
+	int err;
+
+	err = cp_peer_call(&svc->cluster.peers, &req->to, &q, req->key, NULL, &r, &p);
+	if (err) {
+		cp_stats_inc(svc->stats, CP_STAT_PEER_ERRORS);
+		cp_request_answer(req, CACHEPEER_S_BUSY);
+		return;
+	}
+	cp_peer_done(&svc->cluster.peers, p, !r.data_len);
+	cp_stats_inc(svc->stats, CP_STAT_FORWARDS);
+	cp_request_answer(req, r.status);
+}
+
+/* Any context: the request's key, for a call to another member. */
+static int keep_key(struct cp_request *req, const u8 *key, gfp_t gfp)
+{
+	req->key = kmemdup(key, req->key_len, gfp);
+	if (!req->key)
+		return -ENOMEM;
+	cp_request_charge(req, req->key_len);
+	return 0;
+}
+
+/*
+ * Any context, as dispatch: a PUT or DEL of a key another member owns is
+ * not for this node (the uapi header's routing). True if so, and then a
+ * DEL is on its way (forwarded, redirected, or BUSY without memory), while
+ * a PUT is to be answered with cp_request_redirect() once its payload has
+ * been read and dropped.
+ */
+bool cp_request_route_write(struct cp_request *req, const u8 *key, gfp_t gfp)
+{
+	struct cp_conn *conn = req->conn;
+	struct cp_cluster *cl = &conn->svc->cluster;
+
+	if (req->flags & CACHEPEER_F_LOCAL ||
+	    cp_cluster_owner(cl, cp_ring_key_hash(key, req->key_len), &req->to) != CP_OWNER_OTHER)
+		return false;
+	if (req->op == CACHEPEER_OP_DEL && READ_ONCE(cl->miss) == CACHEPEER_MISS_FORWARD &&
+	    conn->role >= CACHEPEER_ROLE_WRITE) {
+		if (keep_key(req, key, gfp))
+			cp_request_answer(req, CACHEPEER_S_BUSY);
+		else
+			queue_peer_work(req, del_forward_work);
+		return true;
+	}
+	cp_request_charge(req, cp_pbuf_mem(CP_REDIRECT_LEN));
+	if (req->op == CACHEPEER_OP_DEL)
+		cp_request_queue(req, redirect_work);
+	return true;
+}
+
 /*
  * Process context. Fetch the whole block from the member that owned its key
  * under the previous ring, and store it; its CRC is checked on commit.
@@ -145,98 +239,171 @@ static void redirect_work(struct work_struct *work)
 static int handoff(struct cp_request *req)
 {
 	struct cp_service *svc = req->conn->svc;
-	struct cp_peer p = { };
 	struct cp_put *put = NULL;
+	bool whole = false;
+	struct cp_peer *p;
 	struct cp_resp r;
 	void *buf = NULL;
 	u64 got = 0;
 	int err;
 
-	err = peer_call(req, &p, 0, 0, &r);
+	err = peer_call(req, 0, 0, &r, &p);
 	if (err)
 		goto out;
 	if (r.status != CACHEPEER_S_OK) {
-		cp_peer_close(&p);
+		cp_peer_done(&svc->cluster.peers, p, !r.data_len);
 		return -ENOENT;
 	}
 	if (!r.data_len || r.data_len != r.block_size || r.data_len > svc->max_block) {
 		err = -EBADMSG;
-		goto out;
+		goto done;
 	}
 	buf = kvmalloc(CP_PUT_CHUNK, GFP_KERNEL);
 	put = cp_store_put_begin(&svc->store, req->key_id, req->key, req->key_len, r.data_len);
 	if (!buf || IS_ERR(put)) {
 		err = buf ? PTR_ERR(put) : -ENOMEM;
 		put = NULL;
-		/* Another hand-off of the key got there first. */
-		if (err == -EALREADY) {
-			cp_peer_close(&p);
-			kvfree(buf);
-			return 0;
-		}
-		goto out;
+		goto done;
 	}
 	while (!err && got < r.data_len) {
 		size_t n = min_t(u64, CP_PUT_CHUNK, r.data_len - got);
 
-		err = cp_peer_recv(&p, buf, n) ?: cp_store_put_write(put, buf, n);
+		err = cp_peer_recv(p, buf, n);
 		got += n;
+		whole = !err && got == r.data_len;
+		err = err ?: cp_store_put_write(put, buf, n);
 	}
 	if (!err)
 		err = cp_store_put_commit(put, true, r.crc);
+done:
+	cp_peer_done(&svc->cluster.peers, p, whole);
 out:
 	cp_store_put_free(put);
 	kvfree(buf);
-	cp_peer_close(&p);
+	/* The block was stored meanwhile, by a PUT. */
+	if (err == -EALREADY)
+		return 0;
 	cp_stats_inc(svc->stats, err ? CP_STAT_PEER_ERRORS : CP_STAT_HANDOFFS);
 	return err;
 }
 
-/* Process context: take the block over from its previous owner, then serve. */
-static void handoff_work(struct work_struct *work)
+/* Any context: answer req from the store, as the hand-off left it. */
+static void handoff_serve(struct cp_request *req)
 {
-	struct cp_request *req = container_of(work, struct cp_request, work);
-	struct cp_block *b = NULL;
+	struct cp_block *b = cp_request_lookup(req);
 
-	if (!handoff(req))
-		b = cp_request_lookup(req);
 	if (b)
 		cp_request_get_block(req, b);
 	else
 		cp_request_answer(req, CACHEPEER_S_NOT_FOUND);
 }
 
+static struct hlist_head *handoff_bucket(struct cp_service *svc, const u8 *key_id)
+{
+	return &svc->handoffs[key_id[0] % ARRAY_SIZE(svc->handoffs)];
+}
+
+/*
+ * Process context: take the block over from its previous owner, then
+ * serve this GET and every one that waited for the fetch.
+ */
+static void handoff_work(struct work_struct *work)
+{
+	struct cp_request *req = container_of(work, struct cp_request, work), *w, *n;
+	struct cp_service *svc = req->conn->svc;
+	struct cp_handoff *h;
+	LIST_HEAD(waiters);
+
+	handoff(req);
+	/* After the commit: a GET that finds no fetch here finds the block. */
+	spin_lock_bh(&svc->handoffs_lock);
+	hlist_for_each_entry(h, handoff_bucket(svc, req->key_id), node) {
+		if (!memcmp(h->key_id, req->key_id, CP_ID_LEN)) {
+			hlist_del(&h->node);
+			list_splice_init(&h->waiters, &waiters);
+			break;
+		}
+	}
+	spin_unlock_bh(&svc->handoffs_lock);
+	kfree(h);
+	handoff_serve(req);
+	list_for_each_entry_safe(w, n, &waiters, list) {
+		list_del_init(&w->list);
+		handoff_serve(w);
+	}
+}
+
+/*
+ * Any context, as dispatch: a GET whose block is to be handed off. True if
+ * it is taken care of: it waits for a fetch under way, or the block came
+ * meanwhile, or there is no memory to track a fetch (BUSY). False: req is
+ * the key's fetch, registered, and its work is to be queued.
+ */
+static bool handoff_join(struct cp_request *req, gfp_t gfp)
+{
+	struct cp_service *svc = req->conn->svc;
+	struct hlist_head *head = handoff_bucket(svc, req->key_id);
+	struct cp_handoff *h, *fresh = kmalloc(sizeof(*fresh), gfp);
+	struct cp_block *b = NULL;
+
+	spin_lock_bh(&svc->handoffs_lock);
+	hlist_for_each_entry(h, head, node) {
+		if (!memcmp(h->key_id, req->key_id, CP_ID_LEN)) {
+			list_add_tail(&req->list, &h->waiters);
+			spin_unlock_bh(&svc->handoffs_lock);
+			kfree(fresh);
+			cp_stats_inc(svc->stats, CP_STAT_HANDOFF_JOINED);
+			return true;
+		}
+	}
+	/* A fetch that ended since this GET looked has stored the block. */
+	b = cp_request_lookup(req);
+	if (!b && fresh) {
+		memcpy(fresh->key_id, req->key_id, CP_ID_LEN);
+		INIT_LIST_HEAD(&fresh->waiters);
+		hlist_add_head(&fresh->node, head);
+	}
+	spin_unlock_bh(&svc->handoffs_lock);
+	if (b) {
+		kfree(fresh);
+		cp_request_get_block(req, b);
+		return true;
+	}
+	if (!fresh) {
+		cp_request_answer(req, CACHEPEER_S_BUSY);
+		return true;
+	}
+	return false;
+}
+
 /* Any context, as dispatch: a GET for a block this node does not hold. */
 void cp_request_miss(struct cp_request *req, const u8 *key, gfp_t gfp)
 {
 	struct cp_cluster *cl = &req->conn->svc->cluster;
-	work_func_t fn;
+	enum cp_owner owner;
 
 	if (req->flags & CACHEPEER_F_NOFWD) {
 		cp_request_answer(req, CACHEPEER_S_NOT_FOUND);
 		return;
 	}
-	switch (cp_cluster_owner(cl, cp_ring_key_hash(key, req->key_len), &req->to)) {
-	case CP_OWNER_OTHER:
-		fn = forward_work;
-		if (READ_ONCE(cl->miss) == CACHEPEER_MISS_REDIRECT) {
-			fn = redirect_work;
-			cp_request_charge(req, cp_pbuf_mem(CP_REDIRECT_LEN));
-		}
-		break;
-	case CP_OWNER_PREVIOUS:
-		fn = handoff_work;
-		break;
-	default:
+	owner = cp_cluster_owner(cl, cp_ring_key_hash(key, req->key_len), &req->to);
+	if (owner == CP_OWNER_NONE) {
 		cp_request_answer(req, CACHEPEER_S_NOT_FOUND);
 		return;
 	}
-	req->key = kmemdup(key, req->key_len, gfp);
-	if (!req->key) {
+	if (keep_key(req, key, gfp)) {
 		cp_request_answer(req, CACHEPEER_S_BUSY);
 		return;
 	}
-	cp_request_charge(req, req->key_len);
-	cp_request_queue(req, fn);
+	if (owner == CP_OWNER_PREVIOUS) {
+		if (!handoff_join(req, gfp))
+			queue_peer_work(req, handoff_work);
+		return;
+	}
+	if (READ_ONCE(cl->miss) == CACHEPEER_MISS_REDIRECT) {
+		cp_request_charge(req, cp_pbuf_mem(CP_REDIRECT_LEN));
+		cp_request_queue(req, redirect_work);
+	} else {
+		queue_peer_work(req, forward_work);
+	}
 }
-

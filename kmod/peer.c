@@ -2,20 +2,22 @@
 /*
  * The node as a client of other members: ring pushes, forwarded GETs and
  * hand-off fetches, framed by the same codec (proto.c) as client requests.
- * Calls block, with CP_PEER_TIMEOUT_MS on every step, so they run only from
- * workers; a dead member costs a worker that long and no more. One request
- * per connection: calls are rare next to client traffic, and a fresh
- * connection cannot be confused by an earlier call that timed out half way.
+ * Calls block, with CP_PEER_TIMEOUT_MS on every step, so they run only in
+ * workers on cp_peer_wq; a dead member costs a worker that long, once per
+ * CP_PEER_RETRY_MS, and no more. One call at a time per connection, over
+ * connections a pool keeps per member (struct cp_peers).
  *
  * The sockets are kernel sockets in the node's namespace, which hold no
  * reference on it: every caller is a work item the node waits for before
- * its namespace goes away.
+ * its namespace goes away, and a stopping node closes the idle ones and
+ * every busy one as its call ends. They close with a reset (linger 0), so
+ * none is left to TCP as an orphan, or in TIME_WAIT, once the node's gone.
  */
 
 #include <crypto/algapi.h>
 #include <linux/highmem.h>
-#include <linux/random.h>
 #include <linux/mm.h>
+#include <linux/random.h>
 #include <linux/slab.h>
 #include <linux/uio.h>
 #include <net/sock.h>
@@ -120,8 +122,8 @@ static int peer_hello(struct cp_peer *p, struct cp_keys *keys)
 }
 
 /* A connection to the member at addr, authenticated with the member key if there is one. */
-int cp_peer_open(struct net *net, const union cp_addr *addr, struct cp_keys *keys,
-		 struct cp_peer *p)
+static int peer_open(struct net *net, const union cp_addr *addr, struct cp_keys *keys,
+		     struct cp_peer *p)
 {
 	long timeo = msecs_to_jiffies(CP_PEER_TIMEOUT_MS);
 	struct sock *sk;
@@ -136,6 +138,7 @@ int cp_peer_open(struct net *net, const union cp_addr *addr, struct cp_keys *key
 	sk->sk_rcvtimeo = timeo;
 	release_sock(sk);
 	tcp_sock_set_nodelay(sk);
+	sock_no_linger(sk);
 	err = kernel_connect(p->sock, (struct sockaddr *)addr, cp_addr_len(addr), 0) ?:
 	      peer_hello(p, keys);
 	if (err) {
@@ -145,13 +148,268 @@ int cp_peer_open(struct net *net, const union cp_addr *addr, struct cp_keys *key
 	return err;
 }
 
-void cp_peer_close(struct cp_peer *p)
+/* Linger 0: the close is a reset, and the socket is gone when this returns. */
+static void peer_free(struct cp_peer *p)
 {
-	if (p->sock) {
-		kernel_sock_shutdown(p->sock, SHUT_RDWR);
+	if (p->sock)
 		sock_release(p->sock);
-		p->sock = NULL;
+	kfree(p);
+}
+
+/*
+ * A member's entry in the pool: its connections, and whether it answered
+ * the last time one was opened. Under cp_peers.lock.
+ */
+struct cp_peer_member {
+	struct list_head list;		/* in cp_peers.members */
+	union cp_addr addr;
+	struct list_head idle;		/* struct cp_peer, the newest first */
+	u32 nidle;
+	u32 nbusy;			/* taken, or being opened */
+	unsigned long used;		/* jiffies of the last call */
+	unsigned long retry_at;		/* no connect before this, after a failure */
+};
+
+struct workqueue_struct *cp_peer_wq __ro_after_init;
+
+void cp_peers_init(struct cp_peers *ps, struct net *net, struct cp_keys *keys,
+		   struct cp_stats __percpu *stats)
+{
+	ps->net = net;
+	ps->keys = keys;
+	ps->stats = stats;
+	spin_lock_init(&ps->lock);
+	INIT_LIST_HEAD(&ps->members);
+	init_waitqueue_head(&ps->wait);
+}
+
+/* The node runs: calls may be made. */
+void cp_peers_start(struct cp_peers *ps)
+{
+	spin_lock(&ps->lock);
+	ps->open = true;
+	spin_unlock(&ps->lock);
+}
+
+/* Close the idle connections that match (all of them when all is set). */
+static void peers_close_idle(struct cp_peers *ps, bool all)
+{
+	unsigned long idle = msecs_to_jiffies(CP_PEER_IDLE_MS);
+	struct cp_peer_member *m, *mn;
+	struct cp_peer *p, *pn;
+	LIST_HEAD(dead);
+
+	spin_lock(&ps->lock);
+	list_for_each_entry_safe(m, mn, &ps->members, list) {
+		list_for_each_entry_safe_reverse(p, pn, &m->idle, idle) {
+			if (!all && time_before(jiffies, p->since + idle))
+				break;
+			list_move(&p->idle, &dead);
+			m->nidle--;
+		}
+		if (!m->nidle && !m->nbusy && (all || time_after(jiffies, m->used + idle))) {
+			list_del(&m->list);
+			kfree(m);
+		}
 	}
+	spin_unlock(&ps->lock);
+	list_for_each_entry_safe(p, pn, &dead, idle)
+		peer_free(p);
+}
+
+/* Process context: connections idle for CP_PEER_IDLE_MS go. */
+void cp_peers_expire(struct cp_peers *ps)
+{
+	peers_close_idle(ps, false);
+}
+
+/*
+ * Process context: the node stops. Calls under way fail at their next
+ * connection or end with it; no connection is pooled any more.
+ */
+void cp_peers_stop(struct cp_peers *ps)
+{
+	spin_lock(&ps->lock);
+	ps->open = false;
+	spin_unlock(&ps->lock);
+	wake_up_all(&ps->wait);
+	peers_close_idle(ps, true);
+}
+
+/* The namespace goes: the node stopped and every call has ended. */
+void cp_peers_exit(struct cp_peers *ps)
+{
+	peers_close_idle(ps, true);
+	WARN_ON(!list_empty(&ps->members));
+}
+
+static struct cp_peer_member *member_find(struct cp_peers *ps, const union cp_addr *addr)
+{
+	struct cp_peer_member *m;
+
+	lockdep_assert_held(&ps->lock);
+	list_for_each_entry(m, &ps->members, list)
+		if (!memcmp(&m->addr, addr, cp_addr_len(addr)))
+			return m;
+	return NULL;
+}
+
+/* A pooled connection the member has not closed, with nothing unread. */
+static bool peer_usable(struct cp_peer *p)
+{
+	struct sock *sk = p->sock->sk;
+
+	return READ_ONCE(sk->sk_state) == TCP_ESTABLISHED &&
+	       !(READ_ONCE(sk->sk_shutdown) & RCV_SHUTDOWN) &&
+	       skb_queue_empty_lockless(&sk->sk_receive_queue);
+}
+
+/* A new connection for a call, counted in m->nbusy already. */
+static struct cp_peer *peer_new(struct cp_peers *ps, struct cp_peer_member *m)
+{
+	struct cp_peer *p = kzalloc(sizeof(*p), GFP_KERNEL);
+	int err = p ? peer_open(ps->net, &m->addr, ps->keys, p) : -ENOMEM;
+
+	if (!err) {
+		p->m = m;
+		cp_stats_inc(ps->stats, CP_STAT_PEER_CONNECTS);
+		return p;
+	}
+	kfree(p);
+	spin_lock(&ps->lock);
+	m->nbusy--;
+	if (err != -ENOMEM)
+		m->retry_at = jiffies + msecs_to_jiffies(CP_PEER_RETRY_MS);
+	ps->frees++;
+	spin_unlock(&ps->lock);
+	wake_up(&ps->wait);
+	return ERR_PTR(err);
+}
+
+/*
+ * Process context: a connection to the member at addr, pooled or new.
+ * With CP_PEER_MEMBER_CONNS taken already, wait up to CP_PEER_TIMEOUT_MS
+ * for one to come free.
+ */
+static struct cp_peer *peer_get(struct cp_peers *ps, const union cp_addr *addr)
+{
+	unsigned long deadline = jiffies + msecs_to_jiffies(CP_PEER_TIMEOUT_MS);
+	struct cp_peer_member *m, *spare = NULL;
+	struct cp_peer *p;
+	unsigned long frees;
+	long left;
+
+	might_sleep();
+	for (;;) {
+		spin_lock(&ps->lock);
+		if (!ps->open) {
+			p = ERR_PTR(-ESHUTDOWN);
+			break;
+		}
+		m = member_find(ps, addr);
+		if (!m && spare) {
+			m = spare;
+			spare = NULL;
+			list_add(&m->list, &ps->members);
+		}
+		if (!m) {
+			spin_unlock(&ps->lock);
+			spare = kzalloc(sizeof(*spare), GFP_KERNEL);
+			if (!spare)
+				return ERR_PTR(-ENOMEM);
+			spare->addr = *addr;
+			INIT_LIST_HEAD(&spare->idle);
+			continue;
+		}
+		m->used = jiffies;
+		if (time_before(jiffies, m->retry_at)) {
+			p = ERR_PTR(-EHOSTUNREACH);
+			break;
+		}
+		p = list_first_entry_or_null(&m->idle, struct cp_peer, idle);
+		if (p) {
+			list_del(&p->idle);
+			m->nidle--;
+			m->nbusy++;
+			spin_unlock(&ps->lock);
+			if (peer_usable(p)) {
+				p->reused = true;
+				goto out;
+			}
+			cp_peer_done(ps, p, false);
+			continue;
+		}
+		if (m->nbusy < CP_PEER_MEMBER_CONNS) {
+			m->nbusy++;
+			spin_unlock(&ps->lock);
+			p = peer_new(ps, m);
+			goto out;
+		}
+		frees = ps->frees;
+		spin_unlock(&ps->lock);
+		left = (long)(deadline - jiffies);
+		if (left <= 0)
+			return ERR_PTR(-ETIMEDOUT);
+		wait_event_timeout(ps->wait, READ_ONCE(ps->frees) != frees || !READ_ONCE(ps->open),
+				   left);
+	}
+	spin_unlock(&ps->lock);
+out:
+	kfree(spare);
+	return p;
+}
+
+/*
+ * Process context: the call is over. Pool its connection if reuse says
+ * the answer was read whole, else close it.
+ */
+void cp_peer_done(struct cp_peers *ps, struct cp_peer *p, bool reuse)
+{
+	struct cp_peer_member *m = p->m;
+
+	spin_lock(&ps->lock);
+	m->nbusy--;
+	ps->frees++;
+	if (reuse && ps->open) {
+		p->since = jiffies;
+		list_add(&p->idle, &m->idle);
+		m->nidle++;
+		p = NULL;
+	}
+	spin_unlock(&ps->lock);
+	wake_up(&ps->wait);
+	if (p)
+		peer_free(p);
+}
+
+/*
+ * Process context: send req (key and payload as cp_peer_send() takes them)
+ * to the member at addr and read its answer's header into *r. On success
+ * *pp is the connection, with the answer's data next on it, for the caller
+ * to read and then give back with cp_peer_done(). A pooled connection the
+ * member had closed meanwhile is retried once on a new one: every call is
+ * a GET, DEL or ring push, which may be repeated.
+ */
+int cp_peer_call(struct cp_peers *ps, const union cp_addr *addr, const struct cp_req *req,
+		 const void *key, const void *payload, struct cp_resp *r, struct cp_peer **pp)
+{
+	struct cp_peer *p;
+	bool reused;
+	int err;
+
+	do {
+		p = peer_get(ps, addr);
+		if (IS_ERR(p))
+			return PTR_ERR(p);
+		err = cp_peer_send(p, req, key, payload) ?: cp_peer_recv_resp(p, req, r);
+		if (!err) {
+			*pp = p;
+			return 0;
+		}
+		reused = p->reused;
+		cp_peer_done(ps, p, false);
+	} while (reused && err != -EAGAIN && err != -EBADMSG);
+	return err;
 }
 
 /* Send a request: its header, key_len bytes of key and payload_len of payload. */
@@ -233,4 +491,15 @@ int cp_peer_recv_pbuf(struct cp_peer *p, struct cp_pbuf *pb)
 		off += bytes;
 	}
 	return 0;
+}
+
+int __init cp_peer_mod_init(void)
+{
+	cp_peer_wq = alloc_workqueue("cachepeer_peer", WQ_UNBOUND, 0);
+	return cp_peer_wq ? 0 : -ENOMEM;
+}
+
+void cp_peer_mod_exit(void)
+{
+	destroy_workqueue(cp_peer_wq);
 }

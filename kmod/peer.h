@@ -1,14 +1,22 @@
 /* SPDX-License-Identifier: GPL-2.0 */
-/* Blocking calls to other members, and private pages for relayed data. */
+/*
+ * Blocking calls to other members over pooled connections, and private
+ * pages for relayed data.
+ */
 #ifndef _CP_PEER_H
 #define _CP_PEER_H
 
+#include <linux/list.h>
 #include <linux/net.h>
+#include <linux/spinlock.h>
 #include <linux/types.h>
+#include <linux/wait.h>
+#include <linux/workqueue.h>
 
 #include "auth.h"
 #include "proto.h"
 #include "ring.h"
+#include "stats.h"
 
 /* How long a call to another member may wait to connect, send or receive. */
 #define CP_PEER_TIMEOUT_MS	2000
@@ -33,14 +41,63 @@ struct cp_pbuf *cp_pbuf_alloc(size_t len);
 struct cp_pbuf *cp_pbuf_from(const void *data, size_t len);
 void cp_pbuf_free(struct cp_pbuf *pb);
 
-/* A blocking connection to another member, for workers. */
+/* Connections a node keeps to one member, busy and idle together. */
+#define CP_PEER_MEMBER_CONNS	8
+/* An idle connection is closed after this long. */
+#define CP_PEER_IDLE_MS		30000
+/* A member that could not be reached is not tried again for this long. */
+#define CP_PEER_RETRY_MS	1000
+
+/*
+ * Calls to members block, so they run in workers, and on this workqueue
+ * only: a member that is slow or gone must not hold up the workers that
+ * store PUTs, read cold blocks or close connections (cp_wq).
+ */
+extern struct workqueue_struct *cp_peer_wq;
+
+struct cp_peer_member;
+
+/* A blocking connection to another member, owned by one caller at a time. */
 struct cp_peer {
 	struct socket *sock;
+	struct cp_peer_member *m;	/* its pool's entry for the member */
+	struct list_head idle;		/* in m->idle, while pooled */
+	unsigned long since;		/* jiffies: pooled since */
+	bool reused;			/* taken from the pool, not new */
 };
 
-int cp_peer_open(struct net *net, const union cp_addr *addr, struct cp_keys *keys,
-		 struct cp_peer *p);
-void cp_peer_close(struct cp_peer *p);
+/*
+ * A node's connections to other members, reused call after call: at most
+ * CP_PEER_MEMBER_CONNS per member at once, so a burst of forwards costs
+ * a few connections and no TIME_WAIT pile-up. A connection goes back to
+ * the pool only after a call that ended cleanly (its answer read whole),
+ * so the next call never reads an earlier call's bytes.
+ */
+struct cp_peers {
+	struct net *net;
+	struct cp_keys *keys;
+	struct cp_stats __percpu *stats;
+	spinlock_t lock;		/* members, and each member's fields */
+	struct list_head members;	/* struct cp_peer_member */
+	wait_queue_head_t wait;		/* a connection came free, or stop */
+	unsigned long frees;		/* connections given back, for waiters */
+	bool open;			/* the node runs: calls may be made */
+};
+
+void cp_peers_init(struct cp_peers *ps, struct net *net, struct cp_keys *keys,
+		   struct cp_stats __percpu *stats);
+void cp_peers_start(struct cp_peers *ps);
+void cp_peers_stop(struct cp_peers *ps);
+void cp_peers_expire(struct cp_peers *ps);
+void cp_peers_exit(struct cp_peers *ps);
+
+int cp_peer_call(struct cp_peers *ps, const union cp_addr *addr, const struct cp_req *req,
+		 const void *key, const void *payload, struct cp_resp *r, struct cp_peer **pp);
+void cp_peer_done(struct cp_peers *ps, struct cp_peer *p, bool reuse);
+
+int cp_peer_mod_init(void);
+void cp_peer_mod_exit(void);
+
 int cp_peer_send(struct cp_peer *p, const struct cp_req *req, const void *key,
 		 const void *payload);
 int cp_peer_recv_resp(struct cp_peer *p, const struct cp_req *req, struct cp_resp *r);

@@ -65,7 +65,8 @@ int cp_proto_parse_req(const struct cachepeer_req *w, u64 max_block, struct cp_r
 	want_key = r->opcode <= CACHEPEER_OP_DEL;
 	want_payload = r->opcode == CACHEPEER_OP_PUT || r->opcode == CACHEPEER_OP_RING_PUSH;
 	want_range = r->opcode == CACHEPEER_OP_GET;
-	flags_ok = r->opcode == CACHEPEER_OP_PUT ? CACHEPEER_F_CRC :
+	flags_ok = r->opcode == CACHEPEER_OP_PUT ? CACHEPEER_F_CRC | CACHEPEER_F_LOCAL :
+		   r->opcode == CACHEPEER_OP_DEL ? CACHEPEER_F_LOCAL :
 		   r->opcode == CACHEPEER_OP_GET ? CACHEPEER_F_NOFWD :
 		   r->opcode == CACHEPEER_OP_HELLO ? CACHEPEER_F_PROOF : 0;
 

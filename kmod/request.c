@@ -325,6 +325,11 @@ static void commit_work(struct work_struct *work)
 	struct cp_request *req = container_of(work, struct cp_request, work);
 	int err = req->put_err;
 
+	/* Another member's key: its payload was dropped. */
+	if (err == -EXDEV) {
+		cp_request_redirect(req);
+		return;
+	}
 	/* The same block was stored already: its payload was dropped. */
 	if (err == -EALREADY)
 		err = 0;
@@ -526,7 +531,8 @@ int cp_request_dispatch(struct cp_conn *conn, gfp_t gfp)
 		cp_request_answer(req, CACHEPEER_S_OK);
 		break;
 	case CACHEPEER_OP_DEL:
-		cp_request_queue(req, del_work);
+		if (!cp_request_route_write(req, key, gfp))
+			cp_request_queue(req, del_work);
 		break;
 	case CACHEPEER_OP_RING_GET:
 		/* The answer is built later: hold its room now. */
@@ -534,10 +540,13 @@ int cp_request_dispatch(struct cp_conn *conn, gfp_t gfp)
 		cp_request_queue(req, ring_get_work);
 		break;
 	case CACHEPEER_OP_RING_PUSH:
-		if (push_refused(conn, req))
-			break;
-		fallthrough;
+		if (!push_refused(conn, req))
+			read_payload(conn, req);
+		break;
 	case CACHEPEER_OP_PUT:
+		/* For another member: read and dropped, then redirected. */
+		if (cp_request_route_write(req, key, gfp))
+			req->put_err = -EXDEV;
 		read_payload(conn, req);
 		break;
 	}

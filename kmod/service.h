@@ -59,6 +59,8 @@ struct cp_service {
 	struct cp_stats __percpu *stats;
 	struct cp_conn_limits climits;
 	atomic64_t relay_bytes;		/* forwarded data held in memory */
+	spinlock_t handoffs_lock;
+	struct hlist_head handoffs[16];	/* hand-off fetches under way (miss.c) */
 	atomic_long_t queued;		/* bytes its connections hold for answers */
 	bool queue_full;		/* queued reached node_queue: some paused */
 

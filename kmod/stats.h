@@ -41,6 +41,8 @@ enum cp_stat {
 	CP_STAT_REDIRECTS,
 	CP_STAT_HANDOFFS,		/* blocks fetched from a previous owner */
 	CP_STAT_PEER_ERRORS,		/* failed calls to other members */
+	CP_STAT_PEER_CONNECTS,		/* connections opened to other members */
+	CP_STAT_HANDOFF_JOINED,		/* misses that waited for a hand-off under way */
 	CP_STAT_RING_ACCEPTED,
 	CP_STAT_RING_REFUSED,
 	CP_STAT_RING_SENT,

@@ -73,7 +73,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		abort();
 	if (r.opcode != CACHEPEER_OP_GET && (r.offset || r.length))
 		abort();
-	if (r.flags & ~(r.opcode == CACHEPEER_OP_PUT ? CACHEPEER_F_CRC :
+	if (r.flags & ~(r.opcode == CACHEPEER_OP_PUT ? CACHEPEER_F_CRC | CACHEPEER_F_LOCAL :
+			r.opcode == CACHEPEER_OP_DEL ? CACHEPEER_F_LOCAL :
 			r.opcode == CACHEPEER_OP_GET ? CACHEPEER_F_NOFWD :
 			r.opcode == CACHEPEER_OP_HELLO ? CACHEPEER_F_PROOF : 0))
 		abort();

@@ -281,10 +281,22 @@
  * Routing. A GET for a key the node does not own, and does not hold, is
  * forwarded to the owner (the owner's answer is relayed) or answered
  * REDIRECT with data = the owner's "ADDR:PORT" (crc = its CRC-32C), as the
- * node's miss setting says. A node that owns a key but misses it asks the key's owner under the
- * previous ring for a while after a ring change (hand-off), stores the block
- * and serves it. Requests between nodes carry CACHEPEER_F_NOFWD, so a
- * request is forwarded at most once.
+ * node's miss setting says. A node that owns a key but misses it asks the
+ * key's owner under the previous ring for a while after a ring change
+ * (hand-off), stores the block and serves it. Requests between nodes carry
+ * CACHEPEER_F_NOFWD, so a request is forwarded at most once.
+ *
+ * Writes follow the ring too. A PUT for a key another member owns is not
+ * stored: its payload is read and dropped and it is answered REDIRECT, as
+ * above, so that GETs routed by the ring find the block. A DEL for such a
+ * key is forwarded to the owner under the forward miss setting, if the
+ * connection proved a write or member key (a forwarded DEL acts with the
+ * node's member rights, which an open access policy does not lend), and is
+ * answered with the owner's status, or BUSY when the owner could not be
+ * asked (it may or may not have deleted); otherwise it is redirected.
+ * CACHEPEER_F_LOCAL stores or deletes on the node the request is sent to,
+ * whatever the ring says: for a client that pins a node on purpose, or
+ * that fails over from an owner it cannot reach.
  *
  * CRC-32C is the Castagnoli CRC as iSCSI uses it (check value 0xE3069283
  * for "123456789"). Every response carries the node's ring epoch.
@@ -410,7 +422,7 @@ enum cachepeer_stats_attr {
 	CACHEPEER_A_STATS_SCRUB,		/* nest: CACHEPEER_A_SCRUB_* */
 	CACHEPEER_A_STATS_SCAN_MS,		/* how long the start scan took */
 	CACHEPEER_A_STATS_FORWARDS,		/* GETs relayed from their owner */
-	CACHEPEER_A_STATS_REDIRECTS,		/* GETs answered REDIRECT */
+	CACHEPEER_A_STATS_REDIRECTS,		/* requests answered REDIRECT */
 	CACHEPEER_A_STATS_HANDOFFS,		/* blocks fetched from a previous owner */
 	CACHEPEER_A_STATS_PEER_ERRORS,		/* failed calls to other members */
 	CACHEPEER_A_STATS_RING_ACCEPTED,	/* ring pushes that won */
@@ -427,6 +439,8 @@ enum cachepeer_stats_attr {
 	CACHEPEER_A_STATS_HELLO_FAILURES,	/* HELLOs refused: name, proof */
 	CACHEPEER_A_STATS_DENIED_UNAUTH,	/* requests DENIED: no HELLO */
 	CACHEPEER_A_STATS_DENIED_ROLE,		/* requests DENIED: the role */
+	CACHEPEER_A_STATS_PEER_CONNECTS,	/* connections opened to members */
+	CACHEPEER_A_STATS_HANDOFF_JOINED,	/* misses that joined a hand-off */
 
 	__CACHEPEER_A_STATS_MAX,
 	CACHEPEER_A_STATS_MAX = __CACHEPEER_A_STATS_MAX - 1
@@ -563,7 +577,9 @@ enum cachepeer_op {
 #define CACHEPEER_F_CRC		(1U << 0)	/* PUT: crc holds the payload's CRC */
 #define CACHEPEER_F_NOFWD	(1U << 1)	/* GET: from a node; never forward */
 #define CACHEPEER_F_PROOF	(1U << 2)	/* HELLO: the client's proof */
-#define CACHEPEER_F_ALL		(CACHEPEER_F_CRC | CACHEPEER_F_NOFWD | CACHEPEER_F_PROOF)
+#define CACHEPEER_F_LOCAL	(1U << 3)	/* PUT, DEL: here, whatever the ring says */
+#define CACHEPEER_F_ALL		(CACHEPEER_F_CRC | CACHEPEER_F_NOFWD | CACHEPEER_F_PROOF | \
+				 CACHEPEER_F_LOCAL)
 
 enum cachepeer_status {
 	CACHEPEER_S_OK,
