@@ -5,7 +5,7 @@
  *
  *   cachepeer-bench --proto cachepeer|http|raw --peer ADDR:PORT
  *                   [--conns C] [--depth D] [--size BYTES] [--keys N]
- *                   [--prefix P] [--secs S] [--verify] [--key NAME:FILE]
+ *                   [--prefix P] [--secs S | --ops N] [--verify] [--key NAME:FILE]
  *   cachepeer-bench --serve-raw PORT --prefix PATH [--keys N]
  *
  * cachepeer: GET of whole blocks "<prefix><i>", i < keys, D in flight per
@@ -17,6 +17,11 @@
  * set of blocks as the others serve: a ceiling that cycled through fewer
  * files would read less memory and, in a TCG guest, run faster for that
  * reason alone.
+ *
+ * --ops N makes N requests in all (split between the connections) instead
+ * of running for S seconds. A request answered with anything but OK (or,
+ * with --verify, with a bad CRC) stops its connection and makes the run
+ * fail (exit 1).
  *
  * Prints one line: GiB/s, ops/s, p50/p99 latency (send to last byte) and
  * whole-machine CPU seconds per GiB from /proc/stat, and the same less this
@@ -49,6 +54,7 @@ static enum proto proto = P_CACHEPEER;
 static const char *peer = "127.0.0.1:7000";
 static const char *prefix = "bench-";
 static int conns = 1, depth = 1, keys = 16, secs = 10, verify;
+static unsigned long long total_ops;	/* --ops: this many in all, not secs */
 static size_t size = 4 << 20;
 static atomic_int stop;
 
@@ -56,6 +62,7 @@ struct worker {
 	pthread_t thread;
 	int fd;
 	unsigned long long ops, bytes;
+	unsigned long long quota;	/* requests to make: --ops' share, or no end */
 	unsigned int *lat;	/* microseconds, one per completed op */
 	size_t nlat, cap;
 	int err;
@@ -268,12 +275,14 @@ static void *run(void *arg)
 	 */
 	if (send_req(w, 0) || recv_resp(rb, buf, &id, &len))
 		goto fail;
-	for (; next < (unsigned long long)depth; next++) {
+	w->ops++;
+	w->bytes += len;
+	for (next = done = 1; next <= (unsigned long long)depth && next < w->quota; next++) {
 		sent[next % slots] = now();
 		if (send_req(w, next))
 			goto fail;
 	}
-	while (!stop) {
+	while (!stop && done < w->quota) {
 		id = done;
 		if (recv_resp(rb, buf, &id, &len))
 			goto fail;
@@ -281,6 +290,8 @@ static void *run(void *arg)
 		done++;
 		w->ops++;
 		w->bytes += len;
+		if (next >= w->quota)
+			continue;
 		sent[next % slots] = now();
 		if (send_req(w, next++))
 			goto fail;
@@ -291,7 +302,8 @@ out:
 	free(sent);
 	return NULL;
 fail:
-	w->err = 1;
+	/* After stop, a read the shutdown cut short is no error. */
+	w->err = !stop;
 	goto out;
 }
 
@@ -360,6 +372,7 @@ int main(int argc, char **argv)
 		{ "verify", no_argument, NULL, 'v' },
 		{ "serve-raw", required_argument, NULL, 'S' },
 		{ "key", required_argument, NULL, 'K' },
+		{ "ops", required_argument, NULL, 'o' },
 		{ }
 	};
 	static struct cp_client_key key;
@@ -407,6 +420,9 @@ int main(int argc, char **argv)
 		case 'K':
 			key_spec = optarg;
 			break;
+		case 'o':
+			total_ops = strtoull(optarg, NULL, 0);
+			break;
 		default:
 			fprintf(stderr, "usage: see the comment at the top of the source\n");
 			return 2;
@@ -429,20 +445,31 @@ int main(int argc, char **argv)
 	c0 = cpu_busy();
 	s0 = cpu_self();
 	t0 = now();
-	for (c = 0; c < conns; c++)
+	for (c = 0; c < conns; c++) {
+		/* The first connections take what does not divide evenly. */
+		w[c].quota = total_ops ? total_ops / conns + (c < (int)(total_ops % conns)) :
+			     ~0ULL;
 		pthread_create(&w[c].thread, NULL, run, &w[c]);
-	sleep(secs);
+	}
+	if (total_ops) {
+		for (c = 0; c < conns; c++)
+			pthread_join(w[c].thread, NULL);
+	} else {
+		sleep(secs);
+	}
 	stop = 1;
 	t1 = now();
 	c1 = cpu_busy();
 	s1 = cpu_self();
 	for (c = 0; c < conns; c++) {
-		shutdown(w[c].fd, SHUT_RDWR);
-		pthread_join(w[c].thread, NULL);
+		if (!total_ops) {
+			shutdown(w[c].fd, SHUT_RDWR);
+			pthread_join(w[c].thread, NULL);
+		}
 		ops += w[c].ops;
 		bytes += w[c].bytes;
 		nall += w[c].nlat;
-		err |= w[c].err && !stop;
+		err |= w[c].err;
 	}
 	all = malloc((nall + 1) * sizeof(*all));
 	for (nall = 0, c = 0; c < conns; c++)
@@ -457,6 +484,7 @@ int main(int argc, char **argv)
 	       gib / (t1 - t0), ops / (t1 - t0), nall ? all[nall / 2] : 0,
 	       nall ? all[nall * 99 / 100] : 0, gib ? (c1 - c0) / gib : 0);
 	/* The machine's, less this client's own: what serving cost. */
-	printf(" server_cpu_s_per_gib=%.3f\n", gib ? (c1 - c0 - (s1 - s0)) / gib : 0);
-	return ops ? 0 : 1;
+	printf(" server_cpu_s_per_gib=%.3f ops=%llu errors=%d\n",
+	       gib ? (c1 - c0 - (s1 - s0)) / gib : 0, ops, err);
+	return ops && !err ? 0 : 1;
 }

@@ -19,6 +19,8 @@ struct block_opts {
 	unsigned long long offset;
 	unsigned long long length;
 	bool redirected;
+	bool routed;		/* peer is the key's owner, as the local ring says */
+	char owner[64];
 };
 
 /*
@@ -45,15 +47,59 @@ static char **parse_block_opts(const struct subcommand *cmd, int argc, char **ar
 	return args;
 }
 
-static void connect_peer(const char *what, struct cp_client *c, const char *peer)
+/*
+ * Where a command goes. --peer pins a node, and a PUT or DEL sent there is
+ * stored or deleted there (LOCAL) whatever its ring says. Otherwise the
+ * local node's ring names the key's owner, as the nodes route; with no
+ * ring, the local node.
+ */
+static void route(const char *what, const char *key, struct block_opts *o, struct cp_msg *m)
 {
+	struct cp_ring_member owner;
+	struct cp_nl *nl;
+	__u64 hash;
 	int ret;
 
-	if (!peer)
-		peer = local_peer();
-	ret = cp_client_connect(c, peer);
+	if (o->peer) {
+		if (m->op == CACHEPEER_OP_PUT || m->op == CACHEPEER_OP_DEL)
+			m->flags |= CACHEPEER_F_LOCAL;
+		return;
+	}
+	nl = open_nl();
+	ret = cp_nl_ring_lookup(nl, key, strlen(key), &hash, &owner);
+	if (ret && ret != -ENOENT)
+		nl_fail(nl, what, ret);
+	cp_nl_close(nl);
+	if (ret) {
+		o->peer = local_peer();
+		return;
+	}
+	snprintf(o->owner, sizeof(o->owner), "%s", owner.addr);
+	o->peer = o->owner;
+	o->routed = true;
+}
+
+/*
+ * Connect to o->peer. An owner the ring named that cannot be reached is
+ * left to the local node, which stores or deletes the block itself (LOCAL)
+ * rather than send it back there.
+ */
+static void connect_peer(const char *what, const char *key, struct block_opts *o,
+			 struct cp_msg *m, struct cp_client *c)
+{
+	int ret = cp_client_connect(c, o->peer);
+
+	if (ret && o->routed) {
+		fprintf(stderr, PROG_NAME ": %s '%s': owner %s: %s; using the local node\n", what,
+			key, o->peer, strerror(-ret));
+		o->routed = false;
+		o->peer = local_peer();
+		if (m->op == CACHEPEER_OP_PUT || m->op == CACHEPEER_OP_DEL)
+			m->flags |= CACHEPEER_F_LOCAL;
+		ret = cp_client_connect(c, o->peer);
+	}
 	if (ret)
-		fail_connect(what, peer, ret);
+		fail_connect(what, o->peer, ret);
 }
 
 /* One request, one response header; exits on transport errors and bad statuses. */
@@ -62,7 +108,9 @@ static void transact(const char *what, const char *key, struct block_opts *o,
 {
 	int ret;
 
-	connect_peer(what, c, o->peer);
+	if (!o->redirected)
+		route(what, key, o, m);
+	connect_peer(what, key, o, m, c);
 	m->id = 1;
 	m->key = key;
 	m->key_len = strlen(key);
@@ -84,6 +132,7 @@ static void transact(const char *what, const char *key, struct block_opts *o,
 		cp_client_close(c);
 		o->peer = to;
 		o->redirected = true;
+		o->routed = false;
 		transact(what, key, o, m, c, r);
 		return;
 	}

@@ -93,14 +93,17 @@ static const struct subcommand subcommands[] = {
 	  "(key: the line), to its owner on the ring read from the seed (default: this\n"
 	  "node); --check GETs them back and compares" },
 	{ "put", cmd_put, "KEY FILE [--peer ADDR:PORT] [--key NAME:FILE]",
-	  "store FILE as block KEY; with --key (or CACHEPEER_KEY=NAME:FILE in the\n"
-	  "environment), as for every block command, HELLO with that key first" },
+	  "store FILE as block KEY on its owner, as this node's ring says (with no\n"
+	  "ring: on this node); --peer stores it on that node, whatever its ring says;\n"
+	  "with --key (or CACHEPEER_KEY=NAME:FILE in the environment), as for every\n"
+	  "block command, HELLO with that key first" },
 	{ "get", cmd_get,
 	  "KEY [-o FILE] [--offset SIZE] [--length SIZE] [--peer ADDR:PORT] [--key NAME:FILE]",
 	  "fetch block KEY (or a range of it) to FILE or standard output, CRC-checked" },
 	{ "stat", cmd_stat, "KEY [--peer ADDR:PORT] [--key NAME:FILE]",
 	  "show block KEY's size and CRC-32C" },
-	{ "del", cmd_del, "KEY [--peer ADDR:PORT] [--key NAME:FILE]", "delete block KEY" },
+	{ "del", cmd_del, "KEY [--peer ADDR:PORT] [--key NAME:FILE]",
+	  "delete block KEY on its owner (--peer: on that node)" },
 	{ "key", cmd_key, "[list | add NAME --role read|write FILE | del NAME]",
 	  "list the node's keys (name, role, fingerprint, connections using it; needs\n"
 	  "CAP_NET_ADMIN), or add one whose secret is FILE's 16-64 bytes less a trailing\n"
@@ -351,7 +354,8 @@ static void print_help(FILE *f)
 		"                     stats print the same object)\n"
 		"  -h, --help         show the command's usage\n"
 		"  --peer ADDR:PORT   the node to talk to over the network (block commands;\n"
-		"                     default: this namespace's node)\n"
+		"                     default: the key's owner on this node's ring, or this\n"
+		"                     node without a ring); a PUT or DEL is done there\n"
 		"  --seed ADDR:PORT   any member, to read the ring from (join, warmup)\n"
 		"  --key NAME:FILE    HELLO with this key (block commands, join, warmup);\n"
 		"                     default: $CACHEPEER_KEY, else none\n"

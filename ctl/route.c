@@ -78,6 +78,21 @@ static void mark_dead(struct cp_router *rt, unsigned int i)
 }
 
 /*
+ * Send m to member i. A PUT or DEL for a member that is not the key's
+ * owner (which this router found dead) is sent LOCAL, or the member would
+ * redirect it back to the owner.
+ */
+static int send_to(struct cp_router *rt, int i, uint64_t hash, const struct cp_msg *m)
+{
+	struct cp_msg local = *m;
+
+	if ((m->op == CACHEPEER_OP_PUT || m->op == CACHEPEER_OP_DEL) &&
+	    i != cp_ring_next(&rt->ring, hash, NULL))
+		local.flags |= CACHEPEER_F_LOCAL;
+	return cp_client_send(&rt->conn[i], &local);
+}
+
+/*
  * Send m to the owner of its key and read the response header into r. *c
  * is the connection to read any data from, before the next call. Returns
  * -EHOSTUNREACH when no member could be reached.
@@ -108,7 +123,7 @@ int cp_router_call(struct cp_router *rt, const struct cp_msg *m, struct cp_resp 
 			/* A member that stops answering counts as dead. */
 			cp_client_set_timeout(&rt->conn[i], CP_ROUTE_TIMEOUT_MS, true);
 		}
-		if (cp_client_send(&rt->conn[i], m) || cp_client_recv_hdr(&rt->conn[i], r)) {
+		if (send_to(rt, i, hash, m) || cp_client_recv_hdr(&rt->conn[i], r)) {
 			mark_dead(rt, i);
 			i = -1;
 			continue;

@@ -16,6 +16,8 @@ source "$(dirname "$0")/lib.sh"
 
 BR=cpbr$$
 VEC=$(dirname "$0")/ring_vectors.txt
+RAW=$(dirname "$0")/cp_raw
+BENCH=$CP_TOP/ctl/cachepeer-bench
 WARM=$CP_TMP/warm
 NKEYS=3000
 
@@ -104,6 +106,25 @@ owners() {
 stat() {
 	on "p$1" "$CTL" stats -j |
 		python3 -c 'import json, sys; print(eval("json.load(sys.stdin)[\"stats\"]" + sys.argv[1]))' "$2"
+}
+
+# counters P NAME...: P's cluster counters NAME..., on one line.
+counters() {
+	local p=$1
+
+	shift
+	on "p$p" "$CTL" stats -j | python3 -c '
+import json, sys
+c = json.load(sys.stdin)["stats"]["cluster"]
+print(" ".join(str(c[n]) for n in sys.argv[1:]))' "$@"
+}
+
+# owned KEY: "OWNER OTHER", KEY's owner and another member, as p1 routes.
+owned() {
+	local owner
+
+	owner=$(on p1 "$CTL" ring lookup "$1" | awk '{print $3}')
+	echo "${owner#p} $((${owner#p} % 5 + 1))"
 }
 
 test_kernel_vectors() {
@@ -244,8 +265,69 @@ test_redirect() {
 	on "p$other" "$CTL" set --miss forward
 }
 
+# PUTs and DELs go to the key's owner; LOCAL (--peer) keeps them where sent.
+test_routed_writes() {
+	local key=routed-1 owner other bo bx out
+
+	read -r owner other <<<"$(owned "$key")"
+	head -c 12345 /dev/urandom >"$CP_TMP/routed"
+	bo=$(stat "$owner" '["blocks"]')
+	bx=$(stat "$other" '["blocks"]')
+	# At a non-owner: redirected, its payload dropped, stored nowhere.
+	out=$(on "p$other" "$RAW" "$(addr "$other")" put "$key" "$CP_TMP/routed")
+	expect_eq "$out" "redirect $(addr "$owner")" "a PUT at a non-owner"
+	expect_eq "$(stat "$other" '["blocks"]')" "$bx" "blocks on the non-owner"
+	expect_eq "$(stat "$owner" '["blocks"]')" "$bo" "blocks on the owner"
+	# The connection goes on after the dropped payload.
+	expect_eq "$(on "p$other" "$RAW" -n 2 "$(addr "$other")" put "$key" "$CP_TMP/routed" |
+		sort -u)" "redirect $(addr "$owner")" "two PUTs on one connection"
+	# cachepeerctl routes by the ring: stored on the owner, read through another.
+	on "p$other" "$CTL" put "$key" "$CP_TMP/routed"
+	expect_eq "$(stat "$owner" '["blocks"]')" $((bo + 1)) "blocks on the owner"
+	expect_eq "$(stat "$other" '["blocks"]')" "$bx" "blocks on the non-owner"
+	on "p$other" "$CTL" get --peer "$(addr "$other")" -o "$CP_TMP/got" "$key"
+	cmp "$CP_TMP/got" "$CP_TMP/routed"
+	# --peer pins a node: stored there (LOCAL), whatever the ring says.
+	on "p$other" "$CTL" put --peer "$(addr "$other")" "$key" "$CP_TMP/routed"
+	expect_eq "$(stat "$other" '["blocks"]')" $((bx + 1)) "blocks on the pinned node"
+	# A DEL at a non-owner is forwarded to the owner (the writer's key
+	# allows it); the pinned copy stays.
+	expect_eq "$(on "p$other" "$RAW" "$(addr "$other")" del "$key")" "ok" "a forwarded DEL"
+	expect_eq "$(stat "$owner" '["blocks"]')" "$bo" "blocks on the owner after the DEL"
+	expect_eq "$(stat "$other" '["blocks"]')" $((bx + 1)) "the pinned copy"
+	expect_eq "$(on "p$other" "$RAW" "$(addr "$other")" del "$key")" "not found" "again"
+	# Under miss redirect, a DEL is redirected; LOCAL deletes where sent.
+	on "p$other" "$CTL" set --miss redirect
+	out=$(on "p$other" "$RAW" "$(addr "$other")" del "$key")
+	on "p$other" "$CTL" set --miss forward
+	expect_eq "$out" "redirect $(addr "$owner")" "a DEL under miss redirect"
+	expect_eq "$(on "p$other" "$RAW" -l "$(addr "$other")" del "$key")" "ok" "a LOCAL DEL"
+	expect_eq "$(stat "$other" '["blocks"]')" "$bx" "blocks on the pinned node"
+}
+
+# Forwards reuse a few pooled connections to the owner: no connection per call.
+test_forward_pool() {
+	local owner other out f0 c0 e0 f1 c1 e1
+
+	read -r owner other <<<"$(owned pool-0)"
+	head -c 4096 /dev/urandom >"$CP_TMP/pool"
+	on p1 "$CTL" put pool-0 "$CP_TMP/pool"
+	read -r f0 c0 e0 <<<"$(counters "$other" forwards peer_connects peer_errors)"
+	out=$(on "p$other" "$BENCH" --peer "$(addr "$other")" --prefix pool- --keys 1 \
+		--size 4096 --conns 2 --depth 16 --ops 40000 --verify)
+	echo "$out"
+	read -r f1 c1 e1 <<<"$(counters "$other" forwards peer_connects peer_errors)"
+	expect_eq "$(grep -o 'ops=[0-9]* errors=[0-9]*' <<<"$out")" "ops=40000 errors=0" "bench"
+	expect_eq $((f1 - f0)) 40000 "forwards"
+	expect_eq $((e1 - e0)) 0 "failed calls"
+	echo "$((c1 - c0)) connections opened to the owner"
+	[ $((c1 - c0)) -le 8 ]
+	# None left behind in TIME_WAIT: the pool's connections end with a reset.
+	expect_eq "$(on "p$other" ss -Htn state time-wait dst "10.77.0.$owner" | wc -l)" 0 "TIME_WAIT"
+}
+
 test_sixth_peer() {
-	local moved h out
+	local moved h out key n j
 
 	owners 1 >"$CP_TMP/own.5"
 	find "$WARM" -type f -printf '%P\n' | on p1 "$CTL" ring lookup - >"$CP_TMP/warm.own5"
@@ -263,6 +345,15 @@ test_sixth_peer() {
 	# Hand-off: the blocks PUT before the join are served by p6, no miss.
 	h=$(find "$WARM" -type f -printf '%P\n' | on p1 "$CTL" ring lookup - | grep -c ' p6 ')
 	[ "$h" -gt 0 ]
+	# 50 GETs at once of one of them make one fetch, and all get the block.
+	key=$(find "$WARM" -type f -printf '%P\n' | on p1 "$CTL" ring lookup - |
+		awk '$3 == "p6" {print $1; exit}')
+	out=$(on p6 "$RAW" -n 50 "$(addr 6)" get "$key" "$WARM/$key" | sort | uniq -c)
+	expect_eq "$(echo $out)" "50 ok" "50 GETs during hand-off"
+	read -r n j <<<"$(counters 6 handoffs handoff_joined)"
+	expect_eq "$n" 1 "fetches for 50 GETs"
+	echo "$j GETs waited for the fetch under way"
+	[ "$j" -ge 1 ]
 	out=$(on p4 "$CTL" warmup -j --check --seed "$(addr 4)" "$WARM")
 	echo "$out"
 	expect_eq "$(json_get ok <<<"$out")" 200 "read back after the join"
@@ -439,7 +530,7 @@ test_bad_input() {
 }
 
 ktap_print_header
-ktap_set_plan 17
+ktap_set_plan 19
 setup
 run_test "kernel ring matches ring_vectors.txt" test_kernel_vectors
 run_test "five peers join through one seed" test_join
@@ -450,6 +541,8 @@ run_test "a drained member owns no keys and still serves" test_drain
 run_test "warmup stores each block on its owner" test_warmup
 run_test "a misrouted GET is forwarded" test_forward
 run_test "a misrouted GET is redirected" test_redirect
+run_test "PUTs and DELs go to the key's owner" test_routed_writes
+run_test "40,000 forwards over a few pooled connections" test_forward_pool
 run_test "a sixth peer takes ~1/6 of keys, handed off without misses" test_sixth_peer
 run_test "a member leaves" test_leave
 run_test "concurrent changes converge" test_concurrent

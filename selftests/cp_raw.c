@@ -1,0 +1,125 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * cp_raw: one block request, or N of them back to back on one connection,
+ * as the wire carries it: no routing, no redirect followed, flags as given.
+ * For tests that need what cachepeerctl does not do on purpose.
+ *
+ *   cp_raw [-n N] [-l] ADDR get|put|del|stat KEY [FILE]
+ *
+ * -l sets CACHEPEER_F_LOCAL. put sends FILE with its CRC; get with FILE
+ * checks that every answer's data is FILE's bytes. HELLOs with the key in
+ * CACHEPEER_KEY, if set. Prints a line per answer, in the order they come:
+ * the status, and for REDIRECT the address. Exits 1 if a transport, CRC or
+ * data check fails, 2 on bad usage.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "client.h"
+
+static void *read_file(const char *path, size_t *len)
+{
+	FILE *f = fopen(path, "rb");
+	char *buf = NULL;
+	long n = -1;
+
+	if (f && !fseek(f, 0, SEEK_END))
+		n = ftell(f);
+	if (n < 0 || fseek(f, 0, SEEK_SET)) {
+		if (f)
+			fclose(f);
+		return NULL;
+	}
+	buf = malloc(n ? n : 1);
+	if (buf && fread(buf, 1, n, f) != (size_t)n) {
+		free(buf);
+		buf = NULL;
+	}
+	fclose(f);
+	*len = n;
+	return buf;
+}
+
+int main(int argc, char **argv)
+{
+	static const char * const ops[] = {
+		[CACHEPEER_OP_GET] = "get", [CACHEPEER_OP_PUT] = "put",
+		[CACHEPEER_OP_STAT] = "stat", [CACHEPEER_OP_DEL] = "del",
+	};
+	struct cp_client_key key;
+	struct cp_msg m = { 0 };
+	struct cp_client c;
+	size_t file_len = 0;
+	char *file = NULL;
+	int n = 1, i, c_opt, err;
+
+	while ((c_opt = getopt(argc, argv, "n:l")) != -1) {
+		if (c_opt == 'n')
+			n = atoi(optarg);
+		else if (c_opt == 'l')
+			m.flags |= CACHEPEER_F_LOCAL;
+		else
+			return 2;
+	}
+	if (argc - optind < 3 || argc - optind > 4 || n < 1 || n > 500)
+		return 2;
+	for (i = CACHEPEER_OP_GET; i <= CACHEPEER_OP_DEL; i++)
+		if (!strcmp(argv[optind + 1], ops[i]))
+			m.op = i;
+	if (!m.op)
+		return 2;
+	m.key = argv[optind + 2];
+	m.key_len = strlen(m.key);
+	if (argc - optind == 4) {
+		file = read_file(argv[optind + 3], &file_len);
+		if (!file) {
+			perror(argv[optind + 3]);
+			return 1;
+		}
+	}
+	if (m.op == CACHEPEER_OP_PUT) {
+		if (!file)
+			return 2;
+		m.payload = file;
+		m.payload_len = file_len;
+		m.with_crc = 1;
+	}
+	if (!cp_client_key_load(NULL, &key))
+		cp_client_use_key(&key);
+	err = cp_client_connect(&c, argv[optind]);
+	for (i = 0; !err && i < n; i++) {
+		m.id = i + 1;
+		err = cp_client_send(&c, &m);
+	}
+	for (i = 0; !err && i < n; i++) {
+		struct cp_resp r;
+		char *data;
+
+		err = cp_client_recv_hdr(&c, &r);
+		data = err ? NULL : malloc(r.data_len + 1);
+		if (!err && !data)
+			err = -ENOMEM;
+		err = err ?: cp_client_recv_data(&c, &r, data);
+		if (err)
+			break;
+		data[r.data_len] = '\0';
+		if (r.status == CACHEPEER_S_REDIRECT)
+			printf("redirect %s\n", data);
+		else
+			printf("%s\n", cp_status_name(r.status));
+		if (m.op == CACHEPEER_OP_GET && file && r.status == CACHEPEER_S_OK &&
+		    (r.data_len != file_len || memcmp(data, file, file_len))) {
+			fprintf(stderr, "cp_raw: answer %llu: data differs from %s\n",
+				(unsigned long long)r.id, argv[optind + 3]);
+			err = -EBADMSG;
+		}
+		free(data);
+	}
+	if (err)
+		fprintf(stderr, "cp_raw: %s\n", strerror(-err));
+	free(file);
+	return err ? 1 : 0;
+}
