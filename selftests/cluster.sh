@@ -307,12 +307,13 @@ test_routed_writes() {
 
 # Forwards reuse a few pooled connections to the owner: no connection per call.
 test_forward_pool() {
-	local owner other out f0 c0 e0 f1 c1 e1
+	local owner other out f0 c0 e0 f1 c1 e1 tw
 
 	read -r owner other <<<"$(owned pool-0)"
 	head -c 4096 /dev/urandom >"$CP_TMP/pool"
 	on p1 "$CTL" put pool-0 "$CP_TMP/pool"
 	read -r f0 c0 e0 <<<"$(counters "$other" forwards peer_connects peer_errors)"
+	tw=$(on "p$other" ss -Htn state time-wait dst "10.77.0.$owner" | wc -l)
 	out=$(on "p$other" "$BENCH" --peer "$(addr "$other")" --prefix pool- --keys 1 \
 		--size 4096 --conns 2 --depth 16 --ops 40000 --verify)
 	echo "$out"
@@ -322,8 +323,9 @@ test_forward_pool() {
 	expect_eq $((e1 - e0)) 0 "failed calls"
 	echo "$((c1 - c0)) connections opened to the owner"
 	[ $((c1 - c0)) -le 8 ]
-	# None left behind in TIME_WAIT: the pool's connections end with a reset.
-	expect_eq "$(on "p$other" ss -Htn state time-wait dst "10.77.0.$owner" | wc -l)" 0 "TIME_WAIT"
+	[ "$(on "p$other" ss -Htn state established dst "10.77.0.$owner" | wc -l)" -le 8 ]
+	# No TIME_WAIT pile-up (what there is, the tool's own connections left).
+	[ "$(on "p$other" ss -Htn state time-wait dst "10.77.0.$owner" | wc -l)" -le "$tw" ]
 }
 
 test_sixth_peer() {
