@@ -78,16 +78,16 @@ static void mark_dead(struct cp_router *rt, unsigned int i)
 }
 
 /*
- * Send m to member i. A PUT or DEL for a member that is not the key's
- * owner (which this router found dead) is sent LOCAL, or the member would
- * redirect it back to the owner.
+ * Send m to member i. A PUT or DEL failing over from a key's owner this
+ * router found dead is sent LOCAL, or the member would redirect it back.
  */
 static int send_to(struct cp_router *rt, int i, uint64_t hash, const struct cp_msg *m)
 {
+	int owner = cp_ring_next(&rt->ring, hash, NULL);
 	struct cp_msg local = *m;
 
-	if ((m->op == CACHEPEER_OP_PUT || m->op == CACHEPEER_OP_DEL) &&
-	    i != cp_ring_next(&rt->ring, hash, NULL))
+	if ((m->op == CACHEPEER_OP_PUT || m->op == CACHEPEER_OP_DEL) && owner >= 0 &&
+	    i != owner && rt->dead[owner])
 		local.flags |= CACHEPEER_F_LOCAL;
 	return cp_client_send(&rt->conn[i], &local);
 }

@@ -102,8 +102,8 @@ static void push_work(struct work_struct *work)
 			reply = kvmalloc(r.data_len, GFP_KERNEL);
 		err = reply ? cp_peer_recv(p, reply, r.data_len) : -EMSGSIZE;
 	}
-	/* Data left unread would be taken for the next call's answer. */
-	cp_peer_done(&cl->peers, p, !err || (err == -EACCES && !r.data_len));
+	/* A refusing member ends the connection; data left unread ends it here. */
+	cp_peer_done(&cl->peers, p, !err);
 out:
 	cp_stats_inc(cl->stats, err ? CP_STAT_PEER_ERRORS : CP_STAT_RING_SENT);
 	/* The member had a winning ring of its own: take it. */

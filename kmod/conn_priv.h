@@ -159,6 +159,7 @@ struct cp_request {
 	u16 status;
 	u8 op;
 	u8 flags;
+	bool elsewhere;			/* PUT: another member's key, to redirect */
 	struct cachepeer_resp *hdr;	/* page_frag, from TX */
 	u64 sent;
 	long charged;			/* bytes counted in conn->queued */
@@ -225,6 +226,7 @@ void cp_request_uninit(void);
 /* hello.c */
 void cp_hello(struct cp_conn *conn, struct cp_request *req);
 bool cp_hello_allows(struct cp_conn *conn, u8 op);
+u8 cp_hello_role(struct cp_conn *conn);
 
 /* miss.c */
 void cp_request_miss(struct cp_request *req, const u8 *key, gfp_t gfp);

@@ -17,14 +17,19 @@
 #define CP_HELLO_BODY	(CACHEPEER_NONCE_LEN + CACHEPEER_HMAC_LEN + 1)
 
 /* Socket locked: may the connection make a request of op, as things stand? */
+/* Socket locked: the role conn proved, or NONE once its key is deleted. */
+u8 cp_hello_role(struct cp_conn *conn)
+{
+	/* A deleted key's connections are closing: they may do no more. */
+	if (conn->key && READ_ONCE(conn->key->dead))
+		return CACHEPEER_ROLE_NONE;
+	return conn->role;
+}
+
 bool cp_hello_allows(struct cp_conn *conn, u8 op)
 {
 	u8 access = cp_access_now(conn->svc);
-	u8 role = conn->role;
-
-	/* A deleted key's connections are closing: they may do no more. */
-	if (conn->key && READ_ONCE(conn->key->dead))
-		role = CACHEPEER_ROLE_NONE;
+	u8 role = cp_hello_role(conn);
 
 	/* A request before HELLO closes the door on it. */
 	if (op != CACHEPEER_OP_HELLO && conn->hello == HELLO_NONE)

@@ -164,8 +164,22 @@ static void redirect_work(struct work_struct *work)
 }
 
 /*
+ * Process context: a DEL for another member's key, redirected there. A
+ * copy this node holds goes too, or GETs sent here would still find it,
+ * and a hand-off from here would bring it back to the owner.
+ */
+static void del_redirect_work(struct work_struct *work)
+{
+	struct cp_request *req = container_of(work, struct cp_request, work);
+
+	cp_store_del(&req->conn->svc->store, req->key_id);
+	cp_request_redirect(req);
+}
+
+/*
  * Process context: DEL on the key's owner, acting with this node's member
- * rights. BUSY when the owner could not be asked: it may have deleted.
+ * rights, and of a copy here (as del_redirect_work()). BUSY when the owner
+ * could not be asked: it may have deleted.
  */
 static void del_forward_work(struct work_struct *work)
 {
@@ -181,6 +195,7 @@ static void del_forward_work(struct work_struct *work)
 	struct cp_resp r;
 	int err;
 
+	cp_store_del(&svc->store, req->key_id);
 	err = cp_peer_call(&svc->cluster.peers, &req->to, &q, req->key, NULL, &r, &p);
 	if (err) {
 		cp_stats_inc(svc->stats, CP_STAT_PEER_ERRORS);
@@ -218,7 +233,7 @@ bool cp_request_route_write(struct cp_request *req, const u8 *key, gfp_t gfp)
 	    cp_cluster_owner(cl, cp_ring_key_hash(key, req->key_len), &req->to) != CP_OWNER_OTHER)
 		return false;
 	if (req->op == CACHEPEER_OP_DEL && READ_ONCE(cl->miss) == CACHEPEER_MISS_FORWARD &&
-	    conn->role >= CACHEPEER_ROLE_WRITE) {
+	    cp_hello_role(conn) >= CACHEPEER_ROLE_WRITE) {
 		if (keep_key(req, key, gfp))
 			cp_request_answer(req, CACHEPEER_S_BUSY);
 		else
@@ -227,7 +242,7 @@ bool cp_request_route_write(struct cp_request *req, const u8 *key, gfp_t gfp)
 	}
 	cp_request_charge(req, cp_pbuf_mem(CP_REDIRECT_LEN));
 	if (req->op == CACHEPEER_OP_DEL)
-		cp_request_queue(req, redirect_work);
+		cp_request_queue(req, del_redirect_work);
 	return true;
 }
 

@@ -121,31 +121,23 @@ static int peer_hello(struct cp_peer *p, struct cp_keys *keys)
 	return err;
 }
 
-/* A connection to the member at addr, authenticated with the member key if there is one. */
-static int peer_open(struct net *net, const union cp_addr *addr, struct cp_keys *keys,
-		     struct cp_peer *p)
+/*
+ * Connect p's new socket to the member at addr, and authenticate with the
+ * member key if there is one.
+ */
+static int peer_connect(const union cp_addr *addr, struct cp_keys *keys, struct cp_peer *p)
 {
 	long timeo = msecs_to_jiffies(CP_PEER_TIMEOUT_MS);
-	struct sock *sk;
-	int err;
+	struct sock *sk = p->sock->sk;
 
-	err = sock_create_kern(net, addr->sa.sa_family, SOCK_STREAM, IPPROTO_TCP, &p->sock);
-	if (err)
-		return err;
-	sk = p->sock->sk;
 	lock_sock(sk);
 	sk->sk_sndtimeo = timeo;
 	sk->sk_rcvtimeo = timeo;
 	release_sock(sk);
 	tcp_sock_set_nodelay(sk);
 	sock_no_linger(sk);
-	err = kernel_connect(p->sock, (struct sockaddr *)addr, cp_addr_len(addr), 0) ?:
-	      peer_hello(p, keys);
-	if (err) {
-		sock_release(p->sock);
-		p->sock = NULL;
-	}
-	return err;
+	return kernel_connect(p->sock, (struct sockaddr *)addr, cp_addr_len(addr), 0) ?:
+	       peer_hello(p, keys);
 }
 
 /* Linger 0: the close is a reset, and the socket is gone when this returns. */
@@ -158,16 +150,18 @@ static void peer_free(struct cp_peer *p)
 
 /*
  * A member's entry in the pool: its connections, and whether it answered
- * the last time one was opened. Under cp_peers.lock.
+ * the last time it was asked. Under cp_peers.lock.
  */
 struct cp_peer_member {
 	struct list_head list;		/* in cp_peers.members */
 	union cp_addr addr;
 	struct list_head idle;		/* struct cp_peer, the newest first */
+	struct list_head busy;		/* struct cp_peer, taken by a call */
 	u32 nidle;
 	u32 nbusy;			/* taken, or being opened */
 	unsigned long used;		/* jiffies of the last call */
-	unsigned long retry_at;		/* no connect before this, after a failure */
+	unsigned long retry_at;		/* if failed: no new connection before */
+	bool failed;			/* the last connect or call timed out or failed */
 };
 
 struct workqueue_struct *cp_peer_wq __ro_after_init;
@@ -178,7 +172,7 @@ void cp_peers_init(struct cp_peers *ps, struct net *net, struct cp_keys *keys,
 	ps->net = net;
 	ps->keys = keys;
 	ps->stats = stats;
-	spin_lock_init(&ps->lock);
+	mutex_init(&ps->lock);
 	INIT_LIST_HEAD(&ps->members);
 	init_waitqueue_head(&ps->wait);
 }
@@ -186,9 +180,9 @@ void cp_peers_init(struct cp_peers *ps, struct net *net, struct cp_keys *keys,
 /* The node runs: calls may be made. */
 void cp_peers_start(struct cp_peers *ps)
 {
-	spin_lock(&ps->lock);
+	mutex_lock(&ps->lock);
 	ps->open = true;
-	spin_unlock(&ps->lock);
+	mutex_unlock(&ps->lock);
 }
 
 /* Close the idle connections that match (all of them when all is set). */
@@ -199,12 +193,12 @@ static void peers_close_idle(struct cp_peers *ps, bool all)
 	struct cp_peer *p, *pn;
 	LIST_HEAD(dead);
 
-	spin_lock(&ps->lock);
+	mutex_lock(&ps->lock);
 	list_for_each_entry_safe(m, mn, &ps->members, list) {
-		list_for_each_entry_safe_reverse(p, pn, &m->idle, idle) {
+		list_for_each_entry_safe_reverse(p, pn, &m->idle, list) {
 			if (!all && time_before(jiffies, p->since + idle))
 				break;
-			list_move(&p->idle, &dead);
+			list_move(&p->list, &dead);
 			m->nidle--;
 		}
 		if (!m->nidle && !m->nbusy && (all || time_after(jiffies, m->used + idle))) {
@@ -212,8 +206,8 @@ static void peers_close_idle(struct cp_peers *ps, bool all)
 			kfree(m);
 		}
 	}
-	spin_unlock(&ps->lock);
-	list_for_each_entry_safe(p, pn, &dead, idle)
+	mutex_unlock(&ps->lock);
+	list_for_each_entry_safe(p, pn, &dead, list)
 		peer_free(p);
 }
 
@@ -224,14 +218,21 @@ void cp_peers_expire(struct cp_peers *ps)
 }
 
 /*
- * Process context: the node stops. Calls under way fail at their next
- * connection or end with it; no connection is pooled any more.
+ * Process context: the node stops. Calls under way are cut short (their
+ * sockets shut down, which does not free them: each call's caller does,
+ * as it ends), later ones fail, and no connection is pooled any more.
  */
 void cp_peers_stop(struct cp_peers *ps)
 {
-	spin_lock(&ps->lock);
+	struct cp_peer_member *m;
+	struct cp_peer *p;
+
+	mutex_lock(&ps->lock);
 	ps->open = false;
-	spin_unlock(&ps->lock);
+	list_for_each_entry(m, &ps->members, list)
+		list_for_each_entry(p, &m->busy, list)
+			kernel_sock_shutdown(p->sock, SHUT_RDWR);
+	mutex_unlock(&ps->lock);
 	wake_up_all(&ps->wait);
 	peers_close_idle(ps, true);
 }
@@ -241,6 +242,7 @@ void cp_peers_exit(struct cp_peers *ps)
 {
 	peers_close_idle(ps, true);
 	WARN_ON(!list_empty(&ps->members));
+	mutex_destroy(&ps->lock);
 }
 
 static struct cp_peer_member *member_find(struct cp_peers *ps, const union cp_addr *addr)
@@ -264,24 +266,52 @@ static bool peer_usable(struct cp_peer *p)
 	       skb_queue_empty_lockless(&sk->sk_receive_queue);
 }
 
-/* A new connection for a call, counted in m->nbusy already. */
+/* Under the lock: the member failed; calls fail at once for a while. */
+static void member_failed(struct cp_peer_member *m)
+{
+	m->failed = true;
+	m->retry_at = jiffies + msecs_to_jiffies(CP_PEER_RETRY_MS);
+}
+
+/*
+ * A new connection for a call. Its place is held (m->nbusy) and it is on
+ * m->busy before the connect, so that a stopping node can cut it short.
+ */
 static struct cp_peer *peer_new(struct cp_peers *ps, struct cp_peer_member *m)
 {
 	struct cp_peer *p = kzalloc(sizeof(*p), GFP_KERNEL);
-	int err = p ? peer_open(ps->net, &m->addr, ps->keys, p) : -ENOMEM;
+	int err = p ? sock_create_kern(ps->net, m->addr.sa.sa_family, SOCK_STREAM,
+				       IPPROTO_TCP, &p->sock) : -ENOMEM;
 
 	if (!err) {
 		p->m = m;
-		cp_stats_inc(ps->stats, CP_STAT_PEER_CONNECTS);
-		return p;
+		p->seq = CP_PEER_REQ_ID;
+		mutex_lock(&ps->lock);
+		list_add(&p->list, &m->busy);
+		/* Stop began while this was created: it shut down the others. */
+		if (!ps->open)
+			kernel_sock_shutdown(p->sock, SHUT_RDWR);
+		mutex_unlock(&ps->lock);
+		err = peer_connect(&m->addr, ps->keys, p);
+		if (!err) {
+			cp_stats_inc(ps->stats, CP_STAT_PEER_CONNECTS);
+			mutex_lock(&ps->lock);
+			m->failed = false;
+			mutex_unlock(&ps->lock);
+			return p;
+		}
+		mutex_lock(&ps->lock);
+		list_del(&p->list);
+		mutex_unlock(&ps->lock);
 	}
-	kfree(p);
-	spin_lock(&ps->lock);
+	if (p)
+		peer_free(p);
+	mutex_lock(&ps->lock);
 	m->nbusy--;
 	if (err != -ENOMEM)
-		m->retry_at = jiffies + msecs_to_jiffies(CP_PEER_RETRY_MS);
+		member_failed(m);
 	ps->frees++;
-	spin_unlock(&ps->lock);
+	mutex_unlock(&ps->lock);
 	wake_up(&ps->wait);
 	return ERR_PTR(err);
 }
@@ -301,7 +331,7 @@ static struct cp_peer *peer_get(struct cp_peers *ps, const union cp_addr *addr)
 
 	might_sleep();
 	for (;;) {
-		spin_lock(&ps->lock);
+		mutex_lock(&ps->lock);
 		if (!ps->open) {
 			p = ERR_PTR(-ESHUTDOWN);
 			break;
@@ -313,25 +343,22 @@ static struct cp_peer *peer_get(struct cp_peers *ps, const union cp_addr *addr)
 			list_add(&m->list, &ps->members);
 		}
 		if (!m) {
-			spin_unlock(&ps->lock);
+			mutex_unlock(&ps->lock);
 			spare = kzalloc(sizeof(*spare), GFP_KERNEL);
 			if (!spare)
 				return ERR_PTR(-ENOMEM);
 			spare->addr = *addr;
 			INIT_LIST_HEAD(&spare->idle);
+			INIT_LIST_HEAD(&spare->busy);
 			continue;
 		}
 		m->used = jiffies;
-		if (time_before(jiffies, m->retry_at)) {
-			p = ERR_PTR(-EHOSTUNREACH);
-			break;
-		}
-		p = list_first_entry_or_null(&m->idle, struct cp_peer, idle);
+		p = list_first_entry_or_null(&m->idle, struct cp_peer, list);
 		if (p) {
-			list_del(&p->idle);
+			list_move(&p->list, &m->busy);
 			m->nidle--;
 			m->nbusy++;
-			spin_unlock(&ps->lock);
+			mutex_unlock(&ps->lock);
 			if (peer_usable(p)) {
 				p->reused = true;
 				goto out;
@@ -339,21 +366,27 @@ static struct cp_peer *peer_get(struct cp_peers *ps, const union cp_addr *addr)
 			cp_peer_done(ps, p, false);
 			continue;
 		}
+		if (m->failed && time_before(jiffies, m->retry_at)) {
+			p = ERR_PTR(-EHOSTUNREACH);
+			break;
+		}
 		if (m->nbusy < CP_PEER_MEMBER_CONNS) {
 			m->nbusy++;
-			spin_unlock(&ps->lock);
+			mutex_unlock(&ps->lock);
 			p = peer_new(ps, m);
 			goto out;
 		}
 		frees = ps->frees;
-		spin_unlock(&ps->lock);
+		mutex_unlock(&ps->lock);
 		left = (long)(deadline - jiffies);
-		if (left <= 0)
-			return ERR_PTR(-ETIMEDOUT);
+		if (left <= 0) {
+			p = ERR_PTR(-ETIMEDOUT);
+			goto out;
+		}
 		wait_event_timeout(ps->wait, READ_ONCE(ps->frees) != frees || !READ_ONCE(ps->open),
 				   left);
 	}
-	spin_unlock(&ps->lock);
+	mutex_unlock(&ps->lock);
 out:
 	kfree(spare);
 	return p;
@@ -367,32 +400,43 @@ void cp_peer_done(struct cp_peers *ps, struct cp_peer *p, bool reuse)
 {
 	struct cp_peer_member *m = p->m;
 
-	spin_lock(&ps->lock);
+	mutex_lock(&ps->lock);
 	m->nbusy--;
 	ps->frees++;
 	if (reuse && ps->open) {
 		p->since = jiffies;
-		list_add(&p->idle, &m->idle);
+		list_move(&p->list, &m->idle);
 		m->nidle++;
 		p = NULL;
+	} else {
+		list_del(&p->list);
 	}
-	spin_unlock(&ps->lock);
+	mutex_unlock(&ps->lock);
 	wake_up(&ps->wait);
 	if (p)
 		peer_free(p);
 }
 
+/* A pooled connection the member closed before it read the call. */
+static bool peer_was_closed(int err)
+{
+	return err == -EPIPE || err == -ECONNRESET || err == -ENOTCONN;
+}
+
 /*
- * Process context: send req (key and payload as cp_peer_send() takes them)
- * to the member at addr and read its answer's header into *r. On success
- * *pp is the connection, with the answer's data next on it, for the caller
- * to read and then give back with cp_peer_done(). A pooled connection the
- * member had closed meanwhile is retried once on a new one: every call is
- * a GET, DEL or ring push, which may be repeated.
+ * Process context: send req (key and payload as cp_peer_send() takes them;
+ * its id is the connection's own) to the member at addr, and read its
+ * answer's header into *r. On success *pp is the connection, with the
+ * answer's data next on it, for the caller to read and then give back
+ * with cp_peer_done(). A pooled connection the member had closed
+ * meanwhile is retried once on a new one: every call is a GET, DEL or
+ * ring push, which may be repeated. A member that does not answer in time
+ * is not asked again for CP_PEER_RETRY_MS.
  */
 int cp_peer_call(struct cp_peers *ps, const union cp_addr *addr, const struct cp_req *req,
 		 const void *key, const void *payload, struct cp_resp *r, struct cp_peer **pp)
 {
+	struct cp_req q = *req;
 	struct cp_peer *p;
 	bool reused;
 	int err;
@@ -401,14 +445,21 @@ int cp_peer_call(struct cp_peers *ps, const union cp_addr *addr, const struct cp
 		p = peer_get(ps, addr);
 		if (IS_ERR(p))
 			return PTR_ERR(p);
-		err = cp_peer_send(p, req, key, payload) ?: cp_peer_recv_resp(p, req, r);
+		/* An answer to an earlier call cannot pass for this one's. */
+		q.id = ++p->seq;
+		err = cp_peer_send(p, &q, key, payload) ?: cp_peer_recv_resp(p, &q, r);
 		if (!err) {
 			*pp = p;
 			return 0;
 		}
 		reused = p->reused;
+		if (err == -EAGAIN) {
+			mutex_lock(&ps->lock);
+			member_failed(p->m);
+			mutex_unlock(&ps->lock);
+		}
 		cp_peer_done(ps, p, false);
-	} while (reused && err != -EAGAIN && err != -EBADMSG);
+	} while (reused && peer_was_closed(err));
 	return err;
 }
 

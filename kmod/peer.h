@@ -8,7 +8,7 @@
 
 #include <linux/list.h>
 #include <linux/net.h>
-#include <linux/spinlock.h>
+#include <linux/mutex.h>
 #include <linux/types.h>
 #include <linux/wait.h>
 #include <linux/workqueue.h>
@@ -20,7 +20,7 @@
 
 /* How long a call to another member may wait to connect, send or receive. */
 #define CP_PEER_TIMEOUT_MS	2000
-/* A call's request id: one request per connection. */
+/* HELLO's request id; calls on a connection count up from it. */
 #define CP_PEER_REQ_ID		1
 
 /* Data held in private pages, which TCP can splice (slab memory it cannot). */
@@ -61,8 +61,9 @@ struct cp_peer_member;
 struct cp_peer {
 	struct socket *sock;
 	struct cp_peer_member *m;	/* its pool's entry for the member */
-	struct list_head idle;		/* in m->idle, while pooled */
+	struct list_head list;		/* in m->idle or m->busy, under the pool's lock */
 	unsigned long since;		/* jiffies: pooled since */
+	u64 seq;			/* the last call's request id */
 	bool reused;			/* taken from the pool, not new */
 };
 
@@ -77,7 +78,7 @@ struct cp_peers {
 	struct net *net;
 	struct cp_keys *keys;
 	struct cp_stats __percpu *stats;
-	spinlock_t lock;		/* members, and each member's fields */
+	struct mutex lock;		/* members and their fields; shutting busy sockets */
 	struct list_head members;	/* struct cp_peer_member */
 	wait_queue_head_t wait;		/* a connection came free, or stop */
 	unsigned long frees;		/* connections given back, for waiters */

@@ -326,7 +326,7 @@ static void commit_work(struct work_struct *work)
 	int err = req->put_err;
 
 	/* Another member's key: its payload was dropped. */
-	if (err == -EXDEV) {
+	if (req->elsewhere && !err) {
 		cp_request_redirect(req);
 		return;
 	}
@@ -376,7 +376,7 @@ static void put_work(struct cp_conn *conn, struct cp_request *req)
 
 	if (put_bufs(conn, req, r->payload_len))
 		goto fail;
-	if (req->op == CACHEPEER_OP_PUT && !req->put && !req->put_err) {
+	if (req->op == CACHEPEER_OP_PUT && !req->put && !req->put_err && !req->elsewhere) {
 		req->put = cp_store_put_begin(&conn->svc->store, req->key_id,
 					      cp_frame_key(&conn->rx), r->key_len,
 					      r->payload_len);
@@ -394,7 +394,7 @@ static void put_work(struct cp_conn *conn, struct cp_request *req)
 			return;		/* sk_data_ready requeues us */
 		if (n <= 0)
 			goto fail;	/* peer gone mid-payload: nothing is kept */
-		if (!req->push_buf && !req->put_err)
+		if (req->put && !req->put_err)
 			req->put_err = cp_store_put_write(req->put, conn->put_buf, n);
 		req->sent += n;
 		WRITE_ONCE(conn->rx_bytes, conn->rx_bytes + n);
@@ -545,8 +545,7 @@ int cp_request_dispatch(struct cp_conn *conn, gfp_t gfp)
 		break;
 	case CACHEPEER_OP_PUT:
 		/* For another member: read and dropped, then redirected. */
-		if (cp_request_route_write(req, key, gfp))
-			req->put_err = -EXDEV;
+		req->elsewhere = cp_request_route_write(req, key, gfp);
 		read_payload(conn, req);
 		break;
 	}

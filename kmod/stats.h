@@ -37,7 +37,7 @@ enum cp_stat {
 	CP_STAT_SCRUB_BLOCKS,
 	CP_STAT_SCRUB_BYTES,
 	CP_STAT_SCRUB_CORRUPT,
-	CP_STAT_FORWARDS,		/* GETs relayed from their owner */
+	CP_STAT_FORWARDS,		/* GETs and DELs relayed to their owner */
 	CP_STAT_REDIRECTS,
 	CP_STAT_HANDOFFS,		/* blocks fetched from a previous owner */
 	CP_STAT_PEER_ERRORS,		/* failed calls to other members */

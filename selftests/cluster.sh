@@ -291,18 +291,26 @@ test_routed_writes() {
 	on "p$other" "$CTL" put --peer "$(addr "$other")" "$key" "$CP_TMP/routed"
 	expect_eq "$(stat "$other" '["blocks"]')" $((bx + 1)) "blocks on the pinned node"
 	# A DEL at a non-owner is forwarded to the owner (the writer's key
-	# allows it); the pinned copy stays.
+	# allows it), and the copy where it was sent goes too.
 	expect_eq "$(on "p$other" "$RAW" "$(addr "$other")" del "$key")" "ok" "a forwarded DEL"
 	expect_eq "$(stat "$owner" '["blocks"]')" "$bo" "blocks on the owner after the DEL"
-	expect_eq "$(stat "$other" '["blocks"]')" $((bx + 1)) "the pinned copy"
+	expect_eq "$(stat "$other" '["blocks"]')" "$bx" "the pinned copy after the DEL"
 	expect_eq "$(on "p$other" "$RAW" "$(addr "$other")" del "$key")" "not found" "again"
-	# Under miss redirect, a DEL is redirected; LOCAL deletes where sent.
+	# Under miss redirect, a DEL is redirected, and drops the copy too.
+	on "p$other" "$CTL" put --peer "$(addr "$other")" "$key" "$CP_TMP/routed"
 	on "p$other" "$CTL" set --miss redirect
 	out=$(on "p$other" "$RAW" "$(addr "$other")" del "$key")
 	on "p$other" "$CTL" set --miss forward
 	expect_eq "$out" "redirect $(addr "$owner")" "a DEL under miss redirect"
+	expect_eq "$(stat "$other" '["blocks"]')" "$bx" "the pinned copy after a redirected DEL"
+	# LOCAL deletes where it is sent, and only there.
+	on "p$other" "$CTL" put --peer "$(addr "$other")" "$key" "$CP_TMP/routed"
+	on "p$other" "$CTL" put "$key" "$CP_TMP/routed"
 	expect_eq "$(on "p$other" "$RAW" -l "$(addr "$other")" del "$key")" "ok" "a LOCAL DEL"
 	expect_eq "$(stat "$other" '["blocks"]')" "$bx" "blocks on the pinned node"
+	expect_eq "$(stat "$owner" '["blocks"]')" $((bo + 1)) "blocks on the owner after a LOCAL DEL"
+	on "p$other" "$CTL" del "$key"
+	expect_eq "$(stat "$owner" '["blocks"]')" "$bo" "blocks on the owner after a routed del"
 }
 
 # Forwards reuse a few pooled connections to the owner: no connection per call.

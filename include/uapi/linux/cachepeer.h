@@ -294,6 +294,7 @@
  * node's member rights, which an open access policy does not lend), and is
  * answered with the owner's status, or BUSY when the owner could not be
  * asked (it may or may not have deleted); otherwise it is redirected.
+ * Either way a copy of the block on the node it was sent to is deleted.
  * CACHEPEER_F_LOCAL stores or deletes on the node the request is sent to,
  * whatever the ring says: for a client that pins a node on purpose, or
  * that fails over from an owner it cannot reach.
@@ -421,7 +422,7 @@ enum cachepeer_stats_attr {
 	CACHEPEER_A_STATS_CULLING,		/* 1 while evicting for space */
 	CACHEPEER_A_STATS_SCRUB,		/* nest: CACHEPEER_A_SCRUB_* */
 	CACHEPEER_A_STATS_SCAN_MS,		/* how long the start scan took */
-	CACHEPEER_A_STATS_FORWARDS,		/* GETs relayed from their owner */
+	CACHEPEER_A_STATS_FORWARDS,		/* GETs and DELs relayed to their owner */
 	CACHEPEER_A_STATS_REDIRECTS,		/* requests answered REDIRECT */
 	CACHEPEER_A_STATS_HANDOFFS,		/* blocks fetched from a previous owner */
 	CACHEPEER_A_STATS_PEER_ERRORS,		/* failed calls to other members */
