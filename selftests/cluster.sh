@@ -321,7 +321,7 @@ test_forward_pool() {
 	head -c 4096 /dev/urandom >"$CP_TMP/pool"
 	on p1 "$CTL" put pool-0 "$CP_TMP/pool"
 	read -r f0 c0 e0 <<<"$(counters "$other" forwards peer_connects peer_errors)"
-	tw=$(on "p$other" ss -Htn state time-wait dst "10.77.0.$owner" | wc -l)
+	tw=$(on "p$other" ss -Htn state time-wait dst "$(addr "$owner")" | wc -l)
 	out=$(on "p$other" "$BENCH" --peer "$(addr "$other")" --prefix pool- --keys 1 \
 		--size 4096 --conns 2 --depth 16 --ops 40000 --verify)
 	echo "$out"
@@ -331,9 +331,9 @@ test_forward_pool() {
 	expect_eq $((e1 - e0)) 0 "failed calls"
 	echo "$((c1 - c0)) connections opened to the owner"
 	[ $((c1 - c0)) -le 8 ]
-	[ "$(on "p$other" ss -Htn state established dst "10.77.0.$owner" | wc -l)" -le 8 ]
+	[ "$(on "p$other" ss -Htn state established dst "$(addr "$owner")" | wc -l)" -le 8 ]
 	# No TIME_WAIT pile-up (what there is, the tool's own connections left).
-	[ "$(on "p$other" ss -Htn state time-wait dst "10.77.0.$owner" | wc -l)" -le "$tw" ]
+	[ "$(on "p$other" ss -Htn state time-wait dst "$(addr "$owner")" | wc -l)" -le "$tw" ]
 }
 
 test_sixth_peer() {
