@@ -121,10 +121,12 @@ static inline int exchange(struct cp_client *c, struct cp_msg *m, struct cp_resp
 	return r->status;
 }
 
+/* PUT to the node under test, stored there whatever a ring it has says (LOCAL). */
 static inline int put_key(const char *key, const void *data, size_t len)
 {
 	struct cp_msg m = { .op = CACHEPEER_OP_PUT, .key = key, .key_len = strlen(key),
-			    .payload = data, .payload_len = len, .with_crc = 1 };
+			    .payload = data, .payload_len = len, .with_crc = 1,
+			    .flags = CACHEPEER_F_LOCAL };
 	struct cp_client c;
 	struct cp_resp r;
 	int ret;
