@@ -73,11 +73,12 @@ static const struct subcommand subcommands[] = {
 	  "CAP_NET_ADMIN" },
 	{ "ring", cmd_ring,
 	  "[show [--config] | add NAME ADDR:PORT [--weight W] | set NAME --weight W |\n"
-	  "del NAME | load FILE | lookup KEY... | bench [--count N]]",
+	  "del NAME | load [--force] FILE | lookup KEY... | bench [--count N]]",
 	  "show the ring (members, weights, share of keys, epoch), or edit it: weights are\n"
-	  "0-1000, default 100 (160 points), 0 drains a member; load replaces the whole\n"
-	  "ring from FILE ('-': standard input), in the format 'show --config' prints.\n"
-	  "Changes reach every member. lookup prints KEY HASH OWNER ADDR per key (KEY '-':\n"
+	  "0-1000, default 100 (160 points), 0 drains a member; load makes the ring equal\n"
+	  "FILE ('-': standard input), in the format 'show --config' prints: members it\n"
+	  "lacks are removed (an empty FILE needs --force). Changes reach every member,\n"
+	  "and edits made at once on different nodes all survive. lookup prints KEY HASH OWNER ADDR per key (KEY '-':\n"
 	  "keys from standard input); bench times --count lookups (default 1000000) in\n"
 	  "the kernel and here" },
 	{ "join", cmd_join, "--seed ADDR:PORT [--name NAME] [--weight W] [--key NAME:FILE]",

@@ -15,7 +15,7 @@
 #include "ring.h"
 
 /* How long join and leave wait to see their change on another member. */
-#define CONVERGE_MS	5000
+#define CONVERGE_MS	30000
 
 static const char * const miss_names[] = {
 	[CACHEPEER_MISS_FORWARD] = "forward",
@@ -256,9 +256,10 @@ static const struct {
 int cmd_ring(const struct subcommand *cmd, int argc, char **argv)
 {
 	unsigned long long weight = CACHEPEER_WEIGHT_DEFAULT, count = 1000000;
-	bool config = false, weight_given = false, count_given = false;
+	bool config = false, weight_given = false, count_given = false, force = false;
 	const struct opt opts[] = {
 		OPT("config", OPT_FLAG, &config),
+		OPT("force", OPT_FLAG, &force),
 		OPT("weight", OPT_COUNT, &weight, .given = &weight_given,
 		    .max = CACHEPEER_WEIGHT_MAX),
 		OPT("count", OPT_COUNT, &count, .given = &count_given, .min = 1, .max = 1000000),
@@ -282,6 +283,8 @@ int cmd_ring(const struct subcommand *cmd, int argc, char **argv)
 		usage_error(cmd, "--weight is for 'ring add' and 'ring set'");
 	if (count_given && strcmp(verb, "bench"))
 		usage_error(cmd, "--count is for 'ring bench'");
+	if (force && strcmp(verb, "load"))
+		usage_error(cmd, "--force is for 'ring load'");
 	/* The command line first, so that a usage error needs no module. */
 	for (v = 0; v < ARRAY_SIZE(ring_verbs) && strcmp(verb, ring_verbs[v].verb); v++)
 		;
@@ -314,10 +317,15 @@ int cmd_ring(const struct subcommand *cmd, int argc, char **argv)
 		ret = cp_nl_ring_del(nl, args[0]);
 	} else if (!strcmp(verb, "load")) {
 		struct cp_ring_member *all = calloc(CACHEPEER_RING_MEMBERS_MAX, sizeof(*all));
+		unsigned int nm;
 
 		if (!all)
 			fail("out of memory");
-		ret = cp_nl_ring_set(nl, all, read_ring_file(args[0], all), 0);
+		nm = read_ring_file(args[0], all);
+		/* It would remove every member, on every node. */
+		if (!nm && !force)
+			fail("ring load: '%s' has no member; --force empties the ring", args[0]);
+		ret = cp_nl_ring_set(nl, all, nm, 0);
 		free(all);
 	} else if (!strcmp(verb, "bench")) {
 		ring_bench(nl, count);
@@ -415,6 +423,37 @@ static struct cp_nl *cluster_node(const char *what, struct cp_node_info **info)
 	return nl;
 }
 
+/*
+ * A node with no ring joins: the seed's ring with self added (its weight
+ * in that ring kept unless given), the seed's epoch as the base.
+ */
+static int join_seed_ring(struct cp_nl *nl, const char *seed, struct cp_ring_member *self,
+			  bool weight_set)
+{
+	struct cp_ring_member *all;
+	unsigned int i, n = 0;
+	struct cp_ring sr;
+	int idx, ret;
+
+	ret = cp_ring_fetch(seed, &sr);
+	if (ret)
+		fail_connect("join: reading the ring", seed, ret);
+	all = calloc(sr.n + 1, sizeof(*all));
+	if (!all)
+		fail("out of memory");
+	idx = cp_ring_find(&sr, self->name);
+	if (idx >= 0 && !weight_set)
+		self->weight = sr.m[idx].weight;
+	for (i = 0; i < sr.n; i++)
+		if ((int)i != idx)
+			all[n++] = sr.m[i];
+	all[n++] = *self;
+	ret = cp_nl_ring_set(nl, all, n, sr.epoch);
+	free(all);
+	cp_ring_free(&sr);
+	return ret;
+}
+
 int cmd_join(const struct subcommand *cmd, int argc, char **argv)
 {
 	struct cp_ring_member self = { .weight = CACHEPEER_WEIGHT_DEFAULT };
@@ -432,8 +471,8 @@ int cmd_join(const struct subcommand *cmd, int argc, char **argv)
 	struct cp_node_info *info;
 	struct cp_ring_info ri;
 	struct cp_nl *nl;
+	int idx, ret = 0;
 	char **args;
-	int attempt, ret;
 
 	if (parse_cmdline(cmd, argc, argv, opts, &args))
 		usage_error(cmd, "unexpected argument '%s'", args[0]);
@@ -455,42 +494,37 @@ int cmd_join(const struct subcommand *cmd, int argc, char **argv)
 	snprintf(self.name, sizeof(self.name), "%s", info->name);
 	self_addr(info->listen, seed, self.addr, sizeof(self.addr));
 
-	/* A concurrent change may win over ours; then read the ring and retry. */
-	for (attempt = 0; attempt < 5; attempt++) {
-		struct cp_ring sr;
-		unsigned int i, n = 0;
-		struct cp_ring_member *all;
-		int idx;
-
-		ret = cp_ring_fetch(seed, &sr);
-		if (ret)
-			fail_connect("join: reading the ring", seed, ret);
-		all = calloc(sr.n + 1, sizeof(*all));
-		if (!all)
-			fail("out of memory");
-		idx = cp_ring_find(&sr, self.name);
-		if (idx >= 0 && !weight_set)
-			self.weight = sr.m[idx].weight;
-		for (i = 0; i < sr.n; i++)
-			if ((int)i != idx)
-				all[n++] = sr.m[i];
-		all[n++] = self;
-		ret = cp_nl_ring_set(nl, all, n, sr.epoch);
-		free(all);
-		cp_ring_free(&sr);
-		if (ret)
-			nl_fail(nl, "join", ret);
-		ring_get_local(nl, &ri);
-		if (converged("join", seed, ri.ring.epoch, &self, true)) {
-			printf("joined as %s (%s): ring epoch %llu, %u members\n", self.name,
-			       self.addr, (unsigned long long)ri.ring.epoch, ri.ring.n);
-			cp_ring_free(&ri.ring);
-			cp_nl_close(nl);
-			free(info);
-			return EXIT_OK;
-		}
+	/*
+	 * A node already in a ring (one that left, say) adds itself to its
+	 * own view; one with none takes the seed's ring with itself added.
+	 * Views merge member by member, so no concurrent edit undoes either.
+	 */
+	ring_get_local(nl, &ri);
+	idx = cp_ring_find(&ri.ring, self.name);
+	if (idx >= 0 && strcmp(ri.ring.m[idx].addr, self.addr))
+		fail("join: %s is in the ring with address %s; leave first", self.name,
+		     ri.ring.m[idx].addr);
+	if (idx >= 0 && !weight_set)
+		self.weight = ri.ring.m[idx].weight;
+	if (idx >= 0 && ri.ring.m[idx].weight != self.weight)
+		ret = cp_nl_ring_weight(nl, &self);
+	else if (idx < 0 && ri.ring.n)
+		ret = cp_nl_ring_add(nl, &self);
+	else if (idx < 0)
+		ret = join_seed_ring(nl, seed, &self, weight_set);
+	cp_ring_free(&ri.ring);
+	if (ret)
+		nl_fail(nl, "join", ret);
+	ring_get_local(nl, &ri);
+	if (converged("join", seed, ri.ring.epoch, &self, true)) {
+		printf("joined as %s (%s): ring epoch %llu, %u members\n", self.name,
+		       self.addr, (unsigned long long)ri.ring.epoch, ri.ring.n);
 		cp_ring_free(&ri.ring);
+		cp_nl_close(nl);
+		free(info);
+		return EXIT_OK;
 	}
+	cp_ring_free(&ri.ring);
 	fail("join: %s did not take the new ring; is the cluster key the same on both?", seed);
 	return EXIT_ERR;
 }

@@ -99,9 +99,13 @@ const struct counter counters[] = {
 	{ 0, S(RING_ACCEPTED), "cluster", "ring_accepted", "ring_accepted_total", false,
 	  CNT_NUMBER, "ring pushes adopted" },
 	{ 0, S(RING_REFUSED), "cluster", "ring_refused", "ring_refused_total", false, CNT_NUMBER,
-	  "ring pushes without a valid HMAC" },
+	  "ring pushes refused: no valid HMAC, or signed too long ago" },
 	{ 0, S(RING_SENT), "cluster", "ring_sent", "ring_sent_total", false, CNT_NUMBER,
-	  "ring pushes other members answered" },
+	  "whole views sent to other members" },
+	{ 0, S(RING_STALE), "cluster", "ring_stale", "ring_stale_total", false, CNT_NUMBER,
+	  "ring pushes that brought nothing new" },
+	{ 0, S(RING_DIGESTS), "cluster", "ring_digests", "ring_digests_total", false, CNT_NUMBER,
+	  "gossip digests sent to other members" },
 };
 
 const unsigned int ncounters = ARRAY_SIZE(counters);

@@ -240,7 +240,36 @@ int cp_ring_find(const struct cp_ring *r, const char *name)
 	return -1;
 }
 
-/* A RING_GET answer (struct cachepeer_ring_hdr and members). */
+/* >0 if entry a wins over b, as the kernel's merge decides (kmod/view.c). */
+static int entry_cmp(const struct cachepeer_ring_member *a, const struct cachepeer_ring_member *b)
+{
+	uint64_t va = be64toh(a->version), vb = be64toh(b->version);
+
+	if (va != vb)
+		return va > vb ? 1 : -1;
+	return memcmp(a, b, sizeof(*a));
+}
+
+/*
+ * Of two live entries with one address, only the winning one is a member,
+ * as in the kernel's ring.
+ */
+static bool entry_shadowed(const struct cachepeer_ring_member *e, unsigned int n, unsigned int i)
+{
+	unsigned int j;
+
+	for (j = 0; j < n; j++)
+		if (j != i && !(e[j].flags & CACHEPEER_MEMBER_F_REMOVED) &&
+		    e[j].family == e[i].family && e[j].port == e[i].port &&
+		    !memcmp(e[j].addr, e[i].addr, sizeof(e[i].addr)) && entry_cmp(&e[j], &e[i]) > 0)
+			return true;
+	return false;
+}
+
+/*
+ * A RING_GET answer (struct cachepeer_ring_hdr and entries): the ring of
+ * its live members; removed ones (tombstones) are left out.
+ */
 int cp_ring_decode(struct cp_ring *r, const void *buf, size_t len)
 {
 	const struct cachepeer_ring_hdr *h = buf;
@@ -250,35 +279,41 @@ int cp_ring_decode(struct cp_ring *r, const void *buf, size_t len)
 	memset(r, 0, sizeof(*r));
 	if (len < sizeof(*h) || ntohl(h->magic) != CACHEPEER_RING_MAGIC)
 		return -EBADMSG;
+	/* Another format is another version of cachepeer. */
+	if (h->format != CACHEPEER_RING_FORMAT)
+		return -EPROTONOSUPPORT;
 	n = ntohs(h->nmembers);
 	if (n > CACHEPEER_RING_MEMBERS_MAX || len != sizeof(*h) + n * sizeof(*e))
 		return -EBADMSG;
 	r->epoch = be64toh(h->epoch);
-	r->n = n;
 	r->m = calloc(n ? n : 1, sizeof(*r->m));
 	if (!r->m)
 		return -ENOMEM;
-	for (i = 0; i < n; i++, e++) {
+	for (i = 0; i < n; i++) {
 		struct sockaddr_storage ss = { 0 };
 		struct sockaddr_in6 *sin6 = (void *)&ss;
 		struct sockaddr_in *sin = (void *)&ss;
+		struct cp_ring_member *m = &r->m[r->n];
 
-		if (e->name[CACHEPEER_NAME_MAX] || (e->family != 4 && e->family != 6)) {
+		if (e[i].name[CACHEPEER_NAME_MAX] || (e[i].family != 4 && e[i].family != 6)) {
 			cp_ring_free(r);
 			return -EBADMSG;
 		}
-		if (e->family == 6) {
+		if ((e[i].flags & CACHEPEER_MEMBER_F_REMOVED) || entry_shadowed(e, n, i))
+			continue;
+		if (e[i].family == 6) {
 			sin6->sin6_family = AF_INET6;
-			memcpy(&sin6->sin6_addr, e->addr, 16);
-			sin6->sin6_port = e->port;
+			memcpy(&sin6->sin6_addr, e[i].addr, 16);
+			sin6->sin6_port = e[i].port;
 		} else {
 			sin->sin_family = AF_INET;
-			memcpy(&sin->sin_addr, e->addr, 4);
-			sin->sin_port = e->port;
+			memcpy(&sin->sin_addr, e[i].addr, 4);
+			sin->sin_port = e[i].port;
 		}
-		memcpy(r->m[i].name, e->name, sizeof(r->m[i].name));
-		cp_fmt_sockaddr((struct sockaddr *)&ss, r->m[i].addr, sizeof(r->m[i].addr));
-		r->m[i].weight = ntohs(e->weight);
+		memcpy(m->name, e[i].name, sizeof(m->name));
+		cp_fmt_sockaddr((struct sockaddr *)&ss, m->addr, sizeof(m->addr));
+		m->weight = ntohs(e[i].weight);
+		r->n++;
 	}
 	return cp_ring_build(r);
 }

@@ -1,37 +1,43 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * The cluster: this node's ring, who owns a key under it, and how ring
- * changes travel between members.
+ * The cluster: this node's view of the membership and the ring built from
+ * it, who owns a key under it, and how views travel between members.
  *
- * Propagation. A ring change made here (netlink) or adopted from a peer is
- * pushed at once to every other member: RING_PUSH carries the ring's
- * encoding and its HMAC-SHA256 under the cluster key. A receiver adopts the
- * ring if it wins (larger epoch; on equal epochs, larger XXH64 of the
- * encoding), and otherwise answers with its own, which the sender adopts if
- * that wins. Every member also gossips its ring to two random members each
- * second, so a member that missed a push (down, partitioned, restarted)
- * catches up. All of it runs in workers on cp_peer_wq, which a stopping
- * node drains, over the node's pooled connections to the members (peer.c).
+ * Views merge member by member (view.c; the rule is in the uapi header).
+ * An edit made here is pushed down a relay tree over the ring's members,
+ * rooted here: each member relays a push that brought it news to at most
+ * CACHEPEER_RING_RELAY_FANOUT others, so a change costs one message per
+ * member. Every second each member sends two random members a digest of
+ * its view; a member whose view differs answers with the whole of it, and
+ * the asker sends its own back if the answer lacks anything. That repairs
+ * what a relay missed (a member down, partitioned or restarted). All of it
+ * runs in workers on cp_peer_wq, which a stopping node drains, over the
+ * node's pooled connections to the members (peer.c).
  *
- * Locking: cl->lock (a mutex) serialises ring changes, the HMAC transform
- * and the node's name as the ring knows it; it nests inside the node's
- * lock. Readers find the ring under RCU, from softirq too.
+ * Locking: cl->lock (a mutex) serialises view changes and the node's name
+ * as the ring knows it; it nests inside the node's lock. The view is read
+ * under it alone; readers find the ring under RCU, from softirq too. A
+ * push's HMAC is checked before the lock is taken.
  */
 
 #include <linux/random.h>
 #include <linux/slab.h>
+#include <linux/sort.h>
+#include <linux/timekeeping.h>
 #include <net/ipv6.h>
 
 #include "cluster.h"
 
 #define CP_GOSSIP_PERIOD	HZ
 #define CP_GOSSIP_FANOUT	2
+#define CP_PUSH_MAX_AGE_MS	(CACHEPEER_RING_MAX_AGE_S * 1000ULL)
 
-/* A signed ring encoding, shared by the pushes of one fan-out. */
+/* A signed encoding, shared by the pushes of one fan-out. */
 struct cp_pushmsg {
 	refcount_t ref;
+	bool digest;
 	size_t len;
-	u8 data[];
+	u8 data[] __aligned(8);		/* struct cachepeer_ring_hdr first */
 };
 
 struct cp_push {
@@ -41,27 +47,24 @@ struct cp_push {
 	struct cp_pushmsg *msg;
 };
 
+static u64 now_ms(void)
+{
+	return div_u64(ktime_get_real_ns(), NSEC_PER_MSEC);
+}
+
 static struct cp_ring *ring_locked(struct cp_cluster *cl)
 {
 	return rcu_dereference_protected(cl->ring, lockdep_is_held(&cl->lock));
 }
 
-/* The ring's encoding followed by its HMAC, or NULL. */
-static struct cp_pushmsg *ring_sign(struct cp_cluster *cl, const struct cp_ring *r)
+static struct cp_pushmsg *msg_alloc(size_t len)
 {
-	size_t len = cp_ring_enc_len(r);
-	struct cp_pushmsg *msg;
+	struct cp_pushmsg *msg = kvmalloc(struct_size(msg, data, len), GFP_KERNEL);
 
-	lockdep_assert_held(&cl->lock);
-	msg = kvmalloc(struct_size(msg, data, len + CACHEPEER_HMAC_LEN), GFP_KERNEL);
-	if (!msg)
-		return NULL;
-	refcount_set(&msg->ref, 1);
-	msg->len = len + CACHEPEER_HMAC_LEN;
-	cp_ring_encode(r, msg->data);
-	if (cp_keys_sign(cl->keys, msg->data, len, msg->data + len)) {
-		kvfree(msg);
-		return NULL;
+	if (msg) {
+		refcount_set(&msg->ref, 1);
+		msg->len = len;
+		msg->digest = false;
 	}
 	return msg;
 }
@@ -72,10 +75,77 @@ static void msg_put(struct cp_pushmsg *msg)
 		kvfree(msg);
 }
 
+/* The view (or its digest), stamped now, to be relayed from root; or NULL. */
+static struct cp_pushmsg *view_msg(struct cp_cluster *cl, bool digest, u16 root)
+{
+	size_t len = cp_view_enc_len(cl->view, digest);
+	struct cachepeer_ring_hdr *h;
+	struct cp_pushmsg *msg;
+
+	lockdep_assert_held(&cl->lock);
+	msg = msg_alloc(len + CACHEPEER_HMAC_LEN);
+	if (!msg)
+		return NULL;
+	msg->digest = digest;
+	h = (void *)msg->data;
+	cp_view_encode(cl->view, h, digest);
+	h->time_ms = cpu_to_be64(now_ms());
+	h->relay_root = htons(root);
+	return msg;
+}
+
+/* Sign msg, which needs no lock: false (msg freed) if it cannot be. */
+static bool msg_sign(struct cp_cluster *cl, struct cp_pushmsg *msg)
+{
+	size_t len = msg->len - CACHEPEER_HMAC_LEN;
+
+	if (!cp_keys_sign(cl->keys, msg->data, len, msg->data + len))
+		return true;
+	msg_put(msg);
+	return false;
+}
+
+/* view_msg(), signed. */
+static struct cp_pushmsg *view_sign(struct cp_cluster *cl, bool digest, u16 root)
+{
+	struct cp_pushmsg *msg = view_msg(cl, digest, root);
+
+	return msg && msg_sign(cl, msg) ? msg : NULL;
+}
+
+/* Tombstones past their lifetime go (and the encoding shrinks). */
+static void view_expire(struct cp_cluster *cl, u64 now)
+{
+	lockdep_assert_held(&cl->lock);
+	if (cp_view_expire(cl->view, now))
+		WRITE_ONCE(cl->enc_len, cp_view_enc_len(cl->view, false));
+}
+
 static void push_done(struct cp_cluster *cl)
 {
 	if (atomic_dec_and_test(&cl->pushes))
 		wake_up_var(&cl->pushes);
+}
+
+static void push_to(struct cp_cluster *cl, const union cp_addr *to, struct cp_pushmsg *msg);
+static u16 view_in(struct cp_cluster *cl, const void *msg, size_t len, bool *answer);
+
+/*
+ * From a push's work, which stop waits for: our whole view to one member,
+ * which lacks something we hold. Signed outside the lock.
+ */
+static void answer_to(struct cp_cluster *cl, const union cp_addr *to)
+{
+	struct cp_pushmsg *msg = NULL;
+
+	mutex_lock(&cl->lock);
+	if (cl->running && cp_cluster_has_key(cl))
+		msg = view_msg(cl, false, CACHEPEER_RING_NO_RELAY);
+	mutex_unlock(&cl->lock);
+	if (msg && msg_sign(cl, msg)) {
+		push_to(cl, to, msg);
+		msg_put(msg);
+	}
 }
 
 static void push_work(struct work_struct *work)
@@ -87,6 +157,7 @@ static void push_work(struct work_struct *work)
 		.opcode = CACHEPEER_OP_RING_PUSH,
 		.payload_len = pw->msg->len,
 	};
+	bool answer = false;
 	struct cp_peer *p;
 	struct cp_resp r;
 	void *reply = NULL;
@@ -105,17 +176,18 @@ static void push_work(struct work_struct *work)
 	/* A refusing member ends the connection; data left unread ends it here. */
 	cp_peer_done(&cl->peers, p, !err);
 out:
-	cp_stats_inc(cl->stats, err ? CP_STAT_PEER_ERRORS : CP_STAT_RING_SENT);
-	/* The member had a winning ring of its own: take it. */
-	if (!err && reply)
-		cp_cluster_push_in(cl, reply, r.data_len, NULL);
+	cp_stats_inc(cl->stats, err ? CP_STAT_PEER_ERRORS :
+		     pw->msg->digest ? CP_STAT_RING_DIGESTS : CP_STAT_RING_SENT);
+	/* The member held something we lacked: take it, and give back what it lacks. */
+	if (!err && reply && view_in(cl, reply, r.data_len, &answer) == CACHEPEER_S_OK && answer)
+		answer_to(cl, &pw->to);
 	kvfree(reply);
 	msg_put(pw->msg);
 	kfree(pw);
 	push_done(cl);
 }
 
-static void push_to(struct cp_cluster *cl, const struct cp_member *m, struct cp_pushmsg *msg)
+static void push_to(struct cp_cluster *cl, const union cp_addr *to, struct cp_pushmsg *msg)
 {
 	struct cp_push *pw = kzalloc(sizeof(*pw), GFP_KERNEL);
 
@@ -125,43 +197,83 @@ static void push_to(struct cp_cluster *cl, const struct cp_member *m, struct cp_
 	}
 	INIT_WORK(&pw->work, push_work);
 	pw->cl = cl;
-	pw->to = m->addr;
+	pw->to = *to;
 	refcount_inc(&msg->ref);
 	pw->msg = msg;
 	atomic_inc(&cl->pushes);
 	queue_work(cp_peer_wq, &pw->work);
 }
 
-/* Push r to every other member, or to fanout random ones. */
-static void push_ring(struct cp_cluster *cl, const struct cp_ring *r, u32 fanout)
+/* msg to the members that position self relays to, in the tree rooted at root. */
+static void relay(struct cp_cluster *cl, const struct cp_ring *r, u32 root,
+		  struct cp_pushmsg *msg)
 {
+	u32 child[CACHEPEER_RING_RELAY_FANOUT];
+	int i, k;
+
+	if (r->self < 0)
+		return;
+	k = cp_relay_children(r->nmembers, root, r->self, child);
+	for (i = 0; i < k; i++)
+		push_to(cl, &r->members[child[i]].addr, msg);
+}
+
+/*
+ * This node's view changed by an edit made here: push it down the relay
+ * tree, rooted here, or (a node that is not a member, such as one that
+ * just left) at a random member, which relays it on.
+ */
+static void push_edit(struct cp_cluster *cl)
+{
+	struct cp_ring *r = ring_locked(cl);
+	struct cp_ring *p = rcu_dereference_protected(cl->prev, lockdep_is_held(&cl->lock));
 	struct cp_pushmsg *msg;
-	u32 i;
+	u32 root, i;
 
 	lockdep_assert_held(&cl->lock);
-	if (!cl->running || !cp_cluster_has_key(cl) || !r->nmembers)
+	if (!cl->running || !cp_cluster_has_key(cl) || !r)
 		return;
-	msg = ring_sign(cl, r);
+	/* An edit that removed every member goes to each of the members before. */
+	if (!r->nmembers) {
+		msg = p && p->nmembers ? view_sign(cl, false, CACHEPEER_RING_NO_RELAY) : NULL;
+		for (i = 0; msg && i < p->nmembers; i++)
+			if (i != p->self)
+				push_to(cl, &p->members[i].addr, msg);
+		if (msg)
+			msg_put(msg);
+		return;
+	}
+	root = r->self >= 0 ? r->self : get_random_u32_below(r->nmembers);
+	msg = view_sign(cl, false, root);
 	if (!msg) {
 		cp_stats_inc(cl->stats, CP_STAT_PEER_ERRORS);
 		return;
 	}
-	if (!fanout) {
-		for (i = 0; i < r->nmembers; i++)
-			if (i != r->self)
-				push_to(cl, &r->members[i], msg);
-	} else {
-		for (i = 0; i < fanout; i++) {
-			u32 k = get_random_u32_below(r->nmembers);
-
-			if (k != r->self)
-				push_to(cl, &r->members[k], msg);
-		}
-	}
+	if (r->self >= 0)
+		relay(cl, r, root, msg);
+	else
+		push_to(cl, &r->members[root].addr, msg);
 	msg_put(msg);
 }
 
-/* Make r the ring, and prev (if given, else the ring before) the previous one. */
+/* Do rings a and b have the same members (names, addresses, weights)? */
+static bool same_members(const struct cp_ring *a, const struct cp_member *m, u32 n)
+{
+	u32 i;
+
+	if (!a || a->nmembers != n)
+		return false;
+	for (i = 0; i < n; i++) {
+		const struct cp_member *x = &a->members[i];
+
+		if (strcmp(x->name, m[i].name) || x->weight != m[i].weight ||
+		    memcmp(&x->addr, &m[i].addr, sizeof(x->addr)))
+			return false;
+	}
+	return true;
+}
+
+/* Make r the ring; prev, if given, else the ring before, the previous one. */
 static void ring_install(struct cp_cluster *cl, struct cp_ring *r, struct cp_ring *prev)
 {
 	struct cp_ring *old = ring_locked(cl);
@@ -174,22 +286,176 @@ static void ring_install(struct cp_cluster *cl, struct cp_ring *r, struct cp_rin
 	rcu_assign_pointer(cl->prev, old);
 	rcu_assign_pointer(cl->ring, r);
 	WRITE_ONCE(cl->changed, jiffies);
-	WRITE_ONCE(cl->epoch, r->epoch);
 	cp_ring_free_rcu(older);
-	push_ring(cl, r, 0);
+}
+
+/*
+ * A node with no ring that sets its seed's ring plus itself is joining: until now
+ * its keys lived where the same ring without it puts them. That ring is its
+ * previous one, for hand-off. NULL if there is none to build.
+ */
+static struct cp_ring *joined_prev(struct cp_cluster *cl, const struct cp_ring *r)
+{
+	struct cp_member *m;
+	struct cp_ring *prev;
+	const char *why;
+
+	if (r->self < 0 || r->nmembers < 2)
+		return NULL;
+	m = kvmalloc_array(r->nmembers - 1, sizeof(*m), GFP_KERNEL);
+	if (!m)
+		return NULL;
+	memcpy(m, r->members, r->self * sizeof(*m));
+	memcpy(m + r->self, r->members + r->self + 1,
+	       (r->nmembers - r->self - 1) * sizeof(*m));
+	prev = cp_ring_build(m, r->nmembers - 1, r->epoch - 1, cl->name, &why);
+	kvfree(m);
+	return IS_ERR(prev) ? NULL : prev;
+}
+
+/*
+ * Make v (which the cluster takes) the view, and its live members the
+ * ring. A change of versions alone leaves the previous ring, and the
+ * hand-off window, as they were. A join's previous ring is the ring
+ * without this node.
+ */
+static int view_install(struct cp_cluster *cl, struct cp_view *v, bool join)
+{
+	struct cp_ring *r, *cur = ring_locked(cl);
+	struct cp_member *m;
+	const char *why;
+	u32 n;
+
+	lockdep_assert_held(&cl->lock);
+	m = cp_view_members(v, &n);
+	if (!m) {
+		cp_view_free(v);
+		return -ENOMEM;
+	}
+	r = cp_ring_build(m, n, v->epoch, cl->name, &why);
+	if (IS_ERR(r)) {
+		kvfree(m);
+		cp_view_free(v);
+		return PTR_ERR(r);
+	}
+	if (same_members(cur, m, n)) {
+		rcu_assign_pointer(cl->ring, r);
+		cp_ring_free_rcu(cur);
+	} else {
+		ring_install(cl, r, join ? joined_prev(cl, r) : NULL);
+	}
+	kvfree(m);
+	cp_view_free(cl->view);
+	cl->view = v;
+	WRITE_ONCE(cl->epoch, v->epoch);
+	WRITE_ONCE(cl->enc_len, cp_view_enc_len(v, false));
+	return 0;
+}
+
+/*
+ * A signed encoding from a member: a whole view, merged if it brings news
+ * (and relayed on, if it is a push down a relay tree), or a digest. Sets
+ * *answer if the sender should get this node's view back.
+ */
+static u16 view_in(struct cp_cluster *cl, const void *msg, size_t len, bool *answer)
+{
+	size_t enc_len = len - CACHEPEER_HMAC_LEN;
+	const struct cachepeer_ring_member *in;
+	const struct cachepeer_ring_hdr *h;
+	struct cp_pushmsg *fwd = NULL;
+	struct cp_view *merged;
+	u16 root = CACHEPEER_RING_NO_RELAY;
+	bool news, lacks;
+	const char *why;
+	struct cp_ring *r;
+	s64 age;
+	u64 now;
+	int pos;
+
+	*answer = false;
+	if (len < sizeof(*h) + CACHEPEER_HMAC_LEN)
+		return CACHEPEER_S_BAD_REQUEST;
+	if (!cp_keys_verify(cl->keys, msg, enc_len, msg + enc_len)) {
+		cp_stats_inc(cl->stats, CP_STAT_RING_REFUSED);
+		return CACHEPEER_S_DENIED;
+	}
+	in = cp_view_parse(msg, enc_len, &h, &why);
+	/*
+	 * Versions are the editors' clocks (or just above the epoch): one
+	 * far ahead of the signer's would hold edits back everywhere.
+	 */
+	if (!in || be64_to_cpu(h->epoch) > be64_to_cpu(h->time_ms) + CP_VIEW_TOMBSTONE_MS)
+		return CACHEPEER_S_BAD_REQUEST;
+	now = now_ms();
+	age = now - be64_to_cpu(h->time_ms);
+	if (age > (s64)CP_PUSH_MAX_AGE_MS || age < -(s64)CP_PUSH_MAX_AGE_MS) {
+		pr_warn_ratelimited("ring push signed %lld s %s this node's clock, refused; are the members' clocks in sync?\n",
+				    abs(age) / 1000, age > 0 ? "before" : "after");
+		cp_stats_inc(cl->stats, CP_STAT_RING_REFUSED);
+		return CACHEPEER_S_DENIED;
+	}
+
+	mutex_lock(&cl->lock);
+	view_expire(cl, now);
+	if (h->flags & CACHEPEER_RING_F_DIGEST) {
+		*answer = be64_to_cpu(h->digest) != cp_view_digest(cl->view);
+		goto out;
+	}
+	news = cp_view_news(cl->view, in, ntohs(h->nmembers), be64_to_cpu(h->floor), &lacks);
+	r = ring_locked(cl);
+	if (news) {
+		merged = cp_view_merge(cl->view, in, ntohs(h->nmembers), be64_to_cpu(h->floor),
+				       false, &lacks);
+		if (IS_ERR(merged) || view_install(cl, merged, false)) {
+			mutex_unlock(&cl->lock);
+			return CACHEPEER_S_BUSY;
+		}
+		cp_stats_inc(cl->stats, CP_STAT_RING_ACCEPTED);
+		r = ring_locked(cl);
+		root = ntohs(h->relay_root);
+		fwd = root < r->nmembers && cl->running ? msg_alloc(len) : NULL;
+		if (fwd) {
+			memcpy(fwd->data, msg, len);
+			relay(cl, r, root, fwd);
+			msg_put(fwd);
+		}
+	} else {
+		cp_stats_inc(cl->stats, CP_STAT_RING_STALE);
+	}
+	/*
+	 * Down a relay tree only the root and its children answer: the root
+	 * then has the rest of the views, and the others keep quiet.
+	 */
+	root = ntohs(h->relay_root);
+	pos = r && r->self >= 0 && root < r->nmembers ?
+	      (r->self + r->nmembers - root) % r->nmembers : 0;
+	*answer = lacks && pos <= CACHEPEER_RING_RELAY_FANOUT;
+out:
+	mutex_unlock(&cl->lock);
+	return CACHEPEER_S_OK;
 }
 
 static void gossip_work(struct work_struct *work)
 {
 	struct cp_cluster *cl = container_of(to_delayed_work(work), struct cp_cluster,
 					     gossip_work);
+	struct cp_pushmsg *msg = NULL;
 	struct cp_ring *r;
+	u32 i, k;
 
 	cp_peers_expire(&cl->peers);
 	mutex_lock(&cl->lock);
+	view_expire(cl, now_ms());
 	r = ring_locked(cl);
-	if (r && r->self >= 0 && r->nmembers > 1)
-		push_ring(cl, r, CP_GOSSIP_FANOUT);
+	if (cl->running && r && r->self >= 0 && r->nmembers > 1 && cp_cluster_has_key(cl))
+		msg = view_sign(cl, true, CACHEPEER_RING_NO_RELAY);
+	for (i = 0; msg && i < CP_GOSSIP_FANOUT; i++) {
+		/* Uniform over the others. */
+		k = get_random_u32_below(r->nmembers - 1);
+		push_to(cl, &r->members[k + (k >= r->self)].addr, msg);
+	}
+	if (msg)
+		msg_put(msg);
 	if (cl->running)
 		queue_delayed_work(cp_peer_wq, &cl->gossip_work, CP_GOSSIP_PERIOD);
 	mutex_unlock(&cl->lock);
@@ -206,19 +472,19 @@ void cp_cluster_init(struct cp_cluster *cl, struct net *net, struct cp_stats __p
 	cp_peers_init(&cl->peers, net, keys, stats);
 	cl->handoff_s = CACHEPEER_HANDOFF_DEFAULT;
 	cl->miss = CACHEPEER_MISS_FORWARD;
+	cl->enc_len = cp_view_enc_len(NULL, false);
 }
 
-/* The node runs: push the ring it has, and keep gossiping. */
+/*
+ * The node runs: push the view it has (the members that answer send back
+ * what it missed while stopped), and keep gossiping.
+ */
 void cp_cluster_start(struct cp_cluster *cl)
 {
-	struct cp_ring *r;
-
 	cp_peers_start(&cl->peers);
 	mutex_lock(&cl->lock);
 	cl->running = true;
-	r = ring_locked(cl);
-	if (r)
-		push_ring(cl, r, 0);
+	push_edit(cl);
 	queue_delayed_work(cp_peer_wq, &cl->gossip_work, CP_GOSSIP_PERIOD);
 	mutex_unlock(&cl->lock);
 }
@@ -248,6 +514,8 @@ void cp_cluster_exit(struct cp_cluster *cl)
 	cp_ring_free_rcu(rcu_dereference_protected(cl->prev, lockdep_is_held(&cl->lock)));
 	RCU_INIT_POINTER(cl->ring, NULL);
 	RCU_INIT_POINTER(cl->prev, NULL);
+	cp_view_free(cl->view);
+	cl->view = NULL;
 	cp_peers_exit(&cl->peers);
 	mutex_unlock(&cl->lock);
 	mutex_destroy(&cl->lock);
@@ -278,87 +546,175 @@ int cp_cluster_rename(struct cp_cluster *cl, const char *name)
 	return err;
 }
 
-/*
- * A node with no ring that sets its seed's ring plus itself is joining: until now
- * its keys lived where the same ring without it puts them. That ring is its
- * previous one, for hand-off. NULL if there is none to build.
- */
-static struct cp_ring *joined_prev(struct cp_cluster *cl, const struct cp_ring *r)
+static int entry_name_cmp(const void *a, const void *b)
 {
-	struct cp_member *m;
-	struct cp_ring *prev;
-	const char *why;
-
-	if (r->self < 0 || r->nmembers < 2)
-		return NULL;
-	m = kvmalloc_array(r->nmembers - 1, sizeof(*m), GFP_KERNEL);
-	if (!m)
-		return NULL;
-	memcpy(m, r->members, r->self * sizeof(*m));
-	memcpy(m + r->self, r->members + r->self + 1,
-	       (r->nmembers - r->self - 1) * sizeof(*m));
-	prev = cp_ring_build(m, r->nmembers - 1, r->epoch - 1, cl->name, &why);
-	kvfree(m);
-	return IS_ERR(prev) ? NULL : prev;
+	return strcmp(((const struct cachepeer_ring_member *)a)->name,
+		      ((const struct cachepeer_ring_member *)b)->name);
 }
 
-/* Process context. Apply one edit to the ring, as a new epoch, and push it. */
+/* Does e (a live entry) hold the same member as m, its version aside? */
+static bool entry_is(const struct cachepeer_ring_member *e, const struct cp_member *m)
+{
+	struct cachepeer_ring_member x;
+
+	cp_entry_set(&x, m, cp_entry_version(e), 0);
+	return !memcmp(&x, e, sizeof(x));
+}
+
+static bool addr_taken(const struct cp_view *v, const struct cachepeer_ring_member *e)
+{
+	u32 i;
+
+	for (i = 0; v && i < v->n; i++)
+		if (!cp_entry_removed(&v->e[i]) && strcmp(v->e[i].name, e->name) &&
+		    v->e[i].family == e->family && v->e[i].port == e->port &&
+		    !memcmp(v->e[i].addr, e->addr, sizeof(e->addr)))
+			return true;
+	return false;
+}
+
+/*
+ * The entries a RING_SET of m (n members) changes in cur, with version
+ * ver, into ch; how many. A join's other members get version 0: any entry
+ * the cluster holds for them wins.
+ */
+static int set_changes(const struct cp_view *cur, const struct cp_member *m, u32 n, u64 ver,
+		       bool join, const char *self, struct cachepeer_ring_member *ch,
+		       const char **why)
+{
+	u32 i, k = 0;
+
+	for (i = 0; i < n; i++) {
+		int idx = cp_view_find(cur, m[i].name);
+		u64 v = join && strcmp(m[i].name, self) ? 0 : ver;
+
+		if (idx >= 0 && !cp_entry_removed(&cur->e[idx]) && entry_is(&cur->e[idx], &m[i]))
+			continue;
+		cp_entry_set(&ch[k++], &m[i], v, 0);
+	}
+	/* Members the list lacks are removed. */
+	for (i = 0; cur && i < cur->n; i++) {
+		u32 j;
+
+		if (cp_entry_removed(&cur->e[i]))
+			continue;
+		for (j = 0; j < n && strcmp(m[j].name, cur->e[i].name); j++)
+			;
+		if (j == n) {
+			ch[k] = cur->e[i];
+			ch[k].flags |= CACHEPEER_MEMBER_F_REMOVED;
+			ch[k++].version = cpu_to_be64(ver);
+		}
+	}
+	sort(ch, k, sizeof(*ch), entry_name_cmp, NULL);
+	for (i = 1; i < k; i++)
+		if (!entry_name_cmp(&ch[i - 1], &ch[i])) {
+			*why = "duplicate member name";
+			return -EINVAL;
+		}
+	return k;
+}
+
+/*
+ * Process context. Apply an edit to the view, each changed entry at a new
+ * version, and push it.
+ */
 int cp_cluster_edit(struct cp_cluster *cl, enum cp_ring_edit op, const struct cp_member *m,
 		    u32 n, u64 base_epoch, const char **why)
 {
-	struct cp_member *all = NULL;
-	struct cp_ring *cur, *r;
-	u32 count = 0;
-	int idx, err = 0;
+	struct cachepeer_ring_member *ch;
+	struct cp_view *cur, *v;
+	bool join = false, lacks;
+	int idx, k = 0, err;
+	u64 ver;
+	u32 i, j;
 
 	*why = NULL;
+	ch = kvcalloc((size_t)n + CACHEPEER_RING_MEMBERS_MAX + 1, sizeof(*ch), GFP_KERNEL);
+	if (!ch)
+		return -ENOMEM;
 	mutex_lock(&cl->lock);
-	cur = ring_locked(cl);
-	if (op != CP_RING_SET) {
-		count = cur ? cur->nmembers : 0;
-		all = kvcalloc(count + 1, sizeof(*all), GFP_KERNEL);
-		if (!all) {
-			err = -ENOMEM;
+	view_expire(cl, now_ms());
+	cur = cl->view;
+	err = cp_view_next(cur, now_ms(), &ver);
+	if (!err && op == CP_RING_SET && base_epoch) {
+		/* Past the seed's epoch; 2^64 - 1 is a version no push may carry. */
+		err = base_epoch >= U64_MAX - 1 ? -ERANGE : 0;
+		ver = max(ver, base_epoch + 1);
+		/* A join: this node, in the list, has no live member in its view yet. */
+		for (join = true, i = 0; cur && i < cur->n; i++)
+			join &= cp_entry_removed(&cur->e[i]);
+		for (i = 0; join && i < n && strcmp(m[i].name, cl->name); i++)
+			;
+		join &= i < n;
+	}
+	if (err) {
+		*why = "the ring's epoch would pass 2^64 - 1";
+		goto out;
+	}
+	idx = op == CP_RING_SET ? -1 : cp_view_find(cur, m->name);
+	if (idx >= 0 && cp_entry_removed(&cur->e[idx]))
+		idx = -1;
+	/* One that another member's entry with its address keeps out of the ring. */
+	if (idx >= 0 && op == CP_RING_WEIGHT && cp_ring_find(ring_locked(cl), m->name) < 0)
+		idx = -1;
+	err = -EINVAL;
+	switch (op) {
+	case CP_RING_SET:
+		for (i = 0; i < n; i++)
+			for (j = 0; j < i; j++)
+				if (!memcmp(&m[i].addr, &m[j].addr, sizeof(m->addr)))
+					*why = "duplicate member address";
+		if (*why)
 			goto out;
-		}
-		if (cur)
-			memcpy(all, cur->members, count * sizeof(*all));
-		idx = cur ? cp_ring_find(cur, m->name) : -1;
-		if (op == CP_RING_ADD && idx >= 0) {
+		k = set_changes(cur, m, n, ver, join, cl->name, ch, why);
+		if (k < 0)
+			goto out;
+		break;
+	case CP_RING_ADD:
+		if (idx >= 0) {
 			*why = "a member of that name is already in the ring";
 			err = -EEXIST;
-		} else if (op != CP_RING_ADD && idx < 0) {
+			goto out;
+		}
+		cp_entry_set(&ch[k++], m, ver, 0);
+		if (addr_taken(cur, ch)) {
+			*why = "duplicate member address";
+			goto out;
+		}
+		break;
+	case CP_RING_DEL:
+	case CP_RING_WEIGHT:
+		if (idx < 0) {
 			*why = "no member of that name in the ring";
 			err = -ENOENT;
-		} else if (op == CP_RING_ADD) {
-			all[count++] = *m;
-		} else if (op == CP_RING_DEL) {
-			memmove(&all[idx], &all[idx + 1], (--count - idx) * sizeof(*all));
-		} else {
-			all[idx].weight = m->weight;
-		}
-		if (err)
 			goto out;
-		m = all;
-		n = count;
-		base_epoch = 0;
+		}
+		ch[k] = cur->e[idx];
+		ch[k].version = cpu_to_be64(ver);
+		if (op == CP_RING_DEL)
+			ch[k].flags |= CACHEPEER_MEMBER_F_REMOVED;
+		else
+			ch[k].weight = cpu_to_be16(m->weight);
+		k++;
+		break;
 	}
-	/* An epoch that wrapped to 0 would lose to every ring there is, for good. */
-	if (max(cur ? cur->epoch : 0, base_epoch) == U64_MAX) {
-		*why = "the ring's epoch would pass 2^64 - 1";
-		err = -ERANGE;
+	err = 0;
+	if (!k)
+		goto out;
+	v = cp_view_merge(cur, ch, k, 0, true, &lacks);
+	if (IS_ERR(v)) {
+		err = PTR_ERR(v);
+		if (err == -E2BIG)
+			*why = "too many ring members (removed ones are kept for a day)";
 		goto out;
 	}
-	r = cp_ring_build(m, n, max(cur ? cur->epoch : 0, base_epoch) + 1, cl->name, why);
-	if (IS_ERR(r)) {
-		err = PTR_ERR(r);
-		goto out;
-	}
-	/* A join (RING_SET on a node without a ring, from a seed's epoch). */
-	ring_install(cl, r, !cur && base_epoch ? joined_prev(cl, r) : NULL);
+	err = view_install(cl, v, join);
+	if (!err)
+		push_edit(cl);
 out:
 	mutex_unlock(&cl->lock);
-	kvfree(all);
+	kvfree(ch);
 	return err;
 }
 
@@ -430,86 +786,51 @@ bool cp_cluster_has_key(struct cp_cluster *cl)
 	return rcu_access_pointer(cl->keys->member[0]);
 }
 
-/* Any context: how long the ring's encoding is now. */
+/* Any context: how long the view's encoding is now, for RING_GET's charge. */
 size_t cp_cluster_enc_len(struct cp_cluster *cl)
 {
-	size_t len;
-
-	rcu_read_lock();
-	len = cp_ring_enc_len(rcu_dereference(cl->ring));
-	rcu_read_unlock();
-	return len;
+	return READ_ONCE(cl->enc_len);
 }
 
-/* Process context. The ring's encoding, kvmalloc'd, for RING_GET. */
+/* Process context. The view's encoding, kvmalloc'd, for RING_GET. */
 void *cp_cluster_encode(struct cp_cluster *cl, size_t *len)
 {
-	void *buf;
+	struct cachepeer_ring_hdr *h;
 
 	mutex_lock(&cl->lock);
-	*len = cp_ring_enc_len(ring_locked(cl));
-	buf = kvmalloc(*len, GFP_KERNEL);
-	if (buf)
-		cp_ring_encode(ring_locked(cl), buf);
+	*len = cp_view_enc_len(cl->view, false);
+	h = kvmalloc(*len, GFP_KERNEL);
+	if (h) {
+		cp_view_encode(cl->view, h, false);
+		h->time_ms = cpu_to_be64(now_ms());
+	}
 	mutex_unlock(&cl->lock);
-	return buf;
+	return h;
 }
 
 /*
- * Process context. A RING_PUSH payload: adopt its ring if it wins. If ours
- * wins and reply is not NULL, *reply is our own signed ring.
+ * Process context. A RING_PUSH payload: merge it. If the sender lacks
+ * something this node holds and reply is not NULL, *reply is this node's
+ * own signed view.
  */
 u16 cp_cluster_push_in(struct cp_cluster *cl, const void *msg, size_t len,
 		       struct cp_pbuf **reply)
 {
-	size_t enc_len = len - CACHEPEER_HMAC_LEN;
-	struct cp_ring *r, *cur;
-	struct cp_member *m;
 	struct cp_pushmsg *own;
-	u16 status = CACHEPEER_S_OK;
-	const char *why;
-	u64 epoch;
-	u32 n;
+	bool answer;
+	u16 status;
 
-	if (len < sizeof(struct cachepeer_ring_hdr) + CACHEPEER_HMAC_LEN)
-		return CACHEPEER_S_BAD_REQUEST;
+	status = view_in(cl, msg, len, &answer);
+	if (status != CACHEPEER_S_OK || !answer || !reply)
+		return status;
 	mutex_lock(&cl->lock);
-	if (!cp_keys_verify(cl->keys, msg, enc_len, msg + enc_len)) {
-		cp_stats_inc(cl->stats, CP_STAT_RING_REFUSED);
-		status = CACHEPEER_S_DENIED;
-		goto out;
-	}
-	m = cp_ring_decode(msg, enc_len, &n, &epoch);
-	/* Adopted, the last epoch there is would make every later edit wrap. */
-	if (m && epoch == U64_MAX) {
-		kvfree(m);
-		m = NULL;
-	}
-	if (!m) {
-		status = CACHEPEER_S_BAD_REQUEST;
-		goto out;
-	}
-	r = cp_ring_build(m, n, epoch, cl->name, &why);
-	kvfree(m);
-	if (IS_ERR(r)) {
-		status = why ? CACHEPEER_S_BAD_REQUEST : CACHEPEER_S_BUSY;
-		goto out;
-	}
-	cur = ring_locked(cl);
-	if (cp_ring_wins(r, cur)) {
-		ring_install(cl, r, NULL);
-		cp_stats_inc(cl->stats, CP_STAT_RING_ACCEPTED);
-		goto out;
-	}
-	if (reply && cp_ring_wins(cur, r)) {
-		own = ring_sign(cl, cur);
-		*reply = own ? cp_pbuf_from(own->data, own->len) : NULL;
-		if (own)
-			msg_put(own);
-	}
-	cp_ring_free(r);
-out:
+	own = view_msg(cl, false, CACHEPEER_RING_NO_RELAY);
 	mutex_unlock(&cl->lock);
+	if (own && msg_sign(cl, own)) {
+		*reply = cp_pbuf_from(own->data, own->len);
+		cp_stats_inc(cl->stats, CP_STAT_RING_SENT);
+		msg_put(own);
+	}
 	return status;
 }
 

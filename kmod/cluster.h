@@ -11,6 +11,7 @@
 #include "peer.h"
 #include "ring.h"
 #include "stats.h"
+#include "view.h"
 
 struct crypto_shash;
 
@@ -21,9 +22,11 @@ struct cp_cluster {
 	struct mutex lock;		/* ring changes, name, running */
 	/* The node's name, which makes it a member; written under both locks. */
 	char name[CACHEPEER_NAME_MAX + 1];
-	struct cp_ring __rcu *ring;
+	struct cp_view *view;		/* the membership; under lock */
+	size_t enc_len;			/* of the view's encoding */
+	struct cp_ring __rcu *ring;	/* the view's live members */
 	struct cp_ring __rcu *prev;	/* the ring before, for hand-off */
-	u64 epoch;			/* the ring's, for every response */
+	u64 epoch;			/* the view's, for every response */
 	unsigned long changed;		/* jiffies when prev was replaced */
 	struct cp_keys *keys;		/* the node's; its member keys sign rings */
 	bool running;			/* pushes and gossip may run */

@@ -163,41 +163,6 @@ static int build_points(struct cp_ring *r)
 	return 0;
 }
 
-static void encode_member(const struct cp_member *m, struct cachepeer_ring_member *e)
-{
-	memset(e, 0, sizeof(*e));
-	strscpy_pad(e->name, m->name);
-	if (m->addr.sa.sa_family == AF_INET6) {
-		e->family = 6;
-		memcpy(e->addr, &m->addr.v6.sin6_addr, 16);
-	} else {
-		e->family = 4;
-		memcpy(e->addr, &m->addr.v4.sin_addr, 4);
-	}
-	e->port = htons(addr_port(&m->addr));
-	e->weight = htons(m->weight);
-}
-
-static void ring_digest(struct cp_ring *r)
-{
-	struct cachepeer_ring_hdr h = {
-		.magic = htonl(CACHEPEER_RING_MAGIC),
-		.nmembers = htons(r->nmembers),
-		.epoch = cpu_to_be64(r->epoch),
-	};
-	struct cachepeer_ring_member e;
-	struct xxh64_state st;
-	u32 i;
-
-	xxh64_reset(&st, 0);
-	xxh64_update(&st, &h, sizeof(h));
-	for (i = 0; i < r->nmembers; i++) {
-		encode_member(&r->members[i], &e);
-		xxh64_update(&st, &e, sizeof(e));
-	}
-	r->digest = xxh64_digest(&st);
-}
-
 /*
  * Process context. Build a ring from n members (copied and sorted; the
  * caller keeps m). self names this node's member. On a bad member list,
@@ -247,7 +212,6 @@ struct cp_ring *cp_ring_build(const struct cp_member *m, u32 n, u64 epoch, const
 	}
 	r->self = self[0] ? cp_ring_find(r, self) : -1;
 	r->mem = struct_size(r, members, n) + npoints * (sizeof(*r->hash) + sizeof(*r->owner));
-	ring_digest(r);
 	r->build_ns = ktime_get_ns() - start;
 	return r;
 }
@@ -290,13 +254,17 @@ int cp_ring_owner(const struct cp_ring *r, u64 hash)
 	return r->owner[lo == r->npoints ? 0 : lo];
 }
 
-int cp_ring_find(const struct cp_ring *r, const char *name)
+/*
+ * The index of name among n elements of size bytes, sorted by name, each
+ * starting with its NUL-terminated name; -1 if absent.
+ */
+int cp_name_find(const void *base, u32 n, size_t size, const char *name)
 {
-	u32 lo = 0, hi = r->nmembers;
+	u32 lo = 0, hi = n;
 
 	while (lo < hi) {
 		u32 mid = lo + (hi - lo) / 2;
-		int c = strcmp(r->members[mid].name, name);
+		int c = strcmp((const char *)base + mid * size, name);
 
 		if (!c)
 			return mid;
@@ -308,80 +276,9 @@ int cp_ring_find(const struct cp_ring *r, const char *name)
 	return -1;
 }
 
-/* Does a win over b? The convergence rule: epoch, then digest. */
-bool cp_ring_wins(const struct cp_ring *a, const struct cp_ring *b)
+static_assert(offsetof(struct cp_member, name) == 0);
+
+int cp_ring_find(const struct cp_ring *r, const char *name)
 {
-	if (!b)
-		return true;
-	if (a->epoch != b->epoch)
-		return a->epoch > b->epoch;
-	return a->digest > b->digest;
-}
-
-size_t cp_ring_enc_len(const struct cp_ring *r)
-{
-	return sizeof(struct cachepeer_ring_hdr) +
-	       (r ? r->nmembers : 0) * sizeof(struct cachepeer_ring_member);
-}
-
-/* buf holds cp_ring_enc_len(r) bytes. A NULL ring encodes as empty, epoch 0. */
-void cp_ring_encode(const struct cp_ring *r, void *buf)
-{
-	struct cachepeer_ring_hdr *h = buf;
-	struct cachepeer_ring_member *e = (void *)(h + 1);
-	u32 i;
-
-	*h = (struct cachepeer_ring_hdr) {
-		.magic = htonl(CACHEPEER_RING_MAGIC),
-		.nmembers = htons(r ? r->nmembers : 0),
-		.epoch = cpu_to_be64(r ? r->epoch : 0),
-	};
-	for (i = 0; r && i < r->nmembers; i++)
-		encode_member(&r->members[i], &e[i]);
-}
-
-/*
- * Process context. The members of an encoded ring, in a kvmalloc'd array
- * the caller frees, or NULL if the encoding is malformed. The members are
- * checked when the ring is built.
- */
-struct cp_member *cp_ring_decode(const void *buf, size_t len, u32 *n, u64 *epoch)
-{
-	const struct cachepeer_ring_hdr *h = buf;
-	const struct cachepeer_ring_member *e = (const void *)(h + 1);
-	struct cp_member *m;
-	u32 i;
-
-	if (len < sizeof(*h) || ntohl(h->magic) != CACHEPEER_RING_MAGIC || h->reserved)
-		return NULL;
-	*n = ntohs(h->nmembers);
-	*epoch = be64_to_cpu(h->epoch);
-	if (*n > CACHEPEER_RING_MEMBERS_MAX || len != sizeof(*h) + *n * sizeof(*e))
-		return NULL;
-	m = kvcalloc(*n ?: 1, sizeof(*m), GFP_KERNEL);
-	if (!m)
-		return NULL;
-	for (i = 0; i < *n; i++, e++) {
-		if (e->name[CACHEPEER_NAME_MAX] || memchr_inv(e->reserved, 0, sizeof(e->reserved)))
-			goto bad;
-		memcpy(m[i].name, e->name, sizeof(m[i].name));
-		if (e->family == 4) {
-			if (memchr_inv(e->addr + 4, 0, 12))
-				goto bad;
-			m[i].addr.v4.sin_family = AF_INET;
-			memcpy(&m[i].addr.v4.sin_addr, e->addr, 4);
-			m[i].addr.v4.sin_port = e->port;
-		} else if (e->family == 6) {
-			m[i].addr.v6.sin6_family = AF_INET6;
-			memcpy(&m[i].addr.v6.sin6_addr, e->addr, 16);
-			m[i].addr.v6.sin6_port = e->port;
-		} else {
-			goto bad;
-		}
-		m[i].weight = ntohs(e->weight);
-	}
-	return m;
-bad:
-	kvfree(m);
-	return NULL;
+	return cp_name_find(r->members, r->nmembers, sizeof(r->members[0]), name);
 }

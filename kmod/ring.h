@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0 */
-/* The consistent-hash ring: members, points, lookups, encoding. */
+/* The consistent-hash ring: members, points, lookups. */
 #ifndef _CP_RING_H
 #define _CP_RING_H
 
@@ -30,7 +30,6 @@ struct cp_member {
 struct cp_ring {
 	struct rcu_head rcu;
 	u64 epoch;
-	u64 digest;		/* XXH64 of the encoding; orders equal epochs */
 	u64 build_ns;
 	size_t mem;		/* bytes allocated for this ring */
 	int self;		/* this node's member, or -1; follows renames */
@@ -51,10 +50,7 @@ void cp_ring_free(struct cp_ring *r);
 void cp_ring_free_rcu(struct cp_ring *r);
 int cp_ring_owner(const struct cp_ring *r, u64 hash);
 int cp_ring_find(const struct cp_ring *r, const char *name);
-bool cp_ring_wins(const struct cp_ring *a, const struct cp_ring *b);
-size_t cp_ring_enc_len(const struct cp_ring *r);
-void cp_ring_encode(const struct cp_ring *r, void *buf);
-struct cp_member *cp_ring_decode(const void *buf, size_t len, u32 *n, u64 *epoch);
+int cp_name_find(const void *base, u32 n, size_t size, const char *name);
 int cp_addr_len(const union cp_addr *a);
 
 #endif /* _CP_RING_H */

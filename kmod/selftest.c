@@ -20,6 +20,7 @@
 
 #include "crc.c"
 #include "ring.c"
+#include "view.c"
 
 #include "ring_vectors.h"
 
@@ -191,39 +192,185 @@ static bool test_ring_owners(void)
 	return ok;
 }
 
-/* An encoded ring decodes to the same members, and bad encodings do not. */
-static bool test_ring_codec(void)
+/* A view of the vectors' members, entry i at version ver + i. */
+static struct cp_view *vector_view(u64 ver)
 {
 	struct cp_ring *r = vector_ring();
-	struct cp_member *m;
-	bool ok = true;
-	size_t len;
-	u64 epoch;
-	u8 *buf;
-	u32 n, i;
+	struct cp_view *v;
+	u32 i;
 
-	if (!CHECK(r, "cannot build the vectors' ring"))
+	if (!r)
+		return NULL;
+	v = cp_view_alloc(r->nmembers);
+	for (i = 0; v && i < r->nmembers; i++) {
+		cp_entry_set(&v->e[i], &r->members[i], ver + i, 0);
+		v->epoch = max(v->epoch, ver + i);
+	}
+	cp_ring_free(r);
+	return v;
+}
+
+/* An encoded view parses to the same entries, and bad encodings do not. */
+static bool test_view_codec(void)
+{
+	struct cp_view *v = vector_view(1000);
+	const struct cachepeer_ring_member *e;
+	const struct cachepeer_ring_hdr *h;
+	struct cachepeer_ring_member t;
+	bool ok = true;
+	const char *why;
+	size_t len;
+	u8 *buf;
+
+	if (!CHECK(v, "cannot build the vectors' view"))
 		return false;
-	len = cp_ring_enc_len(r);
+	len = cp_view_enc_len(v, false);
 	buf = kmalloc(len, GFP_KERNEL);
 	if (!buf) {
-		cp_ring_free(r);
+		cp_view_free(v);
 		return CHECK(false, "out of memory");
 	}
-	cp_ring_encode(r, buf);
-	m = cp_ring_decode(buf, len, &n, &epoch);
-	ok &= CHECK(m && n == r->nmembers && epoch == r->epoch, "decode");
-	for (i = 0; m && i < n && i < r->nmembers; i++)
-		ok &= CHECK(!strcmp(m[i].name, r->members[i].name) &&
-			    m[i].weight == r->members[i].weight && !cp_member_check(&m[i]),
-			    "member %u", i);
-	kvfree(m);
-	ok &= CHECK(!cp_ring_decode(buf, len - 1, &n, &epoch), "a short encoding decoded");
+	cp_view_encode(v, buf, false);
+	e = cp_view_parse(buf, len, &h, &why);
+	ok &= CHECK(e && ntohs(h->nmembers) == v->n && be64_to_cpu(h->epoch) == v->epoch &&
+		    !memcmp(e, v->e, v->n * sizeof(*e)), "parse: %s", why);
+	ok &= CHECK(e && be64_to_cpu(h->digest) == cp_view_digest(v), "digest");
+	ok &= CHECK(!cp_view_parse(buf, len - 1, &h, &why), "a short encoding parsed");
+	/* Out of name order. */
+	e = (void *)(buf + sizeof(*h));
+	t = *(struct cachepeer_ring_member *)e;
+	((struct cachepeer_ring_member *)e)[0] = e[1];
+	((struct cachepeer_ring_member *)e)[1] = t;
+	ok &= CHECK(!cp_view_parse(buf, len, &h, &why), "unsorted entries parsed");
+	cp_view_encode(v, buf, false);
 	/* The first member's name fills its field: no NUL. */
 	buf[sizeof(struct cachepeer_ring_hdr) + CACHEPEER_NAME_MAX] = 'x';
-	ok &= CHECK(!cp_ring_decode(buf, len, &n, &epoch), "an unterminated name decoded");
+	ok &= CHECK(!cp_view_parse(buf, len, &h, &why), "an unterminated name parsed");
+	cp_view_encode(v, buf, false);
+	buf[sizeof(struct cachepeer_ring_hdr) + sizeof(t) - 1] = 0xff;	/* version 2^64 - 1 */
+	memset(buf + sizeof(struct cachepeer_ring_hdr) + sizeof(t) - 8, 0xff, 8);
+	ok &= CHECK(!cp_view_parse(buf, len, &h, &why), "version 2^64 - 1 parsed");
 	kfree(buf);
-	cp_ring_free(r);
+	cp_view_free(v);
+	return ok;
+}
+
+static void view_put(struct cp_view *v)
+{
+	if (!IS_ERR_OR_NULL(v))
+		cp_view_free(v);
+}
+
+static bool same_view(const struct cp_view *a, const struct cp_view *b)
+{
+	return !IS_ERR_OR_NULL(a) && !IS_ERR_OR_NULL(b) && a->n == b->n &&
+	       !memcmp(a->e, b->e, a->n * sizeof(a->e[0]));
+}
+
+/*
+ * Concurrent edits of different members both survive, of one member
+ * converge on one, whichever way round views merge; tombstones win over
+ * older entries, and once dropped, raise the floor, which keeps the
+ * member out, while the epoch stays.
+ */
+static bool test_view_merge(void)
+{
+	struct cp_view *base = vector_view(1000), *a, *b, *ab = NULL, *ba = NULL, *x = NULL;
+	bool ok = true, lacks;
+	u64 epoch;
+
+	if (!CHECK(base, "no view"))
+		return false;
+	a = cp_view_merge(base, NULL, 0, 0, false, &lacks);
+	b = cp_view_merge(base, NULL, 0, 0, false, &lacks);
+	if (IS_ERR(a) || IS_ERR(b))
+		goto out;
+	/* On a: member 0 reweighted; on b: member 1 removed, both at 5000. */
+	a->e[0].weight = htons(7);
+	a->e[0].version = cpu_to_be64(5000);
+	b->e[1].flags |= CACHEPEER_MEMBER_F_REMOVED;
+	b->e[1].version = cpu_to_be64(5000);
+	ok &= CHECK(cp_view_news(a, b->e, b->n, 0, &lacks) && lacks, "news both ways");
+	ab = cp_view_merge(a, b->e, b->n, b->floor, false, &lacks);
+	ba = cp_view_merge(b, a->e, a->n, a->floor, false, &lacks);
+	ok &= CHECK(same_view(ab, ba), "merge not commutative");
+	ok &= CHECK(!IS_ERR(ab) && ntohs(ab->e[0].weight) == 7 && cp_entry_removed(&ab->e[1]),
+		    "an edit was lost");
+	ok &= CHECK(!IS_ERR(ab) && !cp_view_news(ab, a->e, a->n, 0, &lacks), "old news");
+	if (IS_ERR(ab) || IS_ERR(ba))
+		goto out;
+	/* Both edit member 2 at one version: the larger encoding wins, on both. */
+	a->e[2].weight = htons(1);
+	b->e[2].weight = htons(2);
+	a->e[2].version = cpu_to_be64(6000);
+	b->e[2].version = cpu_to_be64(6000);
+	cp_view_free(ab);
+	cp_view_free(ba);
+	ab = cp_view_merge(a, b->e, b->n, 0, false, &lacks);
+	ba = cp_view_merge(b, a->e, a->n, 0, false, &lacks);
+	ok &= CHECK(same_view(ab, ba) && ntohs(ab->e[2].weight) == 2, "one member's edits");
+	if (IS_ERR(ab))
+		goto out;
+	/* A day after member 1's removal its tombstone goes; the epoch stays. */
+	epoch = ab->epoch;
+	ok &= CHECK(cp_view_expire(ab, 5000 + CP_VIEW_TOMBSTONE_MS + 1), "no expiry");
+	ok &= CHECK(ab->n == base->n - 1 && ab->floor == 5000 && ab->epoch == epoch, "expiry");
+	/* A view from before (base) cannot bring member 1 back. */
+	x = cp_view_merge(ab, base->e, base->n, 0, false, &lacks);
+	ok &= CHECK(!IS_ERR(x) && x->n == ab->n && lacks, "a removed member came back");
+out:
+	ok &= CHECK(!IS_ERR(a) && !IS_ERR(b) && !IS_ERR(ab) && !IS_ERR(ba) && !IS_ERR(x),
+		    "merge failed");
+	view_put(base);
+	view_put(a);
+	view_put(b);
+	view_put(ab);
+	view_put(ba);
+	view_put(x);
+	return ok;
+}
+
+/* Two live entries with one address: only the winner is a ring member. */
+static bool test_view_address_clash(void)
+{
+	struct cp_view *v = vector_view(1000);
+	struct cp_member *m;
+	bool ok = true;
+	u32 n = 0;
+
+	if (!CHECK(v && v->n >= 3, "no view"))
+		return false;
+	memcpy(v->e[2].addr, v->e[0].addr, sizeof(v->e[0].addr));
+	v->e[2].port = v->e[0].port;
+	m = cp_view_members(v, &n);
+	/* Entry 2 has the larger version. */
+	ok &= CHECK(m && n == v->n - 1 && strcmp(m[0].name, v->e[0].name), "clash kept both");
+	kvfree(m);
+	cp_view_free(v);
+	return ok;
+}
+
+/* Every member but the root gets a relayed push exactly once. */
+static bool test_relay_tree(void)
+{
+	u32 child[CACHEPEER_RING_RELAY_FANOUT], got[64];
+	u32 n, root, self;
+	bool ok = true;
+	int i, k;
+
+	for (n = 1; n <= ARRAY_SIZE(got); n++) {
+		for (root = 0; root < n; root += 7) {
+			memset(got, 0, sizeof(got));
+			for (self = 0; self < n; self++) {
+				k = cp_relay_children(n, root, self, child);
+				for (i = 0; i < k; i++)
+					got[child[i]]++;
+			}
+			for (self = 0; self < n; self++)
+				ok &= CHECK(got[self] == (self != root), "n %u root %u: %u got %u",
+					    n, root, self, got[self]);
+		}
+	}
 	return ok;
 }
 
@@ -244,7 +391,10 @@ static const struct cp_test tests[] = {
 	{ "xxh64_vectors", test_xxh64 },
 	{ "ring_points_vectors", test_ring_points },
 	{ "ring_owner_vectors", test_ring_owners },
-	{ "ring_encode_decode", test_ring_codec },
+	{ "view_encode_parse", test_view_codec },
+	{ "view_merge", test_view_merge },
+	{ "view_address_clash", test_view_address_clash },
+	{ "relay_tree", test_relay_tree },
 	{ "member_names", test_names },
 };
 

@@ -45,7 +45,9 @@ enum cp_stat {
 	CP_STAT_HANDOFF_JOINED,		/* misses that waited for a hand-off under way */
 	CP_STAT_RING_ACCEPTED,
 	CP_STAT_RING_REFUSED,
-	CP_STAT_RING_SENT,
+	CP_STAT_RING_SENT,		/* whole views sent */
+	CP_STAT_RING_STALE,		/* pushes that brought nothing new */
+	CP_STAT_RING_DIGESTS,		/* gossip digests sent */
 	CP_STAT_OP,			/* + enum cachepeer_op: requests */
 	CP_STAT_STATUS = CP_STAT_OP + CACHEPEER_OP_MAX + 1,	/* + status: responses */
 	CP_STAT_MAX = CP_STAT_STATUS + CACHEPEER_S_MAX + 1

@@ -30,7 +30,7 @@ peer_up() {
 	on "p$1" ip addr add "10.77.0.$1/24" dev eth0
 	on "p$1" ip link set eth0 up
 	mkdir -p "$CP_TMP/p$1"
-	on "p$1" "$CTL" set --name "p$1" --cluster-key "$CP_TMP/cluster.key" --access all
+	on "p$1" "$CTL" set --name "p$1" --cluster-key "$CLUSTER_KEY" --access all
 	on "p$1" "$CTL" key add writer --role write "$CP_TMP/writer.key"
 	on "p$1" "$CTL" start --listen "$(addr "$1")" --dir "$CP_TMP/p$1"
 }
@@ -42,6 +42,7 @@ setup() {
 	ip link add "$BR" type bridge
 	ip link set "$BR" up
 	"$CTL" genkey >"$CP_TMP/cluster.key"
+	CLUSTER_KEY=$CP_TMP/cluster.key
 	"$CTL" genkey >"$CP_TMP/writer.key"
 	export CACHEPEER_KEY=writer:$CP_TMP/writer.key
 	for i in 1 2 3 4 5; do
@@ -127,6 +128,27 @@ owned() {
 	echo "${owner#p} $((${owner#p} % 5 + 1))"
 }
 
+# counter_each NAME P...: P...'s cluster counter NAME, a line each (one
+# python for all: under emulation each start costs a good part of a second).
+counter_each() {
+	local name=$1 p
+
+	shift
+	for p in "$@"; do
+		on "p$p" "$CTL" stats -j
+		echo
+	done | python3 -c '
+import json, sys
+for line in sys.stdin:
+    if line.strip():
+        print(json.loads(line)["stats"]["cluster"][sys.argv[1]])' "$name"
+}
+
+# views_sent P...: whole views P... have sent, all together.
+views_sent() {
+	counter_each ring_sent "$@" | awk '{n += $1} END {print n}'
+}
+
 test_kernel_vectors() {
 	local got
 
@@ -144,7 +166,7 @@ print("\n".join("points %s %d" % (m["name"], m["points"]) for m in json.load(sys
 	got=$(awk '$1 == "xxh64" && $2 == 0 && $3 != "-" {print $3}' "$VEC" |
 	      on p1 "$CTL" ring lookup - | awk '{print "xxh64 0", $1, $2}')
 	expect_eq "$got" "$(awk '$1 == "xxh64" && $2 == 0 && $3 != "-"' "$VEC")" "hashes"
-	on p1 "$CTL" ring load /dev/null
+	on p1 "$CTL" ring load --force /dev/null
 	expect_eq "$(on p1 "$CTL" ring -j | json_get members)" "[]" "emptied"
 }
 
@@ -170,14 +192,19 @@ test_config_roundtrip() {
 	converged 2000 1 2 3 4 5
 }
 
+# ... at a cost of at most 3 N whole views sent, counted by the nodes.
 test_propagation_2s() {
-	local t0 e0
+	local t0 e0 sent
 
 	e0=$(epoch_of 1)
+	sent=$(views_sent 1 2 3 4 5)
 	t0=$(date +%s%3N)
 	on p3 "$CTL" ring set p2 --weight 200
 	converged 2000 1 2 3 4 5
 	echo "converged in $(($(date +%s%3N) - t0)) ms"
+	sent=$(($(views_sent 1 2 3 4 5) - sent))
+	echo "$sent whole views sent"
+	[ "$sent" -le $((3 * 5)) ]
 	[ "$(epoch_of 5)" -gt "$e0" ]
 	on p5 "$CTL" ring show --config | grep -qx "member p2 $(addr 2) weight 200"
 }
@@ -380,10 +407,9 @@ test_leave() {
 	on p6 "$CTL" ring show --config | fails grep -q ' p6 '
 }
 
-# Two edits made at once on different nodes. The ring is replaced whole, so
-# when both are made from the same epoch one of them loses (issue: per-member
-# merge); what must hold is that every member ends on the same ring, that it
-# carries at least one of the two edits, and that nothing else changed.
+# Two edits made at once on different nodes, of different members: views
+# merge member by member, so both survive on every node, and nothing else
+# changed.
 test_concurrent() {
 	local others
 
@@ -395,8 +421,9 @@ test_concurrent() {
 	on p3 "$CTL" ring show --config >"$CP_TMP/concurrent"
 	cat "$CP_TMP/concurrent"
 	grep -qx "member p4 $(addr 4) weight 150" "$CP_TMP/concurrent" ||
-		grep -qx "member p5 $(addr 5) weight 50" "$CP_TMP/concurrent" ||
-		{ echo "both concurrent edits were lost"; return 1; }
+		{ echo "p1's edit was lost"; return 1; }
+	grep -qx "member p5 $(addr 5) weight 50" "$CP_TMP/concurrent" ||
+		{ echo "p2's edit was lost"; return 1; }
 	expect_eq "$(grep -v ' p[45] ' "$CP_TMP/concurrent")" "$others" "the other members"
 	on p1 "$CTL" ring set p4 --weight 100
 	on p1 "$CTL" ring set p5 --weight 100
@@ -413,15 +440,18 @@ test_catch_up() {
 	converged 2000 1 2 3 4 5
 }
 
-# push P EPOCH KEYFILE: push to P an empty ring of EPOCH signed with the key
-# in KEYFILE; prints the status the node answers.
+# push P VERSION KEYFILE [AGE_S]: push to P a view that removes p2 at
+# VERSION, signed with the key in KEYFILE AGE_S seconds ago (default 0);
+# prints the status the node answers.
 push() {
-	on "p$1" python3 - "10.77.0.$1" 7000 "$2" "$3" <<'PY'
-import hashlib, hmac, socket, struct, sys
-host, port, epoch, keyfile = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
+	on "p$1" python3 - "10.77.0.$1" 7000 "$2" "$3" "${4:-0}" <<'PY'
+import hashlib, hmac, socket, struct, sys, time
+host, port, ver, keyfile, age = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4], int(sys.argv[5])
 key = open(keyfile, "rb").read()
 key = key[:-1] if key.endswith(b"\n") else key
-ring = struct.pack(">IHHQ", 0x43505247, 0, 0, epoch)
+now_ms = int(time.time() * 1000) - age * 1000
+ring = struct.pack(">IHBBQQQQH6x", 0x43505247, 1, 1, 0, ver, 0, now_ms, 0, 0xffff)
+ring += struct.pack(">64s16sHHBB2xQ", b"p2", bytes([10, 77, 0, 2]) + bytes(12), 7000, 100, 4, 1, ver)
 ring += hmac.new(key, ring, hashlib.sha256).digest()
 req = struct.pack(">IBBHQHHIQQQ", 0x43505251, 1, 7, 0, 42, 0, 0, 0, 0, 0, len(ring))
 s = socket.create_connection((host, port))
@@ -434,26 +464,36 @@ PY
 }
 
 test_unauthenticated_push() {
-	local e0 r0 d0
+	local e0 r0 d0 s0
 
 	e0=$(epoch_of 1)
 	d0=$(stat 1 '["denied_unauthenticated"]')
-	# A ring of epoch 1000 that drops everyone, on a connection without
-	# HELLO: refused before its signature is even looked at.
-	expect_eq "$(push 1 1000 "$CP_TMP/cluster.key")" 9 "status (DENIED)"
+	# A view that removes p2, on a connection without HELLO: refused
+	# before its signature is even looked at.
+	expect_eq "$(push 1 $((e0 + 1000)) "$CP_TMP/cluster.key")" 9 "status (DENIED)"
 	expect_eq "$(stat 1 '["denied_unauthenticated"]')" $((d0 + 1)) "denied"
 	expect_eq "$(epoch_of 1)" "$e0" "epoch"
 	# With the policy open, the signature is what protects the ring.
 	on p1 "$CTL" set --access open
 	r0=$(stat 1 '["cluster"]["ring_refused"]')
 	"$CTL" genkey >"$CP_TMP/wrong.key"
-	expect_eq "$(push 1 1000 "$CP_TMP/wrong.key")" 9 "status (DENIED)"
+	expect_eq "$(push 1 $((e0 + 1000)) "$CP_TMP/wrong.key")" 9 "status (DENIED)"
 	expect_eq "$(stat 1 '["cluster"]["ring_refused"]')" $((r0 + 1)) "refused"
+	# Signed right, but 11 minutes ago: a captured push replayed late.
+	expect_eq "$(push 1 $((e0 + 1000)) "$CP_TMP/cluster.key" 660)" 9 "status (DENIED)"
+	expect_eq "$(stat 1 '["cluster"]["ring_refused"]')" $((r0 + 2)) "refused"
 	expect_eq "$(epoch_of 1)" "$e0" "epoch"
-	# Signed right, but of the last epoch there is: every later edit would
-	# wrap to 0 and lose, so it is refused too.
+	# Signed right, but of the last version there is: every later edit
+	# would wrap to 0 and lose, so it is refused too.
 	expect_eq "$(push 1 18446744073709551615 "$CP_TMP/cluster.key")" 2 "status (BAD_REQUEST)"
-	expect_eq "$(epoch_of 1)" "$e0" "epoch after a push of epoch 2^64 - 1"
+	expect_eq "$(epoch_of 1)" "$e0" "epoch after a push of version 2^64 - 1"
+	# Signed right and fresh, but an old edit (p2's removal at version 1,
+	# older than p2's entry): merged, it changes nothing.
+	s0=$(stat 1 '["cluster"]["ring_stale"]')
+	expect_eq "$(push 1 1 "$CP_TMP/cluster.key")" 0 "status (OK)"
+	expect_eq "$(stat 1 '["cluster"]["ring_stale"]')" $((s0 + 1)) "stale pushes"
+	expect_eq "$(epoch_of 1)" "$e0" "epoch after an old edit"
+	on p1 "$CTL" ring show --config | grep -qx "member p2 $(addr 2) weight 100"
 	on p1 "$CTL" set --access all
 }
 
@@ -535,17 +575,63 @@ test_bad_input() {
 		on p1 "$CTL" ring set p2 --weight 1001
 	expect_usage "cachepeerctl ring: member address must be ADDR:PORT or [ADDR6]:PORT" \
 		on p1 "$CTL" ring add p9 10.77.0.300:7000
+	# A whole ring replaced by nothing would remove every member: refused
+	# without --force.
+	: >"$CP_TMP/empty.conf"
+	expect_err 1 "cachepeerctl: ring load: '$CP_TMP/empty.conf' has no member; --force empties the ring" \
+		on p1 "$CTL" ring load "$CP_TMP/empty.conf"
 	converged 2000 1 2 3 4
 	on p1 "$CTL" ring show --config | fails grep -q ' p9 '
 }
 
+# 32 members: p1-p4 (p5 is gone, p6 left) and 28 new nodes, which start
+# with the cluster key and no ring. One node makes the ring all 32, then
+# another node reweights a member. Each change must reach every member
+# (each counts it accepted exactly once) at a cost of at most 3 N whole
+# views sent, counted by the nodes: the relay tree sends N - 1, and only
+# the root's children answer.
+test_many_members() {
+	local all=(1 2 3 4) i p sum0 sum1
+
+	# The key test_rotation rolled to (each test runs in a subshell).
+	CLUSTER_KEY=$CP_TMP/cluster2.key
+	# Brought up side by side: one after the other takes a minute here.
+	for i in $(seq 7 34); do
+		peer_up "$i" &
+		all+=("$i")
+	done
+	wait
+	for p in "${all[@]}"; do
+		echo "member p$p $(addr "$p") weight 100"
+	done >"$CP_TMP/ring32.conf"
+	sum0=$(views_sent "${all[@]}")
+	on p1 "$CTL" ring load "$CP_TMP/ring32.conf"
+	converged 5000 "${all[@]}"
+	expect_eq "$(on p20 "$CTL" ring show --config | grep -c '^member')" 32 "members"
+	sum1=$(views_sent "${all[@]}")
+	echo "the ring of 32 made: $((sum1 - sum0)) whole views sent"
+	[ $((sum1 - sum0)) -le $((3 * 32)) ]
+	counter_each ring_accepted "${all[@]}" >"$CP_TMP/accepted.0"
+	on p20 "$CTL" ring set p3 --weight 120
+	converged 5000 "${all[@]}"
+	on p33 "$CTL" ring show --config | grep -qx "member p3 $(addr 3) weight 120"
+	sum0=$(views_sent "${all[@]}")
+	echo "one weight change: $((sum0 - sum1)) whole views sent"
+	[ $((sum0 - sum1)) -le $((3 * 32)) ]
+	counter_each ring_accepted "${all[@]}" >"$CP_TMP/accepted.1"
+	# Everyone but p20, which made the change, took it once.
+	expect_eq "$(paste "$CP_TMP/accepted.0" "$CP_TMP/accepted.1" |
+		     awk '{print $2 - $1}' | sort | uniq -c | awk '{print $1 "x" $2}' | xargs)" \
+		"1x0 31x1" "changes accepted per member"
+}
+
 ktap_print_header
-ktap_set_plan 19
+ktap_set_plan 20
 setup
 run_test "kernel ring matches ring_vectors.txt" test_kernel_vectors
 run_test "five peers join through one seed" test_join
 run_test "ring show --config loads back unchanged" test_config_roundtrip
-run_test "a change reaches every member within 2 s" test_propagation_2s
+run_test "a change reaches every member within 2 s, for at most 3 N views" test_propagation_2s
 run_test "weights 2:1 give 2:1 key ownership" test_weights
 run_test "a drained member owns no keys and still serves" test_drain
 run_test "warmup stores each block on its owner" test_warmup
@@ -555,10 +641,11 @@ run_test "PUTs and DELs go to the key's owner" test_routed_writes
 run_test "40,000 forwards over a few pooled connections" test_forward_pool
 run_test "a sixth peer takes ~1/6 of keys, handed off without misses" test_sixth_peer
 run_test "a member leaves" test_leave
-run_test "concurrent changes converge" test_concurrent
+run_test "concurrent edits of two members both survive" test_concurrent
 run_test "a member that was down catches up" test_catch_up
-run_test "an unauthenticated ring push is refused" test_unauthenticated_push
+run_test "unauthenticated, late and old ring pushes change nothing" test_unauthenticated_push
 run_test "the member key rolls over node by node" test_rotation
 run_test "clients keep working when a peer's namespace is deleted" test_netns_deleted
 run_test "bad ring edits are refused with a reason" test_bad_input
+run_test "32 members: a change reaches all for at most 3 N views" test_many_members
 ktap_finished

@@ -484,9 +484,18 @@ TEST_F(node, epoch_would_wrap)
 	EXPECT_EQ(-ERANGE, self->rep.error);
 	EXPECT_STREQ("the ring's epoch would pass 2^64 - 1", self->rep.extack);
 	EXPECT_EQ(0, ring_epoch(self->fd, self->family));
-
-	/* One below is the last epoch there is: set, and then no edit can follow. */
 	base = ~0ULL - 1;
+	req_init(&self->r, self->family, CACHEPEER_CMD_RING_SET);
+	put_member(&self->r, "m1", a4, 4, 7000, 100);
+	put_attr(&self->r, CACHEPEER_A_NODE_BASE_EPOCH, &base, sizeof(base));
+	ASSERT_EQ(0, do_req());
+	EXPECT_EQ(-ERANGE, self->rep.error);
+
+	/*
+	 * 2^64 - 1 is a version no push may carry, so 2^64 - 2 is the last
+	 * epoch there is: set, and then no edit can follow.
+	 */
+	base = ~0ULL - 2;
 	req_init(&self->r, self->family, CACHEPEER_CMD_RING_SET);
 	put_member(&self->r, "m1", a4, 4, 7000, 100);
 	put_attr(&self->r, CACHEPEER_A_NODE_BASE_EPOCH, &base, sizeof(base));
@@ -499,7 +508,7 @@ TEST_F(node, epoch_would_wrap)
 	req_init(&self->r, self->family, CACHEPEER_CMD_RING_GET);
 	ASSERT_EQ(0, do_req());
 	ASSERT_EQ(0, self->rep.error);
-	EXPECT_EQ(~0ULL, (unsigned long long)self->rep.epoch);
+	EXPECT_EQ(~0ULL - 1, (unsigned long long)self->rep.epoch);
 }
 
 /*

@@ -25,7 +25,7 @@ test_unpriv_mutate_refused() {
 	expect_err 1 "cachepeerctl: scrub start: permission denied" as_nobody "$CTL" scrub start
 	expect_err 1 "cachepeerctl: ring add: permission denied" \
 		as_nobody "$CTL" ring add x 10.0.0.1:7000
-	expect_err 1 "cachepeerctl: ring load: permission denied" as_nobody "$CTL" ring load /dev/null
+	expect_err 1 "cachepeerctl: ring load: permission denied" as_nobody "$CTL" ring load --force /dev/null
 	expect_err 1 "cachepeerctl: ring del: permission denied" as_nobody "$CTL" ring del x
 	expect_err 1 "cachepeerctl: ring set: permission denied" as_nobody "$CTL" ring set x --weight 1
 	head -c 32 /dev/zero >"$CP_TMP/key"

@@ -19,9 +19,11 @@ def req(op, rid, key=b"", payload=b"", flags=0, offset=0, length=0):
 
 
 def ring(epoch, members):
-    out = struct.pack(">IHHQ", 0x43505247, len(members), 0, epoch)
-    for name, addr, port, weight, family in members:
-        out += struct.pack(">64s16sHHB3x", name, addr, port, weight, family)
+    """A format-1 view; entry i at version epoch - i, the last one removed."""
+    out = struct.pack(">IHBBQQQQH6x", 0x43505247, len(members), 1, 0, epoch, 0, 0, 0, 0xffff)
+    for i, (name, addr, port, weight, family) in enumerate(members):
+        removed = 1 if i == len(members) - 1 and i > 1 else 0
+        out += struct.pack(">64s16sHHBB2xQ", name, addr, port, weight, family, removed, epoch - i)
     return out
 
 
@@ -49,6 +51,10 @@ def main():
         "three": ring(7, [(b"a", bytes([10, 0, 0, 1]) + bytes(12), 7000, 100, 4),
                           (b"b", bytes(15) + b"\x01", 7001, 0, 6),
                           (b"c", bytes([10, 0, 0, 3]) + bytes(12), 7000, 1000, 4)]),
+        "clash": ring(9, [(b"a", bytes([10, 0, 0, 1]) + bytes(12), 7000, 100, 4),
+                          (b"b", bytes([10, 0, 0, 1]) + bytes(12), 7000, 100, 4),
+                          (b"c", bytes([10, 0, 0, 3]) + bytes(12), 7000, 100, 4),
+                          (b"d", bytes([10, 0, 0, 4]) + bytes(12), 7000, 100, 4)]),
     }
     for sub, seeds in (("frame", {k: cut + v for k, v in frames.items()}), ("ring", rings),
                        ("proto", proto_seeds())):

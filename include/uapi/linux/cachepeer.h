@@ -131,26 +131,30 @@
  *   request:  zero or more CACHEPEER_A_NODE_MEMBER nests, each with _NAME,
  *             _ADDR, _PORT and optionally _WEIGHT (default 100); and
  *             optionally CACHEPEER_A_NODE_BASE_EPOCH.
- *   Replaces the whole ring at once. The new epoch is one more than the
- *   larger of the node's epoch and BASE_EPOCH (a joining node passes the
- *   epoch of the ring it read from its seed); -ERANGE if that would pass
- *   2^64 - 1. A pushed ring of epoch 2^64 - 1 is refused (BAD_REQUEST).
+ *   Makes the ring hold exactly these members: members missing from the
+ *   list are removed (as tombstones), new or changed ones get a new
+ *   version, unchanged ones keep theirs. With BASE_EPOCH on a node that has
+ *   no ring (a join: the list is the seed's ring plus this node), only this
+ *   node's entry gets a new version; the others get version 0, so that any
+ *   entry the cluster holds for them wins when the views merge. -ERANGE if
+ *   a version would pass 2^64 - 1; a push carrying version 2^64 - 1 is
+ *   refused (BAD_REQUEST).
  *
  * CACHEPEER_CMD_RING_ADD (do, admin)     one CACHEPEER_A_NODE_MEMBER
  * CACHEPEER_CMD_RING_DEL (do, admin)     CACHEPEER_A_NODE_NAME
  * CACHEPEER_CMD_RING_WEIGHT (do, admin)  one CACHEPEER_A_NODE_MEMBER with
  *                                        _NAME and _WEIGHT only
- *   Edit one member, making a new epoch. Names and addresses are unique in
- *   a ring; an unknown or duplicate member, a bad address, a weight over
- *   CACHEPEER_WEIGHT_MAX or a name that is too long is refused with an
- *   extended ACK message.
+ *   Edit one member, giving its entry a new version. Names and addresses
+ *   are unique among a ring's live members; an unknown or duplicate
+ *   member, a bad address, a weight over CACHEPEER_WEIGHT_MAX or a name
+ *   that is too long is refused with an extended ACK message. A removed
+ *   member's name may be added again. At most CACHEPEER_RING_MEMBERS_MAX
+ *   entries, tombstones included.
  *
- *   Every ring change, made here or received from a peer, is pushed to the
- *   ring's members (RING_PUSH below) when the node runs and has a cluster
- *   key. Between nodes the ring with the larger epoch wins; of two rings
- *   with the same epoch, the one whose encoding has the larger XXH64 wins.
- *   So concurrent changes converge on one ring, and the losing change has to
- *   be made again (cachepeerctl join does this by itself).
+ *   Every change made here is pushed to the ring's members (RING_PUSH
+ *   below, down a relay tree) when the node runs and has a cluster key;
+ *   views merge member by member (see "Membership merge" below), so
+ *   concurrent edits made on different nodes all survive.
  *
  * CACHEPEER_CMD_RING_LOOKUP (do)
  *   request:  CACHEPEER_A_NODE_KEY_HASH_OF   binary, a block key
@@ -225,13 +229,14 @@
  *   PING  no key. OK.
  *   RING_GET   no key. data = the node's ring, encoded as below; crc = its
  *         CRC-32C.
- *   RING_PUSH  no key. payload = a ring encoding followed by its
- *         HMAC-SHA256 (CACHEPEER_HMAC_LEN bytes) under the cluster key
- *         (the current member key; the next one is accepted too).
- *         DENIED if the node has no key or the HMAC is wrong. Otherwise OK;
- *         the node adopts the ring if it wins (see RING_SET above), and if
- *         its own ring wins instead, data = its ring and HMAC, so that the
- *         sender can adopt that.
+ *   RING_PUSH  no key. payload = a ring encoding (a whole view, or a
+ *         digest) followed by its HMAC-SHA256 (CACHEPEER_HMAC_LEN bytes)
+ *         under the cluster key (the current member key; the next one is
+ *         accepted too). DENIED if the node has no key, the HMAC is wrong or
+ *         time_ms is out of range (see "Pushes" below); BAD_REQUEST if the
+ *         encoding is malformed. Otherwise OK; the node merges the view, and
+ *         if the sender lacks something the node holds (or, for a digest,
+ *         the digests differ), data = the node's whole view and its HMAC.
  *
  *   HELLO  authenticates the connection with one of the node's keys, in two
  *         requests; no secret crosses the wire. It must be the connection's
@@ -270,13 +275,49 @@
  * A request its connection may not make is answered DENIED, alone (a PUT's
  * or push's payload is read and dropped): the connection goes on.
  *
- * Ring encoding: struct cachepeer_ring_hdr, then nmembers struct
- * cachepeer_ring_member sorted by name. Points on the 64-bit circle: member
- * NAME of weight W has W * CACHEPEER_RING_POINTS / CACHEPEER_WEIGHT_DEFAULT
- * points (integer division), point i at XXH64(NAME, strlen(NAME), seed i).
- * A key hashes to XXH64(key, key_len, seed 0) and belongs to the member of
- * the first point at or after its hash, wrapping around; equal point hashes
- * order by member name. selftests/ring_vectors.txt pins all of this.
+ * Ring encoding (format 1; format 0, before per-member versions, had a
+ * 16-byte header and 88-byte members, and is refused: nodes of the two
+ * formats cannot share a ring, and a cluster moves to format 1 all at
+ * once): struct cachepeer_ring_hdr, then nmembers
+ * struct cachepeer_ring_member sorted by name, every byte after a name's
+ * NUL zero. Removed members stay as tombstones (CACHEPEER_MEMBER_F_REMOVED)
+ * for CACHEPEER_RING_TOMBSTONE_S after their version's time, so that the
+ * removal reaches everyone; the ring is made of the other entries. Points on
+ * the 64-bit circle: member NAME of weight W has W * CACHEPEER_RING_POINTS /
+ * CACHEPEER_WEIGHT_DEFAULT points (integer division), point i at XXH64(NAME,
+ * strlen(NAME), seed i). A key hashes to XXH64(key, key_len, seed 0) and
+ * belongs to the member of the first point at or after its hash, wrapping
+ * around; equal point hashes order by member name. Of two live entries with
+ * one address, only the winning one (below) is in the ring.
+ * selftests/ring_vectors.txt pins all of this.
+ *
+ * Membership merge. Every entry carries its own version. An edit on any
+ * node gives the entries it changes the version max(now in ms, epoch + 1).
+ * Two views merge member by member: the entry with the larger version wins,
+ * and of two with one version, the one whose encoding compares larger
+ * (memcmp). So concurrent edits of different members all survive, and
+ * concurrent edits of one member converge on one of them. A node's epoch
+ * is the largest version it has ever held; dropping a tombstone raises its
+ * floor to the tombstone's version instead of lowering the epoch, so the
+ * epoch never goes back. Floors merge as the larger. An entry that only
+ * one of two merging views holds, at or below the other's floor, is
+ * dropped (the other dropped its tombstone): so a view from a node that was
+ * away past a tombstone's lifetime cannot bring the member back, and the
+ * merge is the same whichever view it starts from. A pushed view must have
+ * every version, and its floor, at most its epoch, and an epoch less than
+ * 2^64 - 1 and no more than CACHEPEER_RING_TOMBSTONE_S ahead of its time_ms.
+ *
+ * Pushes (RING_PUSH) are signed, with time_ms, and refused if signed more
+ * than CACHEPEER_RING_MAX_AGE_S away from the receiver's clock: a captured
+ * push cannot be replayed after the tombstones it predates are gone. The
+ * members' clocks must agree within that. A node that makes an edit pushes
+ * the view down a relay tree: the ring's members in name order, rotated to
+ * start at relay_root; position p relays to positions p * FANOUT + 1 ..
+ * p * FANOUT + FANOUT. A node relays only a push that brought it news.
+ * Every second each member also sends two random members a digest (flag
+ * CACHEPEER_RING_F_DIGEST, no entries); one whose digest differs answers
+ * with its whole view, and the asker sends its own back if the answer lacks
+ * anything it holds.
  *
  * Routing. A GET for a key the node does not own, and does not hold, is
  * forwarded to the owner (the owner's answer is relayed) or answered
@@ -427,8 +468,8 @@ enum cachepeer_stats_attr {
 	CACHEPEER_A_STATS_HANDOFFS,		/* blocks fetched from a previous owner */
 	CACHEPEER_A_STATS_PEER_ERRORS,		/* failed calls to other members */
 	CACHEPEER_A_STATS_RING_ACCEPTED,	/* ring pushes that won */
-	CACHEPEER_A_STATS_RING_REFUSED,		/* pushes without a valid HMAC */
-	CACHEPEER_A_STATS_RING_SENT,		/* pushes other members answered */
+	CACHEPEER_A_STATS_RING_REFUSED,		/* pushes refused: HMAC, age */
+	CACHEPEER_A_STATS_RING_SENT,		/* views sent to other members */
 	CACHEPEER_A_STATS_SOFTIRQ_TX,		/* responses sent from softirq */
 	CACHEPEER_A_STATS_TX_STALLS,		/* closed: nothing sent was acked */
 	CACHEPEER_A_STATS_CONNS_REFUSED_SOURCE,	/* over the per-source limit */
@@ -442,6 +483,8 @@ enum cachepeer_stats_attr {
 	CACHEPEER_A_STATS_DENIED_ROLE,		/* requests DENIED: the role */
 	CACHEPEER_A_STATS_PEER_CONNECTS,	/* connections opened to members */
 	CACHEPEER_A_STATS_HANDOFF_JOINED,	/* misses that joined a hand-off */
+	CACHEPEER_A_STATS_RING_STALE,		/* pushes that brought nothing new */
+	CACHEPEER_A_STATS_RING_DIGESTS,		/* gossip digests sent */
 
 	__CACHEPEER_A_STATS_MAX,
 	CACHEPEER_A_STATS_MAX = __CACHEPEER_A_STATS_MAX - 1
@@ -639,10 +682,23 @@ struct cachepeer_resp {
 
 struct cachepeer_ring_hdr {
 	__be32 magic;		/* CACHEPEER_RING_MAGIC */
-	__be16 nmembers;
-	__be16 reserved;	/* must be 0 */
-	__be64 epoch;
+	__be16 nmembers;	/* entries that follow, removed ones included */
+	__u8 format;		/* CACHEPEER_RING_FORMAT (0: before per-member versions) */
+	__u8 flags;		/* CACHEPEER_RING_F_* */
+	__be64 epoch;		/* the sender's ring version */
+	__be64 floor;		/* versions at or below it of unknown members: refused */
+	__be64 time_ms;		/* pushes: signed at (ms since 1970, UTC) */
+	__be64 digest;		/* XXH64 (seed 0) of the entries' encoding */
+	__be16 relay_root;	/* pushes: the relay tree's root, CACHEPEER_RING_NO_RELAY */
+	__u8 reserved[6];	/* must be 0 */
 };
+
+#define CACHEPEER_RING_FORMAT	1
+#define CACHEPEER_RING_F_DIGEST	(1U << 0)	/* a gossip digest: no entries */
+#define CACHEPEER_RING_NO_RELAY	0xffff
+#define CACHEPEER_RING_RELAY_FANOUT 4
+#define CACHEPEER_RING_MAX_AGE_S 600	/* pushes signed longer ago are refused */
+#define CACHEPEER_RING_TOMBSTONE_S 86400	/* how long a removal is kept */
 
 struct cachepeer_ring_member {
 	char name[CACHEPEER_NAME_MAX + 1];	/* NUL-padded */
@@ -650,8 +706,12 @@ struct cachepeer_ring_member {
 	__be16 port;
 	__be16 weight;
 	__u8 family;		/* 4 or 6 */
-	__u8 reserved[3];	/* must be 0 */
+	__u8 flags;		/* CACHEPEER_MEMBER_F_* */
+	__u8 reserved[2];	/* must be 0 */
+	__be64 version;		/* raised by every edit of this member */
 };
+
+#define CACHEPEER_MEMBER_F_REMOVED (1U << 0)	/* a tombstone */
 
 #define CACHEPEER_RING_ENC_MAX (sizeof(struct cachepeer_ring_hdr) + \
 				CACHEPEER_RING_MEMBERS_MAX * \

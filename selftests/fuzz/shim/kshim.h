@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * Just enough of the kernel's API to build kmod/ring.c, unchanged, in
+ * Just enough of the kernel's API to build kmod/ring.c and view.c, unchanged, in
  * userspace: each kernel header it includes is a file here that includes
  * this. XXH64 is the client library's (ctl/ring.c), an implementation
  * independent of the kernel's.
@@ -24,6 +24,9 @@
 #define IS_ERR(p)	((unsigned long)(p) >= (unsigned long)-4095)
 #define container_of(p, type, member) ((type *)((char *)(p) - offsetof(type, member)))
 #define struct_size(p, member, n) (sizeof(*(p)) + (n) * sizeof((p)->member[0]))
+#define static_assert(e, ...) _Static_assert(e, #e)
+#define U64_MAX		UINT64_MAX
+#define max(a, b)	({ __typeof__(a) _a = (a); __typeof__(b) _b = (b); _a > _b ? _a : _b; })
 #define swap(a, b)	do { __typeof__(a) _t = (a); (a) = (b); (b) = _t; } while (0)
 #define strscpy_pad(d, s) shim_strscpy_pad(d, s, sizeof(d))
 #define htonl(x)	htobe32(x)
