@@ -75,10 +75,15 @@ static void msg_put(struct cp_pushmsg *msg)
 		kvfree(msg);
 }
 
-/* The view (or its digest), stamped now, to be relayed from root; or NULL. */
-static struct cp_pushmsg *view_msg(struct cp_cluster *cl, bool digest, u16 root)
+/*
+ * The view (or its digest, or n of its entries, an edit's), stamped now,
+ * to be relayed from root; or NULL.
+ */
+static struct cp_pushmsg *view_msg(struct cp_cluster *cl, bool digest, u16 root,
+				   const struct cachepeer_ring_member *e, u32 n)
 {
-	size_t len = cp_view_enc_len(cl->view, digest);
+	size_t len = e ? cp_view_enc_len(NULL, false) + n * sizeof(*e) :
+			 cp_view_enc_len(cl->view, digest);
 	struct cachepeer_ring_hdr *h;
 	struct cp_pushmsg *msg;
 
@@ -88,7 +93,10 @@ static struct cp_pushmsg *view_msg(struct cp_cluster *cl, bool digest, u16 root)
 		return NULL;
 	msg->digest = digest;
 	h = (void *)msg->data;
-	cp_view_encode(cl->view, h, digest);
+	if (e)
+		cp_view_encode_part(cl->view, h, e, n);
+	else
+		cp_view_encode(cl->view, h, digest);
 	h->time_ms = cpu_to_be64(now_ms());
 	h->relay_root = htons(root);
 	return msg;
@@ -106,9 +114,10 @@ static bool msg_sign(struct cp_cluster *cl, struct cp_pushmsg *msg)
 }
 
 /* view_msg(), signed. */
-static struct cp_pushmsg *view_sign(struct cp_cluster *cl, bool digest, u16 root)
+static struct cp_pushmsg *view_sign(struct cp_cluster *cl, bool digest, u16 root,
+				    const struct cachepeer_ring_member *e, u32 n)
 {
-	struct cp_pushmsg *msg = view_msg(cl, digest, root);
+	struct cp_pushmsg *msg = view_msg(cl, digest, root, e, n);
 
 	return msg && msg_sign(cl, msg) ? msg : NULL;
 }
@@ -140,7 +149,7 @@ static void answer_to(struct cp_cluster *cl, const union cp_addr *to)
 
 	mutex_lock(&cl->lock);
 	if (cl->running && cp_cluster_has_key(cl))
-		msg = view_msg(cl, false, CACHEPEER_RING_NO_RELAY);
+		msg = view_msg(cl, false, CACHEPEER_RING_NO_RELAY, NULL, 0);
 	mutex_unlock(&cl->lock);
 	if (msg && msg_sign(cl, msg)) {
 		push_to(cl, to, msg);
@@ -219,11 +228,12 @@ static void relay(struct cp_cluster *cl, const struct cp_ring *r, u32 root,
 }
 
 /*
- * This node's view changed by an edit made here: push it down the relay
- * tree, rooted here, or (a node that is not a member, such as one that
- * just left) at a random member, which relays it on.
+ * This node's view changed by an edit made here (the n entries e), or it
+ * starts (e NULL: the whole view): push that down the relay tree, rooted
+ * here, or (a node that is not a member, such as one that just left) at a
+ * random member, which relays it on.
  */
-static void push_edit(struct cp_cluster *cl)
+static void push_edit(struct cp_cluster *cl, const struct cachepeer_ring_member *e, u32 n)
 {
 	struct cp_ring *r = ring_locked(cl);
 	struct cp_ring *p = rcu_dereference_protected(cl->prev, lockdep_is_held(&cl->lock));
@@ -235,7 +245,8 @@ static void push_edit(struct cp_cluster *cl)
 		return;
 	/* An edit that removed every member goes to each of the members before. */
 	if (!r->nmembers) {
-		msg = p && p->nmembers ? view_sign(cl, false, CACHEPEER_RING_NO_RELAY) : NULL;
+		msg = p && p->nmembers ?
+		      view_sign(cl, false, CACHEPEER_RING_NO_RELAY, e, n) : NULL;
 		for (i = 0; msg && i < p->nmembers; i++)
 			if (i != p->self)
 				push_to(cl, &p->members[i].addr, msg);
@@ -244,7 +255,7 @@ static void push_edit(struct cp_cluster *cl)
 		return;
 	}
 	root = r->self >= 0 ? r->self : get_random_u32_below(r->nmembers);
-	msg = view_sign(cl, false, root);
+	msg = view_sign(cl, false, root, e, n);
 	if (!msg) {
 		cp_stats_inc(cl->stats, CP_STAT_PEER_ERRORS);
 		return;
@@ -365,6 +376,7 @@ static u16 view_in(struct cp_cluster *cl, const void *msg, size_t len, bool *ans
 	struct cp_pushmsg *fwd = NULL;
 	struct cp_view *merged;
 	u16 root = CACHEPEER_RING_NO_RELAY;
+	unsigned int how;
 	bool news, lacks;
 	const char *why;
 	struct cp_ring *r;
@@ -401,11 +413,13 @@ static u16 view_in(struct cp_cluster *cl, const void *msg, size_t len, bool *ans
 		*answer = be64_to_cpu(h->digest) != cp_view_digest(cl->view);
 		goto out;
 	}
-	news = cp_view_news(cl->view, in, ntohs(h->nmembers), be64_to_cpu(h->floor), &lacks);
+	how = h->flags & CACHEPEER_RING_F_PARTIAL ? CP_MERGE_PARTIAL : 0;
+	news = cp_view_news(cl->view, in, ntohs(h->nmembers), be64_to_cpu(h->floor), how,
+			    &lacks);
 	r = ring_locked(cl);
 	if (news) {
 		merged = cp_view_merge(cl->view, in, ntohs(h->nmembers), be64_to_cpu(h->floor),
-				       false, &lacks);
+				       how, &lacks);
 		if (IS_ERR(merged) || view_install(cl, merged, false)) {
 			mutex_unlock(&cl->lock);
 			return CACHEPEER_S_BUSY;
@@ -448,7 +462,7 @@ static void gossip_work(struct work_struct *work)
 	view_expire(cl, now_ms());
 	r = ring_locked(cl);
 	if (cl->running && r && r->self >= 0 && r->nmembers > 1 && cp_cluster_has_key(cl))
-		msg = view_sign(cl, true, CACHEPEER_RING_NO_RELAY);
+		msg = view_sign(cl, true, CACHEPEER_RING_NO_RELAY, NULL, 0);
 	for (i = 0; msg && i < CP_GOSSIP_FANOUT; i++) {
 		/* Uniform over the others. */
 		k = get_random_u32_below(r->nmembers - 1);
@@ -484,7 +498,7 @@ void cp_cluster_start(struct cp_cluster *cl)
 	cp_peers_start(&cl->peers);
 	mutex_lock(&cl->lock);
 	cl->running = true;
-	push_edit(cl);
+	push_edit(cl, NULL, 0);
 	queue_delayed_work(cp_peer_wq, &cl->gossip_work, CP_GOSSIP_PERIOD);
 	mutex_unlock(&cl->lock);
 }
@@ -702,7 +716,7 @@ int cp_cluster_edit(struct cp_cluster *cl, enum cp_ring_edit op, const struct cp
 	err = 0;
 	if (!k)
 		goto out;
-	v = cp_view_merge(cur, ch, k, 0, true, &lacks);
+	v = cp_view_merge(cur, ch, k, 0, CP_MERGE_EDIT, &lacks);
 	if (IS_ERR(v)) {
 		err = PTR_ERR(v);
 		if (err == -E2BIG)
@@ -711,7 +725,7 @@ int cp_cluster_edit(struct cp_cluster *cl, enum cp_ring_edit op, const struct cp
 	}
 	err = view_install(cl, v, join);
 	if (!err)
-		push_edit(cl);
+		push_edit(cl, ch, k);
 out:
 	mutex_unlock(&cl->lock);
 	kvfree(ch);
@@ -824,7 +838,7 @@ u16 cp_cluster_push_in(struct cp_cluster *cl, const void *msg, size_t len,
 	if (status != CACHEPEER_S_OK || !answer || !reply)
 		return status;
 	mutex_lock(&cl->lock);
-	own = view_msg(cl, false, CACHEPEER_RING_NO_RELAY);
+	own = view_msg(cl, false, CACHEPEER_RING_NO_RELAY, NULL, 0);
 	mutex_unlock(&cl->lock);
 	if (own && msg_sign(cl, own)) {
 		*reply = cp_pbuf_from(own->data, own->len);

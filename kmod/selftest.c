@@ -275,14 +275,14 @@ static bool same_view(const struct cp_view *a, const struct cp_view *b)
  */
 static bool test_view_merge(void)
 {
-	struct cp_view *base = vector_view(1000), *a, *b, *ab = NULL, *ba = NULL, *x = NULL;
+	struct cp_view *base = vector_view(1000), *a, *b, *ab = NULL, *ba = NULL, *x = NULL, *y;
 	bool ok = true, lacks;
 	u64 epoch;
 
 	if (!CHECK(base, "no view"))
 		return false;
-	a = cp_view_merge(base, NULL, 0, 0, false, &lacks);
-	b = cp_view_merge(base, NULL, 0, 0, false, &lacks);
+	a = cp_view_merge(base, NULL, 0, 0, 0, &lacks);
+	b = cp_view_merge(base, NULL, 0, 0, 0, &lacks);
 	if (IS_ERR(a) || IS_ERR(b))
 		goto out;
 	/* On a: member 0 reweighted; on b: member 1 removed, both at 5000. */
@@ -290,13 +290,13 @@ static bool test_view_merge(void)
 	a->e[0].version = cpu_to_be64(5000);
 	b->e[1].flags |= CACHEPEER_MEMBER_F_REMOVED;
 	b->e[1].version = cpu_to_be64(5000);
-	ok &= CHECK(cp_view_news(a, b->e, b->n, 0, &lacks) && lacks, "news both ways");
-	ab = cp_view_merge(a, b->e, b->n, b->floor, false, &lacks);
-	ba = cp_view_merge(b, a->e, a->n, a->floor, false, &lacks);
+	ok &= CHECK(cp_view_news(a, b->e, b->n, 0, 0, &lacks) && lacks, "news both ways");
+	ab = cp_view_merge(a, b->e, b->n, b->floor, 0, &lacks);
+	ba = cp_view_merge(b, a->e, a->n, a->floor, 0, &lacks);
 	ok &= CHECK(same_view(ab, ba), "merge not commutative");
 	ok &= CHECK(!IS_ERR(ab) && ntohs(ab->e[0].weight) == 7 && cp_entry_removed(&ab->e[1]),
 		    "an edit was lost");
-	ok &= CHECK(!IS_ERR(ab) && !cp_view_news(ab, a->e, a->n, 0, &lacks), "old news");
+	ok &= CHECK(!IS_ERR(ab) && !cp_view_news(ab, a->e, a->n, 0, 0, &lacks), "old news");
 	if (IS_ERR(ab) || IS_ERR(ba))
 		goto out;
 	/* Both edit member 2 at one version: the larger encoding wins, on both. */
@@ -306,8 +306,8 @@ static bool test_view_merge(void)
 	b->e[2].version = cpu_to_be64(6000);
 	cp_view_free(ab);
 	cp_view_free(ba);
-	ab = cp_view_merge(a, b->e, b->n, 0, false, &lacks);
-	ba = cp_view_merge(b, a->e, a->n, 0, false, &lacks);
+	ab = cp_view_merge(a, b->e, b->n, 0, 0, &lacks);
+	ba = cp_view_merge(b, a->e, a->n, 0, 0, &lacks);
 	ok &= CHECK(same_view(ab, ba) && ntohs(ab->e[2].weight) == 2, "one member's edits");
 	if (IS_ERR(ab))
 		goto out;
@@ -316,8 +316,12 @@ static bool test_view_merge(void)
 	ok &= CHECK(cp_view_expire(ab, 5000 + CP_VIEW_TOMBSTONE_MS + 1), "no expiry");
 	ok &= CHECK(ab->n == base->n - 1 && ab->floor == 5000 && ab->epoch == epoch, "expiry");
 	/* A view from before (base) cannot bring member 1 back. */
-	x = cp_view_merge(ab, base->e, base->n, 0, false, &lacks);
+	x = cp_view_merge(ab, base->e, base->n, 0, 0, &lacks);
 	ok &= CHECK(!IS_ERR(x) && x->n == ab->n && lacks, "a removed member came back");
+	/* A partial push (one entry) says nothing of the others, whatever its floor. */
+	y = cp_view_merge(ab, ab->e, 1, U64_MAX - 2, CP_MERGE_PARTIAL, &lacks);
+	ok &= CHECK(!IS_ERR(y) && y->n == ab->n && !lacks, "a partial push dropped entries");
+	view_put(y);
 out:
 	ok &= CHECK(!IS_ERR(a) && !IS_ERR(b) && !IS_ERR(ab) && !IS_ERR(ba) && !IS_ERR(x),
 		    "merge failed");

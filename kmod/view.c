@@ -82,12 +82,13 @@ const char *cp_view_check(const struct cachepeer_ring_member *e, u32 n, u64 epoc
 }
 
 /*
- * Would merging in (n entries of a view of floor in_floor) change v, and
- * does v hold an entry the other lacks (*lacks)? Without allocating: most
- * pushes a node gets bring nothing, and are dropped on this alone.
+ * Would merging in (n entries of a view of floor in_floor, merged as how
+ * says) change v, and does v hold an entry the other lacks (*lacks)?
+ * Without allocating: most pushes a node gets bring nothing, and are
+ * dropped on this alone.
  */
 bool cp_view_news(const struct cp_view *v, const struct cachepeer_ring_member *in, u32 n,
-		  u64 in_floor, bool *lacks)
+		  u64 in_floor, unsigned int how, bool *lacks)
 {
 	u32 i = 0, j = 0, vn = v ? v->n : 0;
 	u64 floor = v ? v->floor : 0;
@@ -99,7 +100,9 @@ bool cp_view_news(const struct cp_view *v, const struct cachepeer_ring_member *i
 
 		if (c < 0) {
 			/* The other lacks it, or dropped it and would have us drop it. */
-			if (cp_entry_version(&v->e[i]) > in_floor)
+			if (how & CP_MERGE_PARTIAL)
+				;
+			else if (cp_entry_version(&v->e[i]) > in_floor)
 				*lacks = true;
 			else
 				news = true;
@@ -124,13 +127,16 @@ bool cp_view_news(const struct cp_view *v, const struct cachepeer_ring_member *i
  * a new view; *lacks says whether the merged view holds an entry the
  * other does not (so that it should be sent back). An entry only one side
  * holds, at or below the other's floor, is dropped, whichever side holds
- * it: that makes the merge commutative. Not so for an edit made on this
- * node (edit: a join's members at version 0 included).
+ * it: that makes the merge commutative. Not so when in is only some of a
+ * view's entries (CP_MERGE_PARTIAL: what it lacks says nothing), nor for
+ * an edit made on this node (CP_MERGE_EDIT: its entries are taken as they
+ * are, a join's members at version 0 included).
  * ERR_PTR(-E2BIG) past CACHEPEER_RING_MEMBERS_MAX entries.
  */
 struct cp_view *cp_view_merge(const struct cp_view *v, const struct cachepeer_ring_member *in,
-			      u32 n, u64 in_floor, bool edit, bool *lacks)
+			      u32 n, u64 in_floor, unsigned int how, bool *lacks)
 {
+	bool edit = (how & CP_MERGE_EDIT) == CP_MERGE_EDIT;
 	u32 vn = v ? v->n : 0, i = 0, j = 0, k = 0;
 	u64 floor = v ? v->floor : 0;
 	struct cp_view *out;
@@ -148,8 +154,9 @@ struct cp_view *cp_view_merge(const struct cp_view *v, const struct cachepeer_ri
 			 * below its floor (a tombstone's lifetime has passed
 			 * since), and so does this merge, as the other's would.
 			 */
-			if (edit || cp_entry_version(&v->e[i]) > in_floor) {
-				*lacks |= cp_entry_version(&v->e[i]) > in_floor;
+			if ((how & CP_MERGE_PARTIAL) || cp_entry_version(&v->e[i]) > in_floor) {
+				*lacks |= !(how & CP_MERGE_PARTIAL) &&
+					  cp_entry_version(&v->e[i]) > in_floor;
 				out->e[k++] = v->e[i];
 			}
 			i++;
@@ -325,6 +332,21 @@ size_t cp_view_enc_len(const struct cp_view *v, bool digest)
 	return sizeof(struct cachepeer_ring_hdr) + (v && !digest ? v->n : 0) * sizeof(v->e[0]);
 }
 
+/*
+ * A push of n of v's entries (CACHEPEER_RING_F_PARTIAL), in buf of
+ * cp_view_enc_len(NULL, false) + n entries' bytes.
+ */
+void cp_view_encode_part(const struct cp_view *v, void *buf,
+			 const struct cachepeer_ring_member *e, u32 n)
+{
+	struct cachepeer_ring_hdr *h = buf;
+
+	cp_view_encode(v, buf, true);
+	h->flags = CACHEPEER_RING_F_PARTIAL;
+	h->nmembers = htons(n);
+	memcpy(h + 1, e, n * sizeof(*e));
+}
+
 /* buf holds cp_view_enc_len(v, digest) bytes. No view encodes as an empty one. */
 void cp_view_encode(const struct cp_view *v, void *buf, bool digest)
 {
@@ -358,7 +380,8 @@ const struct cachepeer_ring_member *cp_view_parse(const void *buf, size_t len,
 	*why = "malformed ring encoding";
 	if (len < sizeof(*hdr) || ntohl(hdr->magic) != CACHEPEER_RING_MAGIC ||
 	    hdr->format != CACHEPEER_RING_FORMAT ||
-	    (hdr->flags & ~CACHEPEER_RING_F_DIGEST) ||
+	    (hdr->flags & ~(CACHEPEER_RING_F_DIGEST | CACHEPEER_RING_F_PARTIAL)) ||
+	    hdr->flags == (CACHEPEER_RING_F_DIGEST | CACHEPEER_RING_F_PARTIAL) ||
 	    memchr_inv(hdr->reserved, 0, sizeof(hdr->reserved)))
 		return NULL;
 	n = ntohs(hdr->nmembers);

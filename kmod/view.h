@@ -41,10 +41,14 @@ static inline bool cp_entry_removed(const struct cachepeer_ring_member *e)
 struct cp_view *cp_view_alloc(u32 n);
 void cp_view_free(struct cp_view *v);
 const char *cp_view_check(const struct cachepeer_ring_member *e, u32 n, u64 epoch);
+/* How entries merge: only some of a view's (a push's), an edit made here. */
+#define CP_MERGE_PARTIAL	1U
+#define CP_MERGE_EDIT		(2U | CP_MERGE_PARTIAL)
+
 bool cp_view_news(const struct cp_view *v, const struct cachepeer_ring_member *in, u32 n,
-		  u64 in_floor, bool *lacks);
+		  u64 in_floor, unsigned int how, bool *lacks);
 struct cp_view *cp_view_merge(const struct cp_view *v, const struct cachepeer_ring_member *in,
-			      u32 n, u64 in_floor, bool edit, bool *lacks);
+			      u32 n, u64 in_floor, unsigned int how, bool *lacks);
 bool cp_view_expire(struct cp_view *v, u64 now_ms);
 int cp_view_next(const struct cp_view *v, u64 now_ms, u64 *version);
 int cp_view_find(const struct cp_view *v, const char *name);
@@ -55,6 +59,8 @@ struct cp_member *cp_view_members(const struct cp_view *v, u32 *n);
 u64 cp_view_digest(const struct cp_view *v);
 size_t cp_view_enc_len(const struct cp_view *v, bool digest);
 void cp_view_encode(const struct cp_view *v, void *buf, bool digest);
+void cp_view_encode_part(const struct cp_view *v, void *buf,
+			 const struct cachepeer_ring_member *e, u32 n);
 const struct cachepeer_ring_member *cp_view_parse(const void *buf, size_t len,
 						  const struct cachepeer_ring_hdr **h,
 						  const char **why);

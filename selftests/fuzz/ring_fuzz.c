@@ -60,7 +60,7 @@ static struct cp_view *merge(const struct cp_view *a, const struct cp_view *b)
 	struct cp_view *m;
 	bool lacks;
 
-	m = cp_view_merge(a, b->e, b->n, b->floor, false, &lacks);
+	m = cp_view_merge(a, b->e, b->n, b->floor, 0, &lacks);
 	if (IS_ERR(m))
 		abort();
 	return m;
@@ -165,8 +165,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (!same(vw, wv))
 		abort();
 	again = merge(vw, w);
-	if (!same(again, vw) || cp_view_news(vw, v->e, v->n, v->floor, &lacks) ||
-	    cp_view_news(vw, w->e, w->n, w->floor, &lacks))
+	if (!same(again, vw) || cp_view_news(vw, v->e, v->n, v->floor, 0, &lacks) ||
+	    cp_view_news(vw, w->e, w->n, w->floor, 0, &lacks))
 		abort();
 	/*
 	 * Every entry of the merge is one of the inputs', at least as new as
@@ -186,6 +186,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	for (i = 0; i < v->n; i++)
 		if (cp_view_find(vw, v->e[i].name) < 0 &&
 		    (cp_view_find(w, v->e[i].name) >= 0 || cp_entry_version(&v->e[i]) > w->floor))
+			abort();
+	/* w as a partial push: nothing of v's is dropped, whatever w's floor. */
+	cp_view_free(again);
+	again = cp_view_merge(v, w->e, w->n, w->floor, CP_MERGE_PARTIAL, &lacks);
+	if (IS_ERR(again))
+		abort();
+	for (i = 0; i < v->n; i++)
+		if (cp_view_find(again, v->e[i].name) < 0)
 			abort();
 	cp_ring_free(r);
 	cp_view_free(v);

@@ -311,9 +311,11 @@
  * than CACHEPEER_RING_MAX_AGE_S away from the receiver's clock: a captured
  * push cannot be replayed after the tombstones it predates are gone. The
  * members' clocks must agree within that. A node that makes an edit pushes
- * the view down a relay tree: the ring's members in name order, rotated to
- * start at relay_root; position p relays to positions p * FANOUT + 1 ..
- * p * FANOUT + FANOUT. A node relays only a push that brought it news.
+ * the entries it changed (flag CACHEPEER_RING_F_PARTIAL: an entry missing
+ * from the push says nothing) down a relay tree: the ring's members in name
+ * order, rotated to start at relay_root; position p relays to positions
+ * p * FANOUT + 1 .. p * FANOUT + FANOUT. A node relays only a push that
+ * brought it news. A node that starts pushes its whole view the same way.
  * Every second each member also sends two random members a digest (flag
  * CACHEPEER_RING_F_DIGEST, no entries); one whose digest differs answers
  * with its whole view, and the asker sends its own back if the answer lacks
@@ -695,6 +697,7 @@ struct cachepeer_ring_hdr {
 
 #define CACHEPEER_RING_FORMAT	1
 #define CACHEPEER_RING_F_DIGEST	(1U << 0)	/* a gossip digest: no entries */
+#define CACHEPEER_RING_F_PARTIAL (1U << 1)	/* only the entries an edit changed */
 #define CACHEPEER_RING_NO_RELAY	0xffff
 #define CACHEPEER_RING_RELAY_FANOUT 4
 #define CACHEPEER_RING_MAX_AGE_S 600	/* pushes signed longer ago are refused */
