@@ -7,8 +7,10 @@
 #   make C=2             ... with sparse over every module source
 #   make style           checkpatch --strict over the tree
 #   make layers          calls between the module's parts go one way (scripts/layers.py)
-#   make fuzz            libFuzzer over the wire codec, RX framing and ring decoder,
+#   make fuzz            libFuzzer over the wire codec, RX framing and ring views,
 #                        FUZZ_SECONDS (20) each, at once
+#   make sim             membership traffic of SIM_MEMBERS (1000) simulated nodes, from
+#                        the module's own view code
 #   make install         modules_install + depmod, and the tool into $(PREFIX)/sbin
 #   make check           set up, build, lint, run every selftest in a guest
 #   make check-debug     the same on a KASAN/lockdep/kmemleak kernel
@@ -35,7 +37,7 @@ endif
 
 export KSFT
 
-.PHONY: all module ctl tests install clean check check-debug style sparse layers fuzz run bench \
+.PHONY: all module ctl tests install clean check check-debug style sparse layers fuzz sim run bench \
 	bench-index bench-ring setup
 
 all: module ctl tests
@@ -70,6 +72,9 @@ sparse:
 fuzz:
 	$(Q)$(MAKE) -C selftests/fuzz run
 
+sim:
+	$(Q)$(MAKE) -C selftests/sim run
+
 style:
 	$(Q)scripts/style.sh
 
@@ -82,6 +87,7 @@ check: setup
 	$(Q)$(MAKE) style
 	$(Q)$(MAKE) layers
 	$(Q)$(MAKE) fuzz
+	$(Q)$(MAKE) -C selftests/sim check
 	$(Q)scripts/vm-run.sh --tap -- make -C selftests run_tests
 
 check-debug:
@@ -116,3 +122,4 @@ clean:
 	$(Q)$(MAKE) -C ctl clean
 	$(Q)test ! -e "$(KSFT)/lib.mk" || $(MAKE) -C selftests clean
 	$(Q)$(MAKE) -C selftests/fuzz clean
+	$(Q)$(MAKE) -C selftests/sim clean
