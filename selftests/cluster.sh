@@ -363,6 +363,57 @@ test_forward_pool() {
 	[ "$(on "p$other" ss -Htn state time-wait dst "$(addr "$owner")" | wc -l)" -le "$tw" ]
 }
 
+# A member that stops answering (its link cut, so that connects hang: the
+# worst case) must not hold up what a node serves itself. While p1's
+# forwards to p4 wait out their timeouts (2 s to connect), p1 still stores
+# PUTs and reads cold blocks of its own keys at once: each may take 1 s
+# (times CP_TIME_SCALE); one that waited behind a call to p4 would take 2 s.
+test_dead_member() {
+	local dead mine k t0 ms slow=0 e0 e1 i
+
+	owners 1 >"$CP_TMP/own.dead"
+	dead=$(awk '$2 == "p4" {print $1}' "$CP_TMP/own.dead" | head -8)
+	mine=$(awk '$2 == "p1" {print $1}' "$CP_TMP/own.dead" | head -10)
+	head -c 65536 /dev/urandom >"$CP_TMP/mine"
+	e0=$(counters 1 peer_errors)
+	ip link set "cpv$$-4" down
+	for k in $dead; do
+		on p1 "$RAW" -n 16 "$(addr 1)" get "$k" >/dev/null &
+	done
+	for k in $mine; do
+		t0=$(date +%s%3N)
+		on p1 "$CTL" put --peer "$(addr 1)" "$k" "$CP_TMP/mine"
+		ms=$(($(date +%s%3N) - t0))
+		echo "PUT $k: $ms ms"
+		[ "$ms" -le $((1000 * ${CP_TIME_SCALE:-1})) ] || slow=$((slow + 1))
+	done
+	echo 3 >/proc/sys/vm/drop_caches
+	for k in $mine; do
+		t0=$(date +%s%3N)
+		on p1 "$CTL" get --peer "$(addr 1)" "$k" -o "$CP_TMP/mine.got"
+		ms=$(($(date +%s%3N) - t0))
+		echo "cold GET $k: $ms ms"
+		cmp "$CP_TMP/mine" "$CP_TMP/mine.got"
+		[ "$ms" -le $((1000 * ${CP_TIME_SCALE:-1})) ] || slow=$((slow + 1))
+	done
+	wait
+	ip link set "cpv$$-4" up
+	e1=$(counters 1 peer_errors)
+	echo "$((e1 - e0)) calls to p4 failed"
+	# The forwards did wait on p4, and nothing of p1's own waited with them.
+	[ $((e1 - e0)) -gt 0 ]
+	expect_eq "$slow" 0 "PUTs and cold GETs over 1 s"
+	# p4 answers p1 again (a forward that fails no more) before the next test.
+	k=$(head -1 <<<"$dead")
+	for i in $(seq 100); do
+		e0=$(counters 1 peer_errors)
+		on p1 "$RAW" "$(addr 1)" get "$k" >/dev/null
+		[ "$(counters 1 peer_errors)" = "$e0" ] && break
+		sleep 0.2
+	done
+	[ "$(counters 1 peer_errors)" = "$e0" ]
+}
+
 test_sixth_peer() {
 	local moved h out key n j
 
@@ -626,7 +677,7 @@ test_many_members() {
 }
 
 ktap_print_header
-ktap_set_plan 20
+ktap_set_plan 21
 setup
 run_test "kernel ring matches ring_vectors.txt" test_kernel_vectors
 run_test "five peers join through one seed" test_join
@@ -639,6 +690,7 @@ run_test "a misrouted GET is forwarded" test_forward
 run_test "a misrouted GET is redirected" test_redirect
 run_test "PUTs and DELs go to the key's owner" test_routed_writes
 run_test "40,000 forwards over a few pooled connections" test_forward_pool
+run_test "a dead member holds up no PUT or cold GET of this node's keys" test_dead_member
 run_test "a sixth peer takes ~1/6 of keys, handed off without misses" test_sixth_peer
 run_test "a member leaves" test_leave
 run_test "concurrent edits of two members both survive" test_concurrent
