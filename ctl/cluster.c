@@ -32,6 +32,17 @@ static void ring_get_local(struct cp_nl *nl, struct cp_ring_info *ri)
 		fail("out of memory");
 }
 
+static const char *state_name(unsigned int state)
+{
+	static const char * const names[] = {
+		[CACHEPEER_MEMBER_ALIVE] = "alive",
+		[CACHEPEER_MEMBER_SUSPECT] = "suspect",
+		[CACHEPEER_MEMBER_DOWN] = "down",
+	};
+
+	return state < ARRAY_SIZE(names) ? names[state] : "?";
+}
+
 static void print_ring(const struct cp_ring_info *ri, bool config)
 {
 	const struct cp_ring *r = &ri->ring;
@@ -62,8 +73,13 @@ static void print_ring(const struct cp_ring_info *ri, bool config)
 			json_string(stdout, r->m[i].name);
 			printf(",\"addr\":");
 			json_string(stdout, r->m[i].addr);
-			printf(",\"weight\":%u,\"points\":%u,\"share\":%.6f}", r->m[i].weight,
-			       r->m[i].points, share[i]);
+			printf(",\"weight\":%u,\"points\":%u,\"share\":%.6f,\"state\":\"%s\",",
+			       r->m[i].weight, r->m[i].points, share[i], state_name(r->m[i].state));
+			json_u64(stdout, "incarnation", r->m[i].incarnation,
+				 r->m[i].heard_ms >= 0 ? "," : "");
+			if (r->m[i].heard_ms >= 0)
+				json_u64(stdout, "heard_ms", r->m[i].heard_ms, "");
+			printf("}");
 		}
 		printf("]}\n");
 	} else {
@@ -75,11 +91,17 @@ static void print_ring(const struct cp_ring_info *ri, bool config)
 		printf("misses: %s; hand-off window: %u s; cluster key: %s\n",
 		       miss_names[ri->miss & 1], ri->handoff_s, ri->key_set ? "set" : "NOT SET");
 		if (r->n)
-			printf("  %-24s %-28s %6s %6s %7s\n", "NAME", "ADDRESS", "WEIGHT", "POINTS",
-			       "SHARE");
-		for (i = 0; i < r->n; i++)
-			printf("  %-24s %-28s %6u %6u %6.2f%%\n", r->m[i].name, r->m[i].addr,
-			       r->m[i].weight, r->m[i].points, share[i] * 100);
+			printf("  %-24s %-28s %6s %6s %7s %-7s %s\n", "NAME", "ADDRESS", "WEIGHT",
+			       "POINTS", "SHARE", "STATE", "HEARD");
+		for (i = 0; i < r->n; i++) {
+			char heard[32] = "-";
+
+			if (r->m[i].heard_ms >= 0)
+				snprintf(heard, sizeof(heard), "%.1fs", r->m[i].heard_ms / 1e3);
+			printf("  %-24s %-28s %6u %6u %6.2f%% %-7s %s\n", r->m[i].name,
+			       r->m[i].addr, r->m[i].weight, r->m[i].points, share[i] * 100,
+			       state_name(r->m[i].state), heard);
+		}
 	}
 	free(share);
 }

@@ -106,6 +106,14 @@ const struct counter counters[] = {
 	  "ring pushes that brought nothing new" },
 	{ 0, S(RING_DIGESTS), "cluster", "ring_digests", "ring_digests_total", false, CNT_NUMBER,
 	  "gossip digests sent to other members" },
+	{ 0, S(PROBES), "cluster", "probes", "probes_total", false, CNT_NUMBER,
+	  "members probed (PING, then PROBE through two others)" },
+	{ 0, S(MEMBER_SUSPECT), "cluster", "member_suspect", "member_suspect_total", false,
+	  CNT_NUMBER, "members this node's probes found silent" },
+	{ 0, S(MEMBER_DOWN), "cluster", "member_down", "member_down_total", false, CNT_NUMBER,
+	  "suspect members this node declared down" },
+	{ 0, S(MEMBER_REFUTED), "cluster", "member_refuted", "member_refuted_total", false,
+	  CNT_NUMBER, "times this node refuted being suspect or down" },
 };
 
 const unsigned int ncounters = ARRAY_SIZE(counters);
@@ -115,7 +123,7 @@ const char * const op_names[CACHEPEER_OP_MAX + 1] = {
 	[CACHEPEER_OP_GET] = "get", [CACHEPEER_OP_PUT] = "put", [CACHEPEER_OP_STAT] = "stat",
 	[CACHEPEER_OP_DEL] = "del", [CACHEPEER_OP_PING] = "ping",
 	[CACHEPEER_OP_RING_GET] = "ring_get", [CACHEPEER_OP_RING_PUSH] = "ring_push",
-	[CACHEPEER_OP_HELLO] = "hello",
+	[CACHEPEER_OP_HELLO] = "hello", [CACHEPEER_OP_PROBE] = "probe",
 };
 
 /* Status names as identifiers, for JSON keys and Prometheus labels. */

@@ -644,6 +644,12 @@ static int parse_member(struct nlattr *nest, struct cp_ring_member *m)
 		m->weight = nla_get_u32(tb[CACHEPEER_A_MEMBER_WEIGHT]);
 	if (tb[CACHEPEER_A_MEMBER_POINTS])
 		m->points = get_uint(tb[CACHEPEER_A_MEMBER_POINTS]);
+	if (tb[CACHEPEER_A_MEMBER_STATE])
+		m->state = nla_get_u8(tb[CACHEPEER_A_MEMBER_STATE]);
+	if (tb[CACHEPEER_A_MEMBER_INCARNATION])
+		m->incarnation = nla_get_u32(tb[CACHEPEER_A_MEMBER_INCARNATION]);
+	m->heard_ms = tb[CACHEPEER_A_MEMBER_HEARD_MS] ?
+		      (long long)get_uint(tb[CACHEPEER_A_MEMBER_HEARD_MS]) : -1;
 	return 0;
 }
 

@@ -190,12 +190,10 @@ static unsigned int first_point(const struct cp_ring *r, uint64_t hash)
 	return lo == r->npoints ? 0 : lo;
 }
 
-int cp_ring_owner(const struct cp_ring *r, uint64_t hash)
-{
-	return r->npoints ? (int)r->points[first_point(r, hash)].member : -1;
-}
-
-/* The key's owner, or the next member clockwise that skip[] does not rule out. */
+/*
+ * The key's owner, or the next member clockwise that is not down and that
+ * skip[] does not rule out; as the kernel routes (kmod/ring.c).
+ */
 int cp_ring_next(const struct cp_ring *r, uint64_t hash, const bool *skip)
 {
 	unsigned int i, p;
@@ -206,10 +204,15 @@ int cp_ring_next(const struct cp_ring *r, uint64_t hash, const bool *skip)
 	for (i = 0; i < r->npoints; i++) {
 		unsigned int m = r->points[(p + i) % r->npoints].member;
 
-		if (!skip || !skip[m])
+		if ((!skip || !skip[m]) && r->m[m].state != CACHEPEER_MEMBER_DOWN)
 			return m;
 	}
 	return -1;
+}
+
+int cp_ring_owner(const struct cp_ring *r, uint64_t hash)
+{
+	return cp_ring_next(r, hash, NULL);
 }
 
 /* Each member's fraction of the 64-bit keyspace. */
@@ -240,14 +243,17 @@ int cp_ring_find(const struct cp_ring *r, const char *name)
 	return -1;
 }
 
-/* >0 if entry a wins over b, as the kernel's merge decides (kmod/view.c). */
+/*
+ * >0 if entry a's administered part wins over b's, as the kernel's merge
+ * decides (kmod/view.c): the larger version, then the larger encoding.
+ */
 static int entry_cmp(const struct cachepeer_ring_member *a, const struct cachepeer_ring_member *b)
 {
 	uint64_t va = be64toh(a->version), vb = be64toh(b->version);
 
 	if (va != vb)
 		return va > vb ? 1 : -1;
-	return memcmp(a, b, sizeof(*a));
+	return memcmp(a, b, offsetof(struct cachepeer_ring_member, incarnation));
 }
 
 /*
@@ -313,6 +319,9 @@ int cp_ring_decode(struct cp_ring *r, const void *buf, size_t len)
 		memcpy(m->name, e[i].name, sizeof(m->name));
 		cp_fmt_sockaddr((struct sockaddr *)&ss, m->addr, sizeof(m->addr));
 		m->weight = ntohs(e[i].weight);
+		m->state = e[i].state;
+		m->incarnation = ntohl(e[i].incarnation);
+		m->heard_ms = -1;
 		r->n++;
 	}
 	return cp_ring_build(r);

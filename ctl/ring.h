@@ -19,6 +19,9 @@ struct cp_ring_member {
 	char addr[64];			/* ADDR:PORT or [ADDR6]:PORT */
 	unsigned int weight;
 	unsigned int points;
+	unsigned int state;		/* enum cachepeer_member_state: down ones are skipped */
+	unsigned int incarnation;
+	long long heard_ms;		/* since it answered the node's probe; -1: never */
 };
 
 struct cp_ring_point {

@@ -30,6 +30,22 @@
 
 #define CP_GOSSIP_PERIOD	HZ
 #define CP_GOSSIP_FANOUT	2
+#define CP_PROBE_HELPERS	2	/* members asked to probe one that failed */
+#define CP_SUSPECT_MS		3000	/* a suspect member is down after this */
+
+/*
+ * What this node has seen of a member's liveness, beyond its view entry:
+ * since when it holds the member suspect (at which incarnation, and
+ * whether on its own probe), and when the member last answered a probe.
+ */
+struct cp_watch {
+	char name[CACHEPEER_NAME_MAX + 1];
+	u32 incarnation;
+	bool mine;
+	unsigned long suspect_since;	/* jiffies; 0: not suspect */
+	unsigned long heard;		/* jiffies; 0: never */
+};
+
 #define CP_PUSH_MAX_AGE_MS	(CACHEPEER_RING_MAX_AGE_S * 1000ULL)
 
 /* A signed encoding, shared by the pushes of one fan-out. */
@@ -267,11 +283,21 @@ static void push_edit(struct cp_cluster *cl, const struct cachepeer_ring_member 
 	msg_put(msg);
 }
 
-/* Do rings a and b have the same members (names, addresses, weights)? */
-static bool same_members(const struct cp_ring *a, const struct cp_member *m, u32 n)
+static bool member_down(const struct cp_member *m)
+{
+	return m->state == CACHEPEER_MEMBER_DOWN;
+}
+
+/*
+ * Has ring a the same members as m (names, addresses, weights)? Then
+ * whether the member called name is down in a and not in m goes to *back.
+ */
+static bool same_members(const struct cp_ring *a, const struct cp_member *m, u32 n,
+			 const char *name, bool *back)
 {
 	u32 i;
 
+	*back = false;
 	if (!a || a->nmembers != n)
 		return false;
 	for (i = 0; i < n; i++) {
@@ -280,6 +306,7 @@ static bool same_members(const struct cp_ring *a, const struct cp_member *m, u32
 		if (strcmp(x->name, m[i].name) || x->weight != m[i].weight ||
 		    memcmp(&x->addr, &m[i].addr, sizeof(x->addr)))
 			return false;
+		*back |= member_down(x) && !member_down(&m[i]) && !strcmp(x->name, name);
 	}
 	return true;
 }
@@ -326,14 +353,18 @@ static struct cp_ring *joined_prev(struct cp_cluster *cl, const struct cp_ring *
 
 /*
  * Make v (which the cluster takes) the view, and its live members the
- * ring. A change of versions alone leaves the previous ring, and the
- * hand-off window, as they were. A join's previous ring is the ring
- * without this node.
+ * ring. A change of versions, or of which members are down, leaves the
+ * previous ring and the hand-off window as they were: keys that move to
+ * the next member when their owner goes down cannot be fetched from it.
+ * Except when this node comes back from being down: then the ring it was
+ * down in is its previous one, to fetch what it missed. A join's previous
+ * ring is the ring without this node.
  */
 static int view_install(struct cp_cluster *cl, struct cp_view *v, bool join)
 {
 	struct cp_ring *r, *cur = ring_locked(cl);
 	struct cp_member *m;
+	bool back;
 	const char *why;
 	u32 n;
 
@@ -349,7 +380,7 @@ static int view_install(struct cp_cluster *cl, struct cp_view *v, bool join)
 		cp_view_free(v);
 		return PTR_ERR(r);
 	}
-	if (same_members(cur, m, n)) {
+	if (same_members(cur, m, n, cl->name, &back) && !back) {
 		rcu_assign_pointer(cl->ring, r);
 		cp_ring_free_rcu(cur);
 	} else {
@@ -361,6 +392,233 @@ static int view_install(struct cp_cluster *cl, struct cp_view *v, bool join)
 	WRITE_ONCE(cl->epoch, v->epoch);
 	WRITE_ONCE(cl->enc_len, cp_view_enc_len(v, false));
 	return 0;
+}
+
+/* The member's watch, made if need be; NULL if there is no room or memory. */
+static struct cp_watch *watch(struct cp_cluster *cl, const char *name)
+{
+	u32 i, k;
+
+	lockdep_assert_held(&cl->lock);
+	for (i = 0; i < cl->nwatch; i++)
+		if (!strcmp(cl->watch[i].name, name))
+			return &cl->watch[i];
+	if (!cl->watch) {
+		cl->watch = kvcalloc(CACHEPEER_RING_MEMBERS_MAX, sizeof(*cl->watch), GFP_KERNEL);
+		if (!cl->watch)
+			return NULL;
+	}
+	/* Full: forget the members the view no longer holds. */
+	if (cl->nwatch == CACHEPEER_RING_MEMBERS_MAX) {
+		for (i = 0, k = 0; i < cl->nwatch; i++)
+			if (cp_view_find(cl->view, cl->watch[i].name) >= 0)
+				cl->watch[k++] = cl->watch[i];
+		cl->nwatch = k;
+		if (k == CACHEPEER_RING_MEMBERS_MAX)
+			return NULL;
+	}
+	memset(&cl->watch[cl->nwatch], 0, sizeof(cl->watch[0]));
+	strscpy(cl->watch[cl->nwatch].name, name);
+	return &cl->watch[cl->nwatch++];
+}
+
+/*
+ * Set the liveness of the view's entry idx, as a change made here, and
+ * push it. Its version stays: liveness merges apart from it.
+ */
+static void live_set(struct cp_cluster *cl, int idx, u8 state, u32 incarnation)
+{
+	struct cachepeer_ring_member ch = cl->view->e[idx];
+	struct cp_view *v;
+	bool lacks;
+
+	lockdep_assert_held(&cl->lock);
+	ch.state = state;
+	ch.incarnation = cpu_to_be32(incarnation);
+	v = cp_view_merge(cl->view, &ch, 1, 0, CP_MERGE_EDIT, &lacks);
+	if (IS_ERR(v) || view_install(cl, v, false))
+		return;
+	push_edit(cl, &ch, 1);
+}
+
+/* A view that holds this node suspect or down is refuted, as SWIM does. */
+static void refute(struct cp_cluster *cl)
+{
+	int idx = cl->name[0] ? cp_view_find(cl->view, cl->name) : -1;
+	const struct cachepeer_ring_member *e;
+
+	lockdep_assert_held(&cl->lock);
+	if (idx < 0)
+		return;
+	e = &cl->view->e[idx];
+	if (cp_entry_removed(e) || e->state == CACHEPEER_MEMBER_ALIVE ||
+	    be32_to_cpu(e->incarnation) == U32_MAX)
+		return;
+	cp_stats_inc(cl->stats, CP_STAT_MEMBER_REFUTED);
+	live_set(cl, idx, CACHEPEER_MEMBER_ALIVE, be32_to_cpu(e->incarnation) + 1);
+}
+
+/*
+ * Each second: a member held suspect too long is down. The node whose
+ * probe failed declares it after CP_SUSPECT_MS; the others wait twice as
+ * long, in case that node went away, so that one push usually does it.
+ */
+static void suspects_expire(struct cp_cluster *cl)
+{
+	u32 i;
+
+	lockdep_assert_held(&cl->lock);
+	for (i = 0; cl->view && i < cl->view->n; i++) {
+		const struct cachepeer_ring_member *e = &cl->view->e[i];
+		u32 inc = be32_to_cpu(e->incarnation);
+		struct cp_watch *w;
+
+		if (e->state != CACHEPEER_MEMBER_SUSPECT || cp_entry_removed(e) ||
+		    !strcmp(e->name, cl->name))
+			continue;
+		w = watch(cl, e->name);
+		if (!w)
+			continue;
+		if (!w->suspect_since || w->incarnation != inc) {
+			w->suspect_since = jiffies;
+			w->incarnation = inc;
+			w->mine = false;
+			continue;
+		}
+		if (time_before(jiffies, w->suspect_since +
+				msecs_to_jiffies(CP_SUSPECT_MS * (w->mine ? 1 : 2))))
+			continue;
+		cp_stats_inc(cl->stats, CP_STAT_MEMBER_DOWN);
+		live_set(cl, i, CACHEPEER_MEMBER_DOWN, inc);
+	}
+}
+
+/* Process context: does the member at to answer a PING? 0 if so. */
+int cp_cluster_ping(struct cp_cluster *cl, const union cp_addr *to)
+{
+	struct cp_req q = { .id = CP_PEER_REQ_ID, .opcode = CACHEPEER_OP_PING };
+	struct cp_peer *p;
+	struct cp_resp r;
+	int err;
+
+	err = cp_peer_call(&cl->peers, to, &q, NULL, NULL, &r, &p);
+	if (err)
+		return err;
+	cp_peer_done(&cl->peers, p, !r.data_len);
+	return r.status == CACHEPEER_S_OK ? 0 : -EPROTO;
+}
+
+/* Process context: does the member at via reach the member named name? */
+static int probe_via(struct cp_cluster *cl, const union cp_addr *via, const char *name)
+{
+	struct cp_req q = {
+		.id = CP_PEER_REQ_ID,
+		.opcode = CACHEPEER_OP_PROBE,
+		.key_len = strlen(name),
+	};
+	struct cp_peer *p;
+	struct cp_resp r;
+	int err;
+
+	err = cp_peer_call(&cl->peers, via, &q, name, NULL, &r, &p);
+	if (err)
+		return err;
+	cp_peer_done(&cl->peers, p, !r.data_len);
+	return r.status == CACHEPEER_S_OK ? 0 : -EHOSTUNREACH;
+}
+
+/*
+ * One probe, queued by gossip_work, on cp_peer_wq: PING the next member
+ * round the ring that is not down; if it does not answer, ask two others
+ * to (PROBE); if none reaches it, it is suspect (and pushed as such).
+ */
+static void probe_work(struct work_struct *work)
+{
+	struct cp_cluster *cl = container_of(work, struct cp_cluster, probe_work);
+	struct cp_member target, helper[CP_PROBE_HELPERS];
+	u32 i, k, nh = 0;
+	struct cp_watch *w;
+	struct cp_ring *r;
+	bool ok;
+	int idx;
+
+	mutex_lock(&cl->lock);
+	r = ring_locked(cl);
+	if (!cl->running || !r || r->self < 0 || r->nmembers < 2)
+		goto out;
+	/* Not itself, and not one down: that one comes back by refuting it. */
+	for (i = 0; i < r->nmembers; i++) {
+		k = cl->probe_next++ % r->nmembers;
+		if (k != r->self && !member_down(&r->members[k]))
+			break;
+	}
+	if (i == r->nmembers)
+		goto out;
+	target = r->members[k];
+	for (i = 0; i < 4 * CP_PROBE_HELPERS && nh < CP_PROBE_HELPERS; i++) {
+		u32 h = get_random_u32_below(r->nmembers);
+
+		if (h != k && h != r->self && !member_down(&r->members[h]) &&
+		    (!nh || strcmp(helper[0].name, r->members[h].name)))
+			helper[nh++] = r->members[h];
+	}
+	mutex_unlock(&cl->lock);
+
+	cp_stats_inc(cl->stats, CP_STAT_PROBES);
+	ok = !cp_cluster_ping(cl, &target.addr);
+	for (i = 0; !ok && i < nh; i++)
+		ok = !probe_via(cl, &helper[i].addr, target.name);
+
+	mutex_lock(&cl->lock);
+	w = watch(cl, target.name);
+	idx = cp_view_find(cl->view, target.name);
+	if (ok && w) {
+		w->heard = jiffies;
+	} else if (!ok && idx >= 0 && cl->running &&
+		   cl->view->e[idx].state == CACHEPEER_MEMBER_ALIVE) {
+		cp_stats_inc(cl->stats, CP_STAT_MEMBER_SUSPECT);
+		if (w) {
+			w->suspect_since = jiffies;
+			w->incarnation = be32_to_cpu(cl->view->e[idx].incarnation);
+			w->mine = true;
+		}
+		live_set(cl, idx, CACHEPEER_MEMBER_SUSPECT,
+			 be32_to_cpu(cl->view->e[idx].incarnation));
+	}
+out:
+	cl->probing = false;
+	mutex_unlock(&cl->lock);
+}
+
+/* Any context: the address of the ring member named name, if there is one. */
+bool cp_cluster_member_addr(struct cp_cluster *cl, const char *name, union cp_addr *to)
+{
+	const struct cp_ring *r;
+	bool found = false;
+	int i;
+
+	rcu_read_lock();
+	r = rcu_dereference(cl->ring);
+	i = r ? cp_ring_find(r, name) : -1;
+	if (i >= 0) {
+		*to = r->members[i].addr;
+		found = true;
+	}
+	rcu_read_unlock();
+	return found;
+}
+
+/* Process context: jiffies when name last answered this node's probe; 0: never. */
+unsigned long cp_cluster_heard(struct cp_cluster *cl, const char *name)
+{
+	unsigned long heard = 0;
+	u32 i;
+
+	lockdep_assert_held(&cl->lock);
+	for (i = 0; i < cl->nwatch; i++)
+		if (!strcmp(cl->watch[i].name, name))
+			heard = cl->watch[i].heard;
+	return heard;
 }
 
 /*
@@ -425,6 +683,7 @@ static u16 view_in(struct cp_cluster *cl, const void *msg, size_t len, bool *ans
 			return CACHEPEER_S_BUSY;
 		}
 		cp_stats_inc(cl->stats, CP_STAT_RING_ACCEPTED);
+		refute(cl);
 		r = ring_locked(cl);
 		root = ntohs(h->relay_root);
 		fwd = root < r->nmembers && cl->running ? msg_alloc(len) : NULL;
@@ -460,9 +719,14 @@ static void gossip_work(struct work_struct *work)
 	cp_peers_expire(&cl->peers);
 	mutex_lock(&cl->lock);
 	view_expire(cl, now_ms());
+	suspects_expire(cl);
 	r = ring_locked(cl);
 	if (cl->running && r && r->self >= 0 && r->nmembers > 1 && cp_cluster_has_key(cl))
 		msg = view_sign(cl, true, CACHEPEER_RING_NO_RELAY, NULL, 0);
+	if (msg && !cl->probing) {
+		cl->probing = true;
+		queue_work(cp_peer_wq, &cl->probe_work);
+	}
 	for (i = 0; msg && i < CP_GOSSIP_FANOUT; i++) {
 		/* Uniform over the others. */
 		k = get_random_u32_below(r->nmembers - 1);
@@ -483,6 +747,7 @@ void cp_cluster_init(struct cp_cluster *cl, struct net *net, struct cp_stats __p
 	cl->keys = keys;
 	mutex_init(&cl->lock);
 	INIT_DELAYED_WORK(&cl->gossip_work, gossip_work);
+	INIT_WORK(&cl->probe_work, probe_work);
 	cp_peers_init(&cl->peers, net, keys, stats);
 	cl->handoff_s = CACHEPEER_HANDOFF_DEFAULT;
 	cl->miss = CACHEPEER_MISS_FORWARD;
@@ -498,6 +763,7 @@ void cp_cluster_start(struct cp_cluster *cl)
 	cp_peers_start(&cl->peers);
 	mutex_lock(&cl->lock);
 	cl->running = true;
+	cl->probe_next = get_random_u32();
 	push_edit(cl, NULL, 0);
 	queue_delayed_work(cp_peer_wq, &cl->gossip_work, CP_GOSSIP_PERIOD);
 	mutex_unlock(&cl->lock);
@@ -514,6 +780,11 @@ void cp_cluster_stop(struct cp_cluster *cl)
 	mutex_unlock(&cl->lock);
 	cp_peers_stop(&cl->peers);
 	cancel_delayed_work_sync(&cl->gossip_work);
+	/* Its calls fail at once now; it may not have run, and so not said so. */
+	cancel_work_sync(&cl->probe_work);
+	mutex_lock(&cl->lock);
+	cl->probing = false;
+	mutex_unlock(&cl->lock);
 	wait_var_event(&cl->pushes, !atomic_read(&cl->pushes));
 }
 
@@ -530,6 +801,9 @@ void cp_cluster_exit(struct cp_cluster *cl)
 	RCU_INIT_POINTER(cl->prev, NULL);
 	cp_view_free(cl->view);
 	cl->view = NULL;
+	kvfree(cl->watch);
+	cl->watch = NULL;
+	cl->nwatch = 0;
 	cp_peers_exit(&cl->peers);
 	mutex_unlock(&cl->lock);
 	mutex_destroy(&cl->lock);
@@ -566,13 +840,13 @@ static int entry_name_cmp(const void *a, const void *b)
 		      ((const struct cachepeer_ring_member *)b)->name);
 }
 
-/* Does e (a live entry) hold the same member as m, its version aside? */
+/* Does e (a live entry) hold the same member as m, version and liveness aside? */
 static bool entry_is(const struct cachepeer_ring_member *e, const struct cp_member *m)
 {
 	struct cachepeer_ring_member x;
 
 	cp_entry_set(&x, m, cp_entry_version(e), 0);
-	return !memcmp(&x, e, sizeof(x));
+	return !memcmp(&x, e, offsetof(struct cachepeer_ring_member, incarnation));
 }
 
 static bool addr_taken(const struct cp_view *v, const struct cachepeer_ring_member *e)
@@ -604,7 +878,13 @@ static int set_changes(const struct cp_view *cur, const struct cp_member *m, u32
 
 		if (idx >= 0 && !cp_entry_removed(&cur->e[idx]) && entry_is(&cur->e[idx], &m[i]))
 			continue;
-		cp_entry_set(&ch[k++], &m[i], v, 0);
+		cp_entry_set(&ch[k], &m[i], v, 0);
+		/* An edit does not touch liveness, which the member itself owns. */
+		if (idx >= 0) {
+			ch[k].incarnation = cur->e[idx].incarnation;
+			ch[k].state = cur->e[idx].state;
+		}
+		k++;
 	}
 	/* Members the list lacks are removed. */
 	for (i = 0; cur && i < cur->n; i++) {
@@ -751,9 +1031,14 @@ enum cp_owner cp_cluster_owner(struct cp_cluster *cl, u64 hash, union cp_addr *t
 		owner = CP_OWNER_OTHER;
 	} else if (o >= 0 && time_before(jiffies, READ_ONCE(cl->changed) +
 					 READ_ONCE(cl->handoff_s) * HZ)) {
+		int now;
+
 		p = rcu_dereference(cl->prev);
 		o = p ? cp_ring_owner(p, hash) : -1;
-		if (o >= 0 && o != READ_ONCE(p->self)) {
+		/* Not from a previous owner that is down now: it would not answer. */
+		now = o >= 0 ? cp_ring_find(r, p->members[o].name) : -1;
+		if (o >= 0 && o != READ_ONCE(p->self) &&
+		    !(now >= 0 && r->members[now].state == CACHEPEER_MEMBER_DOWN)) {
 			*to = p->members[o].addr;
 			owner = CP_OWNER_PREVIOUS;
 		}

@@ -14,6 +14,7 @@
 #include "view.h"
 
 struct crypto_shash;
+struct cp_watch;
 
 /* A node's view of its cluster: the ring, and how it reaches the others. */
 struct cp_cluster {
@@ -33,6 +34,11 @@ struct cp_cluster {
 	u32 handoff_s;
 	u8 miss;			/* enum cachepeer_miss */
 	struct delayed_work gossip_work;
+	struct work_struct probe_work;	/* one probe at a time, from gossip_work */
+	bool probing;			/* probe_work queued or running */
+	u32 probe_next;			/* round robin over the ring's members */
+	struct cp_watch *watch;		/* liveness seen here, per member; lock */
+	u32 nwatch;
 	atomic_t pushes;		/* push works in flight */
 	struct cp_peers peers;		/* connections to the other members */
 };
@@ -66,5 +72,8 @@ size_t cp_cluster_enc_len(struct cp_cluster *cl);
 void *cp_cluster_encode(struct cp_cluster *cl, size_t *len);
 u16 cp_cluster_push_in(struct cp_cluster *cl, const void *msg, size_t len,
 		       struct cp_pbuf **reply);
+int cp_cluster_ping(struct cp_cluster *cl, const union cp_addr *to);
+bool cp_cluster_member_addr(struct cp_cluster *cl, const char *name, union cp_addr *to);
+unsigned long cp_cluster_heard(struct cp_cluster *cl, const char *name);
 
 #endif /* _CP_CLUSTER_H */

@@ -45,7 +45,7 @@ bool cp_hello_allows(struct cp_conn *conn, u8 op)
 	case CACHEPEER_OP_PUT:
 	case CACHEPEER_OP_DEL:
 		return access == CACHEPEER_ACCESS_OPEN || role >= CACHEPEER_ROLE_WRITE;
-	default:	/* RING_PUSH */
+	default:	/* RING_PUSH, PROBE */
 		return access == CACHEPEER_ACCESS_OPEN || role == CACHEPEER_ROLE_MEMBER;
 	}
 }

@@ -207,6 +207,32 @@ static void del_forward_work(struct work_struct *work)
 	cp_request_answer(req, r.status);
 }
 
+/* PROBE, on cp_peer_wq: does the member in req->to answer a PING? */
+static void probe_work(struct work_struct *work)
+{
+	struct cp_request *req = container_of(work, struct cp_request, work);
+
+	cp_request_answer(req, cp_cluster_ping(&req->conn->svc->cluster, &req->to) ?
+			  CACHEPEER_S_NOT_FOUND : CACHEPEER_S_OK);
+}
+
+/*
+ * Any context, as dispatch: PROBE of the member named key (an indirect
+ * probe, for a member whose own probe failed). Only a ring member's
+ * address is ever called: the key is a name, not an address.
+ */
+void cp_request_probe(struct cp_request *req, const u8 *key)
+{
+	char name[CACHEPEER_NAME_MAX + 1];
+
+	memcpy(name, key, req->key_len);
+	name[req->key_len] = 0;
+	if (!cp_cluster_member_addr(&req->conn->svc->cluster, name, &req->to))
+		cp_request_answer(req, CACHEPEER_S_NOT_FOUND);
+	else
+		queue_peer_work(req, probe_work);
+}
+
 /* Any context: the request's key, for a call to another member. */
 static int keep_key(struct cp_request *req, const u8 *key, gfp_t gfp)
 {

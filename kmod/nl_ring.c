@@ -6,27 +6,36 @@
 
 #include "nl_priv.h"
 
-static int put_member(struct sk_buff *msg, const struct cp_member *m)
+/* The cluster's lock held, for the view and what the node heard. */
+static int put_member(struct sk_buff *msg, struct cp_cluster *cl, const struct cp_member *m)
 {
 	struct nlattr *nest = nla_nest_start(msg, CACHEPEER_A_NODE_MEMBER);
+	int idx = cp_view_find(cl->view, m->name);
+	unsigned long heard = cp_cluster_heard(cl, m->name);
 
 	if (!nest ||
 	    nla_put_string(msg, CACHEPEER_A_MEMBER_NAME, m->name) ||
 	    cp_nl_put_addr(msg, CACHEPEER_A_MEMBER_ADDR, CACHEPEER_A_MEMBER_PORT, &m->addr) ||
 	    nla_put_u32(msg, CACHEPEER_A_MEMBER_WEIGHT, m->weight) ||
-	    nla_put_uint(msg, CACHEPEER_A_MEMBER_POINTS, m->points))
+	    nla_put_uint(msg, CACHEPEER_A_MEMBER_POINTS, m->points) ||
+	    nla_put_u8(msg, CACHEPEER_A_MEMBER_STATE, m->state) ||
+	    nla_put_u32(msg, CACHEPEER_A_MEMBER_INCARNATION,
+			idx >= 0 ? be32_to_cpu(cl->view->e[idx].incarnation) : 0) ||
+	    (heard && nla_put_uint(msg, CACHEPEER_A_MEMBER_HEARD_MS,
+				   jiffies_to_msecs(jiffies - heard))))
 		return -EMSGSIZE;
 	nla_nest_end(msg, nest);
 	return 0;
 }
 
-/* What put_member() adds. */
+/* What put_member() adds, at most. */
 static size_t member_size(const struct cp_member *m)
 {
 	return nla_total_size(0) + nla_total_size(strlen(m->name) + 1) +
 	       nla_total_size(m->addr.sa.sa_family == AF_INET6 ? 16 : 4) +
 	       nla_total_size(sizeof(u16)) + nla_total_size(sizeof(u32)) +
-	       nla_total_size_64bit(sizeof(u64));
+	       nla_total_size_64bit(sizeof(u64)) + nla_total_size(sizeof(u8)) +
+	       nla_total_size(sizeof(u32)) + nla_total_size_64bit(sizeof(u64));
 }
 
 int cp_nl_ring_get_doit(struct sk_buff *skb, struct genl_info *info)
@@ -64,7 +73,7 @@ int cp_nl_ring_get_doit(struct sk_buff *skb, struct genl_info *info)
 	    nla_put_uint(msg, CACHEPEER_A_NODE_RING_BUILD_NS, r ? r->build_ns : 0))
 		goto err_unlock;
 	for (i = 0; i < n; i++)
-		if (put_member(msg, &r->members[i]))
+		if (put_member(msg, cl, &r->members[i]))
 			goto err_unlock;
 	mutex_unlock(&cl->lock);
 	genlmsg_end(msg, hdr);
@@ -244,7 +253,7 @@ int cp_nl_ring_lookup_doit(struct sk_buff *skb, struct genl_info *info)
 	ret = -EMSGSIZE;
 	if (hdr &&
 	    !nla_put_u64_64bit(msg, CACHEPEER_A_NODE_KEY_HASH, hash, CACHEPEER_A_NODE_UNSPEC) &&
-	    (o < 0 || !put_member(msg, &r->members[o])))
+	    (o < 0 || !put_member(msg, cl, &r->members[o])))
 		ret = 0;
 	if (!ret && r && count)
 		ret = nla_put_uint(msg, CACHEPEER_A_NODE_LOOKUP_NS,

@@ -62,7 +62,7 @@ int cp_proto_parse_req(const struct cachepeer_req *w, u64 max_block, struct cp_r
 	if (r->opcode < CACHEPEER_OP_GET || r->opcode > CACHEPEER_OP_MAX)
 		return -EBADMSG;
 
-	want_key = r->opcode <= CACHEPEER_OP_DEL;
+	want_key = r->opcode <= CACHEPEER_OP_DEL || r->opcode == CACHEPEER_OP_PROBE;
 	want_payload = r->opcode == CACHEPEER_OP_PUT || r->opcode == CACHEPEER_OP_RING_PUSH;
 	want_range = r->opcode == CACHEPEER_OP_GET;
 	flags_ok = r->opcode == CACHEPEER_OP_PUT ? CACHEPEER_F_CRC | CACHEPEER_F_LOCAL :
@@ -77,6 +77,9 @@ int cp_proto_parse_req(const struct cachepeer_req *w, u64 max_block, struct cp_r
 		if (r->flags & CACHEPEER_F_PROOF ? r->key_len != CACHEPEER_HMAC_LEN :
 		    r->key_len <= CACHEPEER_NONCE_LEN ||
 		    r->key_len > CACHEPEER_NONCE_LEN + CACHEPEER_NAME_MAX)
+			return -EBADMSG;
+	} else if (r->opcode == CACHEPEER_OP_PROBE) {
+		if (r->key_len < 1 || r->key_len > CACHEPEER_NAME_MAX)
 			return -EBADMSG;
 	} else if (want_key ? r->key_len < 1 || r->key_len > CACHEPEER_KEY_MAX : r->key_len) {
 		return -EBADMSG;

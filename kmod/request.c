@@ -509,7 +509,7 @@ int cp_request_dispatch(struct cp_conn *conn, gfp_t gfp)
 	req->key_len = r->key_len;
 	req->off = r->offset;
 	req->len = r->length;
-	if (r->key_len && r->opcode != CACHEPEER_OP_HELLO)
+	if (r->key_len && r->opcode != CACHEPEER_OP_HELLO && r->opcode != CACHEPEER_OP_PROBE)
 		cp_store_key_id(key, r->key_len, req->key_id);
 	cp_stats_inc(conn->svc->stats, CP_STAT_OP + r->opcode);
 	if (!cp_hello_allows(conn, r->opcode)) {
@@ -529,6 +529,9 @@ int cp_request_dispatch(struct cp_conn *conn, gfp_t gfp)
 		break;
 	case CACHEPEER_OP_PING:
 		cp_request_answer(req, CACHEPEER_S_OK);
+		break;
+	case CACHEPEER_OP_PROBE:
+		cp_request_probe(req, key);
 		break;
 	case CACHEPEER_OP_DEL:
 		if (!cp_request_route_write(req, key, gfp))

@@ -236,10 +236,14 @@ void cp_ring_free_rcu(struct cp_ring *r)
 		call_rcu(&r->rcu, ring_free_rcu);
 }
 
-/* Any context. The owning member's index, or -1 if no member has points. */
+/*
+ * Any context. The owning member's index: the member of the first point at
+ * or after hash, or past a member that is down, the next one clockwise
+ * that is not; -1 if no member has points, or all are down.
+ */
 int cp_ring_owner(const struct cp_ring *r, u64 hash)
 {
-	u32 lo = 0, hi = r->npoints;
+	u32 lo = 0, hi = r->npoints, i;
 
 	if (!r->npoints)
 		return -1;
@@ -251,7 +255,13 @@ int cp_ring_owner(const struct cp_ring *r, u64 hash)
 		else
 			hi = mid;
 	}
-	return r->owner[lo == r->npoints ? 0 : lo];
+	for (i = 0; i < r->npoints; i++) {
+		u16 o = r->owner[(lo + i) % r->npoints];
+
+		if (r->members[o].state != CACHEPEER_MEMBER_DOWN)
+			return o;
+	}
+	return -1;
 }
 
 /*

@@ -20,6 +20,7 @@ struct cp_member {
 	char name[CACHEPEER_NAME_MAX + 1];
 	union cp_addr addr;
 	u16 weight;
+	u8 state;		/* enum cachepeer_member_state */
 	u32 points;
 };
 

@@ -247,9 +247,12 @@ static bool test_view_codec(void)
 	buf[sizeof(struct cachepeer_ring_hdr) + CACHEPEER_NAME_MAX] = 'x';
 	ok &= CHECK(!cp_view_parse(buf, len, &h, &why), "an unterminated name parsed");
 	cp_view_encode(v, buf, false);
-	buf[sizeof(struct cachepeer_ring_hdr) + sizeof(t) - 1] = 0xff;	/* version 2^64 - 1 */
-	memset(buf + sizeof(struct cachepeer_ring_hdr) + sizeof(t) - 8, 0xff, 8);
+	/* The first entry's version past the epoch. */
+	memset(buf + sizeof(*h) + offsetof(struct cachepeer_ring_member, version), 0xff, 8);
 	ok &= CHECK(!cp_view_parse(buf, len, &h, &why), "version 2^64 - 1 parsed");
+	cp_view_encode(v, buf, false);
+	buf[sizeof(*h) + offsetof(struct cachepeer_ring_member, state)] = 7;
+	ok &= CHECK(!cp_view_parse(buf, len, &h, &why), "state 7 parsed");
 	kfree(buf);
 	cp_view_free(v);
 	return ok;
@@ -309,6 +312,25 @@ static bool test_view_merge(void)
 	ab = cp_view_merge(a, b->e, b->n, 0, 0, &lacks);
 	ba = cp_view_merge(b, a->e, a->n, 0, 0, &lacks);
 	ok &= CHECK(same_view(ab, ba) && ntohs(ab->e[2].weight) == 2, "one member's edits");
+	if (IS_ERR(ab))
+		goto out;
+	/*
+	 * Liveness merges apart: a's member 3 suspected at incarnation 0,
+	 * b's member 3 alive at incarnation 1 (it refuted): b's wins, and the
+	 * entry keeps its administered part.
+	 */
+	a->e[3].state = CACHEPEER_MEMBER_SUSPECT;
+	b->e[3].incarnation = cpu_to_be32(1);
+	b->e[3].weight = htons(9);
+	b->e[3].version = a->e[3].version;
+	a->e[3].weight = htons(10);
+	cp_view_free(ab);
+	cp_view_free(ba);
+	ab = cp_view_merge(a, b->e, b->n, 0, 0, &lacks);
+	ba = cp_view_merge(b, a->e, a->n, 0, 0, &lacks);
+	ok &= CHECK(same_view(ab, ba) && ab->e[3].state == CACHEPEER_MEMBER_ALIVE &&
+		    be32_to_cpu(ab->e[3].incarnation) == 1 && ntohs(ab->e[3].weight) == 10,
+		    "liveness merge");
 	if (IS_ERR(ab))
 		goto out;
 	/* A day after member 1's removal its tombstone goes; the epoch stays. */

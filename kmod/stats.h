@@ -48,6 +48,10 @@ enum cp_stat {
 	CP_STAT_RING_SENT,		/* whole views sent */
 	CP_STAT_RING_STALE,		/* pushes that brought nothing new */
 	CP_STAT_RING_DIGESTS,		/* gossip digests sent */
+	CP_STAT_PROBES,			/* members probed */
+	CP_STAT_MEMBER_SUSPECT,		/* members this node's probes found silent */
+	CP_STAT_MEMBER_DOWN,		/* suspect members this node declared down */
+	CP_STAT_MEMBER_REFUTED,		/* times this node refuted being suspect */
 	CP_STAT_OP,			/* + enum cachepeer_op: requests */
 	CP_STAT_STATUS = CP_STAT_OP + CACHEPEER_OP_MAX + 1,	/* + status: responses */
 	CP_STAT_MAX = CP_STAT_STATUS + CACHEPEER_S_MAX + 1

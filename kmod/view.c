@@ -33,14 +33,47 @@ void cp_view_free(struct cp_view *v)
 	kvfree(v);
 }
 
-/* >0 if a wins over b: the larger version, then the larger encoding. */
-static int entry_cmp(const struct cachepeer_ring_member *a, const struct cachepeer_ring_member *b)
+/*
+ * >0 if a's administered part (all but liveness) wins over b's: the larger
+ * version, then the larger encoding.
+ */
+static int admin_cmp(const struct cachepeer_ring_member *a, const struct cachepeer_ring_member *b)
 {
 	u64 va = cp_entry_version(a), vb = cp_entry_version(b);
 
 	if (va != vb)
 		return va > vb ? 1 : -1;
-	return memcmp(a, b, sizeof(*a));
+	return memcmp(a, b, offsetof(struct cachepeer_ring_member, incarnation));
+}
+
+/* >0 if a's liveness wins over b's: the larger incarnation, then the worse state. */
+static int live_cmp(const struct cachepeer_ring_member *a, const struct cachepeer_ring_member *b)
+{
+	u32 ia = be32_to_cpu(a->incarnation), ib = be32_to_cpu(b->incarnation);
+
+	if (ia != ib)
+		return ia > ib ? 1 : -1;
+	return (int)a->state - (int)b->state;
+}
+
+/*
+ * a and b (of one member) merged into out: the winning administered part
+ * and the winning liveness. Whether a and b each lack something of the
+ * other's, in *a_lacks and *b_lacks.
+ */
+static void entry_merge(const struct cachepeer_ring_member *a,
+			const struct cachepeer_ring_member *b,
+			struct cachepeer_ring_member *out, bool *a_lacks, bool *b_lacks)
+{
+	int ca = admin_cmp(a, b), cl = live_cmp(a, b);
+
+	*a_lacks = ca < 0 || cl < 0;
+	*b_lacks = ca > 0 || cl > 0;
+	if (!out)
+		return;
+	*out = ca >= 0 ? *a : *b;
+	out->incarnation = (cl >= 0 ? a : b)->incarnation;
+	out->state = (cl >= 0 ? a : b)->state;
 }
 
 static int name_cmp(const struct cachepeer_ring_member *a, const struct cachepeer_ring_member *b)
@@ -71,8 +104,11 @@ const char *cp_view_check(const struct cachepeer_ring_member *e, u32 n, u64 epoc
 		if (!e->port || be16_to_cpu(e->weight) > CACHEPEER_WEIGHT_MAX)
 			return "bad member port or weight";
 		if ((e->flags & ~CACHEPEER_MEMBER_F_REMOVED) ||
-		    memchr_inv(e->reserved, 0, sizeof(e->reserved)))
+		    memchr_inv(e->reserved, 0, sizeof(e->reserved)) ||
+		    memchr_inv(e->reserved2, 0, sizeof(e->reserved2)))
 			return "reserved member bits set";
+		if (e->state > CACHEPEER_MEMBER_STATE_MAX)
+			return "bad member state";
 		if (cp_entry_version(e) > epoch)
 			return "member version above the ring's epoch";
 		if (i && name_cmp(e - 1, e) >= 0)
@@ -111,9 +147,11 @@ bool cp_view_news(const struct cp_view *v, const struct cachepeer_ring_member *i
 			news |= cp_entry_version(&in[j]) > floor;
 			j++;
 		} else {
-			c = entry_cmp(&v->e[i], &in[j]);
-			*lacks |= c > 0;
-			news |= c < 0;
+			bool mine, theirs;
+
+			entry_merge(&v->e[i], &in[j], NULL, &mine, &theirs);
+			news |= mine;
+			*lacks |= theirs;
 			i++;
 			j++;
 		}
@@ -165,9 +203,10 @@ struct cp_view *cp_view_merge(const struct cp_view *v, const struct cachepeer_ri
 				out->e[k++] = in[j];
 			j++;
 		} else {
-			c = entry_cmp(&v->e[i], &in[j]);
-			*lacks |= c > 0;
-			out->e[k++] = c >= 0 ? v->e[i] : in[j];
+			bool mine, theirs;
+
+			entry_merge(&v->e[i], &in[j], &out->e[k++], &mine, &theirs);
+			*lacks |= theirs;
 			i++;
 			j++;
 		}
@@ -263,6 +302,7 @@ void cp_entry_member(const struct cachepeer_ring_member *e, struct cp_member *m)
 		m->addr.v4.sin_port = e->port;
 	}
 	m->weight = be16_to_cpu(e->weight);
+	m->state = e->state;
 }
 
 static int addr_cmp(const void *a, const void *b)
@@ -305,7 +345,7 @@ struct cp_member *cp_view_members(const struct cp_view *v, u32 *n)
 		u32 w = s;
 
 		for (i = s + 1; i < nl && !addr_cmp(&live[s], &live[i]); i++)
-			if (entry_cmp(live[i], live[w]) > 0)
+			if (admin_cmp(live[i], live[w]) > 0)
 				w = i;
 		for (k = s; k < i; k++)
 			drop[live[k] - v->e] = k != w;

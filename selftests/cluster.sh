@@ -66,9 +66,10 @@ cluster_cleanup() {
 }
 trap cluster_cleanup EXIT
 
-# ring_sig P: P's ring as text, without what differs between nodes.
+# ring_sig P: P's ring as text, without what differs between nodes (build
+# figures, the miss setting, when each member last answered the node).
 ring_sig() {
-	on "p$1" "$CTL" ring | sed '1s/ points,.*//' | grep -v '^misses'
+	on "p$1" "$CTL" ring | sed '1s/ points,.*//' | grep -v '^misses' | sed -E '/^  /s/ +[^ ]+$//'
 }
 
 # converged MS P...: every P shows the same ring within MS milliseconds
@@ -403,7 +404,9 @@ test_dead_member() {
 	# The forwards did wait on p4, and nothing of p1's own waited with them.
 	[ $((e1 - e0)) -gt 0 ]
 	expect_eq "$slow" 0 "PUTs and cold GETs over 1 s"
-	# p4 answers p1 again (a forward that fails no more) before the next test.
+	# p4, which the others may have found down meanwhile, is back for all,
+	# and answers p1 again (a forward that fails no more) before the next test.
+	all_see alive p4 1 2 3 4 5
 	k=$(head -1 <<<"$dead")
 	for i in $(seq 100); do
 		e0=$(counters 1 peer_errors)
@@ -502,7 +505,8 @@ key = open(keyfile, "rb").read()
 key = key[:-1] if key.endswith(b"\n") else key
 now_ms = int(time.time() * 1000) - age * 1000
 ring = struct.pack(">IHBBQQQQH6x", 0x43505247, 1, 1, 0, ver, 0, now_ms, 0, 0xffff)
-ring += struct.pack(">64s16sHHBB2xQ", b"p2", bytes([10, 77, 0, 2]) + bytes(12), 7000, 100, 4, 1, ver)
+ring += struct.pack(">64s16sHHBB2xQIB3x", b"p2", bytes([10, 77, 0, 2]) + bytes(12), 7000, 100, 4, 1, ver,
+                    0, 0)
 ring += hmac.new(key, ring, hashlib.sha256).digest()
 req = struct.pack(">IBBHQHHIQQQ", 0x43505251, 1, 7, 0, 42, 0, 0, 0, 0, 0, len(ring))
 s = socket.create_connection((host, port))
@@ -603,8 +607,66 @@ test_netns_deleted() {
 	expect_eq "$(json_get failed <<<"$out")" 0 "failed PUTs"
 	out=$(on p3 "$CTL" warmup -j --check --seed "$(addr 3)" "$WARM")
 	expect_eq "$(json_get ok <<<"$out")" 200 "read back without p5"
-	on p1 "$CTL" ring del p5
-	converged 2000 1 2 3 4
+}
+
+# state_of P M: M's state in P's ring.
+state_of() {
+	on "p$1" "$CTL" ring -j | python3 -c '
+import json, sys
+print(next((m["state"] for m in json.load(sys.stdin)["members"] if m["name"] == sys.argv[1]), "none"))' "$2"
+}
+
+# all_see STATE M P...: wait until every P shows member M in STATE; each
+# node's probe round, probes and suspicion take seconds, so the wait is
+# long, stretched by CP_TIME_SCALE.
+all_see() {
+	local want=$1 m=$2 end=$(($(date +%s) + 60 * ${CP_TIME_SCALE:-1})) p
+
+	shift 2
+	for p in "$@"; do
+		while [ "$(state_of "$p" "$m")" != "$want" ]; do
+			[ "$(date +%s)" -lt "$end" ] || { echo "p$p: $m not $want"; return 1; }
+			sleep 0.5
+		done
+	done
+}
+
+# p5's namespace went in the last test, and p5 is still in the ring. The
+# others' probes find it silent: suspect, then down, on every node; its
+# keys go to the next member clockwise, which answers at once (NOT_FOUND,
+# or the block warmup stored there when p5 went), no other key moves, and
+# every block reads back. A p5 started again refutes being down and takes
+# its keys back, and what it missed it gets by hand-off.
+test_member_down() {
+	local t0 ms k n slow=0 out
+
+	all_see down p5 1 2 3 4
+	echo "p1's probes: $(counters 1 probes member_suspect member_down) (probes suspect down)"
+	owners 1 >"$CP_TMP/own.down"
+	expect_eq "$(grep -c ' p5$' "$CP_TMP/own.down")" 0 "keys p1 routes to p5"
+	# Keys p5 owned moved; no other did.
+	expect_eq "$(paste -d' ' "$CP_TMP/own.5" "$CP_TMP/own.down" |
+		     awk '$2 != "p5" && $2 != $4' | wc -l)" 0 "other keys moved"
+	n=$(paste -d' ' "$CP_TMP/own.5" "$CP_TMP/own.down" | awk '$2 == "p5"' | head -10 |
+	    while read -r k _; do
+		t0=$(date +%s%3N)
+		on p1 "$RAW" "$(addr 1)" get "$k" >/dev/null
+		echo $(($(date +%s%3N) - t0))
+	    done | awk -v max=$((1000 * ${CP_TIME_SCALE:-1})) '$1 > max' | wc -l)
+	expect_eq "$n" 0 "GETs of p5's keys over 1 s"
+	out=$(on p3 "$CTL" warmup -j --check --seed "$(addr 3)" "$WARM")
+	expect_eq "$(json_get ok <<<"$out")" 200 "read back with p5 down"
+	# p5 again, same name and address, its old cache directory kept.
+	CLUSTER_KEY=$CP_TMP/cluster2.key
+	peer_up 5
+	on p5 "$CTL" join --seed "$(addr 1)"
+	all_see alive p5 1 2 3 4 5
+	expect_eq "$(counters 5 member_refuted)" 1 "p5's refutations"
+	owners 1 >"$CP_TMP/own.back"
+	expect_eq "$(paste -d' ' "$CP_TMP/own.5" "$CP_TMP/own.back" | awk '$2 != $4' | wc -l)" 0 \
+		"keys not back with their owner"
+	out=$(on p3 "$CTL" warmup -j --check --seed "$(addr 3)" "$WARM")
+	expect_eq "$(json_get ok <<<"$out")" 200 "read back with p5 back"
 }
 
 test_bad_input() {
@@ -677,7 +739,7 @@ test_many_members() {
 }
 
 ktap_print_header
-ktap_set_plan 21
+ktap_set_plan 22
 setup
 run_test "kernel ring matches ring_vectors.txt" test_kernel_vectors
 run_test "five peers join through one seed" test_join
@@ -698,6 +760,7 @@ run_test "a member that was down catches up" test_catch_up
 run_test "unauthenticated, late and old ring pushes change nothing" test_unauthenticated_push
 run_test "the member key rolls over node by node" test_rotation
 run_test "clients keep working when a peer's namespace is deleted" test_netns_deleted
+run_test "a member gone is down everywhere, routed around, and comes back" test_member_down
 run_test "bad ring edits are refused with a reason" test_bad_input
 run_test "32 members: a change reaches all for at most 3 N views" test_many_members
 ktap_finished

@@ -15,6 +15,9 @@ struct ctl_ring_member {
 	char addr[64];
 	unsigned int weight;
 	unsigned int points;
+	unsigned int state;
+	unsigned int incarnation;
+	long long heard_ms;
 };
 
 struct ctl_ring {

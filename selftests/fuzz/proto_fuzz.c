@@ -56,12 +56,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		abort();
 	/*
 	 * Ops up to DEL take a key; PING and the ring ops none; HELLO a nonce
-	 * and a key name, or a proof.
+	 * and a key name, or a proof; PROBE a member's name.
 	 */
 	if (r.opcode == CACHEPEER_OP_HELLO ?
 	    (r.flags & CACHEPEER_F_PROOF ? r.key_len != CACHEPEER_HMAC_LEN :
 	     r.key_len <= CACHEPEER_NONCE_LEN ||
 	     r.key_len > CACHEPEER_NONCE_LEN + CACHEPEER_NAME_MAX) :
+	    r.opcode == CACHEPEER_OP_PROBE ? r.key_len < 1 || r.key_len > CACHEPEER_NAME_MAX :
 	    r.opcode > CACHEPEER_OP_DEL ? r.key_len != 0 :
 	    r.key_len < 1 || r.key_len > CACHEPEER_KEY_MAX)
 		abort();

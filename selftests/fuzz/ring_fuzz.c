@@ -49,6 +49,13 @@ static struct cp_view *view_of(const struct cachepeer_ring_member *e, u32 n, u64
 	return v;
 }
 
+#define ADMIN offsetof(struct cachepeer_ring_member, incarnation)
+
+static bool same_live(const struct cachepeer_ring_member *a, const struct cachepeer_ring_member *b)
+{
+	return a->incarnation == b->incarnation && a->state == b->state;
+}
+
 static bool same(const struct cp_view *a, const struct cp_view *b)
 {
 	return a->n == b->n && a->floor == b->floor &&
@@ -88,6 +95,10 @@ static struct cp_view *derive(struct cp_view *v, const uint8_t *data, size_t siz
 			w->e[k].weight = cpu_to_be16(b * 3);
 		if (b & 4)
 			w->e[k].flags ^= CACHEPEER_MEMBER_F_REMOVED;
+		if (b & 0x20)
+			w->e[k].incarnation = cpu_to_be32(be32_to_cpu(w->e[k].incarnation) + 1);
+		if (b & 0x40)
+			w->e[k].state = b % (CACHEPEER_MEMBER_STATE_MAX + 1);
 		k++;
 	}
 	w->n = k;
@@ -169,18 +180,24 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	    cp_view_news(vw, w->e, w->n, w->floor, 0, &lacks))
 		abort();
 	/*
-	 * Every entry of the merge is one of the inputs', at least as new as
-	 * the other's; and an entry is missing only if neither side has it
-	 * above the other's floor.
+	 * Every entry of the merge is, in its administered part and in its
+	 * liveness, one of the inputs', at least as new as the other's; and
+	 * an entry is missing only if neither side has it above the other's
+	 * floor.
 	 */
 	for (i = 0; i < vw->n; i++) {
 		int a = cp_view_find(v, vw->e[i].name), b = cp_view_find(w, vw->e[i].name);
+		const struct cachepeer_ring_member *x = &vw->e[i];
 
-		if ((a < 0 || memcmp(&vw->e[i], &v->e[a], sizeof(*e))) &&
-		    (b < 0 || memcmp(&vw->e[i], &w->e[b], sizeof(*e))))
+		if ((a < 0 || memcmp(x, &v->e[a], ADMIN)) && (b < 0 || memcmp(x, &w->e[b], ADMIN)))
 			abort();
-		if ((a >= 0 && cp_entry_version(&vw->e[i]) < cp_entry_version(&v->e[a])) ||
-		    (b >= 0 && cp_entry_version(&vw->e[i]) < cp_entry_version(&w->e[b])))
+		if ((a < 0 || !same_live(x, &v->e[a])) && (b < 0 || !same_live(x, &w->e[b])))
+			abort();
+		if ((a >= 0 && cp_entry_version(x) < cp_entry_version(&v->e[a])) ||
+		    (b >= 0 && cp_entry_version(x) < cp_entry_version(&w->e[b])))
+			abort();
+		if ((a >= 0 && be32_to_cpu(x->incarnation) < be32_to_cpu(v->e[a].incarnation)) ||
+		    (b >= 0 && be32_to_cpu(x->incarnation) < be32_to_cpu(w->e[b].incarnation)))
 			abort();
 	}
 	for (i = 0; i < v->n; i++)

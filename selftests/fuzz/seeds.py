@@ -23,7 +23,8 @@ def ring(epoch, members):
     out = struct.pack(">IHBBQQQQH6x", 0x43505247, len(members), 1, 0, epoch, 0, 0, 0, 0xffff)
     for i, (name, addr, port, weight, family) in enumerate(members):
         removed = 1 if i == len(members) - 1 and i > 1 else 0
-        out += struct.pack(">64s16sHHBB2xQ", name, addr, port, weight, family, removed, epoch - i)
+        out += struct.pack(">64s16sHHBB2xQIB3x", name, addr, port, weight, family, removed,
+                           epoch - i, i, i % 3)
     return out
 
 

@@ -227,6 +227,11 @@
  *   STAT  key. block_size and crc (of the whole block) if present.
  *   DEL   key. NOT_FOUND if absent.
  *   PING  no key. OK.
+ *   PROBE key = a ring member's name (1..CACHEPEER_NAME_MAX bytes). The
+ *         node PINGs that member: OK if it answered, NOT_FOUND if it did
+ *         not (or the node has no member of that name). Members ask it of
+ *         each other (an indirect probe, see "Liveness"); it needs the
+ *         MEMBER role, as RING_PUSH does.
  *   RING_GET   no key. data = the node's ring, encoded as below; crc = its
  *         CRC-32C.
  *   RING_PUSH  no key. payload = a ring encoding (a whole view, or a
@@ -306,6 +311,19 @@
  * merge is the same whichever view it starts from. A pushed view must have
  * every version, and its floor, at most its epoch, and an epoch less than
  * 2^64 - 1 and no more than CACHEPEER_RING_TOMBSTONE_S ahead of its time_ms.
+ *
+ * Liveness. Every second each member probes the next member round the
+ * ring with PING; if it does not answer, two other members are asked to
+ * (PROBE). If none reaches it, the prober marks it SUSPECT, at the
+ * member's incarnation, and pushes that as an edit; a member suspect for
+ * 3 s is then marked DOWN, by the prober (the others wait twice as long,
+ * in case the prober went away). A member that finds itself suspect or
+ * down in a view refutes it: it raises its incarnation and pushes itself
+ * ALIVE. Liveness merges apart from the rest of an entry: the larger
+ * incarnation wins, and of one incarnation the worse state; versions, and
+ * so the epoch, do not change. A down member stays in the ring, but keys
+ * route past it to the next member clockwise that is not down (kernel and
+ * client alike), and no hand-off is asked of it.
  *
  * Pushes (RING_PUSH) are signed, with time_ms, and refused if signed more
  * than CACHEPEER_RING_MAX_AGE_S away from the receiver's clock: a captured
@@ -487,6 +505,10 @@ enum cachepeer_stats_attr {
 	CACHEPEER_A_STATS_HANDOFF_JOINED,	/* misses that joined a hand-off */
 	CACHEPEER_A_STATS_RING_STALE,		/* pushes that brought nothing new */
 	CACHEPEER_A_STATS_RING_DIGESTS,		/* gossip digests sent */
+	CACHEPEER_A_STATS_PROBES,		/* members probed */
+	CACHEPEER_A_STATS_MEMBER_SUSPECT,	/* members found silent */
+	CACHEPEER_A_STATS_MEMBER_DOWN,		/* suspects declared down */
+	CACHEPEER_A_STATS_MEMBER_REFUTED,	/* suspicions of this node refuted */
 
 	__CACHEPEER_A_STATS_MAX,
 	CACHEPEER_A_STATS_MAX = __CACHEPEER_A_STATS_MAX - 1
@@ -529,6 +551,10 @@ enum cachepeer_member_attr {
 	CACHEPEER_A_MEMBER_PORT,		/* u16 */
 	CACHEPEER_A_MEMBER_WEIGHT,		/* u32, 0..CACHEPEER_WEIGHT_MAX */
 	CACHEPEER_A_MEMBER_POINTS,		/* uint, reply only */
+	CACHEPEER_A_MEMBER_STATE,		/* u8, enum cachepeer_member_state; reply */
+	CACHEPEER_A_MEMBER_INCARNATION,		/* u32, reply only */
+	/* uint, ms since it last answered this node's probe; reply, absent if never */
+	CACHEPEER_A_MEMBER_HEARD_MS,
 
 	__CACHEPEER_A_MEMBER_MAX,
 	CACHEPEER_A_MEMBER_MAX = __CACHEPEER_A_MEMBER_MAX - 1
@@ -614,6 +640,7 @@ enum cachepeer_op {
 	CACHEPEER_OP_RING_GET,
 	CACHEPEER_OP_RING_PUSH,
 	CACHEPEER_OP_HELLO,
+	CACHEPEER_OP_PROBE,
 
 	__CACHEPEER_OP_MAX,
 	CACHEPEER_OP_MAX = __CACHEPEER_OP_MAX - 1
@@ -712,9 +739,21 @@ struct cachepeer_ring_member {
 	__u8 flags;		/* CACHEPEER_MEMBER_F_* */
 	__u8 reserved[2];	/* must be 0 */
 	__be64 version;		/* raised by every edit of this member */
+	/* Liveness, which merges apart from the rest (see "Liveness"). */
+	__be32 incarnation;	/* raised by the member alone */
+	__u8 state;		/* enum cachepeer_member_state */
+	__u8 reserved2[3];	/* must be 0 */
 };
 
 #define CACHEPEER_MEMBER_F_REMOVED (1U << 0)	/* a tombstone */
+
+enum cachepeer_member_state {
+	CACHEPEER_MEMBER_ALIVE,
+	CACHEPEER_MEMBER_SUSPECT,	/* a probe failed; down unless it answers */
+	CACHEPEER_MEMBER_DOWN,		/* routed around, still in the ring */
+	__CACHEPEER_MEMBER_STATE_MAX,
+	CACHEPEER_MEMBER_STATE_MAX = __CACHEPEER_MEMBER_STATE_MAX - 1
+};
 
 #define CACHEPEER_RING_ENC_MAX (sizeof(struct cachepeer_ring_hdr) + \
 				CACHEPEER_RING_MEMBERS_MAX * \
