@@ -229,18 +229,54 @@ static void push_to(struct cp_cluster *cl, const union cp_addr *to, struct cp_pu
 	queue_work(cp_peer_wq, &pw->work);
 }
 
+static bool member_down(const struct cp_member *m)
+{
+	return m->state == CACHEPEER_MEMBER_DOWN;
+}
+
+/*
+ * Relay trees and gossip go over the members that are not down: the place
+ * of member idx among them (-1 if it is down, or not a member), and how
+ * many there are in *n.
+ */
+static int live_pos(const struct cp_ring *r, int idx, u32 *n)
+{
+	int pos = -1;
+	u32 i;
+
+	for (*n = 0, i = 0; i < r->nmembers; i++) {
+		if (member_down(&r->members[i]))
+			continue;
+		if (i == idx)
+			pos = *n;
+		(*n)++;
+	}
+	return pos;
+}
+
+/* The index of the member at place pos among those not down. */
+static u32 live_at(const struct cp_ring *r, u32 pos)
+{
+	u32 i;
+
+	for (i = 0; i < r->nmembers; i++)
+		if (!member_down(&r->members[i]) && !pos--)
+			break;
+	return i;
+}
+
 /* msg to the members that position self relays to, in the tree rooted at root. */
 static void relay(struct cp_cluster *cl, const struct cp_ring *r, u32 root,
 		  struct cp_pushmsg *msg)
 {
-	u32 child[CACHEPEER_RING_RELAY_FANOUT];
-	int i, k;
+	u32 child[CACHEPEER_RING_RELAY_FANOUT], n;
+	int i, k, self = live_pos(r, r->self, &n);
 
-	if (r->self < 0)
+	if (self < 0)
 		return;
-	k = cp_relay_children(r->nmembers, root, r->self, child);
+	k = cp_relay_children(n, root, self, child);
 	for (i = 0; i < k; i++)
-		push_to(cl, &r->members[child[i]].addr, msg);
+		push_to(cl, &r->members[live_at(r, child[i])].addr, msg);
 }
 
 /*
@@ -254,13 +290,15 @@ static void push_edit(struct cp_cluster *cl, const struct cachepeer_ring_member 
 	struct cp_ring *r = ring_locked(cl);
 	struct cp_ring *p = rcu_dereference_protected(cl->prev, lockdep_is_held(&cl->lock));
 	struct cp_pushmsg *msg;
-	u32 root, i;
+	u32 root, i, nl;
+	int self;
 
 	lockdep_assert_held(&cl->lock);
 	if (!cl->running || !cp_cluster_has_key(cl) || !r)
 		return;
+	self = live_pos(r, r->self, &nl);
 	/* An edit that removed every member goes to each of the members before. */
-	if (!r->nmembers) {
+	if (!nl) {
 		msg = p && p->nmembers ?
 		      view_sign(cl, false, CACHEPEER_RING_NO_RELAY, e, n) : NULL;
 		for (i = 0; msg && i < p->nmembers; i++)
@@ -270,22 +308,17 @@ static void push_edit(struct cp_cluster *cl, const struct cachepeer_ring_member 
 			msg_put(msg);
 		return;
 	}
-	root = r->self >= 0 ? r->self : get_random_u32_below(r->nmembers);
+	root = self >= 0 ? self : get_random_u32_below(nl);
 	msg = view_sign(cl, false, root, e, n);
 	if (!msg) {
 		cp_stats_inc(cl->stats, CP_STAT_PEER_ERRORS);
 		return;
 	}
-	if (r->self >= 0)
+	if (self >= 0)
 		relay(cl, r, root, msg);
 	else
-		push_to(cl, &r->members[root].addr, msg);
+		push_to(cl, &r->members[live_at(r, root)].addr, msg);
 	msg_put(msg);
-}
-
-static bool member_down(const struct cp_member *m)
-{
-	return m->state == CACHEPEER_MEMBER_DOWN;
 }
 
 /*
@@ -446,16 +479,32 @@ static void refute(struct cp_cluster *cl)
 {
 	int idx = cl->name[0] ? cp_view_find(cl->view, cl->name) : -1;
 	const struct cachepeer_ring_member *e;
+	struct cachepeer_ring_member ch;
+	struct cp_view *v;
+	bool lacks;
+	u64 ver;
 
 	lockdep_assert_held(&cl->lock);
 	if (idx < 0)
 		return;
 	e = &cl->view->e[idx];
-	if (cp_entry_removed(e) || e->state == CACHEPEER_MEMBER_ALIVE ||
-	    be32_to_cpu(e->incarnation) == U32_MAX)
+	if (cp_entry_removed(e) || e->state == CACHEPEER_MEMBER_ALIVE)
 		return;
 	cp_stats_inc(cl->stats, CP_STAT_MEMBER_REFUTED);
-	live_set(cl, idx, CACHEPEER_MEMBER_ALIVE, be32_to_cpu(e->incarnation) + 1);
+	if (be32_to_cpu(e->incarnation) < U32_MAX) {
+		live_set(cl, idx, CACHEPEER_MEMBER_ALIVE, be32_to_cpu(e->incarnation) + 1);
+		return;
+	}
+	/* No incarnation above: an edit of its own entry, alive at 0, wins instead. */
+	ch = *e;
+	ch.state = CACHEPEER_MEMBER_ALIVE;
+	ch.incarnation = 0;
+	if (cp_view_next(cl->view, now_ms(), &ver))
+		return;
+	ch.version = cpu_to_be64(ver);
+	v = cp_view_merge(cl->view, &ch, 1, 0, CP_MERGE_EDIT, &lacks);
+	if (!IS_ERR(v) && !view_install(cl, v, false))
+		push_edit(cl, &ch, 1);
 }
 
 /*
@@ -493,7 +542,10 @@ static void suspects_expire(struct cp_cluster *cl)
 	}
 }
 
-/* Process context: does the member at to answer a PING? 0 if so. */
+/*
+ * Process context: does the member at to answer a PING? 0 if so;
+ * -ETIMEDOUT if every connection to it was busy for the whole wait.
+ */
 int cp_cluster_ping(struct cp_cluster *cl, const union cp_addr *to)
 {
 	struct cp_req q = { .id = CP_PEER_REQ_ID, .opcode = CACHEPEER_OP_PING };
@@ -508,7 +560,11 @@ int cp_cluster_ping(struct cp_cluster *cl, const union cp_addr *to)
 	return r.status == CACHEPEER_S_OK ? 0 : -EPROTO;
 }
 
-/* Process context: does the member at via reach the member named name? */
+/*
+ * Process context: does the member at via reach the member named name?
+ * 1 if it does, 0 if it answers that it does not, an error if via itself
+ * does not answer: no evidence either way.
+ */
 static int probe_via(struct cp_cluster *cl, const union cp_addr *via, const char *name)
 {
 	struct cp_req q = {
@@ -524,23 +580,26 @@ static int probe_via(struct cp_cluster *cl, const union cp_addr *via, const char
 	if (err)
 		return err;
 	cp_peer_done(&cl->peers, p, !r.data_len);
-	return r.status == CACHEPEER_S_OK ? 0 : -EHOSTUNREACH;
+	return r.status == CACHEPEER_S_OK ? 1 : r.status == CACHEPEER_S_NOT_FOUND ? 0 : -EPROTO;
 }
 
 /*
  * One probe, queued by gossip_work, on cp_peer_wq: PING the next member
  * round the ring that is not down; if it does not answer, ask two others
- * to (PROBE); if none reaches it, it is suspect (and pushed as such).
+ * to (PROBE). It is suspect (and pushed as such) if none reaches it and
+ * one at least says so: a node that reaches no one at all is more likely
+ * cut off itself, and suspects no one. A PING that found every connection
+ * busy is an answer: the member is working.
  */
 static void probe_work(struct work_struct *work)
 {
 	struct cp_cluster *cl = container_of(work, struct cp_cluster, probe_work);
 	struct cp_member target, helper[CP_PROBE_HELPERS];
-	u32 i, k, nh = 0;
+	bool ok, evidence = false;
+	u32 i, k, nh = 0, inc;
 	struct cp_watch *w;
 	struct cp_ring *r;
-	bool ok;
-	int idx;
+	int idx, err;
 
 	mutex_lock(&cl->lock);
 	r = ring_locked(cl);
@@ -555,6 +614,10 @@ static void probe_work(struct work_struct *work)
 	if (i == r->nmembers)
 		goto out;
 	target = r->members[k];
+	idx = cp_view_find(cl->view, target.name);
+	if (idx < 0)
+		goto out;
+	inc = be32_to_cpu(cl->view->e[idx].incarnation);
 	for (i = 0; i < 4 * CP_PROBE_HELPERS && nh < CP_PROBE_HELPERS; i++) {
 		u32 h = get_random_u32_below(r->nmembers);
 
@@ -565,25 +628,32 @@ static void probe_work(struct work_struct *work)
 	mutex_unlock(&cl->lock);
 
 	cp_stats_inc(cl->stats, CP_STAT_PROBES);
-	ok = !cp_cluster_ping(cl, &target.addr);
-	for (i = 0; !ok && i < nh; i++)
-		ok = !probe_via(cl, &helper[i].addr, target.name);
+	err = cp_cluster_ping(cl, &target.addr);
+	ok = !err || err == -ETIMEDOUT;
+	evidence = !nh;
+	for (i = 0; !ok && i < nh; i++) {
+		err = probe_via(cl, &helper[i].addr, target.name);
+		ok = err > 0;
+		evidence |= !err;
+	}
 
 	mutex_lock(&cl->lock);
 	w = watch(cl, target.name);
 	idx = cp_view_find(cl->view, target.name);
 	if (ok && w) {
 		w->heard = jiffies;
-	} else if (!ok && idx >= 0 && cl->running &&
-		   cl->view->e[idx].state == CACHEPEER_MEMBER_ALIVE) {
+	} else if (!ok && evidence && idx >= 0 && cl->running &&
+		   !cp_entry_removed(&cl->view->e[idx]) &&
+		   cl->view->e[idx].state == CACHEPEER_MEMBER_ALIVE &&
+		   be32_to_cpu(cl->view->e[idx].incarnation) == inc) {
+		/* Still alive at the incarnation probed: a refutation since is not suspected. */
 		cp_stats_inc(cl->stats, CP_STAT_MEMBER_SUSPECT);
 		if (w) {
 			w->suspect_since = jiffies;
-			w->incarnation = be32_to_cpu(cl->view->e[idx].incarnation);
+			w->incarnation = inc;
 			w->mine = true;
 		}
-		live_set(cl, idx, CACHEPEER_MEMBER_SUSPECT,
-			 be32_to_cpu(cl->view->e[idx].incarnation));
+		live_set(cl, idx, CACHEPEER_MEMBER_SUSPECT, inc);
 	}
 out:
 	cl->probing = false;
@@ -635,6 +705,8 @@ static u16 view_in(struct cp_cluster *cl, const void *msg, size_t len, bool *ans
 	struct cp_view *merged;
 	u16 root = CACHEPEER_RING_NO_RELAY;
 	unsigned int how;
+	int self;
+	u32 nl = 0;
 	bool news, lacks;
 	const char *why;
 	struct cp_ring *r;
@@ -686,7 +758,8 @@ static u16 view_in(struct cp_cluster *cl, const void *msg, size_t len, bool *ans
 		refute(cl);
 		r = ring_locked(cl);
 		root = ntohs(h->relay_root);
-		fwd = root < r->nmembers && cl->running ? msg_alloc(len) : NULL;
+		live_pos(r, r->self, &nl);
+		fwd = root < nl && cl->running ? msg_alloc(len) : NULL;
 		if (fwd) {
 			memcpy(fwd->data, msg, len);
 			relay(cl, r, root, fwd);
@@ -700,8 +773,8 @@ static u16 view_in(struct cp_cluster *cl, const void *msg, size_t len, bool *ans
 	 * then has the rest of the views, and the others keep quiet.
 	 */
 	root = ntohs(h->relay_root);
-	pos = r && r->self >= 0 && root < r->nmembers ?
-	      (r->self + r->nmembers - root) % r->nmembers : 0;
+	self = r ? live_pos(r, r->self, &nl) : -1;
+	pos = self >= 0 && root < nl ? (self + nl - root) % nl : 0;
 	*answer = lacks && pos <= CACHEPEER_RING_RELAY_FANOUT;
 out:
 	mutex_unlock(&cl->lock);
@@ -714,12 +787,15 @@ static void gossip_work(struct work_struct *work)
 					     gossip_work);
 	struct cp_pushmsg *msg = NULL;
 	struct cp_ring *r;
-	u32 i, k;
+	u32 i, k, nl = 0;
+	int self;
 
 	cp_peers_expire(&cl->peers);
 	mutex_lock(&cl->lock);
 	view_expire(cl, now_ms());
 	suspects_expire(cl);
+	/* In case the refutation on the push that said so could not be made. */
+	refute(cl);
 	r = ring_locked(cl);
 	if (cl->running && r && r->self >= 0 && r->nmembers > 1 && cp_cluster_has_key(cl))
 		msg = view_sign(cl, true, CACHEPEER_RING_NO_RELAY, NULL, 0);
@@ -727,10 +803,11 @@ static void gossip_work(struct work_struct *work)
 		cl->probing = true;
 		queue_work(cp_peer_wq, &cl->probe_work);
 	}
-	for (i = 0; msg && i < CP_GOSSIP_FANOUT; i++) {
-		/* Uniform over the others. */
-		k = get_random_u32_below(r->nmembers - 1);
-		push_to(cl, &r->members[k + (k >= r->self)].addr, msg);
+	self = msg ? live_pos(r, r->self, &nl) : -1;
+	for (i = 0; self >= 0 && nl > 1 && i < CP_GOSSIP_FANOUT; i++) {
+		/* Uniform over the others that are not down. */
+		k = get_random_u32_below(nl - 1);
+		push_to(cl, &r->members[live_at(r, k + (k >= self))].addr, msg);
 	}
 	if (msg)
 		msg_put(msg);

@@ -40,8 +40,12 @@ struct cp_cluster {
 	struct cp_watch *watch;		/* liveness seen here, per member; lock */
 	u32 nwatch;
 	atomic_t pushes;		/* push works in flight */
+	atomic_t probes_in;		/* PROBEs asked of this node, under way */
 	struct cp_peers peers;		/* connections to the other members */
 };
+
+/* PROBEs a node runs for others at once; more are answered BUSY. */
+#define CP_PROBES_IN_MAX	8
 
 /* Who owns a key, as far as a node that misses it is concerned. */
 enum cp_owner {

@@ -211,9 +211,13 @@ static void del_forward_work(struct work_struct *work)
 static void probe_work(struct work_struct *work)
 {
 	struct cp_request *req = container_of(work, struct cp_request, work);
+	struct cp_cluster *cl = &req->conn->svc->cluster;
+	int err = cp_cluster_ping(cl, &req->to);
 
-	cp_request_answer(req, cp_cluster_ping(&req->conn->svc->cluster, &req->to) ?
-			  CACHEPEER_S_NOT_FOUND : CACHEPEER_S_OK);
+	/* A member too busy to take the PING is working. */
+	cp_request_answer(req, err && err != -ETIMEDOUT ? CACHEPEER_S_NOT_FOUND :
+			  CACHEPEER_S_OK);
+	atomic_dec(&cl->probes_in);
 }
 
 /*
@@ -223,14 +227,20 @@ static void probe_work(struct work_struct *work)
  */
 void cp_request_probe(struct cp_request *req, const u8 *key)
 {
+	struct cp_cluster *cl = &req->conn->svc->cluster;
 	char name[CACHEPEER_NAME_MAX + 1];
 
 	memcpy(name, key, req->key_len);
 	name[req->key_len] = 0;
-	if (!cp_cluster_member_addr(&req->conn->svc->cluster, name, &req->to))
+	if (!cp_cluster_member_addr(cl, name, &req->to)) {
 		cp_request_answer(req, CACHEPEER_S_NOT_FOUND);
-	else
+	} else if (atomic_inc_return(&cl->probes_in) > CP_PROBES_IN_MAX) {
+		/* Each holds a peer worker for seconds: a bound, not a queue. */
+		atomic_dec(&cl->probes_in);
+		cp_request_answer(req, CACHEPEER_S_BUSY);
+	} else {
 		queue_peer_work(req, probe_work);
+	}
 }
 
 /* Any context: the request's key, for a call to another member. */

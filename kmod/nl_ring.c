@@ -52,8 +52,10 @@ int cp_nl_ring_get_doit(struct sk_buff *skb, struct genl_info *info)
 	r = rcu_dereference_protected(cl->ring, lockdep_is_held(&cl->lock));
 	n = r ? r->nmembers : 0;
 	/*
-	 * Sized exactly: a reply bigger than the reader's receive buffer is
-	 * dropped, and a whole ring of long names fits in 128 KiB only so.
+	 * Sized exactly, if never under: a reply bigger than the reader's
+	 * receive buffer is dropped, and a whole ring of long names with
+	 * IPv6 addresses and liveness takes about 152 KiB (cachepeerctl reads
+	 * up to 256 KiB).
 	 */
 	size = nla_total_size_64bit(8) * 3 + nla_total_size(1) * 2 + nla_total_size(4);
 	for (i = 0; i < n; i++)

@@ -121,6 +121,15 @@ static int peer_hello(struct cp_peer *p, struct cp_keys *keys)
 	return err;
 }
 
+static void peer_set_rcvtimeo(struct cp_peer *p, unsigned int ms)
+{
+	struct sock *sk = p->sock->sk;
+
+	lock_sock(sk);
+	sk->sk_rcvtimeo = msecs_to_jiffies(ms);
+	release_sock(sk);
+}
+
 /*
  * Connect p's new socket to the member at addr, and authenticate with the
  * member key if there is one.
@@ -447,13 +456,20 @@ int cp_peer_call(struct cp_peers *ps, const union cp_addr *addr, const struct cp
 			return PTR_ERR(p);
 		/* An answer to an earlier call cannot pass for this one's. */
 		q.id = ++p->seq;
-		err = cp_peer_send(p, &q, key, payload) ?: cp_peer_recv_resp(p, &q, r);
+		err = cp_peer_send(p, &q, key, payload);
+		/* A PROBE's answer waits for the member's own call to a third. */
+		if (!err && q.opcode == CACHEPEER_OP_PROBE)
+			peer_set_rcvtimeo(p, 2 * CP_PEER_TIMEOUT_MS + CP_PEER_RETRY_MS);
+		err = err ?: cp_peer_recv_resp(p, &q, r);
+		if (q.opcode == CACHEPEER_OP_PROBE)
+			peer_set_rcvtimeo(p, CP_PEER_TIMEOUT_MS);
 		if (!err) {
 			*pp = p;
 			return 0;
 		}
 		reused = p->reused;
-		if (err == -EAGAIN) {
+		/* Not for a PROBE: the member that is slow to answer is not the one asked about. */
+		if (err == -EAGAIN && q.opcode != CACHEPEER_OP_PROBE) {
 			mutex_lock(&ps->lock);
 			member_failed(p->m);
 			mutex_unlock(&ps->lock);

@@ -163,6 +163,35 @@ static int build_points(struct cp_ring *r)
 	return 0;
 }
 
+static bool member_is_down(const struct cp_ring *r, u16 o)
+{
+	return r->members[o].state == CACHEPEER_MEMBER_DOWN;
+}
+
+/*
+ * Each point's owner becomes the first member at or after it, clockwise,
+ * that is not down (CP_RING_NO_OWNER if all are), so that a lookup stays
+ * one binary search however many members are down. Two laps backwards:
+ * the first finds what follows the last point, the second writes.
+ */
+static void skip_down(struct cp_ring *r)
+{
+	u16 next = CP_RING_NO_OWNER;
+	u32 i, k;
+
+	for (i = 0; i < r->nmembers && r->members[i].state != CACHEPEER_MEMBER_DOWN; i++)
+		;
+	if (i == r->nmembers)
+		return;
+	for (k = 2 * r->npoints; k-- > 0; ) {
+		i = k % r->npoints;
+		if (r->owner[i] != CP_RING_NO_OWNER && !member_is_down(r, r->owner[i]))
+			next = r->owner[i];
+		if (k < r->npoints)
+			r->owner[i] = next;
+	}
+}
+
 /*
  * Process context. Build a ring from n members (copied and sorted; the
  * caller keeps m). self names this node's member. On a bad member list,
@@ -210,6 +239,7 @@ struct cp_ring *cp_ring_build(const struct cp_member *m, u32 n, u64 epoch, const
 		cp_ring_free(r);
 		return ERR_PTR(-ENOMEM);
 	}
+	skip_down(r);
 	r->self = self[0] ? cp_ring_find(r, self) : -1;
 	r->mem = struct_size(r, members, n) + npoints * (sizeof(*r->hash) + sizeof(*r->owner));
 	r->build_ns = ktime_get_ns() - start;
@@ -239,11 +269,13 @@ void cp_ring_free_rcu(struct cp_ring *r)
 /*
  * Any context. The owning member's index: the member of the first point at
  * or after hash, or past a member that is down, the next one clockwise
- * that is not; -1 if no member has points, or all are down.
+ * that is not (skip_down() laid that out); -1 if no member has points, or
+ * all are down.
  */
 int cp_ring_owner(const struct cp_ring *r, u64 hash)
 {
-	u32 lo = 0, hi = r->npoints, i;
+	u32 lo = 0, hi = r->npoints;
+	u16 o;
 
 	if (!r->npoints)
 		return -1;
@@ -255,13 +287,8 @@ int cp_ring_owner(const struct cp_ring *r, u64 hash)
 		else
 			hi = mid;
 	}
-	for (i = 0; i < r->npoints; i++) {
-		u16 o = r->owner[(lo + i) % r->npoints];
-
-		if (r->members[o].state != CACHEPEER_MEMBER_DOWN)
-			return o;
-	}
-	return -1;
+	o = r->owner[lo == r->npoints ? 0 : lo];
+	return o == CP_RING_NO_OWNER ? -1 : o;
 }
 
 /*

@@ -16,6 +16,8 @@ union cp_addr {
 	struct sockaddr_in6 v6;
 };
 
+#define CP_RING_NO_OWNER	0xffff
+
 struct cp_member {
 	char name[CACHEPEER_NAME_MAX + 1];
 	union cp_addr addr;
@@ -38,7 +40,7 @@ struct cp_ring {
 	u32 npoints;
 	/* Point i: hash[i], owned by members[owner[i]]; by hash, then member. */
 	u64 *hash;
-	u16 *owner;
+	u16 *owner;		/* past members that are down; CP_RING_NO_OWNER */
 	struct cp_member members[];	/* sorted by name */
 };
 

@@ -192,6 +192,55 @@ static bool test_ring_owners(void)
 	return ok;
 }
 
+/*
+ * With members down, a key's owner is the first member clockwise that is
+ * not, as a walk over the whole ring's points finds; with all down, none.
+ */
+static bool test_ring_down(void)
+{
+	struct cp_ring *r = vector_ring(), *d;
+	struct cp_member *m;
+	const char *why;
+	bool ok = true;
+	u32 i, k, p;
+
+	if (!CHECK(r && r->nmembers >= 3, "cannot build the vectors' ring"))
+		return false;
+	m = kmemdup(r->members, r->nmembers * sizeof(*m), GFP_KERNEL);
+	if (!m) {
+		cp_ring_free(r);
+		return CHECK(false, "out of memory");
+	}
+	m[0].state = CACHEPEER_MEMBER_DOWN;
+	m[2].state = CACHEPEER_MEMBER_DOWN;
+	d = cp_ring_build(m, r->nmembers, 1, "", &why);
+	for (i = 0; !IS_ERR(d) && i < 1000; i++) {
+		u64 hash = cp_ring_key_hash(&i, sizeof(i));
+		int want = -1;
+
+		/* The full ring's first point at or after hash, then onwards. */
+		for (p = 0; p < r->npoints && r->hash[p] < hash; p++)
+			;
+		for (k = 0; k < r->npoints && want < 0; k++) {
+			u16 o = r->owner[(p + k) % r->npoints];
+
+			if (o != 0 && o != 2)
+				want = o;
+		}
+		ok &= CHECK(cp_ring_owner(d, hash) == want, "key %u: owner %d, want %d", i,
+			    cp_ring_owner(d, hash), want);
+	}
+	cp_ring_free(IS_ERR(d) ? NULL : d);
+	for (i = 0; i < r->nmembers; i++)
+		m[i].state = CACHEPEER_MEMBER_DOWN;
+	d = cp_ring_build(m, r->nmembers, 1, "", &why);
+	ok &= CHECK(!IS_ERR(d) && cp_ring_owner(d, 42) == -1, "all down, still an owner");
+	cp_ring_free(IS_ERR(d) ? NULL : d);
+	kfree(m);
+	cp_ring_free(r);
+	return ok;
+}
+
 /* A view of the vectors' members, entry i at version ver + i. */
 static struct cp_view *vector_view(u64 ver)
 {
@@ -315,21 +364,23 @@ static bool test_view_merge(void)
 	if (IS_ERR(ab))
 		goto out;
 	/*
-	 * Liveness merges apart: a's member 3 suspected at incarnation 0,
-	 * b's member 3 alive at incarnation 1 (it refuted): b's wins, and the
-	 * entry keeps its administered part.
+	 * Of one version, liveness decides: a's member 3 suspected at
+	 * incarnation 0, b's alive at 1 (it refuted): b's wins, either way
+	 * round. Of another version, the newer entry wins whole: a's member 4
+	 * down at incarnation 7 loses to b's edit of it, alive at 0.
 	 */
 	a->e[3].state = CACHEPEER_MEMBER_SUSPECT;
 	b->e[3].incarnation = cpu_to_be32(1);
-	b->e[3].weight = htons(9);
-	b->e[3].version = a->e[3].version;
-	a->e[3].weight = htons(10);
+	a->e[4].state = CACHEPEER_MEMBER_DOWN;
+	a->e[4].incarnation = cpu_to_be32(7);
+	b->e[4].version = cpu_to_be64(7000);
 	cp_view_free(ab);
 	cp_view_free(ba);
 	ab = cp_view_merge(a, b->e, b->n, 0, 0, &lacks);
 	ba = cp_view_merge(b, a->e, a->n, 0, 0, &lacks);
 	ok &= CHECK(same_view(ab, ba) && ab->e[3].state == CACHEPEER_MEMBER_ALIVE &&
-		    be32_to_cpu(ab->e[3].incarnation) == 1 && ntohs(ab->e[3].weight) == 10,
+		    be32_to_cpu(ab->e[3].incarnation) == 1 &&
+		    ab->e[4].state == CACHEPEER_MEMBER_ALIVE && !ab->e[4].incarnation,
 		    "liveness merge");
 	if (IS_ERR(ab))
 		goto out;
@@ -417,6 +468,7 @@ static const struct cp_test tests[] = {
 	{ "xxh64_vectors", test_xxh64 },
 	{ "ring_points_vectors", test_ring_points },
 	{ "ring_owner_vectors", test_ring_owners },
+	{ "ring_owner_past_down_members", test_ring_down },
 	{ "view_encode_parse", test_view_codec },
 	{ "view_merge", test_view_merge },
 	{ "view_address_clash", test_view_address_clash },

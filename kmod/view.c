@@ -57,23 +57,24 @@ static int live_cmp(const struct cachepeer_ring_member *a, const struct cachepee
 }
 
 /*
- * a and b (of one member) merged into out: the winning administered part
- * and the winning liveness. Whether a and b each lack something of the
- * other's, in *a_lacks and *b_lacks.
+ * a and b (of one member) merged into out: the entry whose administered
+ * part wins, and of two with one administered part, the one whose
+ * liveness wins. So an edit (a new version) resets liveness to what its
+ * node held, and no liveness, however high its incarnation, outlasts
+ * one: the member itself refutes past a maximal incarnation with an edit
+ * of its own. Whether a and b each lack something of the other's, in
+ * *a_lacks and *b_lacks.
  */
 static void entry_merge(const struct cachepeer_ring_member *a,
 			const struct cachepeer_ring_member *b,
 			struct cachepeer_ring_member *out, bool *a_lacks, bool *b_lacks)
 {
-	int ca = admin_cmp(a, b), cl = live_cmp(a, b);
+	int c = admin_cmp(a, b) ?: live_cmp(a, b);
 
-	*a_lacks = ca < 0 || cl < 0;
-	*b_lacks = ca > 0 || cl > 0;
-	if (!out)
-		return;
-	*out = ca >= 0 ? *a : *b;
-	out->incarnation = (cl >= 0 ? a : b)->incarnation;
-	out->state = (cl >= 0 ? a : b)->state;
+	*a_lacks = c < 0;
+	*b_lacks = c > 0;
+	if (out)
+		*out = c >= 0 ? *a : *b;
 }
 
 static int name_cmp(const struct cachepeer_ring_member *a, const struct cachepeer_ring_member *b)

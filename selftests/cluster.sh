@@ -370,7 +370,7 @@ test_forward_pool() {
 # PUTs and reads cold blocks of its own keys at once: each may take 1 s
 # (times CP_TIME_SCALE); one that waited behind a call to p4 would take 2 s.
 test_dead_member() {
-	local dead mine k t0 ms slow=0 e0 e1 i
+	local dead mine k t0 ms slow=0 e0 e1 i r0
 
 	owners 1 >"$CP_TMP/own.dead"
 	dead=$(awk '$2 == "p4" {print $1}' "$CP_TMP/own.dead" | head -8)
@@ -398,15 +398,23 @@ test_dead_member() {
 		[ "$ms" -le $((1000 * ${CP_TIME_SCALE:-1})) ] || slow=$((slow + 1))
 	done
 	wait
+	# Cut off until the others find it silent; then it must refute that.
+	r0=$(counters 4 member_refuted)
+	all_see_not alive p4 1
 	ip link set "cpv$$-4" up
 	e1=$(counters 1 peer_errors)
 	echo "$((e1 - e0)) calls to p4 failed"
 	# The forwards did wait on p4, and nothing of p1's own waited with them.
 	[ $((e1 - e0)) -gt 0 ]
 	expect_eq "$slow" 0 "PUTs and cold GETs over 1 s"
-	# p4, which the others may have found down meanwhile, is back for all,
-	# and answers p1 again (a forward that fails no more) before the next test.
-	all_see alive p4 1 2 3 4 5
+	# p4, which the others may have found down meanwhile (and which, cut
+	# off, may have found them down), is back for all, every member alive
+	# on every node, and answers p1 again (a forward that fails no more)
+	# before the next test.
+	for i in 1 2 3 4 5; do
+		all_see alive "p$i" 1 2 3 4 5
+	done
+	[ "$(counters 4 member_refuted)" -gt "$r0" ]
 	k=$(head -1 <<<"$dead")
 	for i in $(seq 100); do
 		e0=$(counters 1 peer_errors)
@@ -616,9 +624,9 @@ import json, sys
 print(next((m["state"] for m in json.load(sys.stdin)["members"] if m["name"] == sys.argv[1]), "none"))' "$2"
 }
 
-# all_see STATE M P...: wait until every P shows member M in STATE; each
-# node's probe round, probes and suspicion take seconds, so the wait is
-# long, stretched by CP_TIME_SCALE.
+# all_see STATE M P...: wait until every P shows member M in STATE (with
+# all_see_not, in another state); each node's probe round, probes and
+# suspicion take seconds, so the wait is long, stretched by CP_TIME_SCALE.
 all_see() {
 	local want=$1 m=$2 end=$(($(date +%s) + 60 * ${CP_TIME_SCALE:-1})) p
 
@@ -631,14 +639,27 @@ all_see() {
 	done
 }
 
+all_see_not() {
+	local not=$1 m=$2 end=$(($(date +%s) + 60 * ${CP_TIME_SCALE:-1})) p
+
+	shift 2
+	for p in "$@"; do
+		while [ "$(state_of "$p" "$m")" = "$not" ]; do
+			[ "$(date +%s)" -lt "$end" ] || { echo "p$p: $m still $not"; return 1; }
+			sleep 0.5
+		done
+	done
+}
+
 # p5's namespace went in the last test, and p5 is still in the ring. The
 # others' probes find it silent: suspect, then down, on every node; its
 # keys go to the next member clockwise, which answers at once (NOT_FOUND,
 # or the block warmup stored there when p5 went), no other key moves, and
-# every block reads back. A p5 started again refutes being down and takes
-# its keys back, and what it missed it gets by hand-off.
+# every block reads back. Blocks PUT meanwhile go to the next member. A p5
+# started again refutes being down and takes its keys back, and fetches
+# the blocks it missed by hand-off. Then it leaves, as the last test left it.
 test_member_down() {
-	local t0 ms k n slow=0 out
+	local k n out put
 
 	all_see down p5 1 2 3 4
 	echo "p1's probes: $(counters 1 probes member_suspect member_down) (probes suspect down)"
@@ -647,26 +668,43 @@ test_member_down() {
 	# Keys p5 owned moved; no other did.
 	expect_eq "$(paste -d' ' "$CP_TMP/own.5" "$CP_TMP/own.down" |
 		     awk '$2 != "p5" && $2 != $4' | wc -l)" 0 "other keys moved"
+	# Each answered, OK or NOT_FOUND, within 1 s.
 	n=$(paste -d' ' "$CP_TMP/own.5" "$CP_TMP/own.down" | awk '$2 == "p5"' | head -10 |
 	    while read -r k _; do
 		t0=$(date +%s%3N)
-		on p1 "$RAW" "$(addr 1)" get "$k" >/dev/null
-		echo $(($(date +%s%3N) - t0))
-	    done | awk -v max=$((1000 * ${CP_TIME_SCALE:-1})) '$1 > max' | wc -l)
-	expect_eq "$n" 0 "GETs of p5's keys over 1 s"
+		out=$(on p1 "$RAW" "$(addr 1)" get "$k")
+		echo "$(($(date +%s%3N) - t0)) $out"
+	    done | awk -v max=$((1000 * ${CP_TIME_SCALE:-1})) \
+		   '$1 > max || ($2 != "ok" && $2 " " $3 != "not found")' | wc -l)
+	expect_eq "$n" 0 "GETs of p5's keys slow or failed"
 	out=$(on p3 "$CTL" warmup -j --check --seed "$(addr 3)" "$WARM")
 	expect_eq "$(json_get ok <<<"$out")" 200 "read back with p5 down"
+	# Five blocks of p5's keys, PUT while it is down: routed to the next member.
+	put=$(awk '$2 == "p5" {print $1}' "$CP_TMP/own.5" | sed -n 11,15p)
+	head -c 8192 /dev/urandom >"$CP_TMP/missed"
+	for k in $put; do
+		on p1 "$CTL" put "$k" "$CP_TMP/missed"
+	done
 	# p5 again, same name and address, its old cache directory kept.
 	CLUSTER_KEY=$CP_TMP/cluster2.key
 	peer_up 5
 	on p5 "$CTL" join --seed "$(addr 1)"
 	all_see alive p5 1 2 3 4 5
-	expect_eq "$(counters 5 member_refuted)" 1 "p5's refutations"
 	owners 1 >"$CP_TMP/own.back"
 	expect_eq "$(paste -d' ' "$CP_TMP/own.5" "$CP_TMP/own.back" | awk '$2 != $4' | wc -l)" 0 \
 		"keys not back with their owner"
 	out=$(on p3 "$CTL" warmup -j --check --seed "$(addr 3)" "$WARM")
 	expect_eq "$(json_get ok <<<"$out")" 200 "read back with p5 back"
+	# What p5 missed, it fetches from the member that took it.
+	for k in $put; do
+		on p5 "$CTL" get --peer "$(addr 5)" "$k" -o "$CP_TMP/missed.got"
+		cmp "$CP_TMP/missed" "$CP_TMP/missed.got"
+	done
+	echo "p5 fetched $(counters 5 handoffs) blocks by hand-off"
+	[ "$(counters 5 handoffs)" -ge 5 ]
+	on p1 "$CTL" ring del p5
+	converged 2000 1 2 3 4
+	on p5 "$CTL" stop
 }
 
 test_bad_input() {

@@ -51,11 +51,6 @@ static struct cp_view *view_of(const struct cachepeer_ring_member *e, u32 n, u64
 
 #define ADMIN offsetof(struct cachepeer_ring_member, incarnation)
 
-static bool same_live(const struct cachepeer_ring_member *a, const struct cachepeer_ring_member *b)
-{
-	return a->incarnation == b->incarnation && a->state == b->state;
-}
-
 static bool same(const struct cp_view *a, const struct cp_view *b)
 {
 	return a->n == b->n && a->floor == b->floor &&
@@ -180,24 +175,24 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	    cp_view_news(vw, w->e, w->n, w->floor, 0, &lacks))
 		abort();
 	/*
-	 * Every entry of the merge is, in its administered part and in its
-	 * liveness, one of the inputs', at least as new as the other's; and
-	 * an entry is missing only if neither side has it above the other's
-	 * floor.
+	 * Every entry of the merge is one of the inputs', at least as new as
+	 * the other's (of one version and administered part, of an incarnation
+	 * at least as high); and an entry is missing only if neither side has
+	 * it above the other's floor.
 	 */
 	for (i = 0; i < vw->n; i++) {
 		int a = cp_view_find(v, vw->e[i].name), b = cp_view_find(w, vw->e[i].name);
 		const struct cachepeer_ring_member *x = &vw->e[i];
 
-		if ((a < 0 || memcmp(x, &v->e[a], ADMIN)) && (b < 0 || memcmp(x, &w->e[b], ADMIN)))
-			abort();
-		if ((a < 0 || !same_live(x, &v->e[a])) && (b < 0 || !same_live(x, &w->e[b])))
+		if ((a < 0 || memcmp(x, &v->e[a], sizeof(*x))) &&
+		    (b < 0 || memcmp(x, &w->e[b], sizeof(*x))))
 			abort();
 		if ((a >= 0 && cp_entry_version(x) < cp_entry_version(&v->e[a])) ||
 		    (b >= 0 && cp_entry_version(x) < cp_entry_version(&w->e[b])))
 			abort();
-		if ((a >= 0 && be32_to_cpu(x->incarnation) < be32_to_cpu(v->e[a].incarnation)) ||
-		    (b >= 0 && be32_to_cpu(x->incarnation) < be32_to_cpu(w->e[b].incarnation)))
+		if (a >= 0 && b >= 0 && !memcmp(&v->e[a], &w->e[b], ADMIN) &&
+		    be32_to_cpu(x->incarnation) < max(be32_to_cpu(v->e[a].incarnation),
+						      be32_to_cpu(w->e[b].incarnation)))
 			abort();
 	}
 	for (i = 0; i < v->n; i++)

@@ -229,9 +229,10 @@
  *   PING  no key. OK.
  *   PROBE key = a ring member's name (1..CACHEPEER_NAME_MAX bytes). The
  *         node PINGs that member: OK if it answered, NOT_FOUND if it did
- *         not (or the node has no member of that name). Members ask it of
- *         each other (an indirect probe, see "Liveness"); it needs the
- *         MEMBER role, as RING_PUSH does.
+ *         not (or the node has no member of that name); BUSY past 8 PROBEs
+ *         under way on the node. A member too busy to take the PING counts
+ *         as answering. Members ask it of each other (an indirect probe,
+ *         see "Liveness"); it needs the MEMBER role, as RING_PUSH does.
  *   RING_GET   no key. data = the node's ring, encoded as below; crc = its
  *         CRC-32C.
  *   RING_PUSH  no key. payload = a ring encoding (a whole view, or a
@@ -313,17 +314,23 @@
  * 2^64 - 1 and no more than CACHEPEER_RING_TOMBSTONE_S ahead of its time_ms.
  *
  * Liveness. Every second each member probes the next member round the
- * ring with PING; if it does not answer, two other members are asked to
- * (PROBE). If none reaches it, the prober marks it SUSPECT, at the
- * member's incarnation, and pushes that as an edit; a member suspect for
- * 3 s is then marked DOWN, by the prober (the others wait twice as long,
- * in case the prober went away). A member that finds itself suspect or
- * down in a view refutes it: it raises its incarnation and pushes itself
- * ALIVE. Liveness merges apart from the rest of an entry: the larger
- * incarnation wins, and of one incarnation the worse state; versions, and
- * so the epoch, do not change. A down member stays in the ring, but keys
- * route past it to the next member clockwise that is not down (kernel and
- * client alike), and no hand-off is asked of it.
+ * ring that is not down with PING; if it does not answer, two other
+ * members are asked to (PROBE). If none reaches it, and one at least
+ * answers that it does not (a node that reaches no one suspects no one),
+ * the prober marks it SUSPECT, at the member's incarnation, and pushes
+ * that as an edit; a member suspect for 3 s is then marked DOWN, by the
+ * prober (the others wait twice as long, in case the prober went away). A
+ * member that finds itself suspect or down in a view refutes it: it
+ * raises its incarnation and pushes itself ALIVE (past incarnation
+ * 2^32 - 1, with an edit of its own entry). Of two entries of one member
+ * with the same version and the same administered fields, the larger
+ * incarnation wins, then the worse state; otherwise the entry that wins
+ * (above) brings its liveness with it, so an edit resets a member's
+ * liveness to what the editing node held. Liveness changes no version,
+ * and so not the epoch. A down member stays in the ring, but keys route
+ * past it to the next member clockwise that is not down (kernel and client
+ * alike), no hand-off is asked of it, and relay trees and gossip leave it
+ * out.
  *
  * Pushes (RING_PUSH) are signed, with time_ms, and refused if signed more
  * than CACHEPEER_RING_MAX_AGE_S away from the receiver's clock: a captured
