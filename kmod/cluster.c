@@ -138,6 +138,33 @@ static struct cp_pushmsg *view_sign(struct cp_cluster *cl, bool digest, u16 root
 	return msg && msg_sign(cl, msg) ? msg : NULL;
 }
 
+/*
+ * What a member whose view is of epoch since lacks, so that a repair costs
+ * what changed, not the whole view (since U64_MAX: the whole view). Ahead
+ * of it: the entries edited after since, and those not alive (liveness
+ * changes no version), as a partial view. Behind it: no entry at all, and
+ * the member, seeing this epoch, sends back what is newer. Of one epoch
+ * (the views differ in older entries, or in a refutation): the whole view.
+ */
+static struct cp_pushmsg *view_since(struct cp_cluster *cl, u64 since)
+{
+	u64 epoch = cl->view ? cl->view->epoch : 0;
+	struct cachepeer_ring_member *e = NULL;
+	struct cp_pushmsg *msg;
+	u32 i, k = 0;
+
+	lockdep_assert_held(&cl->lock);
+	if (since != U64_MAX && epoch != since)
+		e = kvmalloc_array(cl->view ? cl->view->n + 1 : 1, sizeof(*e), GFP_KERNEL);
+	for (i = 0; e && epoch > since && i < cl->view->n; i++)
+		if (cp_entry_version(&cl->view->e[i]) > since ||
+		    cl->view->e[i].state != CACHEPEER_MEMBER_ALIVE)
+			e[k++] = cl->view->e[i];
+	msg = view_msg(cl, false, CACHEPEER_RING_NO_RELAY, e, k);
+	kvfree(e);
+	return msg;
+}
+
 /* Tombstones past their lifetime go (and the encoding shrinks). */
 static void view_expire(struct cp_cluster *cl, u64 now)
 {
@@ -153,19 +180,20 @@ static void push_done(struct cp_cluster *cl)
 }
 
 static void push_to(struct cp_cluster *cl, const union cp_addr *to, struct cp_pushmsg *msg);
-static u16 view_in(struct cp_cluster *cl, const void *msg, size_t len, bool *answer);
+static u16 view_in(struct cp_cluster *cl, const void *msg, size_t len, bool *answer,
+		   u64 *epoch, bool *digest);
 
 /*
- * From a push's work, which stop waits for: our whole view to one member,
- * which lacks something we hold. Signed outside the lock.
+ * From a push's work, which stop waits for: what one member of view epoch
+ * since lacks (view_since()). Signed outside the lock.
  */
-static void answer_to(struct cp_cluster *cl, const union cp_addr *to)
+static void answer_to(struct cp_cluster *cl, const union cp_addr *to, u64 since)
 {
 	struct cp_pushmsg *msg = NULL;
 
 	mutex_lock(&cl->lock);
 	if (cl->running && cp_cluster_has_key(cl))
-		msg = view_msg(cl, false, CACHEPEER_RING_NO_RELAY, NULL, 0);
+		msg = view_since(cl, since);
 	mutex_unlock(&cl->lock);
 	if (msg && msg_sign(cl, msg)) {
 		push_to(cl, to, msg);
@@ -182,10 +210,11 @@ static void push_work(struct work_struct *work)
 		.opcode = CACHEPEER_OP_RING_PUSH,
 		.payload_len = pw->msg->len,
 	};
-	bool answer = false;
+	bool answer = false, digest;
 	struct cp_peer *p;
 	struct cp_resp r;
 	void *reply = NULL;
+	u64 epoch;
 	int err;
 
 	err = cp_peer_call(&cl->peers, &pw->to, &req, NULL, pw->msg->data, &r, &p);
@@ -203,9 +232,14 @@ static void push_work(struct work_struct *work)
 out:
 	cp_stats_inc(cl->stats, err ? CP_STAT_PEER_ERRORS :
 		     pw->msg->digest ? CP_STAT_RING_DIGESTS : CP_STAT_RING_SENT);
-	/* The member held something we lacked: take it, and give back what it lacks. */
-	if (!err && reply && view_in(cl, reply, r.data_len, &answer) == CACHEPEER_S_OK && answer)
-		answer_to(cl, &pw->to);
+	/*
+	 * The member held something we lacked: take it, and give back what it
+	 * lacks: what is newer than its epoch, or all, if it has ours.
+	 */
+	if (!err && reply &&
+	    view_in(cl, reply, r.data_len, &answer, &epoch, &digest) == CACHEPEER_S_OK &&
+	    (answer || READ_ONCE(cl->epoch) > epoch))
+		answer_to(cl, &pw->to, READ_ONCE(cl->epoch) > epoch ? epoch : U64_MAX);
 	kvfree(reply);
 	msg_put(pw->msg);
 	kfree(pw);
@@ -692,11 +726,13 @@ unsigned long cp_cluster_heard(struct cp_cluster *cl, const char *name)
 }
 
 /*
- * A signed encoding from a member: a whole view, merged if it brings news
- * (and relayed on, if it is a push down a relay tree), or a digest. Sets
- * *answer if the sender should get this node's view back.
+ * A signed encoding from a member: a view (whole or partial), merged if it
+ * brings news (and relayed on, if it is a push down a relay tree), or a
+ * digest (*digest). Sets *answer if the sender should get an answer (for
+ * a digest, view_since() its epoch, which goes to *epoch).
  */
-static u16 view_in(struct cp_cluster *cl, const void *msg, size_t len, bool *answer)
+static u16 view_in(struct cp_cluster *cl, const void *msg, size_t len, bool *answer,
+		   u64 *epoch, bool *digest)
 {
 	size_t enc_len = len - CACHEPEER_HMAC_LEN;
 	const struct cachepeer_ring_member *in;
@@ -737,6 +773,8 @@ static u16 view_in(struct cp_cluster *cl, const void *msg, size_t len, bool *ans
 		return CACHEPEER_S_DENIED;
 	}
 
+	*epoch = be64_to_cpu(h->epoch);
+	*digest = h->flags & CACHEPEER_RING_F_DIGEST;
 	mutex_lock(&cl->lock);
 	view_expire(cl, now);
 	if (h->flags & CACHEPEER_RING_F_DIGEST) {
@@ -1193,14 +1231,15 @@ u16 cp_cluster_push_in(struct cp_cluster *cl, const void *msg, size_t len,
 		       struct cp_pbuf **reply)
 {
 	struct cp_pushmsg *own;
-	bool answer;
+	bool answer, digest;
 	u16 status;
+	u64 epoch;
 
-	status = view_in(cl, msg, len, &answer);
+	status = view_in(cl, msg, len, &answer, &epoch, &digest);
 	if (status != CACHEPEER_S_OK || !answer || !reply)
 		return status;
 	mutex_lock(&cl->lock);
-	own = view_msg(cl, false, CACHEPEER_RING_NO_RELAY, NULL, 0);
+	own = view_since(cl, digest ? epoch : U64_MAX);
 	mutex_unlock(&cl->lock);
 	if (own && msg_sign(cl, own)) {
 		*reply = cp_pbuf_from(own->data, own->len);

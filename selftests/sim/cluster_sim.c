@@ -43,7 +43,8 @@ struct msg {
 	u32 from, to;
 	enum kind kind;
 	u16 root;			/* PUSH: relay root, or CACHEPEER_RING_NO_RELAY */
-	u64 digest;			/* DIGEST */
+	u64 digest;			/* DIGEST: the sender's */
+	u64 epoch;			/* the sender's view's */
 	struct cp_view *v;		/* PUSH, ANSWER: the entries (and floor) sent */
 	bool partial;			/* v is only an edit's entries */
 };
@@ -134,6 +135,7 @@ static void send_msg(u32 from, u32 to, enum kind kind, u16 root, const struct cp
 	bytes += cp_view_enc_len(v, kind == DIGEST) + CACHEPEER_HMAC_LEN;
 	if (rnd(100) < lost_pct || (partitioned && nodes[from].side != nodes[to].side))
 		return;
+	m.epoch = nodes[from].v->epoch;
 	if (kind == DIGEST)
 		m.digest = nodes[from].digest;
 	else
@@ -211,6 +213,33 @@ static bool merge_in(u32 i, const struct cp_view *in, bool partial, bool *news)
 	return lacks;
 }
 
+/*
+ * As cluster.c's view_since(): ahead of since, what is newer (partial);
+ * behind it, nothing (partial, empty); of one epoch, the whole view.
+ */
+static void answer_since(u32 i, u32 to, enum kind kind, u64 since)
+{
+	const struct cp_view *v = nodes[i].v;
+	struct cp_view *part;
+	u32 k, n = 0;
+
+	if (v->epoch == since) {
+		send_msg(i, to, kind, CACHEPEER_RING_NO_RELAY, NULL, false);
+		return;
+	}
+	part = cp_view_alloc(v->n);
+	if (!part)
+		abort();
+	for (k = 0; v->epoch > since && k < v->n; k++)
+		if (cp_entry_version(&v->e[k]) > since || v->e[k].state != CACHEPEER_MEMBER_ALIVE)
+			part->e[n++] = v->e[k];
+	part->n = n;
+	part->floor = v->floor;
+	part->epoch = v->epoch;
+	send_msg(i, to, kind, CACHEPEER_RING_NO_RELAY, part, true);
+	cp_view_free(part);
+}
+
 static void deliver(struct msg *m)
 {
 	u32 *idx;
@@ -221,10 +250,13 @@ static void deliver(struct msg *m)
 	switch (m->kind) {
 	case DIGEST:
 		if (m->digest != nodes[m->to].digest)
-			send_msg(m->to, m->from, ANSWER, CACHEPEER_RING_NO_RELAY, NULL, false);
+			answer_since(m->to, m->from, ANSWER, m->epoch);
 		break;
 	case ANSWER:
-		if (merge_in(m->to, m->v, false, &news))
+		lacks = merge_in(m->to, m->v, m->partial, &news);
+		if (nodes[m->to].v->epoch > m->epoch)
+			answer_since(m->to, m->from, PUSH, m->epoch);
+		else if (lacks)
 			send_msg(m->to, m->from, PUSH, CACHEPEER_RING_NO_RELAY, NULL, false);
 		break;
 	case PUSH:

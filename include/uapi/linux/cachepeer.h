@@ -242,7 +242,8 @@
  *         time_ms is out of range (see "Pushes" below); BAD_REQUEST if the
  *         encoding is malformed. Otherwise OK; the node merges the view, and
  *         if the sender lacks something the node holds (or, for a digest,
- *         the digests differ), data = the node's whole view and its HMAC.
+ *         the digests differ), data = a view (whole, or of what the sender
+ *         lacks, as below) and its HMAC.
  *
  *   HELLO  authenticates the connection with one of the node's keys, in two
  *         requests; no secret crosses the wire. It must be the connection's
@@ -342,9 +343,12 @@
  * p * FANOUT + 1 .. p * FANOUT + FANOUT. A node relays only a push that
  * brought it news. A node that starts pushes its whole view the same way.
  * Every second each member also sends two random members a digest (flag
- * CACHEPEER_RING_F_DIGEST, no entries); one whose digest differs answers
- * with its whole view, and the asker sends its own back if the answer lacks
- * anything it holds.
+ * CACHEPEER_RING_F_DIGEST, no entries); one whose digest differs answers,
+ * by epoch: ahead of the asker, with the entries edited after the asker's
+ * epoch and those not alive (partial); behind it, with no entry (partial),
+ * and the asker sends back what is newer than the answerer's epoch; of one
+ * epoch, with its whole view, and the asker sends its own back if the
+ * answer lacks anything it holds.
  *
  * Routing. A GET for a key the node does not own, and does not hold, is
  * forwarded to the owner (the owner's answer is relayed) or answered
