@@ -101,7 +101,7 @@ const struct counter counters[] = {
 	{ 0, S(RING_REFUSED), "cluster", "ring_refused", "ring_refused_total", false, CNT_NUMBER,
 	  "ring pushes refused: no valid HMAC, or signed too long ago" },
 	{ 0, S(RING_SENT), "cluster", "ring_sent", "ring_sent_total", false, CNT_NUMBER,
-	  "whole views sent to other members" },
+	  "views sent to other members, whole or partial" },
 	{ 0, S(RING_STALE), "cluster", "ring_stale", "ring_stale_total", false, CNT_NUMBER,
 	  "ring pushes that brought nothing new" },
 	{ 0, S(RING_DIGESTS), "cluster", "ring_digests", "ring_digests_total", false, CNT_NUMBER,

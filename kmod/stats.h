@@ -45,7 +45,7 @@ enum cp_stat {
 	CP_STAT_HANDOFF_JOINED,		/* misses that waited for a hand-off under way */
 	CP_STAT_RING_ACCEPTED,
 	CP_STAT_RING_REFUSED,
-	CP_STAT_RING_SENT,		/* whole views sent */
+	CP_STAT_RING_SENT,		/* views sent, whole or partial */
 	CP_STAT_RING_STALE,		/* pushes that brought nothing new */
 	CP_STAT_RING_DIGESTS,		/* gossip digests sent */
 	CP_STAT_PROBES,			/* members probed */

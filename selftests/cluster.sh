@@ -145,7 +145,7 @@ for line in sys.stdin:
         print(json.loads(line)["stats"]["cluster"][sys.argv[1]])' "$name"
 }
 
-# views_sent P...: whole views P... have sent, all together.
+# views_sent P...: views (whole or partial) P... have sent, all together.
 views_sent() {
 	counter_each ring_sent "$@" | awk '{n += $1} END {print n}'
 }
@@ -193,7 +193,7 @@ test_config_roundtrip() {
 	converged 2000 1 2 3 4 5
 }
 
-# ... at a cost of at most 3 N whole views sent, counted by the nodes.
+# ... at a cost of at most 3 N views sent, counted by the nodes.
 test_propagation_2s() {
 	local t0 e0 sent
 
@@ -204,7 +204,7 @@ test_propagation_2s() {
 	converged 2000 1 2 3 4 5
 	echo "converged in $(($(date +%s%3N) - t0)) ms"
 	sent=$(($(views_sent 1 2 3 4 5) - sent))
-	echo "$sent whole views sent"
+	echo "$sent views sent"
 	[ "$sent" -le $((3 * 5)) ]
 	[ "$(epoch_of 5)" -gt "$e0" ]
 	on p5 "$CTL" ring show --config | grep -qx "member p2 $(addr 2) weight 200"
@@ -735,12 +735,12 @@ test_bad_input() {
 	on p1 "$CTL" ring show --config | fails grep -q ' p9 '
 }
 
-# 32 members: p1-p4 (p5 is gone, p6 left) and 28 new nodes, which start
+# 32 members: p1-p4 (p5 left, p6 too) and 28 new nodes, which start
 # with the cluster key and no ring. One node makes the ring all 32, then
 # another node reweights a member. Each change must reach every member
-# (each counts it accepted exactly once) at a cost of at most 3 N whole
-# views sent, counted by the nodes: the relay tree sends N - 1, and only
-# the root's children answer.
+# (each counts it accepted exactly once) at a cost of at most 3 N views
+# sent, counted by the nodes: the relay tree sends N - 1, and only the
+# root's children answer.
 test_many_members() {
 	local all=(1 2 3 4) i p sum0 sum1
 
@@ -760,14 +760,14 @@ test_many_members() {
 	converged 5000 "${all[@]}"
 	expect_eq "$(on p20 "$CTL" ring show --config | grep -c '^member')" 32 "members"
 	sum1=$(views_sent "${all[@]}")
-	echo "the ring of 32 made: $((sum1 - sum0)) whole views sent"
+	echo "the ring of 32 made: $((sum1 - sum0)) views sent"
 	[ $((sum1 - sum0)) -le $((3 * 32)) ]
 	counter_each ring_accepted "${all[@]}" >"$CP_TMP/accepted.0"
 	on p20 "$CTL" ring set p3 --weight 120
 	converged 5000 "${all[@]}"
 	on p33 "$CTL" ring show --config | grep -qx "member p3 $(addr 3) weight 120"
 	sum0=$(views_sent "${all[@]}")
-	echo "one weight change: $((sum0 - sum1)) whole views sent"
+	echo "one weight change: $((sum0 - sum1)) views sent"
 	[ $((sum0 - sum1)) -le $((3 * 32)) ]
 	counter_each ring_accepted "${all[@]}" >"$CP_TMP/accepted.1"
 	# Everyone but p20, which made the change, took it once.
