@@ -577,21 +577,37 @@ static void suspects_expire(struct cp_cluster *cl)
 }
 
 /*
+ * Process context: ask the member at to op (PING, or PROBE of the member
+ * named name), which answers with a status alone: that status, or an
+ * error if it did not answer.
+ */
+static int ask(struct cp_cluster *cl, const union cp_addr *to, u8 op, const char *name)
+{
+	struct cp_req q = {
+		.id = CP_PEER_REQ_ID,
+		.opcode = op,
+		.key_len = name ? strlen(name) : 0,
+	};
+	struct cp_peer *p;
+	struct cp_resp r;
+	int err;
+
+	err = cp_peer_call(&cl->peers, to, &q, name, NULL, &r, &p);
+	if (err)
+		return err;
+	cp_peer_done(&cl->peers, p, !r.data_len);
+	return r.status;
+}
+
+/*
  * Process context: does the member at to answer a PING? 0 if so;
  * -ETIMEDOUT if every connection to it was busy for the whole wait.
  */
 int cp_cluster_ping(struct cp_cluster *cl, const union cp_addr *to)
 {
-	struct cp_req q = { .id = CP_PEER_REQ_ID, .opcode = CACHEPEER_OP_PING };
-	struct cp_peer *p;
-	struct cp_resp r;
-	int err;
+	int status = ask(cl, to, CACHEPEER_OP_PING, NULL);
 
-	err = cp_peer_call(&cl->peers, to, &q, NULL, NULL, &r, &p);
-	if (err)
-		return err;
-	cp_peer_done(&cl->peers, p, !r.data_len);
-	return r.status == CACHEPEER_S_OK ? 0 : -EPROTO;
+	return status < 0 ? status : status == CACHEPEER_S_OK ? 0 : -EPROTO;
 }
 
 /*
@@ -601,20 +617,10 @@ int cp_cluster_ping(struct cp_cluster *cl, const union cp_addr *to)
  */
 static int probe_via(struct cp_cluster *cl, const union cp_addr *via, const char *name)
 {
-	struct cp_req q = {
-		.id = CP_PEER_REQ_ID,
-		.opcode = CACHEPEER_OP_PROBE,
-		.key_len = strlen(name),
-	};
-	struct cp_peer *p;
-	struct cp_resp r;
-	int err;
+	int status = ask(cl, via, CACHEPEER_OP_PROBE, name);
 
-	err = cp_peer_call(&cl->peers, via, &q, name, NULL, &r, &p);
-	if (err)
-		return err;
-	cp_peer_done(&cl->peers, p, !r.data_len);
-	return r.status == CACHEPEER_S_OK ? 1 : r.status == CACHEPEER_S_NOT_FOUND ? 0 : -EPROTO;
+	return status < 0 ? status : status == CACHEPEER_S_OK ? 1 :
+	       status == CACHEPEER_S_NOT_FOUND ? 0 : -EPROTO;
 }
 
 /*

@@ -313,6 +313,18 @@ static void view_put(struct cp_view *v)
 		cp_view_free(v);
 }
 
+/* a merged with b, and b with a, in place of what *ab and *ba held. */
+static void merge_both(const struct cp_view *a, const struct cp_view *b, struct cp_view **ab,
+		       struct cp_view **ba)
+{
+	bool lacks;
+
+	view_put(*ab);
+	view_put(*ba);
+	*ab = cp_view_merge(a, b->e, b->n, b->floor, 0, &lacks);
+	*ba = cp_view_merge(b, a->e, a->n, a->floor, 0, &lacks);
+}
+
 static bool same_view(const struct cp_view *a, const struct cp_view *b)
 {
 	return !IS_ERR_OR_NULL(a) && !IS_ERR_OR_NULL(b) && a->n == b->n &&
@@ -343,8 +355,7 @@ static bool test_view_merge(void)
 	b->e[1].flags |= CACHEPEER_MEMBER_F_REMOVED;
 	b->e[1].version = cpu_to_be64(5000);
 	ok &= CHECK(cp_view_news(a, b->e, b->n, 0, 0, &lacks) && lacks, "news both ways");
-	ab = cp_view_merge(a, b->e, b->n, b->floor, 0, &lacks);
-	ba = cp_view_merge(b, a->e, a->n, a->floor, 0, &lacks);
+	merge_both(a, b, &ab, &ba);
 	ok &= CHECK(same_view(ab, ba), "merge not commutative");
 	ok &= CHECK(!IS_ERR(ab) && ntohs(ab->e[0].weight) == 7 && cp_entry_removed(&ab->e[1]),
 		    "an edit was lost");
@@ -356,10 +367,7 @@ static bool test_view_merge(void)
 	b->e[2].weight = htons(2);
 	a->e[2].version = cpu_to_be64(6000);
 	b->e[2].version = cpu_to_be64(6000);
-	cp_view_free(ab);
-	cp_view_free(ba);
-	ab = cp_view_merge(a, b->e, b->n, 0, 0, &lacks);
-	ba = cp_view_merge(b, a->e, a->n, 0, 0, &lacks);
+	merge_both(a, b, &ab, &ba);
 	ok &= CHECK(same_view(ab, ba) && ntohs(ab->e[2].weight) == 2, "one member's edits");
 	if (IS_ERR(ab))
 		goto out;
@@ -374,10 +382,7 @@ static bool test_view_merge(void)
 	a->e[4].state = CACHEPEER_MEMBER_DOWN;
 	a->e[4].incarnation = cpu_to_be32(7);
 	b->e[4].version = cpu_to_be64(7000);
-	cp_view_free(ab);
-	cp_view_free(ba);
-	ab = cp_view_merge(a, b->e, b->n, 0, 0, &lacks);
-	ba = cp_view_merge(b, a->e, a->n, 0, 0, &lacks);
+	merge_both(a, b, &ab, &ba);
 	ok &= CHECK(same_view(ab, ba) && ab->e[3].state == CACHEPEER_MEMBER_ALIVE &&
 		    be32_to_cpu(ab->e[3].incarnation) == 1 &&
 		    ab->e[4].state == CACHEPEER_MEMBER_ALIVE && !ab->e[4].incarnation,
