@@ -3,7 +3,8 @@
  * Shared by the connection's own files only: conn.c (lifetime, callbacks,
  * CPU placement), rx.c (reading requests), bounds.c (what a connection may
  * hold), request.c (dispatch and the ops a node answers itself), miss.c
- * (GETs for blocks it does not hold) and tx.c (sending responses).
+ * (GETs for blocks it does not hold, writes routed by the ring), put_fwd.c
+ * (PUTs streamed to their owner) and tx.c (sending responses).
  */
 #ifndef _CP_CONN_PRIV_H
 #define _CP_CONN_PRIV_H
@@ -160,6 +161,12 @@ struct cp_request {
 	u8 op;
 	u8 flags;
 	bool elsewhere;			/* PUT: another member's key, to redirect */
+	bool fetching;			/* GET: its fetch is in svc->fetches (miss.c) */
+	u8 fwd;				/* PUT: forwarded (put_fwd.c), at this step */
+	u64 payload_len;
+	struct cp_peer *peer;		/* forwarded PUT: the owner's connection */
+	u32 fwd_off;			/* ...and the bytes of put_buf to send it */
+	u32 fwd_len;
 	struct cachepeer_resp *hdr;	/* page_frag, from TX */
 	u64 sent;
 	long charged;			/* bytes counted in conn->queued */
@@ -233,6 +240,15 @@ void cp_request_miss(struct cp_request *req, const u8 *key, gfp_t gfp);
 bool cp_request_route_write(struct cp_request *req, const u8 *key, gfp_t gfp);
 void cp_request_probe(struct cp_request *req, const u8 *key);
 void cp_request_redirect(struct cp_request *req);
+void cp_request_write_answer(struct cp_request *req, int err, struct cp_peer *p,
+			     const struct cp_resp *r);
+
+/* put_fwd.c */
+enum { FWD_NONE, FWD_OPENING, FWD_PAYLOAD, FWD_ANSWER };
+void cp_put_fwd_start(struct cp_conn *conn, struct cp_request *req);
+int cp_put_fwd_pump(struct cp_conn *conn, struct cp_request *req);
+void cp_put_fwd_end(struct cp_request *req);
+void cp_put_fwd_release(struct cp_request *req, bool reuse);
 
 /* tx.c */
 void cp_tx_queue(struct cp_request *req);

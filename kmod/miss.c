@@ -14,11 +14,16 @@
  *
  * Calls to members run on cp_peer_wq (peer.c), never on cp_wq: a member
  * that is slow or gone delays the GETs that need it, not PUTs, cold GETs
- * or teardown. Concurrent misses of a key being handed off wait for the one
- * fetch under way (struct cp_handoff) and are answered from its block.
+ * or teardown. Concurrent misses of one key being handed off, or of one
+ * range being forwarded, wait for the one fetch under way (struct
+ * cp_fetch) and are answered from it: a hand-off's waiters from the block
+ * it stored, a forward's from the same pages, shared.
  */
 
+#include <linux/hash.h>
+#include <linux/log2.h>
 #include <linux/slab.h>
+#include <linux/unaligned.h>
 
 #include "conn_priv.h"
 #include "crc.h"
@@ -26,12 +31,16 @@
 #define CP_RELAY_CONN_MAX	(CP_RELAY_BYTES_MAX / 4)
 
 /*
- * A hand-off fetch under way, and the GETs of its key that wait for it.
- * Owned by the request that fetches; in svc->handoffs until it is done.
+ * A fetch from another member under way, and the GETs that wait for it: a
+ * hand-off of a whole block, or a forward of one range. Owned by the
+ * request that fetches; in svc->fetches until it is done.
  */
-struct cp_handoff {
+struct cp_fetch {
 	struct hlist_node node;
 	u8 key_id[CP_ID_LEN];
+	u64 off;			/* a forward's range, as its GETs asked */
+	u64 len;
+	bool handoff;
 	struct list_head waiters;	/* struct cp_request, by their list */
 };
 
@@ -118,24 +127,61 @@ static int forward(struct cp_request *req, struct cp_resp *r)
 	return err;
 }
 
-static void forward_work(struct work_struct *work)
+/* Process context: answer a forwarded GET as the fetch for it ended. */
+static void forward_answer(struct cp_request *req, int err, const struct cp_resp *r)
 {
-	struct cp_request *req = container_of(work, struct cp_request, work);
-	struct cp_stats __percpu *stats = req->conn->svc->stats;
-	struct cp_resp r;
-	int err = forward(req, &r);
-
 	if (err) {
-		cp_stats_inc(stats, CP_STAT_PEER_ERRORS);
 		/* An owner out of reach is a miss: the client has a backing store. */
 		cp_request_answer(req, err == -EBUSY ? CACHEPEER_S_BUSY : CACHEPEER_S_NOT_FOUND);
 		return;
 	}
-	cp_stats_inc(stats, CP_STAT_FORWARDS);
-	req->len = r.data_len;
-	req->block_size = r.block_size;
-	req->crc = r.crc;
-	cp_request_answer(req, r.status);
+	req->len = r->data_len;
+	req->block_size = r->block_size;
+	req->crc = r->crc;
+	cp_request_answer(req, r->status);
+}
+
+/*
+ * Process context: answer a GET that waited for the forward src made, from
+ * the same pages (relayed bytes are never written to), charged as if they
+ * were its own: a bound, not an account.
+ */
+static void forward_share(struct cp_request *req, struct cp_request *src, int err,
+			  const struct cp_resp *r)
+{
+	if (!err && src->pbuf) {
+		err = relay_hold(req, r->data_len);
+		if (!err) {
+			struct mem_cgroup *memcg = cp_conn_memcg(req->conn);
+
+			req->pbuf = cp_pbuf_share(src->pbuf);
+			set_active_memcg(memcg);
+			err = req->pbuf ? 0 : -EBUSY;
+		}
+		if (req->pbuf)
+			cp_request_charge(req, cp_pbuf_mem(req->pbuf->len));
+	}
+	forward_answer(req, err, r);
+}
+
+static void fetch_end(struct cp_request *req, bool handoff, struct list_head *waiters);
+
+static void forward_work(struct work_struct *work)
+{
+	struct cp_request *req = container_of(work, struct cp_request, work), *w, *n;
+	struct cp_stats __percpu *stats = req->conn->svc->stats;
+	LIST_HEAD(waiters);
+	struct cp_resp r;
+	int err = forward(req, &r);
+
+	cp_stats_inc(stats, err ? CP_STAT_PEER_ERRORS : CP_STAT_FORWARDS);
+	fetch_end(req, false, &waiters);
+	/* Before req's answer, which may free it and its pages. */
+	list_for_each_entry_safe(w, n, &waiters, list) {
+		list_del_init(&w->list);
+		forward_share(w, req, err, &r);
+	}
+	forward_answer(req, err, &r);
 }
 
 #define CP_REDIRECT_LEN sizeof("[ffff:ffff:ffff:ffff:ffff:ffff:255.255.255.255]:65535")
@@ -177,6 +223,27 @@ static void del_redirect_work(struct work_struct *work)
 }
 
 /*
+ * Process context: answer a PUT or DEL forwarded to the key's owner with
+ * the owner's status (its answer r, on p), or BUSY if err: the owner could
+ * not be asked, or did not answer, and may or may not have written.
+ */
+void cp_request_write_answer(struct cp_request *req, int err, struct cp_peer *p,
+			     const struct cp_resp *r)
+{
+	struct cp_service *svc = req->conn->svc;
+
+	if (err) {
+		cp_stats_inc(svc->stats, CP_STAT_PEER_ERRORS);
+		cp_request_answer(req, CACHEPEER_S_BUSY);
+		return;
+	}
+	/* A write's answer carries no data; one that does leaves bytes unread. */
+	cp_peer_done(&svc->cluster.peers, p, !r->data_len);
+	cp_stats_inc(svc->stats, CP_STAT_FORWARDS);
+	cp_request_answer(req, r->data_len ? CACHEPEER_S_BUSY : r->status);
+}
+
+/*
  * Process context: DEL on the key's owner, acting with this node's member
  * rights, and of a copy here (as del_redirect_work()). BUSY when the owner
  * could not be asked: it may have deleted.
@@ -197,14 +264,7 @@ static void del_forward_work(struct work_struct *work)
 
 	cp_store_del(&svc->store, req->key_id);
 	err = cp_peer_call(&svc->cluster.peers, &req->to, &q, req->key, NULL, &r, &p);
-	if (err) {
-		cp_stats_inc(svc->stats, CP_STAT_PEER_ERRORS);
-		cp_request_answer(req, CACHEPEER_S_BUSY);
-		return;
-	}
-	cp_peer_done(&svc->cluster.peers, p, !r.data_len);
-	cp_stats_inc(svc->stats, CP_STAT_FORWARDS);
-	cp_request_answer(req, r.status);
+	cp_request_write_answer(req, err, p, &r);
 }
 
 /* PROBE, on cp_peer_wq: does the member in req->to answer a PING? */
@@ -257,8 +317,10 @@ static int keep_key(struct cp_request *req, const u8 *key, gfp_t gfp)
  * Any context, as dispatch: a PUT or DEL of a key another member owns is
  * not for this node (the uapi header's routing). True if so, and then a
  * DEL is on its way (forwarded, redirected, or BUSY without memory), while
- * a PUT is to be answered with cp_request_redirect() once its payload has
- * been read and dropped.
+ * a PUT's payload is to be read: forwarded (req->fwd, put_fwd.c), or
+ * dropped and answered with cp_request_redirect() (or BUSY, req->put_err).
+ * Forwarding acts with the node's member rights, which only a write or
+ * member key, never an open access policy, lends a client.
  */
 bool cp_request_route_write(struct cp_request *req, const u8 *key, gfp_t gfp)
 {
@@ -268,12 +330,18 @@ bool cp_request_route_write(struct cp_request *req, const u8 *key, gfp_t gfp)
 	if (req->flags & CACHEPEER_F_LOCAL ||
 	    cp_cluster_owner(cl, cp_ring_key_hash(key, req->key_len), &req->to) != CP_OWNER_OTHER)
 		return false;
-	if (req->op == CACHEPEER_OP_DEL && READ_ONCE(cl->miss) == CACHEPEER_MISS_FORWARD &&
+	if (READ_ONCE(cl->miss) == CACHEPEER_MISS_FORWARD &&
 	    cp_hello_role(conn) >= CACHEPEER_ROLE_WRITE) {
-		if (keep_key(req, key, gfp))
-			cp_request_answer(req, CACHEPEER_S_BUSY);
-		else
+		if (keep_key(req, key, gfp)) {
+			if (req->op == CACHEPEER_OP_PUT)
+				req->put_err = -ENOMEM;
+			else
+				cp_request_answer(req, CACHEPEER_S_BUSY);
+		} else if (req->op == CACHEPEER_OP_PUT) {
+			req->fwd = FWD_OPENING;
+		} else {
 			queue_peer_work(req, del_forward_work);
+		}
 		return true;
 	}
 	cp_request_charge(req, cp_pbuf_mem(CP_REDIRECT_LEN));
@@ -349,9 +417,45 @@ static void handoff_serve(struct cp_request *req)
 		cp_request_answer(req, CACHEPEER_S_NOT_FOUND);
 }
 
-static struct hlist_head *handoff_bucket(struct cp_service *svc, const u8 *key_id)
+/* Fetches tracked at once, past which more are made untracked, uncoalesced. */
+#define CP_FETCHES_MAX	4096
+
+/* A hand-off's GETs share it whatever their range; a forward's, only theirs. */
+static struct hlist_head *fetch_bucket(struct cp_service *svc, const struct cp_request *req,
+				       bool handoff)
 {
-	return &svc->handoffs[key_id[0] % ARRAY_SIZE(svc->handoffs)];
+	u64 h = get_unaligned((const u64 *)req->key_id);
+
+	if (!handoff)
+		h ^= req->off ^ (req->len * 31);
+	return &svc->fetches[hash_64(h, ilog2(ARRAY_SIZE(svc->fetches)))];
+}
+
+static bool fetch_match(const struct cp_fetch *f, const struct cp_request *req, bool handoff)
+{
+	return f->handoff == handoff && !memcmp(f->key_id, req->key_id, CP_ID_LEN) &&
+	       (handoff || (f->off == req->off && f->len == req->len));
+}
+
+/* Any context: req's fetch is done; *waiters takes the GETs that waited for it. */
+static void fetch_end(struct cp_request *req, bool handoff, struct list_head *waiters)
+{
+	struct cp_service *svc = req->conn->svc;
+	struct cp_fetch *f;
+
+	if (!req->fetching)
+		return;
+	spin_lock_bh(&svc->fetches_lock);
+	hlist_for_each_entry(f, fetch_bucket(svc, req, handoff), node) {
+		if (fetch_match(f, req, handoff)) {
+			hlist_del(&f->node);
+			svc->nfetches--;
+			list_splice_init(&f->waiters, waiters);
+			break;
+		}
+	}
+	spin_unlock_bh(&svc->fetches_lock);
+	kfree(f);
 }
 
 /*
@@ -361,22 +465,11 @@ static struct hlist_head *handoff_bucket(struct cp_service *svc, const u8 *key_i
 static void handoff_work(struct work_struct *work)
 {
 	struct cp_request *req = container_of(work, struct cp_request, work), *w, *n;
-	struct cp_service *svc = req->conn->svc;
-	struct cp_handoff *h;
 	LIST_HEAD(waiters);
 
 	handoff(req);
 	/* After the commit: a GET that finds no fetch here finds the block. */
-	spin_lock_bh(&svc->handoffs_lock);
-	hlist_for_each_entry(h, handoff_bucket(svc, req->key_id), node) {
-		if (!memcmp(h->key_id, req->key_id, CP_ID_LEN)) {
-			hlist_del(&h->node);
-			list_splice_init(&h->waiters, &waiters);
-			break;
-		}
-	}
-	spin_unlock_bh(&svc->handoffs_lock);
-	kfree(h);
+	fetch_end(req, true, &waiters);
 	handoff_serve(req);
 	list_for_each_entry_safe(w, n, &waiters, list) {
 		list_del_init(&w->list);
@@ -385,43 +478,48 @@ static void handoff_work(struct work_struct *work)
 }
 
 /*
- * Any context, as dispatch: a GET whose block is to be handed off. True if
- * it is taken care of: it waits for a fetch under way, or the block came
- * meanwhile, or there is no memory to track a fetch (BUSY). False: req is
- * the key's fetch, registered, and its work is to be queued.
+ * Any context, as dispatch: a GET that needs a fetch from another member,
+ * a hand-off or a forward. True if it is taken care of: it waits for the
+ * same fetch under way, or (a hand-off) the block came meanwhile. False:
+ * req makes the fetch, its work to be queued; tracked for others to wait
+ * for (req->fetching) unless there is no memory or room for that.
  */
-static bool handoff_join(struct cp_request *req, gfp_t gfp)
+static bool fetch_join(struct cp_request *req, bool handoff, gfp_t gfp)
 {
 	struct cp_service *svc = req->conn->svc;
-	struct hlist_head *head = handoff_bucket(svc, req->key_id);
-	struct cp_handoff *h, *fresh = kmalloc(sizeof(*fresh), gfp);
+	struct hlist_head *head = fetch_bucket(svc, req, handoff);
+	struct cp_fetch *f, *fresh = kmalloc(sizeof(*fresh), gfp);
 	struct cp_block *b = NULL;
 
-	spin_lock_bh(&svc->handoffs_lock);
-	hlist_for_each_entry(h, head, node) {
-		if (!memcmp(h->key_id, req->key_id, CP_ID_LEN)) {
-			list_add_tail(&req->list, &h->waiters);
-			spin_unlock_bh(&svc->handoffs_lock);
+	spin_lock_bh(&svc->fetches_lock);
+	hlist_for_each_entry(f, head, node) {
+		if (fetch_match(f, req, handoff)) {
+			list_add_tail(&req->list, &f->waiters);
+			spin_unlock_bh(&svc->fetches_lock);
 			kfree(fresh);
-			cp_stats_inc(svc->stats, CP_STAT_HANDOFF_JOINED);
+			cp_stats_inc(svc->stats, handoff ? CP_STAT_HANDOFF_JOINED :
+							   CP_STAT_FORWARD_JOINED);
 			return true;
 		}
 	}
-	/* A fetch that ended since this GET looked has stored the block. */
-	b = cp_request_lookup(req);
-	if (!b && fresh) {
+	/* A hand-off that ended since this GET looked has stored the block. */
+	if (handoff)
+		b = cp_request_lookup(req);
+	if (!b && fresh && svc->nfetches < CP_FETCHES_MAX) {
 		memcpy(fresh->key_id, req->key_id, CP_ID_LEN);
+		fresh->off = req->off;
+		fresh->len = req->len;
+		fresh->handoff = handoff;
 		INIT_LIST_HEAD(&fresh->waiters);
 		hlist_add_head(&fresh->node, head);
+		svc->nfetches++;
+		req->fetching = true;
+		fresh = NULL;
 	}
-	spin_unlock_bh(&svc->handoffs_lock);
+	spin_unlock_bh(&svc->fetches_lock);
+	kfree(fresh);
 	if (b) {
-		kfree(fresh);
 		cp_request_get_block(req, b);
-		return true;
-	}
-	if (!fresh) {
-		cp_request_answer(req, CACHEPEER_S_BUSY);
 		return true;
 	}
 	return false;
@@ -447,14 +545,14 @@ void cp_request_miss(struct cp_request *req, const u8 *key, gfp_t gfp)
 		return;
 	}
 	if (owner == CP_OWNER_PREVIOUS) {
-		if (!handoff_join(req, gfp))
+		if (!fetch_join(req, true, gfp))
 			queue_peer_work(req, handoff_work);
 		return;
 	}
 	if (READ_ONCE(cl->miss) == CACHEPEER_MISS_REDIRECT) {
 		cp_request_charge(req, cp_pbuf_mem(CP_REDIRECT_LEN));
 		cp_request_queue(req, redirect_work);
-	} else {
+	} else if (!fetch_join(req, false, gfp)) {
 		queue_peer_work(req, forward_work);
 	}
 }

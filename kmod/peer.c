@@ -64,6 +64,24 @@ struct cp_pbuf *cp_pbuf_from(const void *data, size_t len)
 	return pb;
 }
 
+/* Another reference to pb's pages, for data that is only read from now on. */
+struct cp_pbuf *cp_pbuf_share(const struct cp_pbuf *pb)
+{
+	struct cp_pbuf *share;
+	u32 i;
+
+	share = kvzalloc(struct_size(share, pages, pb->npages), CP_PBUF_GFP);
+	if (!share)
+		return NULL;
+	share->len = pb->len;
+	share->npages = pb->npages;
+	for (i = 0; i < pb->npages; i++) {
+		get_page(pb->pages[i]);
+		share->pages[i] = pb->pages[i];
+	}
+	return share;
+}
+
 void cp_pbuf_free(struct cp_pbuf *pb)
 {
 	u32 i;
@@ -99,7 +117,7 @@ static int peer_hello(struct cp_peer *p, struct cp_keys *keys)
 	get_random_bytes(hello, CACHEPEER_NONCE_LEN);
 	memcpy(hello + CACHEPEER_NONCE_LEN, key->name, key->name_len);
 	q.key_len = CACHEPEER_NONCE_LEN + key->name_len;
-	err = cp_peer_send(p, &q, hello, NULL) ?: cp_peer_recv_resp(p, &q, &r);
+	err = cp_peer_send(p, &q, hello, NULL) ?: cp_peer_recv_resp(p, q.id, &r);
 	if (!err && (r.status != CACHEPEER_S_OK || r.data_len != sizeof(got)))
 		err = -EACCES;
 	err = err ?: cp_peer_recv(p, got, sizeof(got));
@@ -113,7 +131,7 @@ static int peer_hello(struct cp_peer *p, struct cp_keys *keys)
 	if (!err) {
 		q.flags = CACHEPEER_F_PROOF;
 		q.key_len = sizeof(proof);
-		err = cp_peer_send(p, &q, proof, NULL) ?: cp_peer_recv_resp(p, &q, &r);
+		err = cp_peer_send(p, &q, proof, NULL) ?: cp_peer_recv_resp(p, q.id, &r);
 	}
 	if (!err && r.status != CACHEPEER_S_OK)
 		err = -EACCES;
@@ -168,6 +186,7 @@ struct cp_peer_member {
 	struct list_head busy;		/* struct cp_peer, taken by a call */
 	u32 nidle;
 	u32 nbusy;			/* taken, or being opened */
+	u32 nstream;			/* of those, for streams */
 	unsigned long used;		/* jiffies of the last call */
 	unsigned long retry_at;		/* if failed: no new connection before */
 	bool failed;			/* the last connect or call timed out or failed */
@@ -286,7 +305,7 @@ static void member_failed(struct cp_peer_member *m)
  * A new connection for a call. Its place is held (m->nbusy) and it is on
  * m->busy before the connect, so that a stopping node can cut it short.
  */
-static struct cp_peer *peer_new(struct cp_peers *ps, struct cp_peer_member *m)
+static struct cp_peer *peer_new(struct cp_peers *ps, struct cp_peer_member *m, bool stream)
 {
 	struct cp_peer *p = kzalloc(sizeof(*p), GFP_KERNEL);
 	int err = p ? sock_create_kern(ps->net, m->addr.sa.sa_family, SOCK_STREAM,
@@ -295,6 +314,7 @@ static struct cp_peer *peer_new(struct cp_peers *ps, struct cp_peer_member *m)
 	if (!err) {
 		p->m = m;
 		p->seq = CP_PEER_REQ_ID;
+		p->stream = stream;
 		mutex_lock(&ps->lock);
 		list_add(&p->list, &m->busy);
 		/* Stop began while this was created: it shut down the others. */
@@ -317,6 +337,7 @@ static struct cp_peer *peer_new(struct cp_peers *ps, struct cp_peer_member *m)
 		peer_free(p);
 	mutex_lock(&ps->lock);
 	m->nbusy--;
+	m->nstream -= stream;
 	if (err != -ENOMEM)
 		member_failed(m);
 	ps->frees++;
@@ -330,7 +351,7 @@ static struct cp_peer *peer_new(struct cp_peers *ps, struct cp_peer_member *m)
  * With CP_PEER_MEMBER_CONNS taken already, wait up to CP_PEER_TIMEOUT_MS
  * for one to come free.
  */
-static struct cp_peer *peer_get(struct cp_peers *ps, const union cp_addr *addr)
+static struct cp_peer *peer_get(struct cp_peers *ps, const union cp_addr *addr, bool stream)
 {
 	unsigned long deadline = jiffies + msecs_to_jiffies(CP_PEER_TIMEOUT_MS);
 	struct cp_peer_member *m, *spare = NULL;
@@ -362,12 +383,18 @@ static struct cp_peer *peer_get(struct cp_peers *ps, const union cp_addr *addr)
 			continue;
 		}
 		m->used = jiffies;
+		if (stream && m->nstream >= CP_PEER_MEMBER_STREAMS) {
+			p = ERR_PTR(-EBUSY);
+			break;
+		}
 		p = list_first_entry_or_null(&m->idle, struct cp_peer, list);
 		if (p) {
 			list_move(&p->list, &m->busy);
 			m->nidle--;
 			m->nbusy++;
+			m->nstream += stream;
 			mutex_unlock(&ps->lock);
+			p->stream = stream;
 			if (peer_usable(p)) {
 				p->reused = true;
 				goto out;
@@ -381,8 +408,9 @@ static struct cp_peer *peer_get(struct cp_peers *ps, const union cp_addr *addr)
 		}
 		if (m->nbusy < CP_PEER_MEMBER_CONNS) {
 			m->nbusy++;
+			m->nstream += stream;
 			mutex_unlock(&ps->lock);
-			p = peer_new(ps, m);
+			p = peer_new(ps, m, stream);
 			goto out;
 		}
 		frees = ps->frees;
@@ -411,6 +439,8 @@ void cp_peer_done(struct cp_peers *ps, struct cp_peer *p, bool reuse)
 
 	mutex_lock(&ps->lock);
 	m->nbusy--;
+	m->nstream -= p->stream;
+	p->stream = false;
 	ps->frees++;
 	if (reuse && ps->open) {
 		p->since = jiffies;
@@ -432,18 +462,22 @@ static bool peer_was_closed(int err)
 	return err == -EPIPE || err == -ECONNRESET || err == -ENOTCONN;
 }
 
+/* Under no lock: the member did not answer in time; calls fail at once for a while. */
+static void peer_member_failed(struct cp_peers *ps, struct cp_peer *p)
+{
+	mutex_lock(&ps->lock);
+	member_failed(p->m);
+	mutex_unlock(&ps->lock);
+}
+
 /*
  * Process context: send req (key and payload as cp_peer_send() takes them;
- * its id is the connection's own) to the member at addr, and read its
- * answer's header into *r. On success *pp is the connection, with the
- * answer's data next on it, for the caller to read and then give back
- * with cp_peer_done(). A pooled connection the member had closed
- * meanwhile is retried once on a new one: every call is a GET, DEL or
- * ring push, which may be repeated. A member that does not answer in time
- * is not asked again for CP_PEER_RETRY_MS.
+ * its id is the connection's own) to the member at addr. On success *pp is
+ * the connection, its answer still to come (cp_peer_answer()). A pooled
+ * connection the member had closed meanwhile is retried once on a new one.
  */
-int cp_peer_call(struct cp_peers *ps, const union cp_addr *addr, const struct cp_req *req,
-		 const void *key, const void *payload, struct cp_resp *r, struct cp_peer **pp)
+int cp_peer_begin(struct cp_peers *ps, const union cp_addr *addr, const struct cp_req *req,
+		  const void *key, const void *payload, bool stream, struct cp_peer **pp)
 {
 	struct cp_req q = *req;
 	struct cp_peer *p;
@@ -451,35 +485,83 @@ int cp_peer_call(struct cp_peers *ps, const union cp_addr *addr, const struct cp
 	int err;
 
 	do {
-		p = peer_get(ps, addr);
+		p = peer_get(ps, addr, stream);
 		if (IS_ERR(p))
 			return PTR_ERR(p);
 		/* An answer to an earlier call cannot pass for this one's. */
 		q.id = ++p->seq;
 		err = cp_peer_send(p, &q, key, payload);
-		/* A PROBE's answer waits for the member's own call to a third. */
-		if (!err && q.opcode == CACHEPEER_OP_PROBE)
-			peer_set_rcvtimeo(p, 2 * CP_PEER_TIMEOUT_MS + CP_PEER_RETRY_MS);
-		err = err ?: cp_peer_recv_resp(p, &q, r);
-		if (q.opcode == CACHEPEER_OP_PROBE)
-			peer_set_rcvtimeo(p, CP_PEER_TIMEOUT_MS);
 		if (!err) {
 			*pp = p;
 			return 0;
 		}
 		reused = p->reused;
-		/* Not for a PROBE: the member that is slow to answer is not the one asked about. */
-		if (err == -EAGAIN && q.opcode != CACHEPEER_OP_PROBE) {
-			mutex_lock(&ps->lock);
-			member_failed(p->m);
-			mutex_unlock(&ps->lock);
-		}
+		/* Not for a PROBE: its answer waits on another member. */
+		if (err == -EAGAIN && q.opcode != CACHEPEER_OP_PROBE)
+			peer_member_failed(ps, p);
 		cp_peer_done(ps, p, false);
 	} while (reused && peer_was_closed(err));
 	return err;
 }
 
-/* Send a request: its header, key_len bytes of key and payload_len of payload. */
+/*
+ * Process context: read the answer's header into *r, waiting up to ms. On
+ * success its data is next on p, for the caller to read and then give p
+ * back with cp_peer_done(); on failure p is closed. A member that does not
+ * answer in time is not asked again for CP_PEER_RETRY_MS, unless blame
+ * says its answer waits on another member (a PROBE).
+ */
+int cp_peer_answer(struct cp_peers *ps, struct cp_peer *p, struct cp_resp *r, unsigned int ms,
+		   bool blame)
+{
+	int err;
+
+	if (ms != CP_PEER_TIMEOUT_MS)
+		peer_set_rcvtimeo(p, ms);
+	err = cp_peer_recv_resp(p, p->seq, r);
+	if (!err && ms != CP_PEER_TIMEOUT_MS)
+		peer_set_rcvtimeo(p, CP_PEER_TIMEOUT_MS);
+	if (!err)
+		return 0;
+	if (err == -EAGAIN && blame)
+		peer_member_failed(ps, p);
+	cp_peer_done(ps, p, false);
+	return err;
+}
+
+/*
+ * Process context: cp_peer_begin() and cp_peer_answer() in one, for calls
+ * that may be repeated (GET, DEL, ring push, PING, PROBE): a pooled
+ * connection the member closed before answering is retried once on a new
+ * one.
+ */
+int cp_peer_call(struct cp_peers *ps, const union cp_addr *addr, const struct cp_req *req,
+		 const void *key, const void *payload, struct cp_resp *r, struct cp_peer **pp)
+{
+	/* A PROBE's answer waits for the member's own call to a third. */
+	bool probe = req->opcode == CACHEPEER_OP_PROBE;
+	unsigned int ms = probe ? 2 * CP_PEER_TIMEOUT_MS + CP_PEER_RETRY_MS : CP_PEER_TIMEOUT_MS;
+	struct cp_peer *p;
+	bool reused;
+	int err;
+
+	do {
+		err = cp_peer_begin(ps, addr, req, key, payload, false, &p);
+		if (err)
+			return err;
+		reused = p->reused;
+		err = cp_peer_answer(ps, p, r, ms, !probe);
+		if (!err)
+			*pp = p;
+	} while (err && reused && peer_was_closed(err));
+	return err;
+}
+
+/*
+ * Send a request: its header, key_len bytes of key and payload_len of
+ * payload; without a payload, the header and key only, the payload left
+ * to the caller to send.
+ */
 int cp_peer_send(struct cp_peer *p, const struct cp_req *req, const void *key,
 		 const void *payload)
 {
@@ -487,10 +569,10 @@ int cp_peer_send(struct cp_peer *p, const struct cp_req *req, const void *key,
 	struct kvec kv[3] = {
 		{ .iov_base = &h, .iov_len = sizeof(h) },
 		{ .iov_base = (void *)key, .iov_len = req->key_len },
-		{ .iov_base = (void *)payload, .iov_len = req->payload_len },
+		{ .iov_base = (void *)payload, .iov_len = payload ? req->payload_len : 0 },
 	};
 	struct msghdr msg = { .msg_flags = MSG_NOSIGNAL };
-	size_t total = sizeof(h) + req->key_len + req->payload_len;
+	size_t total = sizeof(h) + req->key_len + kv[2].iov_len;
 	int ret;
 
 	cp_proto_fill_req(&h, req);
@@ -521,15 +603,15 @@ int cp_peer_recv(struct cp_peer *p, void *buf, size_t len)
 	return recv_iter(p, &it);
 }
 
-/* The response to req, the one request in flight on this connection. */
-int cp_peer_recv_resp(struct cp_peer *p, const struct cp_req *req, struct cp_resp *r)
+/* The response to the call with this id, the one in flight on the connection. */
+int cp_peer_recv_resp(struct cp_peer *p, u64 id, struct cp_resp *r)
 {
 	struct cachepeer_resp w;
 	int ret = cp_peer_recv(p, &w, sizeof(w));
 
 	if (ret)
 		return ret;
-	if (cp_proto_parse_resp(&w, r) || r->id != req->id)
+	if (cp_proto_parse_resp(&w, r) || r->id != id)
 		return -EBADMSG;
 	return 0;
 }

@@ -39,10 +39,13 @@ static inline size_t cp_pbuf_mem(size_t len)
 
 struct cp_pbuf *cp_pbuf_alloc(size_t len);
 struct cp_pbuf *cp_pbuf_from(const void *data, size_t len);
+struct cp_pbuf *cp_pbuf_share(const struct cp_pbuf *pb);
 void cp_pbuf_free(struct cp_pbuf *pb);
 
 /* Connections a node keeps to one member, busy and idle together. */
 #define CP_PEER_MEMBER_CONNS	8
+/* ...of which streams paced by a client (forwarded PUTs) may hold these. */
+#define CP_PEER_MEMBER_STREAMS	(CP_PEER_MEMBER_CONNS / 2)
 /* An idle connection is closed after this long. */
 #define CP_PEER_IDLE_MS		30000
 /* A member that could not be reached is not tried again for this long. */
@@ -65,6 +68,10 @@ struct cp_peer {
 	unsigned long since;		/* jiffies: pooled since */
 	u64 seq;			/* the last call's request id */
 	bool reused;			/* taken from the pool, not new */
+	bool stream;			/* taken for a stream (cp_peer_begin()) */
+	/* The socket's callbacks, while a caller has hooked its own (put_fwd.c). */
+	void (*saved_write_space)(struct sock *sk);
+	void (*saved_state_change)(struct sock *sk);
 };
 
 /*
@@ -92,6 +99,10 @@ void cp_peers_stop(struct cp_peers *ps);
 void cp_peers_expire(struct cp_peers *ps);
 void cp_peers_exit(struct cp_peers *ps);
 
+int cp_peer_begin(struct cp_peers *ps, const union cp_addr *addr, const struct cp_req *req,
+		  const void *key, const void *payload, bool stream, struct cp_peer **pp);
+int cp_peer_answer(struct cp_peers *ps, struct cp_peer *p, struct cp_resp *r, unsigned int ms,
+		   bool blame);
 int cp_peer_call(struct cp_peers *ps, const union cp_addr *addr, const struct cp_req *req,
 		 const void *key, const void *payload, struct cp_resp *r, struct cp_peer **pp);
 void cp_peer_done(struct cp_peers *ps, struct cp_peer *p, bool reuse);
@@ -101,7 +112,7 @@ void cp_peer_mod_exit(void);
 
 int cp_peer_send(struct cp_peer *p, const struct cp_req *req, const void *key,
 		 const void *payload);
-int cp_peer_recv_resp(struct cp_peer *p, const struct cp_req *req, struct cp_resp *r);
+int cp_peer_recv_resp(struct cp_peer *p, u64 id, struct cp_resp *r);
 int cp_peer_recv(struct cp_peer *p, void *buf, size_t len);
 int cp_peer_recv_pbuf(struct cp_peer *p, struct cp_pbuf *pb);
 

@@ -42,6 +42,9 @@ static void request_free(struct cp_request *req)
 		cp_blkfile_put(req->bf);
 	if (req->block)
 		cp_block_put(req->block);
+	/* Only with its connection closed mid-payload, by conn_close(). */
+	if (req->peer)
+		cp_put_fwd_release(req, false);
 	cp_store_put_free(req->put);
 	cp_pbuf_free(req->pbuf);
 	if (req->body)
@@ -376,6 +379,16 @@ static void put_work(struct cp_conn *conn, struct cp_request *req)
 
 	if (put_bufs(conn, req, r->payload_len))
 		goto fail;
+	if (req->fwd) {
+		n = cp_put_fwd_pump(conn, req);
+		if (n == -EAGAIN)
+			return;
+		if (n)
+			goto fail;
+		conn->put_req = NULL;
+		cp_put_fwd_end(req);
+		goto next;
+	}
 	if (req->op == CACHEPEER_OP_PUT && !req->put && !req->put_err && !req->elsewhere) {
 		req->put = cp_store_put_begin(&conn->svc->store, req->key_id,
 					      cp_frame_key(&conn->rx), r->key_len,
@@ -409,6 +422,7 @@ static void put_work(struct cp_conn *conn, struct cp_request *req)
 		cp_request_queue(req, commit_work);
 	}
 
+next:
 	lock_sock(sk);
 	conn->rx_state = RX_FRAME;
 	cp_frame_reset(&conn->rx);
@@ -429,9 +443,11 @@ fail:
 void cp_request_put_work(struct work_struct *work)
 {
 	struct cp_conn *conn = container_of(work, struct cp_conn, put_work);
+	/* Published by read_payload() under the socket lock, or by put_fwd.c. */
+	struct cp_request *req = smp_load_acquire(&conn->put_req);
 
-	if (conn->put_req)
-		put_work(conn, conn->put_req);
+	if (req)
+		put_work(conn, req);
 }
 
 /*
@@ -452,6 +468,10 @@ static bool push_refused(struct cp_conn *conn, struct cp_request *req)
 /* Socket locked: a payload to read (and store or drop) before framing goes on. */
 static void read_payload(struct cp_conn *conn, struct cp_request *req)
 {
+	if (req->fwd) {
+		cp_put_fwd_start(conn, req);
+		return;
+	}
 	conn->put_req = req;
 	conn->rx_state = RX_PAYLOAD;
 	queue_work(cp_wq, &conn->put_work);
@@ -509,6 +529,7 @@ int cp_request_dispatch(struct cp_conn *conn, gfp_t gfp)
 	req->key_len = r->key_len;
 	req->off = r->offset;
 	req->len = r->length;
+	req->payload_len = r->payload_len;
 	if (r->key_len && r->opcode != CACHEPEER_OP_HELLO && r->opcode != CACHEPEER_OP_PROBE)
 		cp_store_key_id(key, r->key_len, req->key_id);
 	cp_stats_inc(conn->svc->stats, CP_STAT_OP + r->opcode);
@@ -547,7 +568,7 @@ int cp_request_dispatch(struct cp_conn *conn, gfp_t gfp)
 			read_payload(conn, req);
 		break;
 	case CACHEPEER_OP_PUT:
-		/* For another member: read and dropped, then redirected. */
+		/* For another member: forwarded, or read and dropped, then redirected. */
 		req->elsewhere = cp_request_route_write(req, key, gfp);
 		read_payload(conn, req);
 		break;

@@ -265,9 +265,9 @@ static int __net_init cp_net_init(struct net *net)
 	svc->conns_gen = 1;
 	for (i = 0; i < ARRAY_SIZE(svc->sources); i++)
 		INIT_HLIST_HEAD(&svc->sources[i]);
-	spin_lock_init(&svc->handoffs_lock);
-	for (i = 0; i < ARRAY_SIZE(svc->handoffs); i++)
-		INIT_HLIST_HEAD(&svc->handoffs[i]);
+	spin_lock_init(&svc->fetches_lock);
+	for (i = 0; i < ARRAY_SIZE(svc->fetches); i++)
+		INIT_HLIST_HEAD(&svc->fetches[i]);
 	INIT_WORK(&svc->accept_work, accept_work);
 	cp_store_limits_default(&svc->store.limits);
 	cp_conn_limits_default(&svc->climits);

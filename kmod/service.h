@@ -59,8 +59,9 @@ struct cp_service {
 	struct cp_stats __percpu *stats;
 	struct cp_conn_limits climits;
 	atomic64_t relay_bytes;		/* forwarded data held in memory */
-	spinlock_t handoffs_lock;
-	struct hlist_head handoffs[16];	/* hand-off fetches under way (miss.c) */
+	spinlock_t fetches_lock;
+	struct hlist_head fetches[256];	/* hand-offs and forwards under way (miss.c) */
+	u32 nfetches;
 	atomic_long_t queued;		/* bytes its connections hold for answers */
 	bool queue_full;		/* queued reached node_queue: some paused */
 

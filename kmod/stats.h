@@ -37,7 +37,7 @@ enum cp_stat {
 	CP_STAT_SCRUB_BLOCKS,
 	CP_STAT_SCRUB_BYTES,
 	CP_STAT_SCRUB_CORRUPT,
-	CP_STAT_FORWARDS,		/* GETs and DELs relayed to their owner */
+	CP_STAT_FORWARDS,		/* GETs, PUTs and DELs relayed to their owner */
 	CP_STAT_REDIRECTS,
 	CP_STAT_HANDOFFS,		/* blocks fetched from a previous owner */
 	CP_STAT_PEER_ERRORS,		/* failed calls to other members */
@@ -52,6 +52,7 @@ enum cp_stat {
 	CP_STAT_MEMBER_SUSPECT,		/* members this node's probes found silent */
 	CP_STAT_MEMBER_DOWN,		/* suspect members this node declared down */
 	CP_STAT_MEMBER_REFUTED,		/* times this node refuted being suspect */
+	CP_STAT_FORWARD_JOINED,		/* GETs that waited for a forward under way */
 	CP_STAT_OP,			/* + enum cachepeer_op: requests */
 	CP_STAT_STATUS = CP_STAT_OP + CACHEPEER_OP_MAX + 1,	/* + status: responses */
 	CP_STAT_MAX = CP_STAT_STATUS + CACHEPEER_S_MAX + 1

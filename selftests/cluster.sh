@@ -280,6 +280,23 @@ test_forward() {
 	expect_eq "$(stat "$other" '["blocks"]')" "$b0" "blocks on the forwarder"
 }
 
+# 50 GETs at once of one range a node forwards make one fetch, and each
+# gets the block, from the same pages.
+test_forward_coalesced() {
+	local key=coalesced-1 owner other out f0 j0 f1 j1
+
+	read -r owner other <<<"$(owned "$key")"
+	head -c $((1 << 20)) /dev/urandom >"$CP_TMP/coalesced"
+	on p1 "$CTL" put "$key" "$CP_TMP/coalesced"
+	read -r f0 j0 <<<"$(counters "$other" forwards forward_joined)"
+	out=$(on "p$other" "$RAW" -n 50 "$(addr "$other")" get "$key" "$CP_TMP/coalesced" |
+		sort | uniq -c)
+	expect_eq "$(echo $out)" "50 ok" "50 forwarded GETs of one block"
+	read -r f1 j1 <<<"$(counters "$other" forwards forward_joined)"
+	expect_eq $((f1 - f0)) 1 "forwards for 50 GETs"
+	expect_eq $((j1 - j0)) 49 "GETs that waited for the forward"
+}
+
 test_redirect() {
 	local key owner other r0 msg
 
@@ -295,20 +312,42 @@ test_redirect() {
 
 # PUTs and DELs go to the key's owner; LOCAL (--peer) keeps them where sent.
 test_routed_writes() {
-	local key=routed-1 owner other bo bx out
+	local key=routed-1 owner other bo bx out f0
 
 	read -r owner other <<<"$(owned "$key")"
 	head -c 12345 /dev/urandom >"$CP_TMP/routed"
+	head -c $((4 << 20)) /dev/urandom >"$CP_TMP/routed-big"
 	bo=$(stat "$owner" '["blocks"]')
 	bx=$(stat "$other" '["blocks"]')
-	# At a non-owner: redirected, its payload dropped, stored nowhere.
-	out=$(on "p$other" "$RAW" "$(addr "$other")" put "$key" "$CP_TMP/routed")
-	expect_eq "$out" "redirect $(addr "$owner")" "a PUT at a non-owner"
+	f0=$(stat "$other" '["cluster"]["forwards"]')
+	# At a non-owner, from a writer: forwarded to the owner, the payload
+	# streamed through (4 MiB: many times what a socket buffers), stored
+	# there alone, the byte-exact block read back from the owner.
+	out=$(on "p$other" "$RAW" "$(addr "$other")" put "$key" "$CP_TMP/routed-big")
+	expect_eq "$out" "ok" "a PUT forwarded by a non-owner"
 	expect_eq "$(stat "$other" '["blocks"]')" "$bx" "blocks on the non-owner"
-	expect_eq "$(stat "$owner" '["blocks"]')" "$bo" "blocks on the owner"
-	# The connection goes on after the dropped payload.
+	expect_eq "$(stat "$owner" '["blocks"]')" $((bo + 1)) "blocks on the owner"
+	on "p$other" "$RAW" "$(addr "$owner")" get "$key" "$CP_TMP/routed-big" >/dev/null
+	# The client's CRC goes with it: the owner refuses a wrong one.
+	out=$(on "p$other" "$RAW" -x "$(addr "$other")" put "$key-x" "$CP_TMP/routed")
+	expect_eq "$out" "corrupt" "a forwarded PUT with a wrong CRC"
+	expect_eq "$(on "p$other" "$RAW" "$(addr "$owner")" stat "$key-x")" "not found" \
+		"the corrupt PUT on its owner"
+	# The connection goes on after a forwarded payload.
+	expect_eq "$(on "p$other" "$RAW" -n 3 "$(addr "$other")" put "$key" "$CP_TMP/routed-big" |
+		sort -u)" "ok" "three forwarded PUTs on one connection"
+	expect_eq "$(stat "$other" '["cluster"]["forwards"]')" $((f0 + 5)) "forwards counted"
+	on "p$other" "$CTL" del "$key"
+	expect_eq "$(stat "$owner" '["blocks"]')" "$bo" "blocks on the owner after a routed del"
+	# Under miss redirect: redirected, its payload dropped, stored nowhere.
+	on "p$other" "$CTL" set --miss redirect
+	out=$(on "p$other" "$RAW" "$(addr "$other")" put "$key" "$CP_TMP/routed")
+	expect_eq "$out" "redirect $(addr "$owner")" "a PUT at a non-owner under miss redirect"
 	expect_eq "$(on "p$other" "$RAW" -n 2 "$(addr "$other")" put "$key" "$CP_TMP/routed" |
 		sort -u)" "redirect $(addr "$owner")" "two PUTs on one connection"
+	on "p$other" "$CTL" set --miss forward
+	expect_eq "$(stat "$other" '["blocks"]')" "$bx" "blocks on the non-owner"
+	expect_eq "$(stat "$owner" '["blocks"]')" "$bo" "blocks on the owner"
 	# cachepeerctl routes by the ring: stored on the owner, read through another.
 	on "p$other" "$CTL" put "$key" "$CP_TMP/routed"
 	expect_eq "$(stat "$owner" '["blocks"]')" $((bo + 1)) "blocks on the owner"
@@ -348,14 +387,18 @@ test_forward_pool() {
 	read -r owner other <<<"$(owned pool-0)"
 	head -c 4096 /dev/urandom >"$CP_TMP/pool"
 	on p1 "$CTL" put pool-0 "$CP_TMP/pool"
-	read -r f0 c0 e0 <<<"$(counters "$other" forwards peer_connects peer_errors)"
+	read -r f0 c0 e0 j0 <<<"$(counters "$other" forwards peer_connects peer_errors \
+		forward_joined)"
 	tw=$(on "p$other" ss -Htn state time-wait dst "$(addr "$owner")" | wc -l)
 	out=$(on "p$other" "$BENCH" --peer "$(addr "$other")" --prefix pool- --keys 1 \
 		--size 4096 --conns 2 --depth 16 --ops 40000 --verify)
 	echo "$out"
-	read -r f1 c1 e1 <<<"$(counters "$other" forwards peer_connects peer_errors)"
+	read -r f1 c1 e1 j1 <<<"$(counters "$other" forwards peer_connects peer_errors \
+		forward_joined)"
 	expect_eq "$(grep -o 'ops=[0-9]* errors=[0-9]*' <<<"$out")" "ops=40000 errors=0" "bench"
-	expect_eq $((f1 - f0)) 40000 "forwards"
+	# Concurrent GETs of the one key share a fetch: each is one or the other.
+	echo "$((f1 - f0)) forwards, $((j1 - j0)) GETs answered from one under way"
+	expect_eq $((f1 - f0 + j1 - j0)) 40000 "forwarded GETs"
 	expect_eq $((e1 - e0)) 0 "failed calls"
 	echo "$((c1 - c0)) connections opened to the owner"
 	[ $((c1 - c0)) -le 8 ]
@@ -777,7 +820,7 @@ test_many_members() {
 }
 
 ktap_print_header
-ktap_set_plan 22
+ktap_set_plan 23
 setup
 run_test "kernel ring matches ring_vectors.txt" test_kernel_vectors
 run_test "five peers join through one seed" test_join
@@ -787,6 +830,7 @@ run_test "weights 2:1 give 2:1 key ownership" test_weights
 run_test "a drained member owns no keys and still serves" test_drain
 run_test "warmup stores each block on its owner" test_warmup
 run_test "a misrouted GET is forwarded" test_forward
+run_test "50 GETs of one block forwarded at once make one fetch" test_forward_coalesced
 run_test "a misrouted GET is redirected" test_redirect
 run_test "PUTs and DELs go to the key's owner" test_routed_writes
 run_test "40,000 forwards over a few pooled connections" test_forward_pool

@@ -4,9 +4,10 @@
  * as the wire carries it: no routing, no redirect followed, flags as given.
  * For tests that need what cachepeerctl does not do on purpose.
  *
- *   cp_raw [-n N] [-l] ADDR get|put|del|stat KEY [FILE]
+ *   cp_raw [-n N] [-l] [-x] ADDR get|put|del|stat KEY [FILE]
  *
- * -l sets CACHEPEER_F_LOCAL. put sends FILE with its CRC; get with FILE
+ * -l sets CACHEPEER_F_LOCAL. put sends FILE with its CRC (-x: with a CRC of
+ * 0, which a node must refuse as CORRUPT unless FILE's CRC is 0); get with FILE
  * checks that every answer's data is FILE's bytes. HELLOs with the key in
  * CACHEPEER_KEY, if set. Prints a line per answer, in the order they come:
  * the status, and for REDIRECT the address. Exits 1 if a transport, CRC or
@@ -54,13 +55,15 @@ int main(int argc, char **argv)
 	struct cp_client c;
 	size_t file_len = 0;
 	char *file = NULL;
-	int n = 1, i, c_opt, err;
+	int n = 1, i, c_opt, err, bad_crc = 0;
 
-	while ((c_opt = getopt(argc, argv, "n:l")) != -1) {
+	while ((c_opt = getopt(argc, argv, "n:lx")) != -1) {
 		if (c_opt == 'n')
 			n = atoi(optarg);
 		else if (c_opt == 'l')
 			m.flags |= CACHEPEER_F_LOCAL;
+		else if (c_opt == 'x')
+			bad_crc = 1;
 		else
 			return 2;
 	}
@@ -85,7 +88,11 @@ int main(int argc, char **argv)
 			return 2;
 		m.payload = file;
 		m.payload_len = file_len;
-		m.with_crc = 1;
+		/* The header's CRC field stays 0 without with_crc. */
+		if (bad_crc)
+			m.flags |= CACHEPEER_F_CRC;
+		else
+			m.with_crc = 1;
 	}
 	if (!cp_client_key_load(NULL, &key))
 		cp_client_use_key(&key);

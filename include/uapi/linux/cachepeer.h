@@ -358,15 +358,18 @@
  * (hand-off), stores the block and serves it. Requests between nodes carry
  * CACHEPEER_F_NOFWD, so a request is forwarded at most once.
  *
- * Writes follow the ring too. A PUT for a key another member owns is not
- * stored: its payload is read and dropped and it is answered REDIRECT, as
- * above, so that GETs routed by the ring find the block. A DEL for such a
- * key is forwarded to the owner under the forward miss setting, if the
- * connection proved a write or member key (a forwarded DEL acts with the
- * node's member rights, which an open access policy does not lend), and is
+ * Writes follow the ring too, so that GETs routed by the ring find the
+ * block. A PUT or DEL for a key another member owns is forwarded to the
+ * owner under the forward miss setting, if the connection proved a write
+ * or member key (a forwarded write acts with the node's member rights,
+ * which an open access policy does not lend); otherwise it is redirected,
+ * a PUT's payload read and dropped. A forwarded PUT's payload is streamed
+ * to the owner as it arrives, with the client's CRC, never held whole; it
+ * is answered with the owner's status, or BUSY when the owner could not be
+ * reached or failed mid-payload (it stored nothing). A forwarded DEL is
  * answered with the owner's status, or BUSY when the owner could not be
- * asked (it may or may not have deleted); otherwise it is redirected.
- * Either way a copy of the block on the node it was sent to is deleted.
+ * asked (it may or may not have deleted). A DEL for another member's key
+ * also deletes a copy of the block on the node it was sent to.
  * CACHEPEER_F_LOCAL stores or deletes on the node the request is sent to,
  * whatever the ring says: for a client that pins a node on purpose, or
  * that fails over from an owner it cannot reach.
@@ -494,7 +497,7 @@ enum cachepeer_stats_attr {
 	CACHEPEER_A_STATS_CULLING,		/* 1 while evicting for space */
 	CACHEPEER_A_STATS_SCRUB,		/* nest: CACHEPEER_A_SCRUB_* */
 	CACHEPEER_A_STATS_SCAN_MS,		/* how long the start scan took */
-	CACHEPEER_A_STATS_FORWARDS,		/* GETs and DELs relayed to their owner */
+	CACHEPEER_A_STATS_FORWARDS,		/* GETs, PUTs and DELs relayed to their owner */
 	CACHEPEER_A_STATS_REDIRECTS,		/* requests answered REDIRECT */
 	CACHEPEER_A_STATS_HANDOFFS,		/* blocks fetched from a previous owner */
 	CACHEPEER_A_STATS_PEER_ERRORS,		/* failed calls to other members */
@@ -520,6 +523,7 @@ enum cachepeer_stats_attr {
 	CACHEPEER_A_STATS_MEMBER_SUSPECT,	/* members found silent */
 	CACHEPEER_A_STATS_MEMBER_DOWN,		/* suspects declared down */
 	CACHEPEER_A_STATS_MEMBER_REFUTED,	/* suspicions of this node refuted */
+	CACHEPEER_A_STATS_FORWARD_JOINED,	/* GETs that joined a forward */
 
 	__CACHEPEER_A_STATS_MAX,
 	CACHEPEER_A_STATS_MAX = __CACHEPEER_A_STATS_MAX - 1
