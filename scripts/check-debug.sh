@@ -11,7 +11,8 @@
 # CP_DEBUG_TEST_TIMEOUT seconds (7200) instead of 1200. The whole suite
 # takes hours there: CP_DEBUG_TESTS="data.sh cluster.sh ..." runs only the
 # named test programs (as selftests/Makefile names them), for a change that
-# touches one area or a run split in parts.
+# touches one area or a run split in parts, and CP_ONLY (a regex of subtest
+# function names, lib.sh) only those subtests of them.
 set -euo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -36,6 +37,6 @@ if [ -n "${CP_DEBUG_TESTS:-}" ]; then
 fi
 CP_VM_MEM=${CP_VM_MEM:-4G} CP_VM_TIMEOUT=${CP_VM_TIMEOUT:-14400} \
 	scripts/vm-run.sh --tap --kernel "$tree/arch/x86/boot/bzImage" -- \
-	env CP_TIME_SCALE="${CP_TIME_SCALE:-10}" \
+	env CP_TIME_SCALE="${CP_TIME_SCALE:-10}" CP_ONLY="${CP_ONLY:-}" \
 	make -C selftests run_tests kselftest_override_timeout="${CP_DEBUG_TEST_TIMEOUT:-7200}" \
 	"${subset[@]}"
