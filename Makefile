@@ -18,6 +18,7 @@
 #   make bench           cachepeer vs nginx sendfile vs raw TCP, as ratios
 #   make bench-index     index memory per block, index rebuild vs find | wc -l
 #   make bench-ring      1000-member ring: build time, memory, lookups/s (kernel, client)
+#   make bench-forward   GETs through a non-owner vs the same GETs to the owner
 #
 # KERNELRELEASE and KDIR may be overridden; V=1 shows commands.
 
@@ -38,7 +39,7 @@ endif
 export KSFT
 
 .PHONY: all module ctl tests install clean check check-debug style sparse layers fuzz sim run bench \
-	bench-index bench-ring setup
+	bench-index bench-ring bench-forward setup
 
 all: module ctl tests
 
@@ -116,6 +117,14 @@ bench-ring:
 	$(Q)scripts/setup.sh
 	$(Q)$(MAKE) all
 	$(Q)CP_VM_OUT=$(CURDIR)/.cache/vm-ring scripts/vm-run.sh -- scripts/bench-ring.sh
+
+# 4 MiB and 4 KiB GETs forwarded by a non-owner, as ratios to the same GETs
+# sent to the owner (BENCH_SECS=10 per measurement, BENCH_ROUNDS=3 medians).
+bench-forward:
+	$(Q)scripts/setup.sh
+	$(Q)$(MAKE) all
+	$(Q)CP_VM_OUT=$(CURDIR)/.cache/vm-forward scripts/vm-run.sh -- env BENCH_SECS=$(BENCH_SECS) \
+		BENCH_ROUNDS=$(BENCH_ROUNDS) scripts/bench-forward.sh
 
 clean:
 	$(Q)$(MAKE) -C "$(KDIR)" M="$(CURDIR)" clean 2>/dev/null || true

@@ -9,7 +9,7 @@
  *   cachepeer-bench --serve-raw PORT --prefix PATH [--keys N]
  *
  * cachepeer: GET of whole blocks "<prefix><i>", i < keys, D in flight per
- * connection; with --key (or CACHEPEER_KEY), each connection HELLOs first.
+ * connection, the connections starting spread over the keys; with --key (or CACHEPEER_KEY), each connection HELLOs first.
  * http: the same blocks as "GET /<prefix><i>" with a Range header, D
  * pipelined per keep-alive connection. raw: the server streams
  * the files "<PATH><i>", i < keys, one after the other with sendfile(), and
@@ -63,6 +63,7 @@ struct worker {
 	int fd;
 	unsigned long long ops, bytes;
 	unsigned long long quota;	/* requests to make: --ops' share, or no end */
+	unsigned long long first;	/* the key it starts at */
 	unsigned int *lat;	/* microseconds, one per completed op */
 	size_t nlat, cap;
 	int err;
@@ -172,7 +173,7 @@ static int rb_read(struct rbuf *rb, void *dst, size_t n)
 static int send_req(struct worker *w, unsigned long long i)
 {
 	char key[64], req[256];
-	int klen = snprintf(key, sizeof(key), "%s%llu", prefix, i % keys);
+	int klen = snprintf(key, sizeof(key), "%s%llu", prefix, (w->first + i) % keys);
 
 	if (proto == P_CACHEPEER) {
 		struct cp_client c = { .fd = w->fd };
@@ -446,6 +447,12 @@ int main(int argc, char **argv)
 	s0 = cpu_self();
 	t0 = now();
 	for (c = 0; c < conns; c++) {
+		/*
+		 * Connections start spread over the keys, not in step: in
+		 * step they would ask for one block at once, which a node
+		 * that coalesces fetches would answer with one.
+		 */
+		w[c].first = (unsigned long long)c * keys / conns;
 		/* The first connections take what does not divide evenly. */
 		w[c].quota = total_ops ? total_ops / conns + (c < (int)(total_ops % conns)) :
 			     ~0ULL;

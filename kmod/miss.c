@@ -95,7 +95,12 @@ static int relay_hold(struct cp_request *req, u64 len)
 /*
  * Process context: GET the range from the key's owner and relay its answer,
  * data included, from private pages charged to the relay budget and to the
- * connection's queue.
+ * connection's queue. The data is copied once, from the link's socket into
+ * those pages, which TCP then sends to the client without a copy. Handing
+ * the link's own received pages (skb frags) to the client's socket instead
+ * would need the answer read on the link's receive path, which a blocking
+ * call does not do, and would let a client slow to read hold the link's
+ * receive memory; the copy keeps the link free for the next call.
  */
 static int forward(struct cp_request *req, struct cp_resp *r)
 {
