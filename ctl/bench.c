@@ -9,7 +9,8 @@
  *   cachepeer-bench --serve-raw PORT --prefix PATH [--keys N]
  *
  * cachepeer: GET of whole blocks "<prefix><i>", i < keys, D in flight per
- * connection, the connections starting spread over the keys; with --key (or CACHEPEER_KEY), each connection HELLOs first.
+ * connection, the connections starting spread over the keys; with --key
+ * (or CACHEPEER_KEY), each connection HELLOs first.
  * http: the same blocks as "GET /<prefix><i>" with a Range header, D
  * pipelined per keep-alive connection. raw: the server streams
  * the files "<PATH><i>", i < keys, one after the other with sendfile(), and
