@@ -645,12 +645,33 @@ rotation_edit() {
 }
 
 test_netns_deleted() {
-	local out
+	local out i pre bench put
 
+	# p5 forwards when its namespace goes: GETs of a block another member
+	# owns, and 4 MiB PUTs streamed to their owner, sent from p1 (a task
+	# in p5's namespace would keep it alive).
+	for i in $(seq 100); do
+		pre=gone$i-
+		[ "$(on p1 "$CTL" ring lookup "${pre}0" | awk '{print $3}')" != p5 ] && break
+	done
+	head -c $((4 << 20)) /dev/urandom >"$CP_TMP/gone"
+	on p1 "$CTL" put "${pre}0" "$CP_TMP/gone"
+	on p1 "$BENCH" --peer "$(addr 5)" --prefix "$pre" --keys 1 --size $((4 << 20)) \
+		--conns 2 --depth 4 --secs 20 >/dev/null 2>&1 &
+	bench=$!
+	(while timeout 30 ip netns exec "$(ns p1)" "$RAW" "$(addr 5)" put "${pre}1" \
+		"$CP_TMP/gone" >/dev/null 2>&1; do :; done) &
+	put=$!
 	on p1 "$CTL" warmup -j --jobs 2 "$WARM" >"$CP_TMP/bg.json" &
-	sleep 0.5
+	# Wait for forwards under way on p5, then take its namespace away.
+	for i in $(seq 200); do
+		[ "$(counters 5 forwards)" -gt 0 ] && break
+		sleep 0.1
+	done
+	[ "$(counters 5 forwards)" -gt 0 ]
 	ip netns del "$(ns p5)"
 	wait $!
+	wait "$bench" "$put" || true
 	cat "$CP_TMP/bg.json"
 	expect_eq "$(json_get failed <"$CP_TMP/bg.json")" 0 "failed PUTs while p5 went away"
 	# Clients keep working against the rest.

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * cp_raw: one block request, or N of them back to back on one connection,
- * as the wire carries it: no routing, no redirect followed, flags as given.
+ * cp_raw: one block request, or N of them back to back on one connection
+ * (sent as one burst), as the wire carries it: no routing, no redirect followed, flags as given.
  * For tests that need what cachepeerctl does not do on purpose.
  *
  *   cp_raw [-n N] [-l] [-x] ADDR get|put|del|stat KEY [FILE]
@@ -14,6 +14,8 @@
  * data check fails, 2 on bad usage.
  */
 #include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -55,7 +57,7 @@ int main(int argc, char **argv)
 	struct cp_client c;
 	size_t file_len = 0;
 	char *file = NULL;
-	int n = 1, i, c_opt, err, bad_crc = 0;
+	int n = 1, i, c_opt, err, bad_crc = 0, one = 1, zero = 0;
 
 	while ((c_opt = getopt(argc, argv, "n:lx")) != -1) {
 		if (c_opt == 'n')
@@ -97,10 +99,19 @@ int main(int argc, char **argv)
 	if (!cp_client_key_load(NULL, &key))
 		cp_client_use_key(&key);
 	err = cp_client_connect(&c, argv[optind]);
+	/*
+	 * Corked, N requests leave as one burst: the node has them all
+	 * before it can have answered the first (tests of what requests
+	 * under way share rely on that).
+	 */
+	if (!err && n > 1)
+		setsockopt(c.fd, IPPROTO_TCP, TCP_CORK, &one, sizeof(one));
 	for (i = 0; !err && i < n; i++) {
 		m.id = i + 1;
 		err = cp_client_send(&c, &m);
 	}
+	if (!err && n > 1)
+		setsockopt(c.fd, IPPROTO_TCP, TCP_CORK, &zero, sizeof(zero));
 	for (i = 0; !err && i < n; i++) {
 		struct cp_resp r;
 		char *data;
