@@ -5,12 +5,14 @@
  *
  *   cachepeer-bench --proto cachepeer|http|raw --peer ADDR:PORT
  *                   [--conns C] [--depth D] [--size BYTES] [--keys N]
- *                   [--prefix P] [--secs S | --ops N] [--verify] [--key NAME:FILE]
+ *                   [--prefix P | --key-file FILE] [--secs S | --ops N] [--verify]
+ *                   [--key NAME:FILE]
  *   cachepeer-bench --serve-raw PORT --prefix PATH [--keys N]
  *
  * cachepeer: GET of whole blocks "<prefix><i>", i < keys, D in flight per
- * connection, the connections starting spread over the keys; with --key
- * (or CACHEPEER_KEY), each connection HELLOs first.
+ * connection, the connections starting spread over the keys; --key-file
+ * names the keys instead, one per line (--keys is then their number); with
+ * --key (or CACHEPEER_KEY), each connection HELLOs first.
  * http: the same blocks as "GET /<prefix><i>" with a Range header, D
  * pipelined per keep-alive connection. raw: the server streams
  * the files "<PATH><i>", i < keys, one after the other with sendfile(), and
@@ -57,6 +59,7 @@ static const char *prefix = "bench-";
 static int conns = 1, depth = 1, keys = 16, secs = 10, verify;
 static unsigned long long total_ops;	/* --ops: this many in all, not secs */
 static size_t size = 4 << 20;
+static char **key_list;		/* --key-file: the keys, else "<prefix><i>" */
 static atomic_int stop;
 
 struct worker {
@@ -173,8 +176,10 @@ static int rb_read(struct rbuf *rb, void *dst, size_t n)
 
 static int send_req(struct worker *w, unsigned long long i)
 {
-	char key[64], req[256];
-	int klen = snprintf(key, sizeof(key), "%s%llu", prefix, (w->first + i) % keys);
+	char key[CACHEPEER_KEY_MAX + 1], req[CACHEPEER_KEY_MAX + 128];
+	unsigned long long k = (w->first + i) % keys;
+	int klen = key_list ? snprintf(key, sizeof(key), "%s", key_list[k]) :
+			      snprintf(key, sizeof(key), "%s%llu", prefix, k);
 
 	if (proto == P_CACHEPEER) {
 		struct cp_client c = { .fd = w->fd };
@@ -360,6 +365,40 @@ static int serve_raw(int port, const char *path)
 	}
 }
 
+/* --key-file: one key per line; returns how many, or -1. */
+static int read_keys(const char *path)
+{
+	char line[CACHEPEER_KEY_MAX + 2];
+	FILE *f = fopen(path, "r");
+	int n = 0, cap = 0;
+	char **more;
+	size_t len;
+
+	if (!f) {
+		perror(path);
+		return -1;
+	}
+	while (fgets(line, sizeof(line), f)) {
+		len = strcspn(line, "\n");
+		if (!len || len > CACHEPEER_KEY_MAX)
+			continue;
+		line[len] = 0;
+		if (n == cap) {
+			cap = cap ? 2 * cap : 64;
+			more = realloc(key_list, cap * sizeof(*key_list));
+			if (!more)
+				break;
+			key_list = more;
+		}
+		key_list[n] = strdup(line);
+		if (!key_list[n])
+			break;
+		n++;
+	}
+	fclose(f);
+	return n;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -375,6 +414,7 @@ int main(int argc, char **argv)
 		{ "serve-raw", required_argument, NULL, 'S' },
 		{ "key", required_argument, NULL, 'K' },
 		{ "ops", required_argument, NULL, 'o' },
+		{ "key-file", required_argument, NULL, 'f' },
 		{ }
 	};
 	static struct cp_client_key key;
@@ -424,6 +464,11 @@ int main(int argc, char **argv)
 			break;
 		case 'o':
 			total_ops = strtoull(optarg, NULL, 0);
+			break;
+		case 'f':
+			keys = read_keys(optarg);
+			if (keys < 1)
+				return 2;
 			break;
 		default:
 			fprintf(stderr, "usage: see the comment at the top of the source\n");

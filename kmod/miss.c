@@ -102,34 +102,45 @@ static int relay_hold(struct cp_request *req, u64 len)
  * call does not do, and would let a client slow to read hold the link's
  * receive memory; the copy keeps the link free for the next call.
  */
-static int forward(struct cp_request *req, struct cp_resp *r)
+static int forward(struct cp_request *req, struct cp_resp *r, struct cp_pbuf **pbp)
 {
 	struct cp_service *svc = req->conn->svc;
+	struct cp_pbuf *pb = NULL;
 	struct cp_peer *p;
+	u64 held = 0;
 	int err;
 
 	err = peer_call(req, req->off, req->len, r, &p);
 	if (err)
 		return err;
 	if (r->data_len) {
-		if (r->status != CACHEPEER_S_OK || r->data_len > svc->max_block)
+		/*
+		 * The fetch holds the node's relay budget while it reads; the
+		 * GETs it answers then hold it each, with their connections'
+		 * shares (forward_share()).
+		 */
+		if (r->status != CACHEPEER_S_OK || r->data_len > svc->max_block) {
 			err = -EBADMSG;
-		else
-			err = relay_hold(req, r->data_len);
-		if (!err) {
-			req->pbuf = cp_request_pbuf(req, NULL, r->data_len);
-			err = req->pbuf ? cp_peer_recv_pbuf(p, req->pbuf) : -ENOMEM;
+		} else {
+			held = r->data_len;
+			if (atomic64_add_return(held, &svc->relay_bytes) > CP_RELAY_BYTES_MAX)
+				err = -EBUSY;
 		}
-		if (req->pbuf)
-			cp_request_charge(req, cp_pbuf_mem(req->pbuf->len));
+		if (!err) {
+			pb = cp_request_pbuf(req, NULL, r->data_len);
+			err = pb ? cp_peer_recv_pbuf(p, pb) : -ENOMEM;
+		}
 	}
 	/* Only a connection whose answer was read whole can take another call. */
 	cp_peer_done(&svc->cluster.peers, p, !err);
+	if (held)
+		atomic64_sub(held, &svc->relay_bytes);
 	if (err) {
-		cp_pbuf_free(req->pbuf);
-		req->pbuf = NULL;
+		cp_pbuf_free(pb);
+		return err;
 	}
-	return err;
+	*pbp = pb;
+	return 0;
 }
 
 /* Process context: answer a forwarded GET as the fetch for it ended. */
@@ -147,19 +158,25 @@ static void forward_answer(struct cp_request *req, int err, const struct cp_resp
 }
 
 /*
- * Process context: answer a GET that waited for the forward src made, from
- * the same pages (relayed bytes are never written to), charged as if they
- * were its own: a bound, not an account.
+ * Process context: answer a GET from the fetch it made or waited for, its
+ * data the fetched pages (*pb): taken, for the last GET answered (take),
+ * or shared (relayed bytes are never written to). Each GET holds the relay
+ * budget as if the pages were its own, a bound rather than an account, so
+ * that one over its connection's share is answered BUSY alone.
  */
-static void forward_share(struct cp_request *req, struct cp_request *src, int err,
+static void forward_share(struct cp_request *req, struct cp_pbuf **pb, bool take, int err,
 			  const struct cp_resp *r)
 {
-	if (!err && src->pbuf) {
-		err = relay_hold(req, r->data_len);
-		if (!err) {
-			struct mem_cgroup *memcg = cp_conn_memcg(req->conn);
+	struct mem_cgroup *memcg;
 
-			req->pbuf = cp_pbuf_share(src->pbuf);
+	if (!err && *pb) {
+		err = relay_hold(req, r->data_len);
+		if (!err && take) {
+			req->pbuf = *pb;
+			*pb = NULL;
+		} else if (!err) {
+			memcg = cp_conn_memcg(req->conn);
+			req->pbuf = cp_pbuf_share(*pb);
 			set_active_memcg(memcg);
 			err = req->pbuf ? 0 : -EBUSY;
 		}
@@ -175,18 +192,20 @@ static void forward_work(struct work_struct *work)
 {
 	struct cp_request *req = container_of(work, struct cp_request, work), *w, *n;
 	struct cp_stats __percpu *stats = req->conn->svc->stats;
+	struct cp_pbuf *pb = NULL;
 	LIST_HEAD(waiters);
 	struct cp_resp r;
-	int err = forward(req, &r);
+	int err = forward(req, &r, &pb);
 
 	cp_stats_inc(stats, err ? CP_STAT_PEER_ERRORS : CP_STAT_FORWARDS);
 	fetch_end(req, false, &waiters);
-	/* Before req's answer, which may free it and its pages. */
 	list_for_each_entry_safe(w, n, &waiters, list) {
 		list_del_init(&w->list);
-		forward_share(w, req, err, &r);
+		forward_share(w, &pb, false, err, &r);
 	}
-	forward_answer(req, err, &r);
+	forward_share(req, &pb, true, err, &r);
+	/* Unless req took them: the shares hold the pages now. */
+	cp_pbuf_free(pb);
 }
 
 #define CP_REDIRECT_LEN sizeof("[ffff:ffff:ffff:ffff:ffff:ffff:255.255.255.255]:65535")

@@ -382,26 +382,43 @@ test_routed_writes() {
 
 # Forwards reuse a few pooled connections to the owner: no connection per call.
 test_forward_pool() {
-	local owner other out f0 c0 e0 f1 c1 e1 tw
+	local owner other out f0 c0 e0 j0 f1 c1 e1 j1 tw k sampler
 
 	read -r owner other <<<"$(owned pool-0)"
-	head -c 4096 /dev/urandom >"$CP_TMP/pool"
-	on p1 "$CTL" put pool-0 "$CP_TMP/pool"
+	# 256 blocks that one owner holds, so that the GETs in flight are of
+	# different blocks: each a call to the owner, seldom one joined.
+	seq -f "pool-%g" 0 3000 | on p1 "$CTL" ring lookup - |
+		awk -v o="p$owner" '$3 == o {print $1}' | head -256 >"$CP_TMP/pool.keys"
+	mkdir -p "$CP_TMP/pool"
+	while read -r k; do
+		head -c 4096 /dev/urandom >"$CP_TMP/pool/$k"
+	done <"$CP_TMP/pool.keys"
+	expect_eq "$(on p1 "$CTL" warmup -j "$CP_TMP/pool" | json_get ok)" 256 "blocks stored"
 	read -r f0 c0 e0 j0 <<<"$(counters "$other" forwards peer_connects peer_errors \
 		forward_joined)"
 	tw=$(on "p$other" ss -Htn state time-wait dst "$(addr "$owner")" | wc -l)
-	out=$(on "p$other" "$BENCH" --peer "$(addr "$other")" --prefix pool- --keys 1 \
+	# The most connections to the owner at once, sampled while it runs.
+	(while :; do
+		on "p$other" ss -Htn state established dst "$(addr "$owner")" | wc -l
+		sleep 0.2
+	done) >"$CP_TMP/pool.conns" 2>/dev/null &
+	sampler=$!
+	out=$(on "p$other" "$BENCH" --peer "$(addr "$other")" --key-file "$CP_TMP/pool.keys" \
 		--size 4096 --conns 2 --depth 16 --ops 40000 --verify)
+	kill "$sampler"
+	wait "$sampler" || true
 	echo "$out"
 	read -r f1 c1 e1 j1 <<<"$(counters "$other" forwards peer_connects peer_errors \
 		forward_joined)"
 	expect_eq "$(grep -o 'ops=[0-9]* errors=[0-9]*' <<<"$out")" "ops=40000 errors=0" "bench"
-	# Concurrent GETs of the one key share a fetch: each is one or the other.
+	# Each GET is forwarded, or answered from a forward of its block under way.
 	echo "$((f1 - f0)) forwards, $((j1 - j0)) GETs answered from one under way"
 	expect_eq $((f1 - f0 + j1 - j0)) 40000 "forwarded GETs"
 	expect_eq $((e1 - e0)) 0 "failed calls"
-	echo "$((c1 - c0)) connections opened to the owner"
+	echo "$((c1 - c0)) connections opened to the owner," \
+		"at most $(sort -n "$CP_TMP/pool.conns" | tail -1) at once"
 	[ $((c1 - c0)) -le 8 ]
+	[ "$(sort -n "$CP_TMP/pool.conns" | tail -1)" -le 8 ]
 	[ "$(on "p$other" ss -Htn state established dst "$(addr "$owner")" | wc -l)" -le 8 ]
 	# No TIME_WAIT pile-up (what there is, the tool's own connections left).
 	[ "$(on "p$other" ss -Htn state time-wait dst "$(addr "$owner")" | wc -l)" -le "$tw" ]
