@@ -42,7 +42,7 @@ static void request_free(struct cp_request *req)
 		cp_blkfile_put(req->bf);
 	if (req->block)
 		cp_block_put(req->block);
-	/* Only with its connection closed mid-payload, by conn_close(). */
+	/* A forwarded PUT whose client failed mid-payload: put_work or conn_close(). */
 	if (req->peer)
 		cp_put_fwd_release(req, false);
 	cp_store_put_free(req->put);
