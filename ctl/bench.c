@@ -395,6 +395,8 @@ static int read_keys(const char *path)
 			break;
 		n++;
 	}
+	if (!feof(f))
+		n = -1;		/* no memory: not a partial list */
 	fclose(f);
 	return n;
 }
@@ -424,7 +426,7 @@ int main(int argc, char **argv)
 	unsigned int *all;
 	size_t nall = 0, i;
 	double t0, t1, c0, c1, s0, s1, gib;
-	int c, raw_port = 0, err = 0;
+	int c, raw_port = 0, err = 0, nlist = 0;
 
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (c) {
@@ -466,8 +468,8 @@ int main(int argc, char **argv)
 			total_ops = strtoull(optarg, NULL, 0);
 			break;
 		case 'f':
-			keys = read_keys(optarg);
-			if (keys < 1)
+			nlist = read_keys(optarg);
+			if (nlist < 1)
 				return 2;
 			break;
 		default:
@@ -475,6 +477,9 @@ int main(int argc, char **argv)
 			return 2;
 		}
 	}
+	/* The list's keys, whatever --keys said. */
+	if (key_list)
+		keys = nlist;
 	if (raw_port)
 		return keys < 1 ? 2 : serve_raw(raw_port, prefix);
 	err = cp_client_key_load(key_spec, &key);

@@ -10,7 +10,8 @@
  *
  * Relayed data is held in private pages until it is sent: at most
  * CP_RELAY_BYTES_MAX per node and a quarter of that per connection, so that
- * a few slow readers cannot make every other forward answer BUSY.
+ * a few slow readers cannot make every other forward answer BUSY (a GET
+ * answered from another's fetch counts as if it held the pages alone).
  *
  * Calls to members run on cp_peer_wq (peer.c), never on cp_wq: a member
  * that is slow or gone delays the GETs that need it, not PUTs, cold GETs
@@ -92,39 +93,42 @@ static int relay_hold(struct cp_request *req, u64 len)
 	return 0;
 }
 
+static bool fetch_wanted(struct cp_request *req);
+
 /*
- * Process context: GET the range from the key's owner and relay its answer,
- * data included, from private pages charged to the relay budget and to the
- * connection's queue. The data is copied once, from the link's socket into
+ * Process context: GET the range from the key's owner into private pages
+ * (*pbp), held against the relay budget while it reads: as its fetcher's,
+ * the fetcher's connection's share and the node's; or, for a fetcher over
+ * its share whose fetch other GETs wait for, the node's alone (*held, to
+ * give back once they are answered). So a client that never reads can
+ * neither fetch past its share nor deny others a range it asked for too.
+ * The data is copied once, from the link's socket into
  * those pages, which TCP then sends to the client without a copy. Handing
  * the link's own received pages (skb frags) to the client's socket instead
  * would need the answer read on the link's receive path, which a blocking
  * call does not do, and would let a client slow to read hold the link's
  * receive memory; the copy keeps the link free for the next call.
  */
-static int forward(struct cp_request *req, struct cp_resp *r, struct cp_pbuf **pbp)
+static int forward(struct cp_request *req, struct cp_resp *r, struct cp_pbuf **pbp, u64 *held)
 {
 	struct cp_service *svc = req->conn->svc;
 	struct cp_pbuf *pb = NULL;
 	struct cp_peer *p;
-	u64 held = 0;
 	int err;
 
 	err = peer_call(req, req->off, req->len, r, &p);
 	if (err)
 		return err;
 	if (r->data_len) {
-		/*
-		 * The fetch holds the node's relay budget while it reads; the
-		 * GETs it answers then hold it each, with their connections'
-		 * shares (forward_share()).
-		 */
 		if (r->status != CACHEPEER_S_OK || r->data_len > svc->max_block) {
 			err = -EBADMSG;
 		} else {
-			held = r->data_len;
-			if (atomic64_add_return(held, &svc->relay_bytes) > CP_RELAY_BYTES_MAX)
-				err = -EBUSY;
+			err = relay_hold(req, r->data_len);
+			if (err && fetch_wanted(req)) {
+				*held = r->data_len;
+				err = atomic64_add_return(*held, &svc->relay_bytes) >
+				      CP_RELAY_BYTES_MAX ? -EBUSY : 0;
+			}
 		}
 		if (!err) {
 			pb = cp_request_pbuf(req, NULL, r->data_len);
@@ -133,8 +137,6 @@ static int forward(struct cp_request *req, struct cp_resp *r, struct cp_pbuf **p
 	}
 	/* Only a connection whose answer was read whole can take another call. */
 	cp_peer_done(&svc->cluster.peers, p, !err);
-	if (held)
-		atomic64_sub(held, &svc->relay_bytes);
 	if (err) {
 		cp_pbuf_free(pb);
 		return err;
@@ -161,8 +163,9 @@ static void forward_answer(struct cp_request *req, int err, const struct cp_resp
  * Process context: answer a GET from the fetch it made or waited for, its
  * data the fetched pages (*pb): taken, for the last GET answered (take),
  * or shared (relayed bytes are never written to). Each GET holds the relay
- * budget as if the pages were its own, a bound rather than an account, so
- * that one over its connection's share is answered BUSY alone.
+ * budget as if the pages were its own, a bound rather than an account (the
+ * fetcher from forward() on), so that one over its connection's share is
+ * answered BUSY alone.
  */
 static void forward_share(struct cp_request *req, struct cp_pbuf **pb, bool take, int err,
 			  const struct cp_resp *r)
@@ -170,7 +173,8 @@ static void forward_share(struct cp_request *req, struct cp_pbuf **pb, bool take
 	struct mem_cgroup *memcg;
 
 	if (!err && *pb) {
-		err = relay_hold(req, r->data_len);
+		if (!req->relayed)
+			err = relay_hold(req, r->data_len);
 		if (!err && take) {
 			req->pbuf = *pb;
 			*pb = NULL;
@@ -192,10 +196,12 @@ static void forward_work(struct work_struct *work)
 {
 	struct cp_request *req = container_of(work, struct cp_request, work), *w, *n;
 	struct cp_stats __percpu *stats = req->conn->svc->stats;
+	struct cp_service *svc = req->conn->svc;
 	struct cp_pbuf *pb = NULL;
 	LIST_HEAD(waiters);
 	struct cp_resp r;
-	int err = forward(req, &r, &pb);
+	u64 held = 0;
+	int err = forward(req, &r, &pb, &held);
 
 	cp_stats_inc(stats, err ? CP_STAT_PEER_ERRORS : CP_STAT_FORWARDS);
 	fetch_end(req, false, &waiters);
@@ -206,6 +212,8 @@ static void forward_work(struct work_struct *work)
 	forward_share(req, &pb, true, err, &r);
 	/* Unless req took them: the shares hold the pages now. */
 	cp_pbuf_free(pb);
+	if (held)
+		atomic64_sub(held, &svc->relay_bytes);
 }
 
 #define CP_REDIRECT_LEN sizeof("[ffff:ffff:ffff:ffff:ffff:ffff:255.255.255.255]:65535")
@@ -461,6 +469,35 @@ static bool fetch_match(const struct cp_fetch *f, const struct cp_request *req, 
 	       (handoff || (f->off == req->off && f->len == req->len));
 }
 
+/* Under the fetches lock: the fetch of what req asks, or NULL. */
+static struct cp_fetch *fetch_find(struct cp_service *svc, const struct cp_request *req,
+				   bool handoff)
+{
+	struct cp_fetch *f;
+
+	lockdep_assert_held(&svc->fetches_lock);
+	hlist_for_each_entry(f, fetch_bucket(svc, req, handoff), node)
+		if (fetch_match(f, req, handoff))
+			return f;
+	return NULL;
+}
+
+/* Process context: do other GETs wait for the fetch req makes? */
+static bool fetch_wanted(struct cp_request *req)
+{
+	struct cp_service *svc = req->conn->svc;
+	struct cp_fetch *f;
+	bool wanted;
+
+	if (!req->fetching)
+		return false;
+	spin_lock_bh(&svc->fetches_lock);
+	f = fetch_find(svc, req, false);
+	wanted = f && !list_empty(&f->waiters);
+	spin_unlock_bh(&svc->fetches_lock);
+	return wanted;
+}
+
 /* Any context: req's fetch is done; *waiters takes the GETs that waited for it. */
 static void fetch_end(struct cp_request *req, bool handoff, struct list_head *waiters)
 {
@@ -470,13 +507,11 @@ static void fetch_end(struct cp_request *req, bool handoff, struct list_head *wa
 	if (!req->fetching)
 		return;
 	spin_lock_bh(&svc->fetches_lock);
-	hlist_for_each_entry(f, fetch_bucket(svc, req, handoff), node) {
-		if (fetch_match(f, req, handoff)) {
-			hlist_del(&f->node);
-			svc->nfetches--;
-			list_splice_init(&f->waiters, waiters);
-			break;
-		}
+	f = fetch_find(svc, req, handoff);
+	if (f) {
+		hlist_del(&f->node);
+		svc->nfetches--;
+		list_splice_init(&f->waiters, waiters);
 	}
 	spin_unlock_bh(&svc->fetches_lock);
 	kfree(f);
@@ -516,15 +551,13 @@ static bool fetch_join(struct cp_request *req, bool handoff, gfp_t gfp)
 	struct cp_block *b = NULL;
 
 	spin_lock_bh(&svc->fetches_lock);
-	hlist_for_each_entry(f, head, node) {
-		if (fetch_match(f, req, handoff)) {
-			list_add_tail(&req->list, &f->waiters);
-			spin_unlock_bh(&svc->fetches_lock);
-			kfree(fresh);
-			cp_stats_inc(svc->stats, handoff ? CP_STAT_HANDOFF_JOINED :
-							   CP_STAT_FORWARD_JOINED);
-			return true;
-		}
+	f = fetch_find(svc, req, handoff);
+	if (f) {
+		list_add_tail(&req->list, &f->waiters);
+		spin_unlock_bh(&svc->fetches_lock);
+		kfree(fresh);
+		cp_stats_inc(svc->stats, handoff ? CP_STAT_HANDOFF_JOINED : CP_STAT_FORWARD_JOINED);
+		return true;
 	}
 	/* A hand-off that ended since this GET looked has stored the block. */
 	if (handoff)
