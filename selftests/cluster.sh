@@ -382,7 +382,7 @@ test_routed_writes() {
 
 # Forwards reuse a few pooled connections to the owner: no connection per call.
 test_forward_pool() {
-	local owner other out f0 c0 e0 j0 f1 c1 e1 j1 tw k sampler
+	local owner other out f0 c0 e0 j0 f1 c1 e1 j1 tw k sampler t0 most
 
 	read -r owner other <<<"$(owned pool-0)"
 	# 256 blocks that one owner holds, so that the GETs in flight are of
@@ -403,6 +403,7 @@ test_forward_pool() {
 		sleep 0.2
 	done) >"$CP_TMP/pool.conns" 2>/dev/null &
 	sampler=$!
+	t0=$SECONDS
 	out=$(on "p$other" "$BENCH" --peer "$(addr "$other")" --key-file "$CP_TMP/pool.keys" \
 		--size 4096 --conns 2 --depth 16 --ops 40000 --verify) || true
 	kill "$sampler"
@@ -417,7 +418,11 @@ test_forward_pool() {
 	expect_eq $((e1 - e0)) 0 "failed calls"
 	k=$(sort -n "$CP_TMP/pool.conns" | tail -1)
 	echo "$((c1 - c0)) connections opened to the owner, at most ${k:-0} at once"
-	[ $((c1 - c0)) -le 8 ]
+	# No connection per call: at most the pool's 8, and 8 more for each
+	# 30 s it ran, since a pooled connection idle for 30 s is closed (a
+	# slow kernel's calls, fewer at a time, leave some idle that long).
+	most=$((8 * (1 + (SECONDS - t0) / 30)))
+	[ $((c1 - c0)) -le "$most" ]
 	[ "${k:-0}" -le 8 ]
 	[ "$(on "p$other" ss -Htn state established dst "$(addr "$owner")" | wc -l)" -le 8 ]
 	# No TIME_WAIT pile-up (what there is, the tool's own connections left).
