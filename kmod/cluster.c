@@ -27,6 +27,7 @@
 #include <net/ipv6.h>
 
 #include "cluster.h"
+#include "link.h"
 
 #define CP_GOSSIP_PERIOD	HZ
 #define CP_GOSSIP_FANOUT	2
@@ -835,6 +836,7 @@ static void gossip_work(struct work_struct *work)
 	int self;
 
 	cp_peers_expire(&cl->peers);
+	cp_links_expire(&cl->peers, false);
 	mutex_lock(&cl->lock);
 	view_expire(cl, now_ms());
 	suspects_expire(cl);
@@ -870,6 +872,7 @@ void cp_cluster_init(struct cp_cluster *cl, struct net *net, struct cp_stats __p
 	INIT_DELAYED_WORK(&cl->gossip_work, gossip_work);
 	INIT_WORK(&cl->probe_work, probe_work);
 	cp_peers_init(&cl->peers, net, keys, stats);
+	cp_links_init(&cl->peers);
 	cl->handoff_s = CACHEPEER_HANDOFF_DEFAULT;
 	cl->miss = CACHEPEER_MISS_FORWARD;
 	cl->enc_len = cp_view_enc_len(NULL, false);
@@ -882,6 +885,7 @@ void cp_cluster_init(struct cp_cluster *cl, struct net *net, struct cp_stats __p
 void cp_cluster_start(struct cp_cluster *cl)
 {
 	cp_peers_start(&cl->peers);
+	cp_links_start(&cl->peers);
 	mutex_lock(&cl->lock);
 	cl->running = true;
 	cl->probe_next = get_random_u32();
@@ -900,6 +904,7 @@ void cp_cluster_stop(struct cp_cluster *cl)
 	cl->running = false;
 	mutex_unlock(&cl->lock);
 	cp_peers_stop(&cl->peers);
+	cp_links_stop(&cl->peers);
 	cancel_delayed_work_sync(&cl->gossip_work);
 	/* Its calls fail at once now; it may not have run, and so not said so. */
 	cancel_work_sync(&cl->probe_work);

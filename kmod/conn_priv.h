@@ -144,6 +144,7 @@ struct cp_request {
 	struct cp_put *put;
 	int put_err;
 	struct cp_pbuf *pbuf;		/* data not from the page cache */
+	struct cp_pbuf_cur pbuf_cur;	/* ...and TX's place in it */
 	void *body;			/* small data, from the connection's page_frag */
 	void *push_buf;			/* RING_PUSH payload */
 	u8 *key;			/* for a call to another member */

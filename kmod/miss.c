@@ -28,6 +28,7 @@
 
 #include "conn_priv.h"
 #include "crc.h"
+#include "link.h"
 
 #define CP_RELAY_CONN_MAX	(CP_RELAY_BYTES_MAX / 4)
 
@@ -72,7 +73,7 @@ static int peer_call(struct cp_request *req, u64 off, u64 len, struct cp_resp *r
 }
 
 /*
- * Process context: hold len relayed bytes for req, within the node's relay
+ * Any context: hold len relayed bytes for req, within the node's relay
  * budget and its connection's share of it; -EBUSY beyond them.
  */
 static int relay_hold(struct cp_request *req, u64 len)
@@ -95,62 +96,47 @@ static int relay_hold(struct cp_request *req, u64 len)
 
 static bool fetch_wanted(struct cp_request *req);
 
+/* A forwarded GET's call to the key's owner, made by the GET that fetches. */
+struct cp_fwd {
+	struct cp_call call;
+	struct cp_request *req;
+	u64 held;			/* relay bytes held for waiters alone */
+};
+
 /*
- * Process context: GET the range from the key's owner into private pages
- * (*pbp), held against the relay budget while it reads: as its fetcher's,
- * the fetcher's connection's share and the node's; or, for a fetcher over
- * its share whose fetch other GETs wait for, the node's alone (*held, to
- * give back once they are answered). So a client that never reads can
- * neither fetch past its share nor deny others a range it asked for too.
- * The data is copied once, from the link's socket into
- * those pages, which TCP then sends to the client without a copy. Handing
- * the link's own received pages (skb frags) to the client's socket instead
- * would need the answer read on the link's receive path, which a blocking
- * call does not do, and would let a client slow to read hold the link's
- * receive memory; the copy keeps the link free for the next call.
+ * Under the link's socket: the owner's answer has data, to be held against
+ * the relay budget while it is read and sent: as its fetcher's, the
+ * fetcher's connection's share and the node's; or, for a fetcher over its
+ * share whose fetch other GETs wait for, the node's alone (fw->held, given
+ * back once they are answered). So a client that never reads can neither
+ * fetch past its share nor deny others a range it asked for too. The data
+ * is not copied: the link hands over the pages it arrived in (link.c).
  */
-static int forward(struct cp_request *req, struct cp_resp *r, struct cp_pbuf **pbp, u64 *held)
+static int forward_admit(struct cp_call *call)
 {
+	struct cp_fwd *fw = container_of(call, struct cp_fwd, call);
+	struct cp_request *req = fw->req;
 	struct cp_service *svc = req->conn->svc;
-	struct cp_pbuf *pb = NULL;
-	struct cp_peer *p;
+	u64 len = call->r.data_len;
 	int err;
 
-	err = peer_call(req, req->off, req->len, r, &p);
-	if (err)
-		return err;
-	if (r->data_len) {
-		if (r->status != CACHEPEER_S_OK || r->data_len > svc->max_block) {
-			err = -EBADMSG;
-		} else {
-			err = relay_hold(req, r->data_len);
-			if (err && fetch_wanted(req)) {
-				*held = r->data_len;
-				err = atomic64_add_return(*held, &svc->relay_bytes) >
-				      CP_RELAY_BYTES_MAX ? -EBUSY : 0;
-			}
-		}
-		if (!err) {
-			pb = cp_request_pbuf(req, NULL, r->data_len);
-			err = pb ? cp_peer_recv_pbuf(p, pb) : -ENOMEM;
-		}
+	if (call->r.status != CACHEPEER_S_OK || len > svc->max_block)
+		return -EBADMSG;
+	err = relay_hold(req, len);
+	if (err && fetch_wanted(req)) {
+		fw->held = len;
+		err = atomic64_add_return(len, &svc->relay_bytes) > CP_RELAY_BYTES_MAX ? -EBUSY : 0;
 	}
-	/* Only a connection whose answer was read whole can take another call. */
-	cp_peer_done(&svc->cluster.peers, p, !err);
-	if (err) {
-		cp_pbuf_free(pb);
-		return err;
-	}
-	*pbp = pb;
-	return 0;
+	return err;
 }
 
-/* Process context: answer a forwarded GET as the fetch for it ended. */
+/* Any context: answer a forwarded GET as the fetch for it ended. */
 static void forward_answer(struct cp_request *req, int err, const struct cp_resp *r)
 {
 	if (err) {
 		/* An owner out of reach is a miss: the client has a backing store. */
-		cp_request_answer(req, err == -EBUSY ? CACHEPEER_S_BUSY : CACHEPEER_S_NOT_FOUND);
+		cp_request_answer(req, err == -EBUSY || err == -ENOMEM ? CACHEPEER_S_BUSY :
+				  CACHEPEER_S_NOT_FOUND);
 		return;
 	}
 	req->len = r->data_len;
@@ -160,12 +146,12 @@ static void forward_answer(struct cp_request *req, int err, const struct cp_resp
 }
 
 /*
- * Process context: answer a GET from the fetch it made or waited for, its
+ * Any context: answer a GET from the fetch it made or waited for, its
  * data the fetched pages (*pb): taken, for the last GET answered (take),
  * or shared (relayed bytes are never written to). Each GET holds the relay
  * budget as if the pages were its own, a bound rather than an account (the
- * fetcher from forward() on), so that one over its connection's share is
- * answered BUSY alone.
+ * fetcher from forward_admit() on), so that one over its connection's
+ * share is answered BUSY alone.
  */
 static void forward_share(struct cp_request *req, struct cp_pbuf **pb, bool take, int err,
 			  const struct cp_resp *r)
@@ -180,7 +166,7 @@ static void forward_share(struct cp_request *req, struct cp_pbuf **pb, bool take
 			*pb = NULL;
 		} else if (!err) {
 			memcg = cp_conn_memcg(req->conn);
-			req->pbuf = cp_pbuf_share(*pb);
+			req->pbuf = cp_pbuf_share(*pb, CP_GFP_ATOMIC);
 			set_active_memcg(memcg);
 			err = req->pbuf ? 0 : -EBUSY;
 		}
@@ -192,28 +178,65 @@ static void forward_share(struct cp_request *req, struct cp_pbuf **pb, bool take
 
 static void fetch_end(struct cp_request *req, bool handoff, struct list_head *waiters);
 
-static void forward_work(struct work_struct *work)
+/* Any context: the fetch req made ended; answer it and the GETs that waited. */
+static void forward_end(struct cp_request *req, int err, const struct cp_resp *r,
+			struct cp_pbuf *pb)
 {
-	struct cp_request *req = container_of(work, struct cp_request, work), *w, *n;
 	struct cp_stats __percpu *stats = req->conn->svc->stats;
-	struct cp_service *svc = req->conn->svc;
-	struct cp_pbuf *pb = NULL;
+	struct cp_request *w, *n;
 	LIST_HEAD(waiters);
-	struct cp_resp r;
-	u64 held = 0;
-	int err = forward(req, &r, &pb, &held);
 
 	cp_stats_inc(stats, err ? CP_STAT_PEER_ERRORS : CP_STAT_FORWARDS);
 	fetch_end(req, false, &waiters);
 	list_for_each_entry_safe(w, n, &waiters, list) {
 		list_del_init(&w->list);
-		forward_share(w, &pb, false, err, &r);
+		forward_share(w, &pb, false, err, r);
 	}
-	forward_share(req, &pb, true, err, &r);
+	forward_share(req, &pb, true, err, r);
 	/* Unless req took them: the shares hold the pages now. */
 	cp_pbuf_free(pb);
-	if (held)
-		atomic64_sub(held, &svc->relay_bytes);
+}
+
+static void forward_done(struct cp_call *call, int err)
+{
+	struct cp_fwd *fw = container_of(call, struct cp_fwd, call);
+	struct cp_service *svc = fw->req->conn->svc;
+
+	forward_end(fw->req, err, &call->r, call->pb);
+	if (fw->held)
+		atomic64_sub(fw->held, &svc->relay_bytes);
+	kfree(fw);
+}
+
+/*
+ * Any context, as dispatch: GET the range from the key's owner, over the
+ * link to it, as a request the owner answers from its store alone.
+ */
+static void forward(struct cp_request *req, gfp_t gfp)
+{
+	struct cp_fwd *fw = kzalloc(sizeof(*fw), gfp);
+	struct cp_resp none = {};
+	int err;
+
+	if (!fw) {
+		forward_end(req, -ENOMEM, &none, NULL);
+		return;
+	}
+	cp_request_charge(req, sizeof(*fw));
+	fw->req = req;
+	fw->call.q = (struct cp_req) {
+		.opcode = CACHEPEER_OP_GET,
+		.flags = CACHEPEER_F_NOFWD,
+		.key_len = req->key_len,
+		.offset = req->off,
+		.length = req->len,
+	};
+	fw->call.key = req->key;
+	fw->call.admit = forward_admit;
+	fw->call.done = forward_done;
+	err = cp_link_call(&req->conn->svc->cluster.peers, &req->to, &fw->call);
+	if (err)
+		forward_done(&fw->call, err);
 }
 
 #define CP_REDIRECT_LEN sizeof("[ffff:ffff:ffff:ffff:ffff:ffff:255.255.255.255]:65535")
@@ -610,6 +633,6 @@ void cp_request_miss(struct cp_request *req, const u8 *key, gfp_t gfp)
 		cp_request_charge(req, cp_pbuf_mem(CP_REDIRECT_LEN));
 		cp_request_queue(req, redirect_work);
 	} else if (!fetch_join(req, false, gfp)) {
-		queue_peer_work(req, forward_work);
+		forward(req, gfp);
 	}
 }

@@ -36,17 +36,20 @@ struct cp_pbuf *cp_pbuf_alloc(size_t len)
 	u32 i, n = DIV_ROUND_UP(len, PAGE_SIZE);
 	struct cp_pbuf *pb;
 
-	pb = kvzalloc(struct_size(pb, pages, n), CP_PBUF_GFP);
+	pb = kvzalloc(struct_size(pb, bv, n), CP_PBUF_GFP);
 	if (!pb)
 		return NULL;
 	pb->len = len;
+	pb->cap = n;
 	for (i = 0; i < n; i++) {
-		pb->pages[i] = alloc_page(CP_PBUF_GFP);
-		if (!pb->pages[i]) {
+		struct page *page = alloc_page(CP_PBUF_GFP);
+
+		if (!page) {
 			cp_pbuf_free(pb);
 			return NULL;
 		}
-		pb->npages++;
+		bvec_set_page(&pb->bv[pb->nbv++], page,
+			      min_t(size_t, PAGE_SIZE, len - i * PAGE_SIZE), 0);
 	}
 	return pb;
 }
@@ -54,30 +57,30 @@ struct cp_pbuf *cp_pbuf_alloc(size_t len)
 struct cp_pbuf *cp_pbuf_from(const void *data, size_t len)
 {
 	struct cp_pbuf *pb = cp_pbuf_alloc(len);
-	size_t off;
+	u32 i;
 
 	if (!pb)
 		return NULL;
-	for (off = 0; off < len; off += PAGE_SIZE)
-		memcpy_to_page(pb->pages[off >> PAGE_SHIFT], 0, data + off,
-			       min_t(size_t, PAGE_SIZE, len - off));
+	for (i = 0; i < pb->nbv; i++)
+		memcpy_to_page(pb->bv[i].bv_page, 0, data + i * PAGE_SIZE, pb->bv[i].bv_len);
 	return pb;
 }
 
 /* Another reference to pb's pages, for data that is only read from now on. */
-struct cp_pbuf *cp_pbuf_share(const struct cp_pbuf *pb)
+struct cp_pbuf *cp_pbuf_share(const struct cp_pbuf *pb, gfp_t gfp)
 {
 	struct cp_pbuf *share;
 	u32 i;
 
-	share = kvzalloc(struct_size(share, pages, pb->npages), CP_PBUF_GFP);
+	share = kvmalloc(struct_size(share, bv, pb->nbv), gfp);
 	if (!share)
 		return NULL;
 	share->len = pb->len;
-	share->npages = pb->npages;
-	for (i = 0; i < pb->npages; i++) {
-		get_page(pb->pages[i]);
-		share->pages[i] = pb->pages[i];
+	share->nbv = pb->nbv;
+	share->cap = pb->nbv;
+	for (i = 0; i < pb->nbv; i++) {
+		get_page(pb->bv[i].bv_page);
+		share->bv[i] = pb->bv[i];
 	}
 	return share;
 }
@@ -88,9 +91,34 @@ void cp_pbuf_free(struct cp_pbuf *pb)
 
 	if (!pb)
 		return;
-	for (i = 0; i < pb->npages; i++)
-		put_page(pb->pages[i]);
+	for (i = 0; i < pb->nbv; i++)
+		put_page(pb->bv[i].bv_page);
 	kvfree(pb);
+}
+
+/*
+ * At most max bytes of pb from byte off on, as one piece: a reader's next,
+ * where cur (zeroed at first) remembers the piece it is in. A reader moves
+ * on, and back a little when a send took less than it was given.
+ */
+struct bio_vec cp_pbuf_next(const struct cp_pbuf *pb, u64 off, u64 max, struct cp_pbuf_cur *cur)
+{
+	const struct bio_vec *v;
+	struct bio_vec out;
+	u64 skip;
+
+	while (off < cur->start) {
+		cur->i--;
+		cur->start -= pb->bv[cur->i].bv_len;
+	}
+	while (cur->start + pb->bv[cur->i].bv_len <= off) {
+		cur->start += pb->bv[cur->i].bv_len;
+		cur->i++;
+	}
+	v = &pb->bv[cur->i];
+	skip = off - cur->start;
+	bvec_set_page(&out, v->bv_page, min_t(u64, v->bv_len - skip, max), v->bv_offset + skip);
+	return out;
 }
 
 /*
@@ -152,7 +180,7 @@ static void peer_set_rcvtimeo(struct cp_peer *p, unsigned int ms)
  * Connect p's new socket to the member at addr, and authenticate with the
  * member key if there is one.
  */
-static int peer_connect(const union cp_addr *addr, struct cp_keys *keys, struct cp_peer *p)
+int cp_peer_connect(struct cp_peer *p, const union cp_addr *addr, struct cp_keys *keys)
 {
 	long timeo = msecs_to_jiffies(CP_PEER_TIMEOUT_MS);
 	struct sock *sk = p->sock->sk;
@@ -321,7 +349,7 @@ static struct cp_peer *peer_new(struct cp_peers *ps, struct cp_peer_member *m, b
 		if (!ps->open)
 			kernel_sock_shutdown(p->sock, SHUT_RDWR);
 		mutex_unlock(&ps->lock);
-		err = peer_connect(&m->addr, ps->keys, p);
+		err = cp_peer_connect(p, &m->addr, ps->keys);
 		if (!err) {
 			cp_stats_inc(ps->stats, CP_STAT_PEER_CONNECTS);
 			mutex_lock(&ps->lock);
@@ -616,28 +644,24 @@ int cp_peer_recv_resp(struct cp_peer *p, u64 id, struct cp_resp *r)
 	return 0;
 }
 
-/* Fill pb (all of pb->len) from the connection. */
+/* Fill pb (all of pb->len, in its own pages) from the connection. */
 int cp_peer_recv_pbuf(struct cp_peer *p, struct cp_pbuf *pb)
 {
-	struct bio_vec bv[16];
-	size_t off = 0;
+	u32 i, n;
+	int ret;
 
-	while (off < pb->len) {
-		size_t bytes = 0;
+	for (i = 0; i < pb->nbv; i += n) {
 		struct iov_iter it;
-		int n = 0, ret;
+		size_t bytes = 0;
+		u32 j;
 
-		while (n < ARRAY_SIZE(bv) && off + bytes < pb->len) {
-			size_t len = min_t(size_t, PAGE_SIZE, pb->len - off - bytes);
-
-			bvec_set_page(&bv[n++], pb->pages[(off + bytes) >> PAGE_SHIFT], len, 0);
-			bytes += len;
-		}
-		iov_iter_bvec(&it, ITER_DEST, bv, n, bytes);
+		n = min_t(u32, 16, pb->nbv - i);
+		for (j = 0; j < n; j++)
+			bytes += pb->bv[i + j].bv_len;
+		iov_iter_bvec(&it, ITER_DEST, &pb->bv[i], n, bytes);
 		ret = recv_iter(p, &it);
 		if (ret)
 			return ret;
-		off += bytes;
 	}
 	return 0;
 }

@@ -6,9 +6,11 @@
 #ifndef _CP_PEER_H
 #define _CP_PEER_H
 
+#include <linux/bvec.h>
 #include <linux/list.h>
 #include <linux/net.h>
 #include <linux/mutex.h>
+#include <linux/spinlock.h>
 #include <linux/types.h>
 #include <linux/wait.h>
 #include <linux/workqueue.h>
@@ -23,24 +25,36 @@
 /* HELLO's request id; calls on a connection count up from it. */
 #define CP_PEER_REQ_ID		1
 
-/* Data held in private pages, which TCP can splice (slab memory it cannot). */
+/*
+ * Data held in pages, which TCP can splice (slab memory it cannot): pages
+ * of its own, or (relayed by a link) references to the pages of the skbs
+ * the data arrived in. Never written once filled, so it may be shared.
+ */
 struct cp_pbuf {
 	size_t len;
-	u32 npages;
-	struct page *pages[];
+	u32 nbv;			/* pieces filled */
+	u32 cap;			/* pieces allocated */
+	struct bio_vec bv[];
+};
+
+/* A reader's place in a cp_pbuf: piece i, which starts at byte start. */
+struct cp_pbuf_cur {
+	u32 i;
+	u64 start;
 };
 
 /* The memory a cp_pbuf of len bytes takes. */
 static inline size_t cp_pbuf_mem(size_t len)
 {
-	return struct_size_t(struct cp_pbuf, pages, DIV_ROUND_UP(len, PAGE_SIZE)) +
+	return struct_size_t(struct cp_pbuf, bv, DIV_ROUND_UP(len, PAGE_SIZE)) +
 	       PAGE_ALIGN(len);
 }
 
 struct cp_pbuf *cp_pbuf_alloc(size_t len);
 struct cp_pbuf *cp_pbuf_from(const void *data, size_t len);
-struct cp_pbuf *cp_pbuf_share(const struct cp_pbuf *pb);
+struct cp_pbuf *cp_pbuf_share(const struct cp_pbuf *pb, gfp_t gfp);
 void cp_pbuf_free(struct cp_pbuf *pb);
+struct bio_vec cp_pbuf_next(const struct cp_pbuf *pb, u64 off, u64 max, struct cp_pbuf_cur *cur);
 
 /* Connections a node keeps to one member, busy and idle together. */
 #define CP_PEER_MEMBER_CONNS	8
@@ -90,6 +104,12 @@ struct cp_peers {
 	wait_queue_head_t wait;		/* a connection came free, or stop */
 	unsigned long frees;		/* connections given back, for waiters */
 	bool open;			/* the node runs: calls may be made */
+
+	/* Links (link.c): one multiplexed connection per member. */
+	struct mutex links_mutex;	/* stopping and expiring links */
+	spinlock_t links_lock;		/* links, links_open */
+	struct hlist_head links[64];	/* struct cp_link, by address */
+	bool links_open;
 };
 
 void cp_peers_init(struct cp_peers *ps, struct net *net, struct cp_keys *keys,
@@ -107,6 +127,7 @@ int cp_peer_call(struct cp_peers *ps, const union cp_addr *addr, const struct cp
 		 const void *key, const void *payload, struct cp_resp *r, struct cp_peer **pp);
 void cp_peer_done(struct cp_peers *ps, struct cp_peer *p, bool reuse);
 
+int cp_peer_connect(struct cp_peer *p, const union cp_addr *addr, struct cp_keys *keys);
 int cp_peer_mod_init(void);
 void cp_peer_mod_exit(void);
 

@@ -215,14 +215,10 @@ static int send_response(struct cp_conn *conn, struct cp_request *req, bool more
 			pos = total;
 		} else if (req->pbuf) {
 			while (n < CP_TX_BVECS && pos < total) {
-				u64 boff = pos - CP_RESP_LEN;
-				size_t foff = offset_in_page(boff);
-				size_t len = min_t(u64, PAGE_SIZE - foff, total - pos);
-
-				bvec_set_page(&bv[n++], req->pbuf->pages[boff >> PAGE_SHIFT], len,
-					      foff);
-				bytes += len;
-				pos += len;
+				bv[n] = cp_pbuf_next(req->pbuf, pos - CP_RESP_LEN, total - pos,
+						     &req->pbuf_cur);
+				bytes += bv[n].bv_len;
+				pos += bv[n++].bv_len;
 			}
 		} else if (pos < total) {
 			u64 boff = req->off + pos - CP_RESP_LEN;

@@ -22,7 +22,7 @@ PARTS = [
     ("control", 0, ["main", "netlink", "nl_node", "nl_ring", "nl_conn", "nl_key"], False),
     ("node", 1, ["service", "params"], True),
     ("connections", 2, ["conn", "rx", "bounds", "hello", "request", "miss", "put_fwd", "tx"], False),
-    ("cluster", 3, ["cluster", "peer", "ring", "view"], True),
+    ("cluster", 3, ["cluster", "peer", "link", "ring", "view"], True),
     ("store", 3, ["store", "index", "blkfile", "put", "scan", "evict", "scrub"], True),
     ("auth", 4, ["auth"], True),
     ("codec", 4, ["proto", "crc"], True),

@@ -1,0 +1,813 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Links: one connection per member, multiplexed like a client's. Calls are
+ * queued from any context (a forwarded GET is queued from the softirq that
+ * parsed it), sent by the link's tx_work in batches, and answered out of
+ * order on the link's receive path: sk_data_ready parses the answers in
+ * softirq, as rx.c parses requests, and completes each call there. No
+ * worker waits for a member; connecting and the HELLO (which block) run in
+ * connect_work, tearing a connection down in close_work, both on
+ * cp_peer_wq.
+ *
+ * An answer's data is not copied: the link takes references on the pages
+ * of the skbs it arrived in (their fragments; the few bytes in an skb's
+ * linear head, slab memory TCP would not splice, are copied into a page
+ * fragment), so that the client's socket sends the very pages the member
+ * sent. The skbs themselves are consumed at once, so a client slow to read
+ * holds pages against the node's relay budget (miss.c), never the link's
+ * receive buffer: the link reads on for every other call.
+ *
+ * Lifetimes: a link stays in ps->links, socket or not, until it has been
+ * idle for CP_PEER_IDLE_MS or the node stops; only cp_links_expire() frees
+ * one, after its works and timer. Its socket belongs to connect_work until
+ * the link is UP, then to close_work once the link is CLOSING. A failed
+ * connection or a member that stops answering fails every call sent on it
+ * and, for CP_PEER_RETRY_MS, every new one.
+ *
+ * Locks: the socket's (the receive path, close_work), then l->lock (the
+ * state, the calls, the counts); ps->links_lock, then l->lock. Calls are
+ * completed with neither l->lock nor ps->links_lock held.
+ */
+
+#include <linux/hash.h>
+#include <linux/jhash.h>
+#include <linux/slab.h>
+#include <linux/timer.h>
+#include <net/sock.h>
+#include <net/tcp.h>
+
+#include "link.h"
+
+/* How often a link with calls in flight checks their deadlines. */
+#define CP_LINK_TICK		(HZ / 4)
+#define CP_LINK_TX_BUF		(16 * 1024)
+#define CP_LINK_BUCKETS		16
+
+enum {
+	LINK_IDLE,		/* no socket */
+	LINK_CONNECTING,	/* connect_work connects, then says HELLO */
+	LINK_UP,
+	LINK_CLOSING,		/* close_work closes the socket */
+	LINK_FAILED,		/* no socket; no call before retry_at */
+};
+
+struct cp_link {
+	struct hlist_node node;		/* in ps->links, under ps->links_lock */
+	struct cp_peers *ps;
+	union cp_addr addr;
+
+	spinlock_t lock;		/* the fields to tx_buf */
+	int state;
+	bool failed;			/* CLOSING: then FAILED, not IDLE */
+	struct socket *sock;
+	struct list_head sendq;		/* struct cp_call, to send */
+	struct list_head calls[CP_LINK_BUCKETS];	/* sent, by id */
+	u32 ncalls;			/* queued, sent or being answered */
+	u32 nsent;			/* sent, not yet answered whole */
+	u64 next_id;
+	unsigned long busy_since;	/* jiffies: nsent became non-zero */
+	unsigned long used;		/* jiffies: the last call */
+	unsigned long retry_at;
+
+	/* TX, in tx_work: requests written, not yet all sent */
+	u8 *tx_buf;
+	u32 tx_len;
+	u32 tx_off;
+
+	/* RX, under the socket lock */
+	u8 rx_hdr[sizeof(struct cachepeer_resp)];
+	u32 rx_got;
+	u64 rx_left;			/* data bytes of the answer being read */
+	struct cp_call *rx_call;	/* its call; NULL: data to drop */
+	unsigned long rx_last;		/* jiffies: the last byte received */
+	struct page_frag_cache rx_pfc;	/* linear bytes, copied */
+
+	struct work_struct connect_work;
+	struct work_struct tx_work;
+	struct work_struct close_work;
+	struct timer_list timer;
+
+	/* The socket's own callbacks, put back before it closes. */
+	void (*saved_data_ready)(struct sock *sk);
+	void (*saved_write_space)(struct sock *sk);
+	void (*saved_state_change)(struct sock *sk);
+};
+
+/* Softirq allocations for answers: bounded by the relay budget, not charged. */
+#define CP_LINK_GFP	(GFP_NOWAIT | __GFP_NOWARN)
+
+static struct list_head *link_bucket(struct cp_link *l, u64 id)
+{
+	return &l->calls[hash_64(id, ilog2(CP_LINK_BUCKETS))];
+}
+
+/* Any context: end every call in list with err. */
+static void calls_fail(struct list_head *list, int err)
+{
+	struct cp_call *call, *n;
+
+	list_for_each_entry_safe(call, n, list, list) {
+		list_del_init(&call->list);
+		cp_pbuf_free(call->pb);
+		call->pb = NULL;
+		call->done(call, err);
+	}
+}
+
+/* Under l->lock: take the sent calls, which the connection will not answer. */
+static void link_take_sent(struct cp_link *l, struct list_head *out)
+{
+	int i;
+
+	lockdep_assert_held(&l->lock);
+	for (i = 0; i < CP_LINK_BUCKETS; i++)
+		list_splice_init(&l->calls[i], out);
+}
+
+static void link_count_out(struct cp_link *l, struct list_head *out)
+{
+	struct cp_call *call;
+
+	lockdep_assert_held(&l->lock);
+	list_for_each_entry(call, out, list)
+		l->ncalls--;
+}
+
+/*
+ * Any context: the connection is done for (err); fail its calls sent and
+ * close it. failed: the member is not asked again for CP_PEER_RETRY_MS.
+ */
+static void link_abort(struct cp_link *l, int err, bool failed)
+{
+	LIST_HEAD(dead);
+
+	spin_lock_bh(&l->lock);
+	if (l->state != LINK_UP) {
+		spin_unlock_bh(&l->lock);
+		return;
+	}
+	l->state = LINK_CLOSING;
+	l->failed = failed;
+	link_take_sent(l, &dead);
+	link_count_out(l, &dead);
+	queue_work(cp_peer_wq, &l->close_work);
+	spin_unlock_bh(&l->lock);
+	calls_fail(&dead, err);
+}
+
+/* Under l->lock: check deadlines while calls are in flight. */
+static void link_arm(struct cp_link *l)
+{
+	lockdep_assert_held(&l->lock);
+	if (!timer_pending(&l->timer))
+		mod_timer(&l->timer, jiffies + CP_LINK_TICK);
+}
+
+/*
+ * tx_work: write queued calls into tx_buf and send it, without blocking;
+ * a full socket resumes it from sk_write_space. A call is in l->calls from
+ * before its first byte goes out, as its answer may come at once.
+ */
+static void link_tx_work(struct work_struct *work)
+{
+	struct cp_link *l = container_of(work, struct cp_link, tx_work);
+
+	for (;;) {
+		struct kvec kv;
+		struct msghdr msg = { .msg_flags = MSG_DONTWAIT | MSG_NOSIGNAL };
+		bool more;
+		int ret;
+
+		spin_lock_bh(&l->lock);
+		if (l->state != LINK_UP) {
+			spin_unlock_bh(&l->lock);
+			return;
+		}
+		if (l->tx_off == l->tx_len) {
+			struct cp_call *call, *n;
+
+			l->tx_off = 0;
+			l->tx_len = 0;
+			list_for_each_entry_safe(call, n, &l->sendq, list) {
+				struct cachepeer_req h;
+
+				if (l->tx_len + sizeof(h) + call->q.key_len > CP_LINK_TX_BUF)
+					break;
+				call->q.id = ++l->next_id;
+				cp_proto_fill_req(&h, &call->q);
+				memcpy(l->tx_buf + l->tx_len, &h, sizeof(h));
+				memcpy(l->tx_buf + l->tx_len + sizeof(h), call->key,
+				       call->q.key_len);
+				l->tx_len += sizeof(h) + call->q.key_len;
+				list_move_tail(&call->list, link_bucket(l, call->q.id));
+				if (!l->nsent++)
+					l->busy_since = jiffies;
+			}
+		}
+		more = !list_empty(&l->sendq);
+		spin_unlock_bh(&l->lock);
+		if (l->tx_off == l->tx_len)
+			return;
+		if (more)
+			msg.msg_flags |= MSG_MORE;
+		kv.iov_base = l->tx_buf + l->tx_off;
+		kv.iov_len = l->tx_len - l->tx_off;
+		ret = kernel_sendmsg(l->sock, &msg, &kv, 1, kv.iov_len);
+		if (ret == -EAGAIN)
+			return;
+		if (ret < 0) {
+			link_abort(l, ret, false);
+			return;
+		}
+		l->tx_off += ret;
+	}
+}
+
+/*
+ * Under the socket lock: take len bytes of skb from off on into call's
+ * pages: references on its fragments, a copy of what lies in its head.
+ */
+static int link_grab(struct cp_link *l, struct cp_pbuf **pbp, const struct sk_buff *skb,
+		     u32 off, u32 len);
+
+static int pbuf_add(struct cp_pbuf **pbp, struct page *page, u32 off, u32 len)
+{
+	struct cp_pbuf *pb = *pbp, *bigger;
+
+	if (pb->nbv == pb->cap) {
+		/* On failure *pbp is still whole, for its owner to free. */
+		bigger = krealloc(pb, struct_size(pb, bv, pb->cap * 2), CP_LINK_GFP);
+		if (!bigger)
+			return -ENOMEM;
+		bigger->cap *= 2;
+		*pbp = pb = bigger;
+	}
+	bvec_set_page(&pb->bv[pb->nbv++], page, len, off);
+	return 0;
+}
+
+static int link_grab(struct cp_link *l, struct cp_pbuf **pbp, const struct sk_buff *skb,
+		     u32 off, u32 len)
+{
+	u32 start = skb_headlen(skb), end, n, i;
+	struct sk_buff *frag;
+	int err;
+
+	while (off < start && len) {
+		void *copy;
+
+		n = min_t(u32, min(len, start - off), PAGE_SIZE);
+		copy = page_frag_alloc(&l->rx_pfc, n, CP_LINK_GFP);
+		if (!copy)
+			return -ENOMEM;
+		memcpy(copy, skb->data + off, n);
+		err = pbuf_add(pbp, virt_to_page(copy), offset_in_page(copy), n);
+		if (err) {
+			page_frag_free(copy);
+			return err;
+		}
+		off += n;
+		len -= n;
+	}
+	if (len && !skb_frags_readable(skb))
+		return -EFAULT;
+	for (i = 0; i < skb_shinfo(skb)->nr_frags && len; i++) {
+		const skb_frag_t *f = &skb_shinfo(skb)->frags[i];
+		struct page *page = skb_frag_page(f);
+
+		end = start + skb_frag_size(f);
+		if (off < end) {
+			n = min(len, end - off);
+			if (!page)
+				return -EFAULT;
+			get_page(page);
+			err = pbuf_add(pbp, page, skb_frag_off(f) + off - start, n);
+			if (err) {
+				put_page(page);
+				return err;
+			}
+			off += n;
+			len -= n;
+		}
+		start = end;
+	}
+	skb_walk_frags(skb, frag) {
+		if (!len)
+			break;
+		end = start + frag->len;
+		if (off < end) {
+			n = min(len, end - off);
+			err = link_grab(l, pbp, frag, off - start, n);
+			if (err)
+				return err;
+			off += n;
+			len -= n;
+		}
+		start = end;
+	}
+	return len ? -EFAULT : 0;
+}
+
+/* Under the socket lock: an answer's header is in; find its call. */
+static int link_header(struct cp_link *l)
+{
+	struct cp_call *call, *found = NULL;
+	struct cp_resp r;
+
+	if (cp_proto_parse_resp((const struct cachepeer_resp *)l->rx_hdr, &r))
+		return -EBADMSG;
+	spin_lock_bh(&l->lock);
+	list_for_each_entry(call, link_bucket(l, r.id), list) {
+		if (call->q.id == r.id) {
+			found = call;
+			list_del_init(&call->list);
+			break;
+		}
+	}
+	spin_unlock_bh(&l->lock);
+	l->rx_left = r.data_len;
+	l->rx_call = found;
+	/* Not found: it timed out, and its data is dropped. */
+	if (!found)
+		return 0;
+	found->r = r;
+	if (!r.data_len)
+		return 0;
+	found->err = found->admit(found);
+	if (!found->err) {
+		u32 cap = min_t(u64, DIV_ROUND_UP(r.data_len, PAGE_SIZE), 1024) + 4;
+
+		found->pb = kmalloc(struct_size(found->pb, bv, cap), CP_LINK_GFP);
+		if (found->pb) {
+			found->pb->len = r.data_len;
+			found->pb->nbv = 0;
+			found->pb->cap = cap;
+		} else {
+			found->err = -ENOMEM;
+		}
+	}
+	return 0;
+}
+
+/* Under the socket lock: the answer being read is whole. */
+static void link_answered(struct cp_link *l)
+{
+	struct cp_call *call = l->rx_call;
+
+	l->rx_call = NULL;
+	l->rx_got = 0;
+	if (!call)
+		return;
+	spin_lock_bh(&l->lock);
+	l->ncalls--;
+	l->nsent--;
+	spin_unlock_bh(&l->lock);
+	if (call->err) {
+		cp_pbuf_free(call->pb);
+		call->pb = NULL;
+	}
+	call->done(call, call->err);
+}
+
+static int link_recv(read_descriptor_t *desc, struct sk_buff *skb, unsigned int off, size_t len)
+{
+	struct cp_link *l = desc->arg.data;
+	size_t used = 0;
+	u32 n;
+
+	while (used < len) {
+		if (READ_ONCE(l->state) != LINK_UP) {
+			desc->count = 0;
+			break;
+		}
+		if (l->rx_got < sizeof(l->rx_hdr)) {
+			n = min_t(size_t, sizeof(l->rx_hdr) - l->rx_got, len - used);
+			if (skb_copy_bits(skb, off + used, l->rx_hdr + l->rx_got, n))
+				break;
+			l->rx_got += n;
+			used += n;
+			if (l->rx_got < sizeof(l->rx_hdr))
+				continue;
+			desc->error = link_header(l);
+			if (desc->error) {
+				desc->count = 0;
+				break;
+			}
+		} else {
+			n = min_t(u64, l->rx_left, len - used);
+			if (l->rx_call && !l->rx_call->err)
+				l->rx_call->err = link_grab(l, &l->rx_call->pb, skb, off + used, n);
+			l->rx_left -= n;
+			used += n;
+		}
+		if (!l->rx_left)
+			link_answered(l);
+	}
+	if (used)
+		WRITE_ONCE(l->rx_last, jiffies);
+	return used;
+}
+
+/* Softirq, or a task that owned the socket: answers arrived. */
+static void link_data_ready(struct sock *sk)
+{
+	read_descriptor_t desc = { .count = 1 };
+	struct cp_link *l;
+
+	read_lock_bh(&sk->sk_callback_lock);
+	l = sk->sk_user_data;
+	if (l) {
+		desc.arg.data = l;
+		tcp_read_sock(sk, &desc, link_recv);
+		if (desc.error)
+			link_abort(l, desc.error, true);
+	}
+	read_unlock_bh(&sk->sk_callback_lock);
+}
+
+static void link_write_space(struct sock *sk)
+{
+	struct cp_link *l;
+
+	read_lock_bh(&sk->sk_callback_lock);
+	l = sk->sk_user_data;
+	if (l && sk_stream_is_writeable(sk))
+		queue_work(cp_peer_wq, &l->tx_work);
+	read_unlock_bh(&sk->sk_callback_lock);
+}
+
+/* The member closed or reset the connection. */
+static void link_state_change(struct sock *sk)
+{
+	struct cp_link *l;
+
+	read_lock_bh(&sk->sk_callback_lock);
+	l = sk->sk_user_data;
+	if (l && sk->sk_state != TCP_ESTABLISHED)
+		link_abort(l, -ECONNRESET, false);
+	read_unlock_bh(&sk->sk_callback_lock);
+}
+
+/*
+ * Timer: calls past their deadline fail; a member that sent nothing for
+ * CP_PEER_TIMEOUT_MS while calls waited for it has its connection closed
+ * and is not asked again for a while.
+ */
+static void link_timer(struct timer_list *t)
+{
+	struct cp_link *l = from_timer(l, t, timer);
+	unsigned long now = jiffies, last;
+	struct cp_call *call, *n;
+	LIST_HEAD(late);
+	bool stalled;
+	int i;
+
+	spin_lock_bh(&l->lock);
+	list_for_each_entry_safe(call, n, &l->sendq, list)
+		if (time_after(now, call->deadline))
+			list_move(&call->list, &late);
+	for (i = 0; i < CP_LINK_BUCKETS; i++) {
+		list_for_each_entry_safe(call, n, &l->calls[i], list) {
+			if (time_after(now, call->deadline)) {
+				list_move(&call->list, &late);
+				l->nsent--;
+			}
+		}
+	}
+	link_count_out(l, &late);
+	last = READ_ONCE(l->rx_last);
+	if (time_before(last, l->busy_since))
+		last = l->busy_since;
+	stalled = l->state == LINK_UP && l->nsent &&
+		  time_after(now, last + msecs_to_jiffies(CP_PEER_TIMEOUT_MS));
+	if (l->ncalls)
+		mod_timer(&l->timer, now + CP_LINK_TICK);
+	spin_unlock_bh(&l->lock);
+	calls_fail(&late, -ETIMEDOUT);
+	if (stalled)
+		link_abort(l, -ETIMEDOUT, true);
+}
+
+/* Under the socket's callback lock: the link's own callbacks, or the socket's. */
+static void link_hook(struct sock *sk, struct cp_link *l, bool on)
+{
+	if (on) {
+		l->saved_data_ready = sk->sk_data_ready;
+		l->saved_write_space = sk->sk_write_space;
+		l->saved_state_change = sk->sk_state_change;
+	}
+	sk->sk_user_data = on ? l : NULL;
+	sk->sk_data_ready = on ? link_data_ready : l->saved_data_ready;
+	sk->sk_write_space = on ? link_write_space : l->saved_write_space;
+	sk->sk_state_change = on ? link_state_change : l->saved_state_change;
+}
+
+static void link_hook_locked(struct socket *sock, struct cp_link *l, bool on)
+{
+	write_lock_bh(&sock->sk->sk_callback_lock);
+	link_hook(sock->sk, l, on);
+	write_unlock_bh(&sock->sk->sk_callback_lock);
+}
+
+/*
+ * connect_work: connect and HELLO, then the link is UP and its queued
+ * calls go out. If that fails, they fail, and so does every call for a
+ * while. A node stopping meanwhile (CLOSING) takes nothing of this.
+ */
+static void link_connect_work(struct work_struct *work)
+{
+	struct cp_link *l = container_of(work, struct cp_link, connect_work);
+	struct cp_peers *ps = l->ps;
+	struct cp_peer tmp = {};
+	LIST_HEAD(dead);
+	int err;
+
+	/* The node stopped before this ran. */
+	spin_lock_bh(&l->lock);
+	if (l->state != LINK_CONNECTING) {
+		l->state = LINK_IDLE;
+		spin_unlock_bh(&l->lock);
+		return;
+	}
+	spin_unlock_bh(&l->lock);
+	if (!l->tx_buf)
+		l->tx_buf = kmalloc(CP_LINK_TX_BUF, GFP_KERNEL);
+	err = l->tx_buf ? sock_create_kern(ps->net, l->addr.sa.sa_family, SOCK_STREAM,
+					   IPPROTO_TCP, &tmp.sock) : -ENOMEM;
+	err = err ?: cp_peer_connect(&tmp, &l->addr, ps->keys);
+	if (!err)
+		link_hook_locked(tmp.sock, l, true);
+	spin_lock_bh(&l->lock);
+	if (!err && l->state == LINK_CONNECTING) {
+		l->sock = tmp.sock;
+		tmp.sock = NULL;
+		l->state = LINK_UP;
+		l->failed = false;
+		l->nsent = 0;
+		l->rx_got = 0;
+		l->tx_len = 0;
+		l->tx_off = 0;
+		WRITE_ONCE(l->rx_last, jiffies);
+		cp_stats_inc(ps->stats, CP_STAT_PEER_CONNECTS);
+		queue_work(cp_peer_wq, &l->tx_work);
+	} else {
+		list_splice_init(&l->sendq, &dead);
+		link_count_out(l, &dead);
+		if (l->state == LINK_CONNECTING && err != -ENOMEM) {
+			l->state = LINK_FAILED;
+			l->retry_at = jiffies + msecs_to_jiffies(CP_PEER_RETRY_MS);
+		} else {
+			l->state = LINK_IDLE;
+		}
+	}
+	spin_unlock_bh(&l->lock);
+	if (tmp.sock) {
+		if (!err)
+			link_hook_locked(tmp.sock, l, false);
+		sock_release(tmp.sock);
+	}
+	calls_fail(&dead, err ?: -ESHUTDOWN);
+}
+
+/*
+ * close_work: the link is CLOSING, its sent calls failed. Unhook the
+ * socket, so that no callback runs after this, fail the answer being read
+ * and close (a reset: linger 0). Calls queued meanwhile go out on a new
+ * connection, unless the member failed or the node stops.
+ */
+static void link_close_work(struct work_struct *work)
+{
+	struct cp_link *l = container_of(work, struct cp_link, close_work);
+	struct socket *sock = l->sock;
+	struct cp_call *call;
+	LIST_HEAD(dead);
+
+	link_hook_locked(sock, l, false);
+	cancel_work_sync(&l->tx_work);
+	lock_sock(sock->sk);
+	call = l->rx_call;
+	l->rx_call = NULL;
+	l->rx_got = 0;
+	release_sock(sock->sk);
+	sock_release(sock);
+
+	spin_lock_bh(&l->lock);
+	l->sock = NULL;
+	l->nsent = 0;
+	if (call)
+		l->ncalls--;
+	if (l->failed || !l->ps->links_open) {
+		list_splice_init(&l->sendq, &dead);
+		link_count_out(l, &dead);
+		l->state = l->failed ? LINK_FAILED : LINK_IDLE;
+		l->retry_at = jiffies + msecs_to_jiffies(CP_PEER_RETRY_MS);
+	} else if (!list_empty(&l->sendq)) {
+		l->state = LINK_CONNECTING;
+		queue_work(cp_peer_wq, &l->connect_work);
+	} else {
+		l->state = LINK_IDLE;
+	}
+	spin_unlock_bh(&l->lock);
+	if (call)
+		list_add(&call->list, &dead);
+	calls_fail(&dead, -ECONNRESET);
+}
+
+static void link_setup(struct cp_link *l)
+{
+	int i;
+
+	spin_lock_init(&l->lock);
+	INIT_LIST_HEAD(&l->sendq);
+	for (i = 0; i < CP_LINK_BUCKETS; i++)
+		INIT_LIST_HEAD(&l->calls[i]);
+	INIT_WORK(&l->connect_work, link_connect_work);
+	INIT_WORK(&l->tx_work, link_tx_work);
+	INIT_WORK(&l->close_work, link_close_work);
+	timer_setup(&l->timer, link_timer, 0);
+	l->state = LINK_IDLE;
+}
+
+/*
+ * Any context: queue call on the link to the member at addr, opening it if
+ * need be. 0: call->done() follows, once; else it never does.
+ */
+int cp_link_call(struct cp_peers *ps, const union cp_addr *addr, struct cp_call *call)
+{
+	u32 h = jhash(addr, cp_addr_len(addr), 0);
+	struct hlist_head *head = &ps->links[h % ARRAY_SIZE(ps->links)];
+	struct cp_link *l, *fresh = NULL;
+	int err = 0;
+
+	call->deadline = jiffies + msecs_to_jiffies(CP_LINK_ANSWER_MS);
+	call->pb = NULL;
+	call->err = 0;
+again:
+	spin_lock_bh(&ps->links_lock);
+	if (!ps->links_open) {
+		spin_unlock_bh(&ps->links_lock);
+		kfree(fresh);
+		return -ESHUTDOWN;
+	}
+	hlist_for_each_entry(l, head, node)
+		if (!memcmp(&l->addr, addr, cp_addr_len(addr)))
+			break;
+	if (!l && !fresh) {
+		spin_unlock_bh(&ps->links_lock);
+		fresh = kzalloc(sizeof(*fresh), CP_LINK_GFP);
+		if (!fresh)
+			return -ENOMEM;
+		goto again;
+	}
+	if (!l) {
+		l = fresh;
+		fresh = NULL;
+		l->ps = ps;
+		l->addr = *addr;
+		link_setup(l);
+		hlist_add_head(&l->node, head);
+	}
+	spin_lock(&l->lock);
+	switch (l->state) {
+	case LINK_FAILED:
+		if (time_before(jiffies, l->retry_at)) {
+			err = -EHOSTUNREACH;
+			break;
+		}
+		fallthrough;
+	case LINK_IDLE:
+		l->state = LINK_CONNECTING;
+		queue_work(cp_peer_wq, &l->connect_work);
+		fallthrough;
+	default:
+		if (l->ncalls >= CP_LINK_CALLS_MAX) {
+			err = -EBUSY;
+			break;
+		}
+		list_add_tail(&call->list, &l->sendq);
+		l->ncalls++;
+		l->used = jiffies;
+		link_arm(l);
+		if (l->state == LINK_UP)
+			queue_work(cp_peer_wq, &l->tx_work);
+	}
+	spin_unlock(&l->lock);
+	spin_unlock_bh(&ps->links_lock);
+	kfree(fresh);
+	return err;
+}
+
+/* Process context: l is out of ps->links, and has no socket or call. */
+static void link_free(struct cp_link *l)
+{
+	timer_shutdown_sync(&l->timer);
+	flush_work(&l->connect_work);
+	flush_work(&l->close_work);
+	cancel_work_sync(&l->tx_work);
+	WARN_ON(l->sock || l->ncalls);
+	page_frag_cache_drain(&l->rx_pfc);
+	kfree(l->tx_buf);
+	kfree(l);
+}
+
+void cp_links_init(struct cp_peers *ps)
+{
+	int i;
+
+	mutex_init(&ps->links_mutex);
+	spin_lock_init(&ps->links_lock);
+	for (i = 0; i < ARRAY_SIZE(ps->links); i++)
+		INIT_HLIST_HEAD(&ps->links[i]);
+}
+
+/* The node runs: calls may be made. */
+void cp_links_start(struct cp_peers *ps)
+{
+	spin_lock_bh(&ps->links_lock);
+	ps->links_open = true;
+	spin_unlock_bh(&ps->links_lock);
+}
+
+/*
+ * Process context: the node stops. Every call fails, every connection is
+ * closed, and the links are freed when this returns.
+ */
+void cp_links_stop(struct cp_peers *ps)
+{
+	struct cp_link *l;
+	LIST_HEAD(dead);
+	int i;
+
+	mutex_lock(&ps->links_mutex);
+	spin_lock_bh(&ps->links_lock);
+	ps->links_open = false;
+	for (i = 0; i < ARRAY_SIZE(ps->links); i++) {
+		hlist_for_each_entry(l, &ps->links[i], node) {
+			LIST_HEAD(out);
+
+			spin_lock(&l->lock);
+			list_splice_init(&l->sendq, &out);
+			if (l->state == LINK_UP) {
+				l->failed = false;
+				link_take_sent(l, &out);
+				queue_work(cp_peer_wq, &l->close_work);
+			}
+			/* connect_work, or close_work, ends it. */
+			if (l->state == LINK_UP || l->state == LINK_CONNECTING)
+				l->state = LINK_CLOSING;
+			link_count_out(l, &out);
+			list_splice(&out, &dead);
+			spin_unlock(&l->lock);
+		}
+	}
+	spin_unlock_bh(&ps->links_lock);
+	calls_fail(&dead, -ESHUTDOWN);
+	/* Nothing adds a link now, and only expiry (links_mutex) removes one. */
+	for (i = 0; i < ARRAY_SIZE(ps->links); i++) {
+		hlist_for_each_entry(l, &ps->links[i], node) {
+			flush_work(&l->connect_work);
+			flush_work(&l->close_work);
+		}
+	}
+	mutex_unlock(&ps->links_mutex);
+	cp_links_expire(ps, true);
+}
+
+/*
+ * Process context: close the connections idle for CP_PEER_IDLE_MS, and
+ * free the links without one; all: every link, the node stopped.
+ */
+void cp_links_expire(struct cp_peers *ps, bool all)
+{
+	unsigned long idle = msecs_to_jiffies(CP_PEER_IDLE_MS), now = jiffies;
+	struct hlist_node *tmp;
+	struct cp_link *l;
+	HLIST_HEAD(gone);
+	int i;
+
+	mutex_lock(&ps->links_mutex);
+	spin_lock_bh(&ps->links_lock);
+	for (i = 0; i < ARRAY_SIZE(ps->links); i++) {
+		hlist_for_each_entry_safe(l, tmp, &ps->links[i], node) {
+			bool quiet;
+
+			spin_lock(&l->lock);
+			quiet = all || (!l->ncalls && time_after(now, l->used + idle));
+			if (quiet && (l->state == LINK_IDLE ||
+				      (l->state == LINK_FAILED &&
+				       (all || time_after(now, l->retry_at))))) {
+				hlist_del(&l->node);
+				hlist_add_head(&l->node, &gone);
+			} else if (quiet && l->state == LINK_UP) {
+				l->state = LINK_CLOSING;
+				l->failed = false;
+				queue_work(cp_peer_wq, &l->close_work);
+			}
+			spin_unlock(&l->lock);
+		}
+	}
+	spin_unlock_bh(&ps->links_lock);
+	mutex_unlock(&ps->links_mutex);
+	hlist_for_each_entry_safe(l, tmp, &gone, node)
+		link_free(l);
+}

@@ -1,0 +1,50 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Links: one multiplexed connection per member, for calls whose answers
+ * are read on the link's receive path (forwarded GETs).
+ */
+#ifndef _CP_LINK_H
+#define _CP_LINK_H
+
+#include <linux/list.h>
+#include <linux/types.h>
+
+#include "peer.h"
+#include "proto.h"
+#include "ring.h"
+
+/* Calls in flight on one link, sent or waiting to be. */
+#define CP_LINK_CALLS_MAX	256
+/* How long a call may wait for its answer. */
+#define CP_LINK_ANSWER_MS	10000
+
+/*
+ * One call to a member: a request without a payload, its answer's header
+ * in r and its data, if admitted, in pb. The caller owns the call; from
+ * cp_link_call() returning 0 until done() the link uses it.
+ */
+struct cp_call {
+	struct list_head list;		/* the link's queue, or its calls by id */
+	struct cp_req q;		/* q.id is the link's to choose */
+	const u8 *key;			/* q.key_len bytes, kept until done() */
+	unsigned long deadline;		/* jiffies: answered by then, or -ETIMEDOUT */
+	/*
+	 * Softirq or process context, under the link's socket: r is the
+	 * answer's header, with data. 0 takes the data into pb, an error
+	 * drops it and is done()'s.
+	 */
+	int (*admit)(struct cp_call *call);
+	/* Any context, once: the call ended, answered (r, pb) unless err. */
+	void (*done)(struct cp_call *call, int err);
+	struct cp_resp r;
+	struct cp_pbuf *pb;
+	int err;
+};
+
+int cp_link_call(struct cp_peers *ps, const union cp_addr *addr, struct cp_call *call);
+void cp_links_init(struct cp_peers *ps);
+void cp_links_start(struct cp_peers *ps);
+void cp_links_stop(struct cp_peers *ps);
+void cp_links_expire(struct cp_peers *ps, bool all);
+
+#endif /* _CP_LINK_H */
