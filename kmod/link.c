@@ -38,6 +38,12 @@
 
 #include "link.h"
 
+/*
+ * Links per member: one per CPU of a small machine, so that neither the
+ * member's answers to this node nor this node's parsing of them is one
+ * connection's work on one CPU.
+ */
+#define CP_LINK_SLOTS		2
 /* How often a link with calls in flight checks their deadlines. */
 #define CP_LINK_TICK		(HZ / 4)
 #define CP_LINK_TX_BUF		(16 * 1024)
@@ -55,6 +61,7 @@ struct cp_link {
 	struct hlist_node node;		/* in ps->links, under ps->links_lock */
 	struct cp_peers *ps;
 	union cp_addr addr;
+	u32 slot;			/* which of the member's links */
 
 	spinlock_t lock;		/* the fields to tx_buf */
 	int state;
@@ -432,7 +439,7 @@ static void link_write_space(struct sock *sk)
 	read_lock_bh(&sk->sk_callback_lock);
 	l = sk->sk_user_data;
 	if (l && sk_stream_is_writeable(sk))
-		queue_work(cp_peer_wq, &l->tx_work);
+		queue_work(cp_peer_tx_wq, &l->tx_work);
 	read_unlock_bh(&sk->sk_callback_lock);
 }
 
@@ -549,7 +556,7 @@ static void link_connect_work(struct work_struct *work)
 		l->tx_off = 0;
 		WRITE_ONCE(l->rx_last, jiffies);
 		cp_stats_inc(ps->stats, CP_STAT_PEER_CONNECTS);
-		queue_work(cp_peer_wq, &l->tx_work);
+		queue_work(cp_peer_tx_wq, &l->tx_work);
 	} else {
 		list_splice_init(&l->sendq, &dead);
 		link_count_out(l, &dead);
@@ -634,7 +641,9 @@ static void link_setup(struct cp_link *l)
  */
 int cp_link_call(struct cp_peers *ps, const union cp_addr *addr, struct cp_call *call)
 {
-	u32 h = jhash(addr, cp_addr_len(addr), 0);
+	/* The link of the CPU's slot: the member's work spread over its CPUs. */
+	u32 slot = raw_smp_processor_id() % CP_LINK_SLOTS;
+	u32 h = jhash(addr, cp_addr_len(addr), slot);
 	struct hlist_head *head = &ps->links[h % ARRAY_SIZE(ps->links)];
 	struct cp_link *l, *fresh = NULL;
 	int err = 0;
@@ -650,7 +659,7 @@ again:
 		return -ESHUTDOWN;
 	}
 	hlist_for_each_entry(l, head, node)
-		if (!memcmp(&l->addr, addr, cp_addr_len(addr)))
+		if (l->slot == slot && !memcmp(&l->addr, addr, cp_addr_len(addr)))
 			break;
 	if (!l && !fresh) {
 		spin_unlock_bh(&ps->links_lock);
@@ -664,6 +673,7 @@ again:
 		fresh = NULL;
 		l->ps = ps;
 		l->addr = *addr;
+		l->slot = slot;
 		link_setup(l);
 		hlist_add_head(&l->node, head);
 	}
@@ -689,7 +699,7 @@ again:
 		l->used = jiffies;
 		link_arm(l);
 		if (l->state == LINK_UP)
-			queue_work(cp_peer_wq, &l->tx_work);
+			queue_work(cp_peer_tx_wq, &l->tx_work);
 	}
 	spin_unlock(&l->lock);
 	spin_unlock_bh(&ps->links_lock);

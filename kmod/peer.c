@@ -221,6 +221,7 @@ struct cp_peer_member {
 };
 
 struct workqueue_struct *cp_peer_wq __ro_after_init;
+struct workqueue_struct *cp_peer_tx_wq __ro_after_init;
 
 void cp_peers_init(struct cp_peers *ps, struct net *net, struct cp_keys *keys,
 		   struct cp_stats __percpu *stats)
@@ -669,10 +670,18 @@ int cp_peer_recv_pbuf(struct cp_peer *p, struct cp_pbuf *pb)
 int __init cp_peer_mod_init(void)
 {
 	cp_peer_wq = alloc_workqueue("cachepeer_peer", WQ_UNBOUND, 0);
-	return cp_peer_wq ? 0 : -ENOMEM;
+	if (!cp_peer_wq)
+		return -ENOMEM;
+	cp_peer_tx_wq = alloc_workqueue("cachepeer_peer_tx", WQ_HIGHPRI, 0);
+	if (!cp_peer_tx_wq) {
+		destroy_workqueue(cp_peer_wq);
+		return -ENOMEM;
+	}
+	return 0;
 }
 
 void cp_peer_mod_exit(void)
 {
+	destroy_workqueue(cp_peer_tx_wq);
 	destroy_workqueue(cp_peer_wq);
 }

@@ -71,6 +71,12 @@ struct bio_vec cp_pbuf_next(const struct cp_pbuf *pb, u64 off, u64 max, struct c
  * store PUTs, read cold blocks or close connections (cp_wq).
  */
 extern struct workqueue_struct *cp_peer_wq;
+/*
+ * Sends on links (link.c), which never block: per CPU and high priority,
+ * as a connection's TX is, so that a forward queued from softirq goes out
+ * on the CPU that queued it, soon.
+ */
+extern struct workqueue_struct *cp_peer_tx_wq;
 
 struct cp_peer_member;
 
