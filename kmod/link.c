@@ -321,7 +321,9 @@ static int link_header(struct cp_link *l)
 	struct cp_call *call, *found = NULL;
 	struct cp_resp r;
 
-	if (cp_proto_parse_resp((const struct cachepeer_resp *)l->rx_hdr, &r))
+	/* No answer is longer than a block can be: a member that says so is broken. */
+	if (cp_proto_parse_resp((const struct cachepeer_resp *)l->rx_hdr, &r) ||
+	    r.data_len > CACHEPEER_MAX_BLOCK_LIMIT)
 		return -EBADMSG;
 	spin_lock_bh(&l->lock);
 	list_for_each_entry(call, link_bucket(l, r.id), list) {
