@@ -13,9 +13,10 @@
  * a few slow readers cannot make every other forward answer BUSY (a GET
  * answered from another's fetch counts as if it held the pages alone).
  *
- * Calls to members run on cp_peer_wq (peer.c), never on cp_wq: a member
- * that is slow or gone delays the GETs that need it, not PUTs, cold GETs
- * or teardown. Concurrent misses of one key being handed off, or of one
+ * Forwards go over the links to members (link.c), answered on the links'
+ * receive path; the other calls to members run on cp_peer_wq (peer.c),
+ * never on cp_wq: a member that is slow or gone delays the GETs that need
+ * it, not PUTs, cold GETs or teardown. Concurrent misses of one key being handed off, or of one
  * range being forwarded, wait for the one fetch under way (struct
  * cp_fetch) and are answered from it: a hand-off's waiters from the block
  * it stored, a forward's from the same pages, shared.

@@ -645,28 +645,6 @@ int cp_peer_recv_resp(struct cp_peer *p, u64 id, struct cp_resp *r)
 	return 0;
 }
 
-/* Fill pb (all of pb->len, in its own pages) from the connection. */
-int cp_peer_recv_pbuf(struct cp_peer *p, struct cp_pbuf *pb)
-{
-	u32 i, n;
-	int ret;
-
-	for (i = 0; i < pb->nbv; i += n) {
-		struct iov_iter it;
-		size_t bytes = 0;
-		u32 j;
-
-		n = min_t(u32, 16, pb->nbv - i);
-		for (j = 0; j < n; j++)
-			bytes += pb->bv[i + j].bv_len;
-		iov_iter_bvec(&it, ITER_DEST, &pb->bv[i], n, bytes);
-		ret = recv_iter(p, &it);
-		if (ret)
-			return ret;
-	}
-	return 0;
-}
-
 int __init cp_peer_mod_init(void)
 {
 	cp_peer_wq = alloc_workqueue("cachepeer_peer", WQ_UNBOUND, 0);

@@ -141,6 +141,5 @@ int cp_peer_send(struct cp_peer *p, const struct cp_req *req, const void *key,
 		 const void *payload);
 int cp_peer_recv_resp(struct cp_peer *p, u64 id, struct cp_resp *r);
 int cp_peer_recv(struct cp_peer *p, void *buf, size_t len);
-int cp_peer_recv_pbuf(struct cp_peer *p, struct cp_pbuf *pb);
 
 #endif /* _CP_PEER_H */
