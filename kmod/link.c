@@ -87,7 +87,13 @@ struct cp_link {
 	u64 rx_left;			/* data bytes of the answer being read */
 	struct cp_call *rx_call;	/* its call; NULL: data to drop */
 	unsigned long rx_last;		/* jiffies: the last byte received */
+	bool rx_timed;			/* an answer's data is being read, until */
+	unsigned long rx_deadline;	/* (under l->lock, for the timer) */
 	struct page_frag_cache rx_pfc;	/* linear bytes, copied */
+
+	/* connect_work's socket, for a stopping node to cut short */
+	struct mutex connect_mutex;
+	struct socket *connecting;
 
 	struct work_struct connect_work;
 	struct work_struct tx_work;
@@ -141,23 +147,29 @@ static void link_count_out(struct cp_link *l, struct list_head *out)
 }
 
 /*
- * Any context: the connection is done for (err); fail its calls sent and
- * close it. failed: the member is not asked again for CP_PEER_RETRY_MS.
+ * Under l->lock: the connection is done for; close it, and take its calls
+ * sent into *dead, to be failed. failed: the member is not asked again for
+ * CP_PEER_RETRY_MS.
  */
+static void link_abort_locked(struct cp_link *l, bool failed, struct list_head *dead)
+{
+	lockdep_assert_held(&l->lock);
+	if (l->state != LINK_UP)
+		return;
+	l->state = LINK_CLOSING;
+	l->failed = failed;
+	link_take_sent(l, dead);
+	link_count_out(l, dead);
+	queue_work(cp_peer_wq, &l->close_work);
+}
+
+/* Any context: as link_abort_locked(), and the calls sent fail with err. */
 static void link_abort(struct cp_link *l, int err, bool failed)
 {
 	LIST_HEAD(dead);
 
 	spin_lock_bh(&l->lock);
-	if (l->state != LINK_UP) {
-		spin_unlock_bh(&l->lock);
-		return;
-	}
-	l->state = LINK_CLOSING;
-	l->failed = failed;
-	link_take_sent(l, &dead);
-	link_count_out(l, &dead);
-	queue_work(cp_peer_wq, &l->close_work);
+	link_abort_locked(l, failed, &dead);
 	spin_unlock_bh(&l->lock);
 	calls_fail(&dead, err);
 }
@@ -333,6 +345,12 @@ static int link_header(struct cp_link *l)
 			break;
 		}
 	}
+	/*
+	 * Its data has a deadline of its own, from now: a member that
+	 * trickles it holds neither the call nor the link for longer.
+	 */
+	l->rx_timed = r.data_len != 0;
+	l->rx_deadline = jiffies + msecs_to_jiffies(CP_LINK_ANSWER_MS);
 	spin_unlock_bh(&l->lock);
 	l->rx_left = r.data_len;
 	l->rx_call = found;
@@ -365,12 +383,15 @@ static void link_answered(struct cp_link *l)
 
 	l->rx_call = NULL;
 	l->rx_got = 0;
+	spin_lock_bh(&l->lock);
+	l->rx_timed = false;
+	if (call) {
+		l->ncalls--;
+		l->nsent--;
+	}
+	spin_unlock_bh(&l->lock);
 	if (!call)
 		return;
-	spin_lock_bh(&l->lock);
-	l->ncalls--;
-	l->nsent--;
-	spin_unlock_bh(&l->lock);
 	if (call->err) {
 		cp_pbuf_free(call->pb);
 		call->pb = NULL;
@@ -417,20 +438,25 @@ static int link_recv(read_descriptor_t *desc, struct sk_buff *skb, unsigned int 
 	return used;
 }
 
+/* Under the socket lock and its callback lock: read the answers received. */
+static void link_read(struct sock *sk, struct cp_link *l)
+{
+	read_descriptor_t desc = { .count = 1, .arg.data = l };
+
+	tcp_read_sock(sk, &desc, link_recv);
+	if (desc.error)
+		link_abort(l, desc.error, true);
+}
+
 /* Softirq, or a task that owned the socket: answers arrived. */
 static void link_data_ready(struct sock *sk)
 {
-	read_descriptor_t desc = { .count = 1 };
 	struct cp_link *l;
 
 	read_lock_bh(&sk->sk_callback_lock);
 	l = sk->sk_user_data;
-	if (l) {
-		desc.arg.data = l;
-		tcp_read_sock(sk, &desc, link_recv);
-		if (desc.error)
-			link_abort(l, desc.error, true);
-	}
+	if (l)
+		link_read(sk, l);
 	read_unlock_bh(&sk->sk_callback_lock);
 }
 
@@ -440,35 +466,46 @@ static void link_write_space(struct sock *sk)
 
 	read_lock_bh(&sk->sk_callback_lock);
 	l = sk->sk_user_data;
-	if (l && sk_stream_is_writeable(sk))
+	if (l && sk_stream_is_writeable(sk)) {
+		/* Or TCP calls this again on every ACK. */
+		clear_bit(SOCK_NOSPACE, &sk->sk_socket->flags);
 		queue_work(cp_peer_tx_wq, &l->tx_work);
+	}
 	read_unlock_bh(&sk->sk_callback_lock);
 }
 
-/* The member closed or reset the connection. */
+/*
+ * The member closed or reset the connection. A FIN is seen here before
+ * sk_data_ready is told of the answers that came with it or before it:
+ * they are read first, and only the calls still unanswered fail.
+ */
 static void link_state_change(struct sock *sk)
 {
 	struct cp_link *l;
 
 	read_lock_bh(&sk->sk_callback_lock);
 	l = sk->sk_user_data;
-	if (l && sk->sk_state != TCP_ESTABLISHED)
+	if (l && sk->sk_state != TCP_ESTABLISHED) {
+		if (sk->sk_state == TCP_CLOSE_WAIT)
+			link_read(sk, l);
 		link_abort(l, -ECONNRESET, false);
+	}
 	read_unlock_bh(&sk->sk_callback_lock);
 }
 
 /*
  * Timer: calls past their deadline fail; a member that sent nothing for
- * CP_PEER_TIMEOUT_MS while calls waited for it has its connection closed
- * and is not asked again for a while.
+ * CP_PEER_TIMEOUT_MS while calls waited for it, or sent an answer's data
+ * slower than a call may wait, has its connection closed and is not asked
+ * again for a while.
  */
 static void link_timer(struct timer_list *t)
 {
 	struct cp_link *l = from_timer(l, t, timer);
 	unsigned long now = jiffies, last;
 	struct cp_call *call, *n;
+	LIST_HEAD(stalled);
 	LIST_HEAD(late);
-	bool stalled;
 	int i;
 
 	spin_lock_bh(&l->lock);
@@ -487,14 +524,15 @@ static void link_timer(struct timer_list *t)
 	last = READ_ONCE(l->rx_last);
 	if (time_before(last, l->busy_since))
 		last = l->busy_since;
-	stalled = l->state == LINK_UP && l->nsent &&
-		  time_after(now, last + msecs_to_jiffies(CP_PEER_TIMEOUT_MS));
+	/* Decided and done under one hold of the lock: this connection's. */
+	if ((l->nsent && time_after(now, last + msecs_to_jiffies(CP_PEER_TIMEOUT_MS))) ||
+	    (l->rx_timed && time_after(now, l->rx_deadline)))
+		link_abort_locked(l, true, &stalled);
 	if (l->ncalls)
 		mod_timer(&l->timer, now + CP_LINK_TICK);
 	spin_unlock_bh(&l->lock);
 	calls_fail(&late, -ETIMEDOUT);
-	if (stalled)
-		link_abort(l, -ETIMEDOUT, true);
+	calls_fail(&stalled, -ETIMEDOUT);
 }
 
 /* Under the socket's callback lock: the link's own callbacks, or the socket's. */
@@ -521,7 +559,8 @@ static void link_hook_locked(struct socket *sock, struct cp_link *l, bool on)
 /*
  * connect_work: connect and HELLO, then the link is UP and its queued
  * calls go out. If that fails, they fail, and so does every call for a
- * while. A node stopping meanwhile (CLOSING) takes nothing of this.
+ * while. A node stopping meanwhile (CLOSING) takes nothing of this, and
+ * does not wait for a member's timeouts: it shuts the socket down.
  */
 static void link_connect_work(struct work_struct *work)
 {
@@ -531,19 +570,28 @@ static void link_connect_work(struct work_struct *work)
 	LIST_HEAD(dead);
 	int err;
 
-	/* The node stopped before this ran. */
-	spin_lock_bh(&l->lock);
-	if (l->state != LINK_CONNECTING) {
-		l->state = LINK_IDLE;
-		spin_unlock_bh(&l->lock);
-		return;
-	}
-	spin_unlock_bh(&l->lock);
 	if (!l->tx_buf)
 		l->tx_buf = kmalloc(CP_LINK_TX_BUF, GFP_KERNEL);
 	err = l->tx_buf ? sock_create_kern(ps->net, l->addr.sa.sa_family, SOCK_STREAM,
 					   IPPROTO_TCP, &tmp.sock) : -ENOMEM;
-	err = err ?: cp_peer_connect(&tmp, &l->addr, ps->keys);
+	if (!err) {
+		/*
+		 * Shown to cp_links_stop() before the state is looked at:
+		 * a node that stops from here on shuts the connect down,
+		 * and one that stopped before is seen here.
+		 */
+		mutex_lock(&l->connect_mutex);
+		l->connecting = tmp.sock;
+		mutex_unlock(&l->connect_mutex);
+		spin_lock_bh(&l->lock);
+		if (l->state != LINK_CONNECTING)
+			err = -ESHUTDOWN;
+		spin_unlock_bh(&l->lock);
+		err = err ?: cp_peer_connect(&tmp, &l->addr, ps->keys);
+		mutex_lock(&l->connect_mutex);
+		l->connecting = NULL;
+		mutex_unlock(&l->connect_mutex);
+	}
 	if (!err)
 		link_hook_locked(tmp.sock, l, true);
 	spin_lock_bh(&l->lock);
@@ -554,6 +602,7 @@ static void link_connect_work(struct work_struct *work)
 		l->failed = false;
 		l->nsent = 0;
 		l->rx_got = 0;
+		l->rx_timed = false;
 		l->tx_len = 0;
 		l->tx_off = 0;
 		WRITE_ONCE(l->rx_last, jiffies);
@@ -603,6 +652,7 @@ static void link_close_work(struct work_struct *work)
 	spin_lock_bh(&l->lock);
 	l->sock = NULL;
 	l->nsent = 0;
+	l->rx_timed = false;
 	if (call)
 		l->ncalls--;
 	if (l->failed || !l->ps->links_open) {
@@ -627,6 +677,7 @@ static void link_setup(struct cp_link *l)
 	int i;
 
 	spin_lock_init(&l->lock);
+	mutex_init(&l->connect_mutex);
 	INIT_LIST_HEAD(&l->sendq);
 	for (i = 0; i < CP_LINK_BUCKETS; i++)
 		INIT_LIST_HEAD(&l->calls[i]);
@@ -718,6 +769,7 @@ static void link_free(struct cp_link *l)
 	cancel_work_sync(&l->tx_work);
 	WARN_ON(l->sock || l->ncalls);
 	page_frag_cache_drain(&l->rx_pfc);
+	mutex_destroy(&l->connect_mutex);
 	kfree(l->tx_buf);
 	kfree(l);
 }
@@ -774,15 +826,40 @@ void cp_links_stop(struct cp_peers *ps)
 	}
 	spin_unlock_bh(&ps->links_lock);
 	calls_fail(&dead, -ESHUTDOWN);
-	/* Nothing adds a link now, and only expiry (links_mutex) removes one. */
+	/*
+	 * Nothing adds a link now, and only expiry (links_mutex) removes one.
+	 * A connect or HELLO under way is cut short, not waited out.
+	 */
 	for (i = 0; i < ARRAY_SIZE(ps->links); i++) {
 		hlist_for_each_entry(l, &ps->links[i], node) {
+			mutex_lock(&l->connect_mutex);
+			if (l->connecting)
+				kernel_sock_shutdown(l->connecting, SHUT_RDWR);
+			mutex_unlock(&l->connect_mutex);
 			flush_work(&l->connect_work);
 			flush_work(&l->close_work);
 		}
 	}
 	mutex_unlock(&ps->links_mutex);
 	cp_links_expire(ps, true);
+}
+
+/* Any context: the calls in flight on every link, queued or sent. */
+u64 cp_links_calls(struct cp_peers *ps)
+{
+	struct cp_link *l;
+	u64 n = 0;
+	int i;
+
+	spin_lock_bh(&ps->links_lock);
+	for (i = 0; i < ARRAY_SIZE(ps->links); i++)
+		hlist_for_each_entry(l, &ps->links[i], node) {
+			spin_lock(&l->lock);
+			n += l->ncalls;
+			spin_unlock(&l->lock);
+		}
+	spin_unlock_bh(&ps->links_lock);
+	return n;
 }
 
 /*

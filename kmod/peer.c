@@ -1,9 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * The node as a client of other members: ring pushes, forwarded GETs and
- * hand-off fetches, framed by the same codec (proto.c) as client requests.
- * Calls block, with CP_PEER_TIMEOUT_MS on every step, so they run only in
- * workers on cp_peer_wq; a dead member costs a worker that long, once per
+ * The node as a client of other members, for the calls that block: ring
+ * pushes, probes, hand-off fetches and forwarded PUTs and DELs, framed by
+ * the same codec (proto.c) as client requests (forwarded GETs, which do
+ * not block, go over the links of link.c). Calls block, with
+ * CP_PEER_TIMEOUT_MS on every step, so they run only in workers on
+ * cp_peer_wq; a dead member costs a worker that long, once per
  * CP_PEER_RETRY_MS, and no more. One call at a time per connection, over
  * connections a pool keeps per member (struct cp_peers).
  *
