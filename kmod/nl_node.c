@@ -5,6 +5,7 @@
  */
 
 #include "conn.h"
+#include "link.h"
 #include "nl_priv.h"
 
 /* Event counters, as CACHEPEER_A_STATS_* attributes. */
@@ -106,6 +107,7 @@ static int put_stats(struct sk_buff *msg, struct cp_service *svc)
 			return -EMSGSIZE;
 	if (nla_put_uint(msg, CACHEPEER_A_STATS_CONNS, atomic_read(&svc->nconns)) ||
 	    nla_put_uint(msg, CACHEPEER_A_STATS_INFLIGHT, cp_conn_inflight(svc)) ||
+	    nla_put_uint(msg, CACHEPEER_A_STATS_PEER_CALLS, cp_links_calls(&svc->cluster.peers)) ||
 	    nla_put_uint(msg, CACHEPEER_A_STATS_QUEUED_BYTES,
 			 max(atomic_long_read(&svc->queued), 0L)) ||
 	    nla_put_uint(msg, CACHEPEER_A_STATS_BLOCKS, atomic_long_read(&st->blocks)) ||

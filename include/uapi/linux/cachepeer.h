@@ -524,6 +524,7 @@ enum cachepeer_stats_attr {
 	CACHEPEER_A_STATS_MEMBER_DOWN,		/* suspects declared down */
 	CACHEPEER_A_STATS_MEMBER_REFUTED,	/* suspicions of this node refuted */
 	CACHEPEER_A_STATS_FORWARD_JOINED,	/* GETs that joined a forward */
+	CACHEPEER_A_STATS_PEER_CALLS,		/* GETs in flight on the links */
 
 	__CACHEPEER_A_STATS_MAX,
 	CACHEPEER_A_STATS_MAX = __CACHEPEER_A_STATS_MAX - 1
