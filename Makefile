@@ -120,11 +120,15 @@ bench-ring:
 
 # 4 MiB and 4 KiB GETs forwarded by a non-owner, as ratios to the same GETs
 # sent to the owner (BENCH_SECS=10 per measurement, BENCH_ROUNDS=3 medians).
+# BENCH_PROFILE=1 also profiles the forwarded 4 KiB GETs, into
+# .cache/vm-forward/profile.txt.
 bench-forward:
 	$(Q)scripts/setup.sh
 	$(Q)$(MAKE) all
 	$(Q)CP_VM_OUT=$(CURDIR)/.cache/vm-forward scripts/vm-run.sh -- env BENCH_SECS=$(BENCH_SECS) \
-		BENCH_ROUNDS=$(BENCH_ROUNDS) scripts/bench-forward.sh
+		BENCH_ROUNDS=$(BENCH_ROUNDS) \
+		BENCH_PROFILE=$(if $(BENCH_PROFILE),/tmp/cp-vm-out/profile.txt) \
+		scripts/bench-forward.sh
 
 clean:
 	$(Q)$(MAKE) -C "$(KDIR)" M="$(CURDIR)" clean 2>/dev/null || true

@@ -100,6 +100,8 @@ const struct counter counters[] = {
 	  CNT_NUMBER, "misses that waited for a forward of the same range under way" },
 	{ 0, S(PEER_CALLS), "cluster", "peer_calls", "peer_calls_in_flight", true, CNT_NUMBER,
 	  "forwarded GETs in flight on the links to members" },
+	{ 0, S(PEER_CALLS_MAX), "cluster", "peer_calls_max", "peer_calls_max", true, CNT_NUMBER,
+	  "the most forwarded GETs on one link at once since start" },
 	{ 0, S(RING_ACCEPTED), "cluster", "ring_accepted", "ring_accepted_total", false,
 	  CNT_NUMBER, "ring pushes adopted" },
 	{ 0, S(RING_REFUSED), "cluster", "ring_refused", "ring_refused_total", false, CNT_NUMBER,

@@ -749,6 +749,8 @@ again:
 		}
 		list_add_tail(&call->list, &l->sendq);
 		l->ncalls++;
+		if (l->ncalls > ps->calls_max)
+			ps->calls_max = l->ncalls;
 		l->used = jiffies;
 		link_arm(l);
 		if (l->state == LINK_UP)
@@ -789,6 +791,7 @@ void cp_links_start(struct cp_peers *ps)
 {
 	spin_lock_bh(&ps->links_lock);
 	ps->links_open = true;
+	ps->calls_max = 0;
 	spin_unlock_bh(&ps->links_lock);
 }
 
@@ -844,14 +847,18 @@ void cp_links_stop(struct cp_peers *ps)
 	cp_links_expire(ps, true);
 }
 
-/* Any context: the calls in flight on every link, queued or sent. */
-u64 cp_links_calls(struct cp_peers *ps)
+/*
+ * Any context: the calls in flight on every link, queued or sent; and in
+ * *most, the most that one link held at once since the node started.
+ */
+u64 cp_links_calls(struct cp_peers *ps, u32 *most)
 {
 	struct cp_link *l;
 	u64 n = 0;
 	int i;
 
 	spin_lock_bh(&ps->links_lock);
+	*most = ps->calls_max;
 	for (i = 0; i < ARRAY_SIZE(ps->links); i++)
 		hlist_for_each_entry(l, &ps->links[i], node) {
 			spin_lock(&l->lock);

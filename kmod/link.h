@@ -46,6 +46,6 @@ void cp_links_init(struct cp_peers *ps);
 void cp_links_start(struct cp_peers *ps);
 void cp_links_stop(struct cp_peers *ps);
 void cp_links_expire(struct cp_peers *ps, bool all);
-u64 cp_links_calls(struct cp_peers *ps);
+u64 cp_links_calls(struct cp_peers *ps, u32 *most);
 
 #endif /* _CP_LINK_H */

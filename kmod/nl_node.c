@@ -95,10 +95,12 @@ static int put_stats(struct sk_buff *msg, struct cp_service *svc)
 {
 	struct cp_store *st = &svc->store;
 	struct nlattr *nest;
-	u64 sum[CP_STAT_MAX];
+	u64 sum[CP_STAT_MAX], calls;
+	u32 calls_max;
 	size_t i;
 
 	cp_stats_sum(svc->stats, sum);
+	calls = cp_links_calls(&svc->cluster.peers, &calls_max);
 	nest = nla_nest_start(msg, CACHEPEER_A_NODE_STATS);
 	if (!nest)
 		return -EMSGSIZE;
@@ -107,7 +109,8 @@ static int put_stats(struct sk_buff *msg, struct cp_service *svc)
 			return -EMSGSIZE;
 	if (nla_put_uint(msg, CACHEPEER_A_STATS_CONNS, atomic_read(&svc->nconns)) ||
 	    nla_put_uint(msg, CACHEPEER_A_STATS_INFLIGHT, cp_conn_inflight(svc)) ||
-	    nla_put_uint(msg, CACHEPEER_A_STATS_PEER_CALLS, cp_links_calls(&svc->cluster.peers)) ||
+	    nla_put_uint(msg, CACHEPEER_A_STATS_PEER_CALLS, calls) ||
+	    nla_put_uint(msg, CACHEPEER_A_STATS_PEER_CALLS_MAX, calls_max) ||
 	    nla_put_uint(msg, CACHEPEER_A_STATS_QUEUED_BYTES,
 			 max(atomic_long_read(&svc->queued), 0L)) ||
 	    nla_put_uint(msg, CACHEPEER_A_STATS_BLOCKS, atomic_long_read(&st->blocks)) ||

@@ -111,11 +111,12 @@ struct cp_peers {
 	unsigned long frees;		/* connections given back, for waiters */
 	bool open;			/* the node runs: calls may be made */
 
-	/* Links (link.c): one multiplexed connection per member. */
+	/* Links (link.c): a few multiplexed connections per member. */
 	struct mutex links_mutex;	/* stopping and expiring links */
-	spinlock_t links_lock;		/* links, links_open */
+	spinlock_t links_lock;		/* links, links_open, calls_max */
 	struct hlist_head links[64];	/* struct cp_link, by address */
 	bool links_open;
+	u32 calls_max;			/* the most calls on one link at once */
 };
 
 void cp_peers_init(struct cp_peers *ps, struct net *net, struct cp_keys *keys,

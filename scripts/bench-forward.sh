@@ -12,6 +12,10 @@
 #
 # Keys outnumber the requests in flight, so that a forward rarely finds one
 # of the same block under way (coalesced: counted and printed, not hidden).
+#
+# BENCH_PROFILE=FILE: then run the forwarded 4 KiB GETs once more under
+# "perf record -a -g" (cpu-clock: the guest has no PMU) and write where
+# the guest's CPUs went, by symbol, to FILE.
 set -euo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -139,3 +143,11 @@ END {
 	printf "small (4 KiB, 4 conns x 16): ops/s %s (target >= 0.50x); p99 %s\n",
 		ratio("small", "ops_s"), ratio("small", "p99_us")
 }' "$work/results"
+
+if [ -n "${BENCH_PROFILE:-}" ]; then
+	perf record -q -a -g -e cpu-clock -o "$work/perf.data" -- \
+		ip netns exec $fwd "$bench" --peer 10.88.0.2:7000 --secs "$secs" "${small[@]}"
+	perf report -i "$work/perf.data" --no-children --sort sym --stdio -g caller,0.5,callee \
+		--percent-limit 0.3 >"$BENCH_PROFILE" 2>/dev/null
+	echo "profile of the forwarded 4 KiB GETs: $BENCH_PROFILE"
+fi

@@ -525,6 +525,7 @@ enum cachepeer_stats_attr {
 	CACHEPEER_A_STATS_MEMBER_REFUTED,	/* suspicions of this node refuted */
 	CACHEPEER_A_STATS_FORWARD_JOINED,	/* GETs that joined a forward */
 	CACHEPEER_A_STATS_PEER_CALLS,		/* GETs in flight on the links */
+	CACHEPEER_A_STATS_PEER_CALLS_MAX,	/* the most on one link at once */
 
 	__CACHEPEER_A_STATS_MAX,
 	CACHEPEER_A_STATS_MAX = __CACHEPEER_A_STATS_MAX - 1
