@@ -19,14 +19,17 @@
  *
  * Lifetimes: a link stays in ps->links, socket or not, until it has been
  * idle for CP_PEER_IDLE_MS or the node stops; only cp_links_expire() frees
- * one, after its works and timer. Its socket belongs to connect_work until
- * the link is UP, then to close_work once the link is CLOSING. A failed
- * connection or a member that stops answering fails every call sent on it
- * and, for CP_PEER_RETRY_MS, every new one.
+ * one, after its works and timer, and after an RCU grace period: calls
+ * find their link under RCU, and one taken out is marked dead first. Its
+ * socket belongs to connect_work until the link is UP, then to close_work
+ * once the link is CLOSING. A failed connection or a member that stops
+ * answering fails every call sent on it and, for CP_PEER_RETRY_MS, every
+ * new one.
  *
  * Locks: the socket's (the receive path, close_work), then l->lock (the
  * state, the calls, the counts); ps->links_lock, then l->lock. Calls are
- * completed with neither l->lock nor ps->links_lock held.
+ * completed with neither l->lock nor ps->links_lock held. ps->links_lock
+ * is taken to add or remove a link, not to make a call.
  */
 
 #include <linux/hash.h>
@@ -58,12 +61,15 @@ enum {
 };
 
 struct cp_link {
-	struct hlist_node node;		/* in ps->links, under ps->links_lock */
+	struct hlist_node node;		/* in ps->links (RCU), under ps->links_lock */
 	struct cp_peers *ps;
 	union cp_addr addr;
 	u32 slot;			/* which of the member's links */
+	struct list_head gone;		/* cp_links_expire()'s, to free */
+	struct rcu_head rcu;
 
 	spinlock_t lock;		/* the fields to tx_buf */
+	bool dead;			/* out of ps->links: take no call */
 	int state;
 	bool failed;			/* CLOSING: then FAILED, not IDLE */
 	struct socket *sock;
@@ -655,7 +661,7 @@ static void link_close_work(struct work_struct *work)
 	l->rx_timed = false;
 	if (call)
 		l->ncalls--;
-	if (l->failed || !l->ps->links_open) {
+	if (l->failed || !READ_ONCE(l->ps->links_open)) {
 		list_splice_init(&l->sendq, &dead);
 		link_count_out(l, &dead);
 		l->state = l->failed ? LINK_FAILED : LINK_IDLE;
@@ -689,6 +695,45 @@ static void link_setup(struct cp_link *l)
 }
 
 /*
+ * Under l->lock: queue call on l, connecting it if need be. Stop clears
+ * links_open before it takes each link's lock, so a call queued here after
+ * it took this one's sees that.
+ */
+static int link_queue(struct cp_peers *ps, struct cp_link *l, struct cp_call *call)
+{
+	u32 most;
+	bool kick;
+
+	lockdep_assert_held(&l->lock);
+	if (!READ_ONCE(ps->links_open))
+		return -ESHUTDOWN;
+	switch (l->state) {
+	case LINK_FAILED:
+		if (time_before(jiffies, l->retry_at))
+			return -EHOSTUNREACH;
+		fallthrough;
+	case LINK_IDLE:
+		l->state = LINK_CONNECTING;
+		queue_work(cp_peer_wq, &l->connect_work);
+		break;
+	}
+	if (l->ncalls >= CP_LINK_CALLS_MAX)
+		return -EBUSY;
+	/* tx_work, running or queued, sends what is queued behind it. */
+	kick = list_empty(&l->sendq);
+	list_add_tail(&call->list, &l->sendq);
+	l->ncalls++;
+	l->used = jiffies;
+	most = READ_ONCE(ps->calls_max);
+	while (l->ncalls > most && !try_cmpxchg(&ps->calls_max, &most, l->ncalls))
+		;
+	link_arm(l);
+	if (kick && l->state == LINK_UP)
+		queue_work(cp_peer_tx_wq, &l->tx_work);
+	return 0;
+}
+
+/*
  * Any context: queue call on the link to the member at addr, opening it if
  * need be. 0: call->done() follows, once; else it never does.
  */
@@ -699,67 +744,53 @@ int cp_link_call(struct cp_peers *ps, const union cp_addr *addr, struct cp_call 
 	u32 h = jhash(addr, cp_addr_len(addr), slot);
 	struct hlist_head *head = &ps->links[h % ARRAY_SIZE(ps->links)];
 	struct cp_link *l, *fresh = NULL;
-	int err = 0;
+	int err;
 
 	call->deadline = jiffies + msecs_to_jiffies(CP_LINK_ANSWER_MS);
 	call->pb = NULL;
 	call->err = 0;
-again:
-	spin_lock_bh(&ps->links_lock);
-	if (!ps->links_open) {
-		spin_unlock_bh(&ps->links_lock);
-		kfree(fresh);
-		return -ESHUTDOWN;
-	}
-	hlist_for_each_entry(l, head, node)
-		if (l->slot == slot && !memcmp(&l->addr, addr, cp_addr_len(addr)))
-			break;
-	if (!l && !fresh) {
-		spin_unlock_bh(&ps->links_lock);
-		fresh = kzalloc(sizeof(*fresh), CP_LINK_GFP);
-		if (!fresh)
-			return -ENOMEM;
-		goto again;
-	}
-	if (!l) {
-		l = fresh;
-		fresh = NULL;
-		l->ps = ps;
-		l->addr = *addr;
-		l->slot = slot;
-		link_setup(l);
-		hlist_add_head(&l->node, head);
-	}
-	spin_lock(&l->lock);
-	switch (l->state) {
-	case LINK_FAILED:
-		if (time_before(jiffies, l->retry_at)) {
-			err = -EHOSTUNREACH;
-			break;
+	for (;;) {
+		rcu_read_lock();
+		hlist_for_each_entry_rcu(l, head, node) {
+			if (l->slot != slot || memcmp(&l->addr, addr, cp_addr_len(addr)))
+				continue;
+			spin_lock_bh(&l->lock);
+			err = l->dead ? -EAGAIN : link_queue(ps, l, call);
+			spin_unlock_bh(&l->lock);
+			if (err != -EAGAIN) {
+				rcu_read_unlock();
+				kfree(fresh);
+				return err;
+			}
 		}
-		fallthrough;
-	case LINK_IDLE:
-		l->state = LINK_CONNECTING;
-		queue_work(cp_peer_wq, &l->connect_work);
-		fallthrough;
-	default:
-		if (l->ncalls >= CP_LINK_CALLS_MAX) {
-			err = -EBUSY;
-			break;
+		rcu_read_unlock();
+
+		/* None: add one, unless another CPU did meanwhile. */
+		if (!fresh) {
+			fresh = kzalloc(sizeof(*fresh), CP_LINK_GFP);
+			if (!fresh)
+				return -ENOMEM;
+			fresh->ps = ps;
+			fresh->addr = *addr;
+			fresh->slot = slot;
+			link_setup(fresh);
 		}
-		list_add_tail(&call->list, &l->sendq);
-		l->ncalls++;
-		if (l->ncalls > ps->calls_max)
-			ps->calls_max = l->ncalls;
-		l->used = jiffies;
-		link_arm(l);
-		if (l->state == LINK_UP)
-			queue_work(cp_peer_tx_wq, &l->tx_work);
+		spin_lock_bh(&ps->links_lock);
+		if (!ps->links_open) {
+			spin_unlock_bh(&ps->links_lock);
+			/* Never added: nothing of it ran. */
+			kfree(fresh);
+			return -ESHUTDOWN;
+		}
+		hlist_for_each_entry(l, head, node)
+			if (l->slot == slot && !memcmp(&l->addr, addr, cp_addr_len(addr)))
+				break;
+		if (!l) {
+			hlist_add_head_rcu(&fresh->node, head);
+			fresh = NULL;
+		}
+		spin_unlock_bh(&ps->links_lock);
 	}
-	spin_unlock(&l->lock);
-	spin_unlock_bh(&ps->links_lock);
-	kfree(fresh);
-	return err;
 }
 
 /* Process context: l is out of ps->links, and has no socket or call. */
@@ -773,7 +804,8 @@ static void link_free(struct cp_link *l)
 	page_frag_cache_drain(&l->rx_pfc);
 	mutex_destroy(&l->connect_mutex);
 	kfree(l->tx_buf);
-	kfree(l);
+	/* A call may still be looking at it, and finds it dead. */
+	kfree_rcu(l, rcu);
 }
 
 void cp_links_init(struct cp_peers *ps)
@@ -790,8 +822,8 @@ void cp_links_init(struct cp_peers *ps)
 void cp_links_start(struct cp_peers *ps)
 {
 	spin_lock_bh(&ps->links_lock);
-	ps->links_open = true;
-	ps->calls_max = 0;
+	WRITE_ONCE(ps->links_open, true);
+	WRITE_ONCE(ps->calls_max, 0);
 	spin_unlock_bh(&ps->links_lock);
 }
 
@@ -807,7 +839,7 @@ void cp_links_stop(struct cp_peers *ps)
 
 	mutex_lock(&ps->links_mutex);
 	spin_lock_bh(&ps->links_lock);
-	ps->links_open = false;
+	WRITE_ONCE(ps->links_open, false);
 	for (i = 0; i < ARRAY_SIZE(ps->links); i++) {
 		hlist_for_each_entry(l, &ps->links[i], node) {
 			LIST_HEAD(out);
@@ -858,7 +890,7 @@ u64 cp_links_calls(struct cp_peers *ps, u32 *most)
 	int i;
 
 	spin_lock_bh(&ps->links_lock);
-	*most = ps->calls_max;
+	*most = READ_ONCE(ps->calls_max);
 	for (i = 0; i < ARRAY_SIZE(ps->links); i++)
 		hlist_for_each_entry(l, &ps->links[i], node) {
 			spin_lock(&l->lock);
@@ -877,8 +909,8 @@ void cp_links_expire(struct cp_peers *ps, bool all)
 {
 	unsigned long idle = msecs_to_jiffies(CP_PEER_IDLE_MS), now = jiffies;
 	struct hlist_node *tmp;
-	struct cp_link *l;
-	HLIST_HEAD(gone);
+	struct cp_link *l, *n;
+	LIST_HEAD(gone);
 	int i;
 
 	mutex_lock(&ps->links_mutex);
@@ -892,8 +924,9 @@ void cp_links_expire(struct cp_peers *ps, bool all)
 			if (quiet && (l->state == LINK_IDLE ||
 				      (l->state == LINK_FAILED &&
 				       (all || time_after(now, l->retry_at))))) {
-				hlist_del(&l->node);
-				hlist_add_head(&l->node, &gone);
+				hlist_del_rcu(&l->node);
+				l->dead = true;
+				list_add(&l->gone, &gone);
 			} else if (quiet && l->state == LINK_UP) {
 				l->state = LINK_CLOSING;
 				l->failed = false;
@@ -904,6 +937,6 @@ void cp_links_expire(struct cp_peers *ps, bool all)
 	}
 	spin_unlock_bh(&ps->links_lock);
 	mutex_unlock(&ps->links_mutex);
-	hlist_for_each_entry_safe(l, tmp, &gone, node)
+	list_for_each_entry_safe(l, n, &gone, gone)
 		link_free(l);
 }

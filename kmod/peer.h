@@ -113,7 +113,7 @@ struct cp_peers {
 
 	/* Links (link.c): a few multiplexed connections per member. */
 	struct mutex links_mutex;	/* stopping and expiring links */
-	spinlock_t links_lock;		/* links, links_open, calls_max */
+	spinlock_t links_lock;		/* adding and removing links; links_open */
 	struct hlist_head links[64];	/* struct cp_link, by address */
 	bool links_open;
 	u32 calls_max;			/* the most calls on one link at once */
