@@ -2,12 +2,12 @@
 /*
  * Links: one connection per member, multiplexed like a client's. Calls are
  * queued from any context (a forwarded GET is queued from the softirq that
- * parsed it), sent by the link's tx_work in batches, and answered out of
- * order on the link's receive path: sk_data_ready parses the answers in
- * softirq, as rx.c parses requests, and completes each call there. No
- * worker waits for a member; connecting and the HELLO (which block) run in
- * connect_work, tearing a connection down in close_work, both on
- * cp_peer_wq.
+ * parsed it), sent right there when the link is idle and its socket free,
+ * else by the link's tx_work in batches, and answered out of order on the
+ * link's receive path: sk_data_ready parses the answers in softirq, as
+ * rx.c parses requests, and completes each call there. No worker waits for
+ * a member; connecting and the HELLO (which block) run in connect_work,
+ * tearing a connection down in close_work, both on cp_peer_wq.
  *
  * An answer's data is not copied: the link takes references on the pages
  * of the skbs it arrived in (their fragments; the few bytes in an skb's
@@ -26,10 +26,12 @@
  * answering fails every call sent on it and, for CP_PEER_RETRY_MS, every
  * new one.
  *
- * Locks: the socket's (the receive path, close_work), then l->lock (the
- * state, the calls, the counts); ps->links_lock, then l->lock. Calls are
- * completed with neither l->lock nor ps->links_lock held. ps->links_lock
- * is taken to add or remove a link, not to make a call.
+ * Locks: the socket's (the receive path, sending, close_work), then
+ * l->lock (the state, the calls, the counts); ps->links_lock, then
+ * l->lock. A call made under a client's socket lock only tries the link's
+ * (link_kick()). Calls are completed with neither l->lock nor
+ * ps->links_lock held. ps->links_lock is taken to add or remove a link,
+ * not to make a call.
  */
 
 #include <linux/hash.h>
@@ -70,7 +72,7 @@ struct cp_link {
 
 	spinlock_t lock;		/* the fields to tx_buf */
 	bool dead;			/* out of ps->links: take no call */
-	int state;
+	int state;			/* link_recv() peeks without the lock */
 	bool failed;			/* CLOSING: then FAILED, not IDLE */
 	struct socket *sock;
 	struct list_head sendq;		/* struct cp_call, to send */
@@ -93,7 +95,7 @@ struct cp_link {
 	u64 rx_left;			/* data bytes of the answer being read */
 	struct cp_call *rx_call;	/* its call; NULL: data to drop */
 	unsigned long rx_last;		/* jiffies: the last byte received */
-	bool rx_timed;			/* an answer's data is being read, until */
+	bool rx_timed;			/* an answer is being read, until */
 	unsigned long rx_deadline;	/* (under l->lock, for the timer) */
 	struct page_frag_cache rx_pfc;	/* linear bytes, copied */
 
@@ -162,7 +164,7 @@ static void link_abort_locked(struct cp_link *l, bool failed, struct list_head *
 	lockdep_assert_held(&l->lock);
 	if (l->state != LINK_UP)
 		return;
-	l->state = LINK_CLOSING;
+	WRITE_ONCE(l->state, LINK_CLOSING);
 	l->failed = failed;
 	link_take_sent(l, dead);
 	link_count_out(l, dead);
@@ -189,14 +191,16 @@ static void link_arm(struct cp_link *l)
 }
 
 /*
- * tx_work: write queued calls into tx_buf and send it, without blocking;
- * a full socket resumes it from sk_write_space. A call is in l->calls from
- * before its first byte goes out, as its answer may come at once.
+ * Under the link socket's lock: owned by tx_work, or bh-locked and not
+ * owned (link_kick()), which excludes the other, so tx_buf is theirs
+ * alone. Write the queued calls into tx_buf and send it, without
+ * blocking; a full socket resumes tx_work from sk_write_space. A call is
+ * in l->calls from before its first byte goes out, as its answer may come
+ * at once. sk is the connection the caller locked: a link that closed, or
+ * opened another, sends nothing on it.
  */
-static void link_tx_work(struct work_struct *work)
+static int link_send(struct cp_link *l, struct sock *sk)
 {
-	struct cp_link *l = container_of(work, struct cp_link, tx_work);
-
 	for (;;) {
 		struct kvec kv;
 		struct msghdr msg = { .msg_flags = MSG_DONTWAIT | MSG_NOSIGNAL };
@@ -204,9 +208,9 @@ static void link_tx_work(struct work_struct *work)
 		int ret;
 
 		spin_lock_bh(&l->lock);
-		if (l->state != LINK_UP) {
+		if (l->state != LINK_UP || l->sock->sk != sk) {
 			spin_unlock_bh(&l->lock);
-			return;
+			return 0;
 		}
 		if (l->tx_off == l->tx_len) {
 			struct cp_call *call, *n;
@@ -232,20 +236,82 @@ static void link_tx_work(struct work_struct *work)
 		more = !list_empty(&l->sendq);
 		spin_unlock_bh(&l->lock);
 		if (l->tx_off == l->tx_len)
-			return;
+			return 0;
 		if (more)
 			msg.msg_flags |= MSG_MORE;
 		kv.iov_base = l->tx_buf + l->tx_off;
 		kv.iov_len = l->tx_len - l->tx_off;
-		ret = kernel_sendmsg(l->sock, &msg, &kv, 1, kv.iov_len);
+		iov_iter_kvec(&msg.msg_iter, ITER_SOURCE, &kv, 1, kv.iov_len);
+		ret = tcp_sendmsg_locked(sk, &msg, kv.iov_len);
 		if (ret == -EAGAIN)
-			return;
-		if (ret < 0) {
-			link_abort(l, ret, false);
-			return;
-		}
+			return 0;
+		if (ret < 0)
+			return ret;
 		l->tx_off += ret;
 	}
+}
+
+/* tx_work: what link_kick() could not send, and what write_space resumes. */
+static void link_tx_work(struct work_struct *work)
+{
+	struct cp_link *l = container_of(work, struct cp_link, tx_work);
+	struct sock *sk;
+	int err;
+
+	/* close_work cancels this before it releases the socket. */
+	spin_lock_bh(&l->lock);
+	sk = l->state == LINK_UP ? l->sock->sk : NULL;
+	spin_unlock_bh(&l->lock);
+	if (!sk)
+		return;
+	lock_sock(sk);
+	err = link_send(l, sk);
+	release_sock(sk);
+	if (err)
+		link_abort(l, err, false);
+}
+
+/*
+ * Any context, l->lock not held, sk held for this: calls were queued on a
+ * link with none before them. In softirq (a forwarded GET just parsed)
+ * they go out right here if the link's socket is free: tx_work would cost
+ * a wakeup and two task switches per batch, on a path whose answers are
+ * parsed in softirq anyway. The socket is only tried, since the caller may
+ * hold a client's socket and the two have no fixed order; a busy socket,
+ * an error (tx_work meets it again, and closes the link) or another
+ * context leave the sending to tx_work. l is held by the caller's RCU
+ * read section.
+ */
+static int link_send_bh(struct cp_link *l, struct sock *sk)
+{
+	int err = -EAGAIN;
+	gfp_t gfp;
+
+	if (!spin_trylock(&sk->sk_lock.slock))
+		return -EAGAIN;
+	if (!sock_owned_by_user(sk)) {
+		/* For tcp_sendmsg_locked()'s skbs; tx_work's stay GFP_KERNEL. */
+		gfp = sk->sk_allocation;
+		sk->sk_allocation = GFP_ATOMIC;
+		err = link_send(l, sk);
+		sk->sk_allocation = gfp;
+	}
+	spin_unlock(&sk->sk_lock.slock);
+	return err;
+}
+
+static void link_kick(struct cp_link *l, struct sock *sk)
+{
+	int err = in_serving_softirq() ? link_send_bh(l, sk) : -EAGAIN;
+
+	sock_put(sk);
+	if (!err)
+		return;
+	/* Not after close_work cancelled it: link_free() would not again. */
+	spin_lock_bh(&l->lock);
+	if (l->state == LINK_UP)
+		queue_work(cp_peer_tx_wq, &l->tx_work);
+	spin_unlock_bh(&l->lock);
 }
 
 /*
@@ -333,6 +399,20 @@ static int link_grab(struct cp_link *l, struct cp_pbuf **pbp, const struct sk_bu
 	return len ? -EFAULT : 0;
 }
 
+/*
+ * Under l->lock: an answer of data_len bytes is being read, from its
+ * header's first byte on. It has a deadline of its own, from now: a member
+ * that trickles it holds neither the call nor the link for longer than
+ * the answer's size allows.
+ */
+static void link_time(struct cp_link *l, u64 data_len)
+{
+	lockdep_assert_held(&l->lock);
+	l->rx_timed = true;
+	l->rx_deadline = jiffies + msecs_to_jiffies(CP_LINK_ANSWER_MS +
+						    (data_len >> CP_LINK_RATE_SHIFT));
+}
+
 /* Under the socket lock: an answer's header is in; find its call. */
 static int link_header(struct cp_link *l)
 {
@@ -351,12 +431,10 @@ static int link_header(struct cp_link *l)
 			break;
 		}
 	}
-	/*
-	 * Its data has a deadline of its own, from now: a member that
-	 * trickles it holds neither the call nor the link for longer.
-	 */
-	l->rx_timed = r.data_len != 0;
-	l->rx_deadline = jiffies + msecs_to_jiffies(CP_LINK_ANSWER_MS);
+	if (r.data_len)
+		link_time(l, r.data_len);
+	else
+		l->rx_timed = false;
 	spin_unlock_bh(&l->lock);
 	l->rx_left = r.data_len;
 	l->rx_call = found;
@@ -422,8 +500,15 @@ static int link_recv(read_descriptor_t *desc, struct sk_buff *skb, unsigned int 
 				break;
 			l->rx_got += n;
 			used += n;
-			if (l->rx_got < sizeof(l->rx_hdr))
+			if (l->rx_got < sizeof(l->rx_hdr)) {
+				/* Split: the header alone is timed. */
+				if (l->rx_got == n) {
+					spin_lock_bh(&l->lock);
+					link_time(l, 0);
+					spin_unlock_bh(&l->lock);
+				}
 				continue;
+			}
 			desc->error = link_header(l);
 			if (desc->error) {
 				desc->count = 0;
@@ -501,9 +586,9 @@ static void link_state_change(struct sock *sk)
 
 /*
  * Timer: calls past their deadline fail; a member that sent nothing for
- * CP_PEER_TIMEOUT_MS while calls waited for it, or sent an answer's data
- * slower than a call may wait, has its connection closed and is not asked
- * again for a while.
+ * CP_PEER_TIMEOUT_MS while calls waited for it, or sent an answer slower
+ * than its size allows (link_time()), has its connection closed and is not
+ * asked again for a while.
  */
 static void link_timer(struct timer_list *t)
 {
@@ -598,13 +683,16 @@ static void link_connect_work(struct work_struct *work)
 		l->connecting = NULL;
 		mutex_unlock(&l->connect_mutex);
 	}
-	if (!err)
+	if (!err) {
+		/* Calls are copied in from softirq too: the socket's page_frag. */
+		tmp.sock->sk->sk_use_task_frag = false;
 		link_hook_locked(tmp.sock, l, true);
+	}
 	spin_lock_bh(&l->lock);
 	if (!err && l->state == LINK_CONNECTING) {
 		l->sock = tmp.sock;
 		tmp.sock = NULL;
-		l->state = LINK_UP;
+		WRITE_ONCE(l->state, LINK_UP);
 		l->failed = false;
 		l->nsent = 0;
 		l->rx_got = 0;
@@ -614,14 +702,17 @@ static void link_connect_work(struct work_struct *work)
 		WRITE_ONCE(l->rx_last, jiffies);
 		cp_stats_inc(ps->stats, CP_STAT_PEER_CONNECTS);
 		queue_work(cp_peer_tx_wq, &l->tx_work);
+		/* A FIN or reset before UP found nothing to abort: now there is. */
+		if (READ_ONCE(l->sock->sk->sk_state) != TCP_ESTABLISHED)
+			link_abort_locked(l, false, &dead);
 	} else {
 		list_splice_init(&l->sendq, &dead);
 		link_count_out(l, &dead);
 		if (l->state == LINK_CONNECTING && err != -ENOMEM) {
-			l->state = LINK_FAILED;
+			WRITE_ONCE(l->state, LINK_FAILED);
 			l->retry_at = jiffies + msecs_to_jiffies(CP_PEER_RETRY_MS);
 		} else {
-			l->state = LINK_IDLE;
+			WRITE_ONCE(l->state, LINK_IDLE);
 		}
 	}
 	spin_unlock_bh(&l->lock);
@@ -664,13 +755,13 @@ static void link_close_work(struct work_struct *work)
 	if (l->failed || !READ_ONCE(l->ps->links_open)) {
 		list_splice_init(&l->sendq, &dead);
 		link_count_out(l, &dead);
-		l->state = l->failed ? LINK_FAILED : LINK_IDLE;
+		WRITE_ONCE(l->state, l->failed ? LINK_FAILED : LINK_IDLE);
 		l->retry_at = jiffies + msecs_to_jiffies(CP_PEER_RETRY_MS);
 	} else if (!list_empty(&l->sendq)) {
-		l->state = LINK_CONNECTING;
+		WRITE_ONCE(l->state, LINK_CONNECTING);
 		queue_work(cp_peer_wq, &l->connect_work);
 	} else {
-		l->state = LINK_IDLE;
+		WRITE_ONCE(l->state, LINK_IDLE);
 	}
 	spin_unlock_bh(&l->lock);
 	if (call)
@@ -691,7 +782,7 @@ static void link_setup(struct cp_link *l)
 	INIT_WORK(&l->tx_work, link_tx_work);
 	INIT_WORK(&l->close_work, link_close_work);
 	timer_setup(&l->timer, link_timer, 0);
-	l->state = LINK_IDLE;
+	WRITE_ONCE(l->state, LINK_IDLE);
 }
 
 /*
@@ -699,10 +790,11 @@ static void link_setup(struct cp_link *l)
  * links_open before it takes each link's lock, so a call queued here after
  * it took this one's sees that.
  */
-static int link_queue(struct cp_peers *ps, struct cp_link *l, struct cp_call *call)
+static int link_queue(struct cp_peers *ps, struct cp_link *l, struct cp_call *call,
+		      struct sock **kick)
 {
+	bool first;
 	u32 most;
-	bool kick;
 
 	lockdep_assert_held(&l->lock);
 	if (!READ_ONCE(ps->links_open))
@@ -713,14 +805,14 @@ static int link_queue(struct cp_peers *ps, struct cp_link *l, struct cp_call *ca
 			return -EHOSTUNREACH;
 		fallthrough;
 	case LINK_IDLE:
-		l->state = LINK_CONNECTING;
+		WRITE_ONCE(l->state, LINK_CONNECTING);
 		queue_work(cp_peer_wq, &l->connect_work);
 		break;
 	}
 	if (l->ncalls >= CP_LINK_CALLS_MAX)
 		return -EBUSY;
-	/* tx_work, running or queued, sends what is queued behind it. */
-	kick = list_empty(&l->sendq);
+	/* A sender, running or due, sends what is queued behind it. */
+	first = list_empty(&l->sendq);
 	list_add_tail(&call->list, &l->sendq);
 	l->ncalls++;
 	l->used = jiffies;
@@ -728,8 +820,10 @@ static int link_queue(struct cp_peers *ps, struct cp_link *l, struct cp_call *ca
 	while (l->ncalls > most && !try_cmpxchg(&ps->calls_max, &most, l->ncalls))
 		;
 	link_arm(l);
-	if (kick && l->state == LINK_UP)
-		queue_work(cp_peer_tx_wq, &l->tx_work);
+	if (first && l->state == LINK_UP) {
+		*kick = l->sock->sk;
+		sock_hold(*kick);
+	}
 	return 0;
 }
 
@@ -744,6 +838,7 @@ int cp_link_call(struct cp_peers *ps, const union cp_addr *addr, struct cp_call 
 	u32 h = jhash(addr, cp_addr_len(addr), slot);
 	struct hlist_head *head = &ps->links[h % ARRAY_SIZE(ps->links)];
 	struct cp_link *l, *fresh = NULL;
+	struct sock *kick = NULL;
 	int err;
 
 	call->deadline = jiffies + msecs_to_jiffies(CP_LINK_ANSWER_MS);
@@ -755,8 +850,10 @@ int cp_link_call(struct cp_peers *ps, const union cp_addr *addr, struct cp_call 
 			if (l->slot != slot || memcmp(&l->addr, addr, cp_addr_len(addr)))
 				continue;
 			spin_lock_bh(&l->lock);
-			err = l->dead ? -EAGAIN : link_queue(ps, l, call);
+			err = l->dead ? -EAGAIN : link_queue(ps, l, call, &kick);
 			spin_unlock_bh(&l->lock);
+			if (kick)
+				link_kick(l, kick);
 			if (err != -EAGAIN) {
 				rcu_read_unlock();
 				kfree(fresh);
@@ -822,8 +919,8 @@ void cp_links_init(struct cp_peers *ps)
 void cp_links_start(struct cp_peers *ps)
 {
 	spin_lock_bh(&ps->links_lock);
-	WRITE_ONCE(ps->links_open, true);
 	WRITE_ONCE(ps->calls_max, 0);
+	WRITE_ONCE(ps->links_open, true);
 	spin_unlock_bh(&ps->links_lock);
 }
 
@@ -853,7 +950,7 @@ void cp_links_stop(struct cp_peers *ps)
 			}
 			/* connect_work, or close_work, ends it. */
 			if (l->state == LINK_UP || l->state == LINK_CONNECTING)
-				l->state = LINK_CLOSING;
+				WRITE_ONCE(l->state, LINK_CLOSING);
 			link_count_out(l, &out);
 			list_splice(&out, &dead);
 			spin_unlock(&l->lock);
@@ -928,7 +1025,7 @@ void cp_links_expire(struct cp_peers *ps, bool all)
 				l->dead = true;
 				list_add(&l->gone, &gone);
 			} else if (quiet && l->state == LINK_UP) {
-				l->state = LINK_CLOSING;
+				WRITE_ONCE(l->state, LINK_CLOSING);
 				l->failed = false;
 				queue_work(cp_peer_wq, &l->close_work);
 			}

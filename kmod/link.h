@@ -15,8 +15,13 @@
 
 /* Calls in flight on one link, sent or waiting to be. */
 #define CP_LINK_CALLS_MAX	256
-/* How long a call may wait for its answer. */
+/*
+ * How long a call may wait for its answer to begin; then reading the
+ * answer may take as long again, and a millisecond more per KiB of its
+ * data (at least 1 MiB/s: a large block on a slow path still gets through).
+ */
 #define CP_LINK_ANSWER_MS	10000
+#define CP_LINK_RATE_SHIFT	10
 
 /*
  * One call to a member: a request without a payload, its answer's header
