@@ -1,14 +1,20 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * CRC-32C combination. The kernel's __crc32c_le_shift() was removed from
- * mainline after 6.12, so the module carries the GF(2) arithmetic itself
- * (after lib/crc32.c). All of it is pure and safe in softirq.
+ * CRC-32C and its combination. The kernel's __crc32c_le_shift() was
+ * removed from mainline after 6.12, so the module carries the GF(2)
+ * arithmetic itself (after lib/crc32.c). All of it is safe in softirq.
+ *
+ * The CRC itself comes from the crypto API, as lib/libcrc32c.c takes it,
+ * but without a symbol of that module: plain insmod works, and
+ * crypto_alloc_shash() loads the accelerated driver (crc32c-intel) on
+ * demand.
  */
 
+#include <crypto/hash.h>
 #include <linux/cache.h>
-#include <linux/crc32c.h>
-#include <linux/init.h>
 #include <linux/crc32poly.h>
+#include <linux/init.h>
+#include <linux/module.h>
 
 #include <linux/cachepeer.h>
 
@@ -16,10 +22,25 @@
 
 /* x^(8 * CACHEPEER_SEG_SIZE) mod P: shifting by a whole segment is one multiply. */
 static u32 seg_power __ro_after_init;
+static struct crypto_shash *crc_tfm __ro_after_init;
 
+/*
+ * The crc32c drivers keep the running, uninverted CRC as their whole
+ * context (libcrc32c relies on it the same way), so a CRC is continued by
+ * setting it. len is at most a block, far below UINT_MAX; an update of
+ * crc32c cannot fail.
+ */
 u32 cp_crc32c(u32 crc, const void *data, size_t len)
 {
-	return ~crc32c(~crc, data, len);
+	SHASH_DESC_ON_STACK(desc, crc_tfm);
+	u32 *ctx = shash_desc_ctx(desc);
+
+	desc->tfm = crc_tfm;
+	*ctx = ~crc;
+	crypto_shash_update(desc, data, len);
+	crc = ~*ctx;
+	barrier_data(ctx);
+	return crc;
 }
 
 static u32 gf2_multiply(u32 x, u32 y)
@@ -66,8 +87,23 @@ u32 cp_crc32c_combine_seg(u32 crc_a, u32 crc_b)
 	return gf2_multiply(crc_a, seg_power) ^ crc_b;
 }
 
-void __init cp_crc_init(void)
+int __init cp_crc_init(void)
 {
+	crc_tfm = crypto_alloc_shash("crc32c", 0, 0);
+	if (IS_ERR(crc_tfm)) {
+		pr_err("cachepeer: no crc32c in the crypto API (CONFIG_CRYPTO_CRC32C): %ld\n",
+		       PTR_ERR(crc_tfm));
+		return PTR_ERR(crc_tfm);
+	}
 	/* crc32c_shift(1, n) would be x^(8n) times x^0 = x^31 in this bit order. */
 	seg_power = crc32c_shift(1U << 31, CACHEPEER_SEG_SIZE);
+	return 0;
 }
+
+void cp_crc_exit(void)
+{
+	crypto_free_shash(crc_tfm);
+}
+
+/* For modprobe, and initramfs tools: the driver crypto_alloc_shash() asks for. */
+MODULE_SOFTDEP("pre: crc32c");

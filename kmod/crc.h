@@ -14,6 +14,7 @@ u32 cp_crc32c_combine(u32 crc_a, u32 crc_b, size_t len_b);
 /* Append one whole CRC segment (CACHEPEER_SEG_SIZE bytes) with CRC crc_b. */
 u32 cp_crc32c_combine_seg(u32 crc_a, u32 crc_b);
 
-void cp_crc_init(void);
+int cp_crc_init(void);
+void cp_crc_exit(void);
 
 #endif /* _CP_CRC_H */

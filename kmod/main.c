@@ -26,11 +26,13 @@ static int __init cp_mod_init(void)
 {
 	int ret;
 
-	cp_crc_init();
+	ret = cp_crc_init();
+	if (ret)
+		return ret;
 
 	ret = cp_auth_init();
 	if (ret)
-		return ret;
+		goto err_auth;
 
 	ret = cp_store_init();
 	if (ret)
@@ -64,6 +66,8 @@ err_conn:
 	cp_store_uninit();
 err_store:
 	cp_auth_exit();
+err_auth:
+	cp_crc_exit();
 	return ret;
 }
 
@@ -75,6 +79,7 @@ static void __exit cp_mod_exit(void)
 	cp_conn_uninit();
 	cp_store_uninit();
 	cp_auth_exit();
+	cp_crc_exit();
 }
 
 module_init(cp_mod_init);

@@ -13,6 +13,7 @@
  * client library's tests read too.
  */
 
+#include <linux/crc32c.h>
 #include <linux/inet.h>
 #include <linux/module.h>
 #include <linux/random.h>
@@ -486,7 +487,8 @@ static int __init cp_test_init(void)
 	unsigned int failed = 0;
 	size_t i;
 
-	cp_crc_init();
+	if (cp_crc_init())
+		return -ENODEV;
 	pr_info("KTAP version 1\n");
 	pr_info("1..%zu\n", ARRAY_SIZE(tests));
 	for (i = 0; i < ARRAY_SIZE(tests); i++) {
@@ -496,11 +498,14 @@ static int __init cp_test_init(void)
 		failed += !ok;
 	}
 	pr_info("# cachepeer_test: %zu passed, %u failed\n", ARRAY_SIZE(tests) - failed, failed);
+	if (failed)
+		cp_crc_exit();
 	return failed ? -EINVAL : 0;
 }
 
 static void __exit cp_test_exit(void)
 {
+	cp_crc_exit();
 }
 
 module_init(cp_test_init);

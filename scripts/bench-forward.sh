@@ -45,7 +45,6 @@ on() {
 }
 
 mount -t tmpfs -o size=1g cachepeer-bench "$work"
-modprobe libcrc32c
 modprobe veth
 insmod "$top/kmod/cachepeer.ko"
 "$ctl" genkey >"$work/cluster.key"

@@ -39,7 +39,6 @@ count=$(find "$work/cache" -type f | wc -l)
 t1=$(now)
 find_s=$(python3 -c "print($t1 - $t0)")
 
-modprobe libcrc32c
 insmod "$top/kmod/cachepeer.ko" scrub_rate=0
 t0=$(now)
 "$ctl" start --listen 127.0.0.1:7000 --dir "$work/cache"

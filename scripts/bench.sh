@@ -41,7 +41,6 @@ trap cleanup EXIT
 
 mount -t tmpfs -o size=512m cachepeer-bench "$work"
 mkdir -p "$work/cache" "$work/www" "$work/nginx"
-modprobe libcrc32c
 insmod "$top/kmod/cachepeer.ko"
 "$ctl" start --listen 127.0.0.1:7000 --dir "$work/cache"
 # A write key: the PUTs below use it, and the "auth" runs HELLO with it

@@ -33,7 +33,6 @@ on() {
 echo "== insmod cachepeer.ko; three nodes on bridge $br"
 # The guest's /tmp is overlayfs, which keeps no page cache of its own.
 mount -t tmpfs cachepeer-demo "$work"
-modprobe libcrc32c
 modprobe bridge
 modprobe veth
 insmod "$top/kmod/cachepeer.ko"

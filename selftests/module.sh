@@ -15,11 +15,14 @@ test_modinfo() {
 	grep -q '^parm: *node_name:.*Default: ' <<<"$info"
 }
 
+# Plain insmod, with no module loaded first: CRC-32C comes from the crypto
+# API (which loads its driver itself), not from libcrc32c's symbol.
 test_load_unload() {
 	local i
 
 	unload_module
-	load_deps
+	expect_eq "$(modinfo -F depends "$KO")" "" "modules cachepeer.ko needs"
+	modprobe -r libcrc32c 2>/dev/null || true
 	for i in 1 2 3; do
 		insmod "$KO"
 		[ -d /sys/module/cachepeer ]
@@ -94,7 +97,7 @@ EOF
 ktap_print_header
 ktap_set_plan 6
 run_test "modinfo: license, version, family alias, documented parameters" test_modinfo
-run_test "insmod/rmmod three times" test_load_unload
+run_test "plain insmod/rmmod three times" test_load_unload
 run_test "tool says the module is not loaded" test_not_loaded_message
 run_test "node_name parameter names the initial namespace's node" test_param_node_name
 run_test "invalid node_name parameter fails insmod" test_param_rejected
