@@ -27,8 +27,11 @@ static const struct subcommand subcommands[] = {
 	  "--listen ADDR:PORT --dir PATH [--max-block SIZE] [--frame-timeout DURATION]",
 	  "start this namespace's node: listen on ADDR:PORT, cache blocks in PATH;\n"
 	  "blocks up to --max-block (default 4M, at most 64M); a connection holding an\n"
-	  "unfinished frame for --frame-timeout (default 30s; a bare number is ms) is closed" },
-	{ "stop", cmd_stop, "", "stop this namespace's node, closing every connection" },
+	  "unfinished frame for --frame-timeout (default 30s; a bare number is ms) is closed.\n"
+	  "A running node with these settings is left as it is (success); one running with\n"
+	  "others is an error naming the first that differs" },
+	{ "stop", cmd_stop, "",
+	  "stop this namespace's node, closing every connection (a stopped node: success)" },
 	{ "set", cmd_set,
 	  "[--name NAME] [--cluster-key FILE] [--next-cluster-key FILE] [--access POLICY]\n"
 	  "[--miss forward|redirect] [--handoff DURATION]\n"

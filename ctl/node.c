@@ -199,6 +199,32 @@ static void warn_open(const struct sockaddr_storage *ss, const char *listen)
 	free(info);
 }
 
+/*
+ * start on a running node: done already if it runs with what was asked
+ * (max block and frame timeout only where given), so that boot scripts
+ * and "up" may repeat it; else the first setting that differs is named.
+ */
+static void start_again(const struct cp_start_cfg *cfg)
+{
+	struct cp_node_info *info = cp_node_query();
+	char listen[sizeof(info->listen)];
+
+	cp_fmt_sockaddr((const struct sockaddr *)&cfg->listen, listen, sizeof(listen));
+	if (strcmp(info->listen, listen))
+		fail("start: the node is running with --listen %s, not %s (stop it first)",
+		     info->listen, listen);
+	if (strcmp(info->dir, cfg->dir))
+		fail("start: the node is running with --dir %s, not %s (stop it first)",
+		     info->dir, cfg->dir);
+	if (cfg->max_block && info->max_block != cfg->max_block)
+		fail("start: the node is running with --max-block %llu, not %llu (stop it first)",
+		     (unsigned long long)info->max_block, (unsigned long long)cfg->max_block);
+	if (cfg->frame_timeout_ms && info->frame_timeout_ms != cfg->frame_timeout_ms)
+		fail("start: the node is running with --frame-timeout %ums, not %ums (stop it first)",
+		     info->frame_timeout_ms, cfg->frame_timeout_ms);
+	free(info);
+}
+
 int cmd_start(const struct subcommand *cmd, int argc, char **argv)
 {
 	const char *listen = NULL, *dir_arg = NULL;
@@ -229,6 +255,11 @@ int cmd_start(const struct subcommand *cmd, int argc, char **argv)
 
 	nl = open_nl();
 	ret = cp_nl_node_start(nl, &cfg);
+	if (ret == -EALREADY) {
+		cp_nl_close(nl);
+		start_again(&cfg);
+		return EXIT_OK;
+	}
 	if (ret)
 		nl_fail(nl, "start", ret);
 	cp_nl_close(nl);
@@ -244,7 +275,8 @@ int cmd_stop(const struct subcommand *cmd, int argc, char **argv)
 	no_operands(cmd, argc, argv);
 	nl = open_nl();
 	ret = cp_nl_node_stop(nl);
-	if (ret)
+	/* Stopped already: what was asked. */
+	if (ret && ret != -EALREADY)
 		nl_fail(nl, "stop", ret);
 	cp_nl_close(nl);
 	return EXIT_OK;

@@ -47,13 +47,26 @@ test_independent() {
 	expect_eq "$(on b "$CTL" -j | json_get state)" running "b state after a stopped"
 }
 
+# start and stop repeat as boot scripts need: the same settings again
+# succeed and leave the node alone (the kernel refuses a second start);
+# others fail, naming the setting.
 test_state_errors() {
 	on a "$CTL" start $(start_args a) 2>/dev/null || true
-	expect_err 1 "cachepeerctl: start: node is already running (Operation already in progress)" \
-		on a "$CTL" start $(start_args a)
+	on a "$CTL" start $(start_args a)
+	on a "$CTL" start $(start_args a) --max-block 4M --frame-timeout 30s
+	expect_err 1 "cachepeerctl: start: the node is running with --listen 127.0.0.1:7000, not 127.0.0.1:7009 (stop it first)" \
+		on a "$CTL" start $(start_args a 7009)
+	mkdir -p "$CP_TMP/a2"
+	expect_err 1 "cachepeerctl: start: the node is running with --dir $(realpath "$CP_TMP/a"), not $(realpath "$CP_TMP/a2") (stop it first)" \
+		on a "$CTL" start --listen 127.0.0.1:7000 --dir "$CP_TMP/a2"
+	expect_err 1 "cachepeerctl: start: the node is running with --max-block 4194304, not 1048576 (stop it first)" \
+		on a "$CTL" start $(start_args a) --max-block 1M
+	expect_err 1 "cachepeerctl: start: the node is running with --frame-timeout 30000ms, not 5000ms (stop it first)" \
+		on a "$CTL" start $(start_args a) --frame-timeout 5s
+	expect_eq "$(on a "$CTL" -j | json_get state)" running "state after repeated start"
 	on a "$CTL" stop
-	expect_err 1 "cachepeerctl: stop: node is not running (Operation already in progress)" \
-		on a "$CTL" stop
+	on a "$CTL" stop
+	expect_eq "$(on a "$CTL" -j | json_get state)" stopped "state after repeated stop"
 	expect_err 1 "cachepeerctl: set: name must be 1-63 bytes of [A-Za-z0-9._-] (Invalid argument)" \
 		on a "$CTL" set --name bad/name
 	expect_eq "$(on a "$CTL" -j | json_get name)" n-a "name after rejected set"
@@ -102,7 +115,7 @@ setup
 run_test "family resolves in every namespace" test_family_resolves
 run_test "status reports version, state and name" test_status_fields
 run_test "state and name are per namespace" test_independent
-run_test "start/stop/set errors are one line with the reason" test_state_errors
+run_test "start/stop repeat; start with other settings and set errors are one line with the reason" test_state_errors
 run_test "start warns when an open node listens beyond loopback" test_open_warning
 run_test "deleting a namespace with a running node" test_netns_delete
 run_test "rmmod while namespaces with running nodes exist" test_rmmod_with_namespaces
