@@ -197,14 +197,17 @@ static void link_arm(struct cp_link *l)
  * blocking; a full socket resumes tx_work from sk_write_space. A call is
  * in l->calls from before its first byte goes out, as its answer may come
  * at once. sk is the connection the caller locked: a link that closed, or
- * opened another, sends nothing on it.
+ * opened another, sends nothing on it. -EAGAIN: the socket took no more
+ * (full, or out of memory with nothing in flight for an ACK to resume).
+ *
+ * Without MSG_MORE: a batch is already up to CP_LINK_TX_BUF, and a corked
+ * tail whose followers timed out would wait for a probe timer.
  */
 static int link_send(struct cp_link *l, struct sock *sk)
 {
 	for (;;) {
 		struct kvec kv;
 		struct msghdr msg = { .msg_flags = MSG_DONTWAIT | MSG_NOSIGNAL };
-		bool more;
 		int ret;
 
 		spin_lock_bh(&l->lock);
@@ -233,18 +236,13 @@ static int link_send(struct cp_link *l, struct sock *sk)
 					l->busy_since = jiffies;
 			}
 		}
-		more = !list_empty(&l->sendq);
 		spin_unlock_bh(&l->lock);
 		if (l->tx_off == l->tx_len)
 			return 0;
-		if (more)
-			msg.msg_flags |= MSG_MORE;
 		kv.iov_base = l->tx_buf + l->tx_off;
 		kv.iov_len = l->tx_len - l->tx_off;
 		iov_iter_kvec(&msg.msg_iter, ITER_SOURCE, &kv, 1, kv.iov_len);
 		ret = tcp_sendmsg_locked(sk, &msg, kv.iov_len);
-		if (ret == -EAGAIN)
-			return 0;
 		if (ret < 0)
 			return ret;
 		l->tx_off += ret;
@@ -267,7 +265,8 @@ static void link_tx_work(struct work_struct *work)
 	lock_sock(sk);
 	err = link_send(l, sk);
 	release_sock(sk);
-	if (err)
+	/* Full: sk_write_space queues this again. */
+	if (err && err != -EAGAIN)
 		link_abort(l, err, false);
 }
 
@@ -278,8 +277,9 @@ static void link_tx_work(struct work_struct *work)
  * a wakeup and two task switches per batch, on a path whose answers are
  * parsed in softirq anyway. The socket is only tried, since the caller may
  * hold a client's socket and the two have no fixed order; a busy socket,
- * an error (tx_work meets it again, and closes the link) or another
- * context leave the sending to tx_work. l is held by the caller's RCU
+ * one that took no more (tx_work retries, with GFP_KERNEL), an error
+ * (tx_work meets it again, and closes the link) or another context leave
+ * the sending to tx_work. l is held by the caller's RCU
  * read section.
  */
 static int link_send_bh(struct cp_link *l, struct sock *sk)
@@ -702,9 +702,12 @@ static void link_connect_work(struct work_struct *work)
 		WRITE_ONCE(l->rx_last, jiffies);
 		cp_stats_inc(ps->stats, CP_STAT_PEER_CONNECTS);
 		queue_work(cp_peer_tx_wq, &l->tx_work);
-		/* A FIN or reset before UP found nothing to abort: now there is. */
+		/*
+		 * A FIN or reset before UP found nothing to abort: now there
+		 * is, and as a failed connect (no reconnecting in a loop).
+		 */
 		if (READ_ONCE(l->sock->sk->sk_state) != TCP_ESTABLISHED)
-			link_abort_locked(l, false, &dead);
+			link_abort_locked(l, true, &dead);
 	} else {
 		list_splice_init(&l->sendq, &dead);
 		link_count_out(l, &dead);
@@ -852,8 +855,10 @@ int cp_link_call(struct cp_peers *ps, const union cp_addr *addr, struct cp_call 
 			spin_lock_bh(&l->lock);
 			err = l->dead ? -EAGAIN : link_queue(ps, l, call, &kick);
 			spin_unlock_bh(&l->lock);
-			if (kick)
+			if (kick) {
 				link_kick(l, kick);
+				kick = NULL;
+			}
 			if (err != -EAGAIN) {
 				rcu_read_unlock();
 				kfree(fresh);
