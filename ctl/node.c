@@ -204,24 +204,31 @@ static void warn_open(const struct sockaddr_storage *ss, const char *listen)
  * (max block and frame timeout only where given), so that boot scripts
  * and "up" may repeat it; else the first setting that differs is named.
  */
+static void start_differs(const char *opt, const char *now, const char *asked)
+{
+	fail("start: the node is running with --%s %s, not %s (stop it first)", opt, now, asked);
+}
+
 static void start_again(const struct cp_start_cfg *cfg)
 {
 	struct cp_node_info *info = cp_node_query();
-	char listen[sizeof(info->listen)];
+	char now[32], asked[sizeof(info->listen)];
 
-	cp_fmt_sockaddr((const struct sockaddr *)&cfg->listen, listen, sizeof(listen));
-	if (strcmp(info->listen, listen))
-		fail("start: the node is running with --listen %s, not %s (stop it first)",
-		     info->listen, listen);
+	cp_fmt_sockaddr((const struct sockaddr *)&cfg->listen, asked, sizeof(asked));
+	if (strcmp(info->listen, asked))
+		start_differs("listen", info->listen, asked);
 	if (strcmp(info->dir, cfg->dir))
-		fail("start: the node is running with --dir %s, not %s (stop it first)",
-		     info->dir, cfg->dir);
-	if (cfg->max_block && info->max_block != cfg->max_block)
-		fail("start: the node is running with --max-block %llu, not %llu (stop it first)",
-		     (unsigned long long)info->max_block, (unsigned long long)cfg->max_block);
-	if (cfg->frame_timeout_ms && info->frame_timeout_ms != cfg->frame_timeout_ms)
-		fail("start: the node is running with --frame-timeout %ums, not %ums (stop it first)",
-		     info->frame_timeout_ms, cfg->frame_timeout_ms);
+		start_differs("dir", info->dir, cfg->dir);
+	if (cfg->max_block && info->max_block != cfg->max_block) {
+		snprintf(now, sizeof(now), "%llu", (unsigned long long)info->max_block);
+		snprintf(asked, sizeof(asked), "%llu", (unsigned long long)cfg->max_block);
+		start_differs("max-block", now, asked);
+	}
+	if (cfg->frame_timeout_ms && info->frame_timeout_ms != cfg->frame_timeout_ms) {
+		snprintf(now, sizeof(now), "%ums", info->frame_timeout_ms);
+		snprintf(asked, sizeof(asked), "%ums", cfg->frame_timeout_ms);
+		start_differs("frame-timeout", now, asked);
+	}
 	free(info);
 }
 
