@@ -10,12 +10,13 @@
  * tearing a connection down in close_work, both on cp_peer_wq.
  *
  * An answer's data is not copied: the link takes references on the pages
- * of the skbs it arrived in (their fragments; the few bytes in an skb's
- * linear head, slab memory TCP would not splice, are copied into a page
- * fragment), so that the client's socket sends the very pages the member
- * sent. The skbs themselves are consumed at once, so a client slow to read
- * holds pages against the node's relay budget (miss.c), never the link's
- * receive buffer: the link reads on for every other call.
+ * of the skbs it arrived in, so that the client's socket sends the very
+ * pages the member sent. What lies in an skb's linear head (slab memory
+ * TCP would not splice) and pieces under CP_LINK_REF_MIN (which would pin
+ * a page each) are copied, packed into pages of the link's own. The skbs
+ * themselves are consumed at once, so a client slow to read holds pages
+ * against the node's relay budget (miss.c), never the link's receive
+ * buffer: the link reads on for every other call.
  *
  * Lifetimes: a link stays in ps->links, socket or not, until it has been
  * idle for CP_PEER_IDLE_MS or the node stops; only cp_links_expire() frees
@@ -97,7 +98,8 @@ struct cp_link {
 	unsigned long rx_last;		/* jiffies: the last byte received */
 	bool rx_timed;			/* an answer is being read, until */
 	unsigned long rx_deadline;	/* (under l->lock, for the timer) */
-	struct page_frag_cache rx_pfc;	/* linear bytes, copied */
+	struct page *rx_copy;		/* where small pieces are copied to */
+	u32 rx_copy_off;
 
 	/* connect_work's socket, for a stopping node to cut short */
 	struct mutex connect_mutex;
@@ -337,6 +339,58 @@ static int pbuf_add(struct cp_pbuf **pbp, struct page *page, u32 off, u32 len)
 	return 0;
 }
 
+/*
+ * Copy len bytes of skb from off on into the link's copy page, packed: a
+ * piece that continues the call's last one extends its bvec. A member
+ * that sends its answers in tiny segments costs a copy of them, and
+ * neither a page pinned nor a bvec per segment.
+ */
+static int link_copy(struct cp_link *l, struct cp_pbuf **pbp, const struct sk_buff *skb,
+		     u32 off, u32 len)
+{
+	struct bio_vec *last;
+	u32 n;
+	int err;
+
+	while (len) {
+		if (!l->rx_copy || l->rx_copy_off == PAGE_SIZE) {
+			if (l->rx_copy)
+				put_page(l->rx_copy);
+			l->rx_copy = alloc_page(CP_LINK_GFP);
+			if (!l->rx_copy)
+				return -ENOMEM;
+			l->rx_copy_off = 0;
+		}
+		n = min_t(u32, len, PAGE_SIZE - l->rx_copy_off);
+		if (skb_copy_bits(skb, off, page_address(l->rx_copy) + l->rx_copy_off, n))
+			return -EFAULT;
+		last = (*pbp)->nbv ? &(*pbp)->bv[(*pbp)->nbv - 1] : NULL;
+		if (last && last->bv_page == l->rx_copy &&
+		    last->bv_offset + last->bv_len == l->rx_copy_off) {
+			last->bv_len += n;
+		} else {
+			get_page(l->rx_copy);
+			err = pbuf_add(pbp, l->rx_copy, l->rx_copy_off, n);
+			if (err) {
+				put_page(l->rx_copy);
+				return err;
+			}
+		}
+		l->rx_copy_off += n;
+		off += n;
+		len -= n;
+	}
+	return 0;
+}
+
+/*
+ * Fragments are referenced, not copied, when a piece of at least
+ * CP_LINK_REF_MIN bytes lies in them: a reference pins the fragment's
+ * whole page, so smaller pieces are copied, and an answer pins at most a
+ * page per KiB of the data the relay budget counts.
+ */
+#define CP_LINK_REF_MIN		1024
+
 static int link_grab(struct cp_link *l, struct cp_pbuf **pbp, const struct sk_buff *skb,
 		     u32 off, u32 len)
 {
@@ -344,19 +398,11 @@ static int link_grab(struct cp_link *l, struct cp_pbuf **pbp, const struct sk_bu
 	struct sk_buff *frag;
 	int err;
 
-	while (off < start && len) {
-		void *copy;
-
-		n = min_t(u32, min(len, start - off), PAGE_SIZE);
-		copy = page_frag_alloc(&l->rx_pfc, n, CP_LINK_GFP);
-		if (!copy)
-			return -ENOMEM;
-		memcpy(copy, skb->data + off, n);
-		err = pbuf_add(pbp, virt_to_page(copy), offset_in_page(copy), n);
-		if (err) {
-			page_frag_free(copy);
+	if (off < start) {
+		n = min(len, start - off);
+		err = link_copy(l, pbp, skb, off, n);
+		if (err)
 			return err;
-		}
 		off += n;
 		len -= n;
 	}
@@ -371,12 +417,16 @@ static int link_grab(struct cp_link *l, struct cp_pbuf **pbp, const struct sk_bu
 			n = min(len, end - off);
 			if (!page)
 				return -EFAULT;
-			get_page(page);
-			err = pbuf_add(pbp, page, skb_frag_off(f) + off - start, n);
-			if (err) {
-				put_page(page);
-				return err;
+			if (n < CP_LINK_REF_MIN) {
+				err = link_copy(l, pbp, skb, off, n);
+			} else {
+				get_page(page);
+				err = pbuf_add(pbp, page, skb_frag_off(f) + off - start, n);
+				if (err)
+					put_page(page);
 			}
+			if (err)
+				return err;
 			off += n;
 			len -= n;
 		}
@@ -903,7 +953,8 @@ static void link_free(struct cp_link *l)
 	flush_work(&l->close_work);
 	cancel_work_sync(&l->tx_work);
 	WARN_ON(l->sock || l->ncalls);
-	page_frag_cache_drain(&l->rx_pfc);
+	if (l->rx_copy)
+		put_page(l->rx_copy);
 	mutex_destroy(&l->connect_mutex);
 	kfree(l->tx_buf);
 	/* A call may still be looking at it, and finds it dead. */
