@@ -6,12 +6,14 @@
 #                        tool (ctl/cachepeerctl), tests
 #   make C=2             ... with sparse over every module source
 #   make style           checkpatch --strict over the tree
+#   make man-check       the man page renders cleanly and covers every command and option
 #   make layers          calls between the module's parts go one way (scripts/layers.py)
 #   make fuzz            libFuzzer over the wire codec, RX framing and ring views,
 #                        FUZZ_SECONDS (20) each, at once
 #   make sim             membership traffic of SIM_MEMBERS (1000) simulated nodes, from
 #                        the module's own view code
-#   make install         modules_install + depmod, and the tool into $(PREFIX)/sbin
+#   make install         modules_install + depmod, the tool into $(PREFIX)/sbin and
+#                        its man page into $(PREFIX)/share/man/man8
 #   make check           set up, build, lint, run every selftest in a guest
 #   make check-debug     the same on a KASAN/lockdep/kmemleak kernel
 #   make run             boot a guest with a small ring of nodes
@@ -38,7 +40,7 @@ endif
 
 export KSFT
 
-.PHONY: all module ctl tests install clean check check-debug style sparse layers fuzz sim run bench \
+.PHONY: all module ctl tests install clean check check-debug style man-check sparse layers fuzz sim run bench \
 	bench-index bench-ring bench-forward setup
 
 all: module ctl tests
@@ -65,6 +67,7 @@ install: ctl
 		$(if $(DESTDIR),INSTALL_MOD_PATH="$(DESTDIR)") modules_install
 	$(Q)depmod -a $(if $(DESTDIR),-b "$(DESTDIR)") "$(KERNELRELEASE)"
 	$(Q)install -D -m 0755 ctl/cachepeerctl "$(DESTDIR)$(PREFIX)/sbin/cachepeerctl"
+	$(Q)install -D -m 0644 ctl/cachepeerctl.8 "$(DESTDIR)$(PREFIX)/share/man/man8/cachepeerctl.8"
 
 sparse:
 	$(Q)scripts/sparse.sh "$(KDIR)"
@@ -79,6 +82,9 @@ sim:
 style:
 	$(Q)scripts/style.sh
 
+man-check: ctl
+	$(Q)scripts/man-check.sh
+
 layers: module
 	$(Q)scripts/layers.py
 
@@ -86,6 +92,7 @@ check: setup
 	$(Q)$(MAKE) all
 	$(Q)$(MAKE) sparse
 	$(Q)$(MAKE) style
+	$(Q)$(MAKE) man-check
 	$(Q)$(MAKE) layers
 	$(Q)$(MAKE) fuzz
 	$(Q)$(MAKE) -C selftests/sim check

@@ -56,6 +56,7 @@ pkgs=(
 	"e2fsprogs			mkfs.ext4 for the ext4 cache tests"
 	"clang				the libFuzzer harness over the frame parser"
 	"libclang-rt-14-dev		libFuzzer and sanitizer runtimes"
+	"groff-base			renders the man pages (scripts/man-check.sh)"
 )
 debug_pkgs=(
 	"bc				kernel build"

@@ -1,0 +1,45 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# The man pages render without a warning, and cachepeerctl(8) documents
+# every command and option that "cachepeerctl --help" lists: the help is
+# generated from the command table, so a command or option added there and
+# not here fails make check.
+set -euo pipefail
+
+top=$(cd "$(dirname "$0")/.." && pwd)
+page=$top/ctl/cachepeerctl.8
+ctl=$top/ctl/cachepeerctl
+fail=0
+
+warn=$(groff -man -Tutf8 -ww -z "$page" 2>&1) || true
+if [ -n "$warn" ]; then
+	printf 'man-check: %s\n' "$warn" >&2
+	fail=1
+fi
+
+# The page's text with font escapes and escaped hyphens undone.
+text=$(sed -e 's/\\f[BIRP]//g' -e 's/\\-/-/g' "$page")
+help=$("$ctl" --help)
+
+# Commands: the two-space-indented words under "Commands:".
+cmds=$(awk '/^Commands:/ { on = 1; next } on && /^[^ ]/ { exit }
+	on && /^  [a-z]/ { print $1 }' <<<"$help")
+[ -n "$cmds" ] || { echo "man-check: no commands found in --help" >&2; exit 1; }
+for c in $cmds; do
+	grep -Eq "^\.(B|BR|BI) \"?$c( |\$)" <<<"$text" || {
+		echo "man-check: command '$c' is not in $page" >&2
+		fail=1
+	}
+done
+
+# ("--long option" is the help's word for the kind, not an option.)
+for o in $(grep -oE -- '--[a-z][a-z0-9-]+' <<<"$help" | grep -vx -- --long | sort -u); do
+	grep -qE -- "$o([^A-Za-z0-9-]|\$)" <<<"$text" || {
+		echo "man-check: option '$o' is not in $page" >&2
+		fail=1
+	}
+done
+
+[ $fail = 0 ] && echo "man-check: $(wc -w <<<"$cmds") commands and their options documented"
+exit $fail
