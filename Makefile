@@ -6,15 +6,16 @@
 #                        tool (ctl/cachepeerctl), tests
 #   make C=2             ... with sparse over every module source
 #   make style           checkpatch --strict over the tree
-#   make man-check       the man page renders cleanly and covers every command and option;
+#   make man-check       the man pages render cleanly and cover every command, option and
+#                        module parameter;
 #                        bash completion completes what the tool's help lists
 #   make layers          calls between the module's parts go one way (scripts/layers.py)
 #   make fuzz            libFuzzer over the wire codec, RX framing and ring views,
 #                        FUZZ_SECONDS (20) each, at once
 #   make sim             membership traffic of SIM_MEMBERS (1000) simulated nodes, from
 #                        the module's own view code
-#   make install         modules_install + depmod, the tool into $(PREFIX)/sbin, its man
-#                        page and its bash completion into $(PREFIX)/share
+#   make install         modules_install + depmod, the tool into $(PREFIX)/sbin, the man
+#                        pages and bash completion into $(PREFIX)/share
 #   make check           set up, build, lint, run every selftest in a guest
 #   make check-debug     the same on a KASAN/lockdep/kmemleak kernel
 #   make run             boot a guest with a small ring of nodes
@@ -69,6 +70,7 @@ install: ctl
 	$(Q)depmod -a $(if $(DESTDIR),-b "$(DESTDIR)") "$(KERNELRELEASE)"
 	$(Q)install -D -m 0755 ctl/cachepeerctl "$(DESTDIR)$(PREFIX)/sbin/cachepeerctl"
 	$(Q)install -D -m 0644 ctl/cachepeerctl.8 "$(DESTDIR)$(PREFIX)/share/man/man8/cachepeerctl.8"
+	$(Q)install -D -m 0644 ctl/cachepeer.7 "$(DESTDIR)$(PREFIX)/share/man/man7/cachepeer.7"
 	$(Q)install -D -m 0644 ctl/cachepeerctl.bash-completion \
 		"$(DESTDIR)$(PREFIX)/share/bash-completion/completions/cachepeerctl"
 
@@ -85,7 +87,7 @@ sim:
 style:
 	$(Q)scripts/style.sh
 
-man-check: ctl
+man-check: ctl module
 	$(Q)scripts/man-check.sh
 	$(Q)scripts/completion-check.sh
 

@@ -1,10 +1,10 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# The man pages render without a warning, and cachepeerctl(8) documents
-# every command and option that "cachepeerctl --help" lists: the help is
-# generated from the command table, so a command or option added there and
-# not here fails make check.
+# The man pages render without a warning, cachepeerctl(8) documents every
+# command and option that "cachepeerctl --help" lists (the help is made from
+# the command table, so a command or option added there and not here fails
+# make check), and cachepeer(7) every parameter of the built module.
 set -euo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -12,11 +12,23 @@ page=$top/ctl/cachepeerctl.8
 ctl=$top/ctl/cachepeerctl
 fail=0
 
-warn=$(groff -man -Tutf8 -ww -z "$page" 2>&1) || true
-if [ -n "$warn" ]; then
-	printf 'man-check: %s\n' "$warn" >&2
-	fail=1
-fi
+for p in "$top"/ctl/*.[1-8]; do
+	warn=$(groff -man -Tutf8 -ww -z "$p" 2>&1) || true
+	if [ -n "$warn" ]; then
+		printf 'man-check: %s\n' "$warn" >&2
+		fail=1
+	fi
+done
+
+# Module parameters, in cachepeer(7) as ".BI name= VALUE" or ".BR name= ...".
+params=$(modinfo -F parm "$top/kmod/cachepeer.ko" | cut -d: -f1)
+[ -n "$params" ] || { echo "man-check: no parameters in kmod/cachepeer.ko" >&2; exit 1; }
+for m in $params; do
+	grep -Eq "^\.(BI|BR) $m=" "$top/ctl/cachepeer.7" || {
+		echo "man-check: module parameter '$m' is not in cachepeer.7" >&2
+		fail=1
+	}
+done
 
 # The page's text with font escapes and escaped hyphens undone.
 text=$(sed -e 's/\\f[BIRP]//g' -e 's/\\-/-/g' "$page")
@@ -41,5 +53,6 @@ for o in $(grep -oE -- '--[a-z][a-z0-9-]+' <<<"$help" | grep -vx -- --long | sor
 	}
 done
 
-[ $fail = 0 ] && echo "man-check: $(wc -w <<<"$cmds") commands and their options documented"
+[ $fail = 0 ] &&
+	echo "man-check: $(wc -w <<<"$cmds") commands and their options, $(wc -w <<<"$params") module parameters documented"
 exit $fail
