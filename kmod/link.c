@@ -272,18 +272,7 @@ static void link_tx_work(struct work_struct *work)
 		link_abort(l, err, false);
 }
 
-/*
- * Any context, l->lock not held, sk held for this: calls were queued on a
- * link with none before them. In softirq (a forwarded GET just parsed)
- * they go out right here if the link's socket is free: tx_work would cost
- * a wakeup and two task switches per batch, on a path whose answers are
- * parsed in softirq anyway. The socket is only tried, since the caller may
- * hold a client's socket and the two have no fixed order; a busy socket,
- * one that took no more (tx_work retries, with GFP_KERNEL), an error
- * (tx_work meets it again, and closes the link) or another context leave
- * the sending to tx_work. l is held by the caller's RCU
- * read section.
- */
+/* Softirq: send on the link's socket if it is free (only tried: see link_kick()). */
 static int link_send_bh(struct cp_link *l, struct sock *sk)
 {
 	int err = -EAGAIN;
@@ -302,6 +291,18 @@ static int link_send_bh(struct cp_link *l, struct sock *sk)
 	return err;
 }
 
+/*
+ * Any context, l->lock not held, sk held for this, l by the caller's RCU
+ * read section: calls were queued on a link with none before them. In
+ * softirq (a forwarded GET just parsed) they go out right here if the
+ * link's socket is free: tx_work would cost a wakeup and two task
+ * switches per batch, on a path whose answers are parsed in softirq
+ * anyway. The socket is only tried, since the caller may hold a client's
+ * socket and the two have no fixed order; a busy socket, one that took no
+ * more (tx_work retries, with GFP_KERNEL), an error (tx_work meets it
+ * again, and closes the link) or another context leave the sending to
+ * tx_work.
+ */
 static void link_kick(struct cp_link *l, struct sock *sk)
 {
 	int err = in_serving_softirq() ? link_send_bh(l, sk) : -EAGAIN;
@@ -386,8 +387,9 @@ static int link_copy(struct cp_link *l, struct cp_pbuf **pbp, const struct sk_bu
 /*
  * Fragments are referenced, not copied, when a piece of at least
  * CP_LINK_REF_MIN bytes lies in them: a reference pins the fragment's
- * whole page, so smaller pieces are copied, and an answer pins at most a
- * page per KiB of the data the relay budget counts.
+ * whole page, so smaller pieces are copied, and an answer holds at most a
+ * page reference per KiB of the data the relay budget counts. A compound
+ * page (a NIC's or virtio's order-3 receive buffer) is still pinned whole.
  */
 #define CP_LINK_REF_MIN		1024
 
