@@ -6,6 +6,7 @@
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "client.h"
 #include "ctl.h"
@@ -209,15 +210,33 @@ static void start_differs(const char *opt, const char *now, const char *asked)
 	fail("start: the node is running with --%s %s, not %s (stop it first)", opt, now, asked);
 }
 
-static void start_again(const struct cp_start_cfg *cfg)
+/*
+ * The same directory: by identity, since a node started from module
+ * parameters holds cache_dir= as it was given (a trailing slash, a symlink).
+ */
+static bool same_dir(const char *a, const char *b)
+{
+	struct stat sa, sb;
+
+	if (stat(a, &sa) || stat(b, &sb))
+		return !strcmp(a, b);
+	return sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+}
+
+/* False: the node is not running after all (it stopped meanwhile). */
+static bool start_again(const struct cp_start_cfg *cfg)
 {
 	struct cp_node_info *info = cp_node_query();
 	char now[32], asked[sizeof(info->listen)];
 
+	if (info->state != CACHEPEER_NODE_RUNNING) {
+		free(info);
+		return false;
+	}
 	cp_fmt_sockaddr((const struct sockaddr *)&cfg->listen, asked, sizeof(asked));
 	if (strcmp(info->listen, asked))
 		start_differs("listen", info->listen, asked);
-	if (strcmp(info->dir, cfg->dir))
+	if (!same_dir(info->dir, cfg->dir))
 		start_differs("dir", info->dir, cfg->dir);
 	if (cfg->max_block && info->max_block != cfg->max_block) {
 		snprintf(now, sizeof(now), "%llu", (unsigned long long)info->max_block);
@@ -230,6 +249,7 @@ static void start_again(const struct cp_start_cfg *cfg)
 		start_differs("frame-timeout", now, asked);
 	}
 	free(info);
+	return true;
 }
 
 int cmd_start(const struct subcommand *cmd, int argc, char **argv)
@@ -262,11 +282,13 @@ int cmd_start(const struct subcommand *cmd, int argc, char **argv)
 
 	nl = open_nl();
 	ret = cp_nl_node_start(nl, &cfg);
-	if (ret == -EALREADY) {
+	/* Running: done, or a setting differs; stopped meanwhile: once more. */
+	if (ret == -EALREADY && start_again(&cfg)) {
 		cp_nl_close(nl);
-		start_again(&cfg);
 		return EXIT_OK;
 	}
+	if (ret == -EALREADY)
+		ret = cp_nl_node_start(nl, &cfg);
 	if (ret)
 		nl_fail(nl, "start", ret);
 	cp_nl_close(nl);

@@ -36,14 +36,22 @@ complete_is() {
 
 cat >"$tmp/stub" <<STUB
 #!/bin/sh
-[ "\$*" = "ring show --config" ] && printf '%s\n' '# cachepeer ring' \
-	'member cache-a 10.0.0.1:7000 weight 100' 'member cache-b 10.0.0.2:7000 weight 0'
+if [ "\$*" = "ring show --config" ]; then
+	printf '%s\n' '# cachepeer ring' \
+		'member cache-a 10.0.0.1:7000 weight 100' 'member cache-b 10.0.0.2:7000 weight 0'
+	exit 0
+fi
 exec "$ctl" "\$@"
 STUB
 chmod +x "$tmp/stub"
 
 cmds=$("$ctl" --help | awk '/^Commands:/ { on = 1; next } on && /^[^ ]/ { exit }
 	on && /^  [a-z]/ { print $1 }' | sort | xargs)
+[ -n "$cmds" ] || { echo "completion-check: no commands in --help" >&2; exit 1; }
+# The ring's verbs, as its help lists them.
+verbs=$("$ctl" help ring | sed -n '/^usage:/,/^  [^ ]/p' | sed '$d' |
+	grep -oE '(^ +|\[|\| )[a-z]+' | grep -oE '[a-z]+' | sort -u | xargs)
+[ -n "$verbs" ] || { echo "completion-check: no ring verbs in its help" >&2; exit 1; }
 complete_is "$cmds" "$ctl" ""
 complete_is "start stat stats status stop" "$ctl" st
 complete_is "--help --json --key --length --offset --peer -o" "$ctl" get KEY -
@@ -52,12 +60,18 @@ complete_is "--evict" "$ctl" -j set --ev
 complete_is "2-random lru none" "$ctl" set --evict ""
 complete_is "forward redirect" "$ctl" set --miss ""
 complete_is "read write" "$ctl" key add NAME --role ""
-complete_is "add bench del load lookup set show" "$ctl" ring ""
+complete_is "$verbs" "$ctl" ring ""
 complete_is "cache-a cache-b" "$tmp/stub" ring del ""
 complete_is "cache-b" "$tmp/stub" ring set cache-b
 complete_is "--help --json --version -h -j" "$ctl" -
 mkdir "$tmp/dir.d"
 complete_is "$tmp/dir.d" "$ctl" start --dir "$tmp/dir"
+complete_is "$tmp/dir.d" "$ctl" start --dir = "$tmp/dir"
+complete_is "2-random lru none" "$ctl" set --evict =
+complete_is "lru" "$ctl" set --evict = l
+complete_is "" "$ctl" get KEY --peer ""
+touch "$tmp/a b"
+complete_is "$tmp/a b" "$ctl" key add NAME --role read "$tmp/a"
 
 [ $fail = 0 ] && echo "completion-check: $n completions as expected"
 exit $fail

@@ -279,9 +279,11 @@ test_module_params() {
 	unload_module
 	mkdir -p "$CP_TMP/p"
 	load_deps
-	insmod "$KO" cache_dir="$CP_TMP/p" listen=127.0.0.1:7002 max_block=1M node_name=param
+	# (cache_dir= as given, trailing slash and all: start compares directories.)
+	insmod "$KO" cache_dir="$CP_TMP/p/" listen=127.0.0.1:7002 max_block=1M node_name=param
 	expect_eq "$("$CTL" -j | json_get state)" running "state"
 	expect_eq "$("$CTL" -j | json_get max_block)" 1048576 "max block"
+	"$CTL" start --listen 127.0.0.1:7002 --dir "$CP_TMP/p" --max-block 1M
 	head -c 1048576 "$CP_TMP/block" >"$CP_TMP/1m"
 	"$CTL" put small "$CP_TMP/1m"
 	expect_err 1 "cachepeerctl: put 'big': too large" "$CTL" put big "$CP_TMP/block"
