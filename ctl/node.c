@@ -200,11 +200,6 @@ static void warn_open(const struct sockaddr_storage *ss, const char *listen)
 	free(info);
 }
 
-/*
- * start on a running node: done already if it runs with what was asked
- * (max block and frame timeout only where given), so that boot scripts
- * and "up" may repeat it; else the first setting that differs is named.
- */
 static void start_differs(const char *opt, const char *now, const char *asked)
 {
 	fail("start: the node is running with --%s %s, not %s (stop it first)", opt, now, asked);
@@ -223,7 +218,12 @@ static bool same_dir(const char *a, const char *b)
 	return sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
 }
 
-/* False: the node is not running after all (it stopped meanwhile). */
+/*
+ * start on a running node: done already if it runs with what was asked
+ * (max block and frame timeout only where given), so that boot scripts
+ * and "up" may repeat it; else the first setting that differs is named.
+ * False: the node is not running after all (it stopped meanwhile).
+ */
 static bool start_again(const struct cp_start_cfg *cfg)
 {
 	struct cp_node_info *info = cp_node_query();
