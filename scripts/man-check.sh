@@ -53,6 +53,14 @@ for o in $(grep -oE -- '--[a-z][a-z0-9-]+' <<<"$help" | grep -vx -- --long | sor
 	}
 done
 
+# Short options (-j, -h, -o), as ".BR -j", "\fB-o" or "-j, " in the page.
+for o in $(grep -oE -- '(^|[ [])-[a-z]([] ,]|$)' <<<"$help" | grep -oE -- '-[a-z]' | sort -u); do
+	grep -qE -- "(^|[ \"B])$o([ ,\"]|\$)" <<<"$text" || {
+		echo "man-check: option '$o' is not in $page" >&2
+		fail=1
+	}
+done
+
 [ $fail = 0 ] &&
 	echo "man-check: $(wc -w <<<"$cmds") commands and their options, $(wc -w <<<"$params") module parameters documented"
 exit $fail
