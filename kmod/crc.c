@@ -91,7 +91,7 @@ int __init cp_crc_init(void)
 {
 	crc_tfm = crypto_alloc_shash("crc32c", 0, 0);
 	if (IS_ERR(crc_tfm)) {
-		pr_err("cachepeer: no crc32c in the crypto API (CONFIG_CRYPTO_CRC32C): %ld\n",
+		pr_err("no crc32c in the crypto API (CONFIG_CRYPTO_CRC32C): %ld\n",
 		       PTR_ERR(crc_tfm));
 		return PTR_ERR(crc_tfm);
 	}

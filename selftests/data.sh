@@ -283,6 +283,7 @@ test_module_params() {
 	insmod "$KO" cache_dir="$CP_TMP/p/" listen=127.0.0.1:7002 max_block=1M node_name=param
 	expect_eq "$("$CTL" -j | json_get state)" running "state"
 	expect_eq "$("$CTL" -j | json_get max_block)" 1048576 "max block"
+	expect_eq "$("$CTL" -j | json_get dir)" "$CP_TMP/p/" "directory, as given"
 	"$CTL" start --listen 127.0.0.1:7002 --dir "$CP_TMP/p" --max-block 1M
 	head -c 1048576 "$CP_TMP/block" >"$CP_TMP/1m"
 	"$CTL" put small "$CP_TMP/1m"
