@@ -8,14 +8,17 @@
 #   make style           checkpatch --strict over the tree
 #   make man-check       the man pages render cleanly and cover every command, option and
 #                        module parameter;
-#                        bash completion completes what the tool's help lists
+#                        bash completion completes what the tool's help lists;
+#                        systemd-analyze verify passes on the installed unit
 #   make layers          calls between the module's parts go one way (scripts/layers.py)
 #   make fuzz            libFuzzer over the wire codec, RX framing and ring views,
 #                        FUZZ_SECONDS (20) each, at once
 #   make sim             membership traffic of SIM_MEMBERS (1000) simulated nodes, from
 #                        the module's own view code
-#   make install         modules_install + depmod, the tool into $(PREFIX)/sbin, the man
-#                        pages and bash completion into $(PREFIX)/share
+#   make install         install-module (modules_install + depmod) and install-tool (the
+#                        tool into $(PREFIX)/sbin; man pages, bash completion and an
+#                        example config into $(PREFIX)/share; cachepeer@.service into
+#                        $(PREFIX)/lib/systemd/system)
 #   make check           set up, build, lint, run every selftest in a guest
 #   make check-debug     the same on a KASAN/lockdep/kmemleak kernel
 #   make run             boot a guest with a small ring of nodes
@@ -42,7 +45,7 @@ endif
 
 export KSFT
 
-.PHONY: all module ctl tests install clean check check-debug style man-check sparse layers fuzz sim run bench \
+.PHONY: all module ctl tests install install-module install-tool clean check check-debug style man-check sparse layers fuzz sim run bench \
 	bench-index bench-ring bench-forward setup
 
 all: module ctl tests
@@ -61,18 +64,30 @@ tests: ctl
 setup:
 	$(Q)scripts/setup.sh
 
+install: install-module install-tool
+
 # The unit-test module is left out: the build is redone without it.
-install: ctl
+install-module:
 	$(Q)test -e "$(KDIR)/Makefile" || { echo "no kernel build tree at '$(KDIR)' (run scripts/setup.sh)"; exit 1; }
 	$(Q)$(MAKE) -C "$(KDIR)" M="$(CURDIR)" modules
 	$(Q)$(MAKE) -C "$(KDIR)" M="$(CURDIR)" INSTALL_MOD_DIR=extra \
 		$(if $(DESTDIR),INSTALL_MOD_PATH="$(DESTDIR)") modules_install
 	$(Q)depmod -a $(if $(DESTDIR),-b "$(DESTDIR)") "$(KERNELRELEASE)"
+
+# The tool, its man pages, bash completion, the systemd unit and an example config.
+install-tool: ctl
 	$(Q)install -D -m 0755 ctl/cachepeerctl "$(DESTDIR)$(PREFIX)/sbin/cachepeerctl"
 	$(Q)install -D -m 0644 ctl/cachepeerctl.8 "$(DESTDIR)$(PREFIX)/share/man/man8/cachepeerctl.8"
+	$(Q)install -D -m 0644 ctl/cachepeer.conf.5 \
+		"$(DESTDIR)$(PREFIX)/share/man/man5/cachepeer.conf.5"
 	$(Q)install -D -m 0644 ctl/cachepeer.7 "$(DESTDIR)$(PREFIX)/share/man/man7/cachepeer.7"
 	$(Q)install -D -m 0644 ctl/cachepeerctl.bash-completion \
 		"$(DESTDIR)$(PREFIX)/share/bash-completion/completions/cachepeerctl"
+	$(Q)install -d "$(DESTDIR)$(PREFIX)/lib/systemd/system"
+	$(Q)sed 's|@SBINDIR@|$(PREFIX)/sbin|g' "ctl/cachepeer@.service" \
+		>"$(DESTDIR)$(PREFIX)/lib/systemd/system/cachepeer@.service"
+	$(Q)install -D -m 0644 ctl/example.conf \
+		"$(DESTDIR)$(PREFIX)/share/doc/cachepeer/examples/cachepeer.conf"
 
 sparse:
 	$(Q)scripts/sparse.sh "$(KDIR)"
@@ -90,6 +105,7 @@ style:
 man-check: ctl module
 	$(Q)scripts/man-check.sh
 	$(Q)scripts/completion-check.sh
+	$(Q)scripts/unit-check.sh
 
 layers: module
 	$(Q)scripts/layers.py

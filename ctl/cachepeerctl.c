@@ -93,6 +93,27 @@ static const struct subcommand subcommands[] = {
 	{ "leave", cmd_leave, "[--key NAME:FILE]",
 	  "take this node out of the ring, its keys moving to the others, and wait until\n"
 	  "another member has the new ring (read with --key, or CACHEPEER_KEY)" },
+	{ "setconf", cmd_setconf, "FILE",
+	  "make the node what config FILE ('-': standard input; see cachepeer.conf(5))\n"
+	  "says: its settings, keys (keys the file lacks are deleted; a key whose\n"
+	  "fingerprint and role the node has already is left alone) and, if the file has\n"
+	  "Listen and Directory, start it, or restart it if it runs with others" },
+	{ "syncconf", cmd_setconf, "FILE",
+	  "as setconf, but change only what differs, never start, stop or restart the\n"
+	  "node: a Listen, Directory, MaxBlock or FrameTimeout other than the running\n"
+	  "node's is an error naming it" },
+	{ "showconf", cmd_showconf, "",
+	  "print the node's configuration as a config file: keys as fingerprints, the\n"
+	  "ring's other members as seeds; 'showconf | setconf -' changes nothing" },
+	{ "up", cmd_up, "NAME",
+	  "bring up the node of /etc/cachepeer/NAME.conf (NAME with a '/': that file;\n"
+	  "$CACHEPEER_CONFIG_DIR instead of /etc/cachepeer): enter its Namespace, load\n"
+	  "the module if needed, apply the file as syncconf does, start the node, and\n"
+	  "join the ring through the first seed that answers unless it is a member\n"
+	  "already; repeating it changes nothing" },
+	{ "down", cmd_down, "NAME",
+	  "stop the node of NAME's config (it stays in the ring: 'leave' takes it out);\n"
+	  "a stopped node, or no module: success" },
 	{ "warmup", cmd_warmup,
 	  "[--seed ADDR:PORT] [--jobs N] [--check] [--key NAME:FILE] (DIR | --list FILE)",
 	  "PUT every file under DIR (key: its path under DIR), or each file named in FILE\n"
@@ -198,14 +219,27 @@ static void print_command_help(const struct subcommand *cmd)
 	fputs("\n", stdout);
 }
 
+/* Where a bad value came from: --name, or what opt_context says (a config line). */
+const char *opt_context;
+
+static const char *opt_label(const struct opt *o)
+{
+	static char label[64];
+
+	if (opt_context)
+		return opt_context;
+	snprintf(label, sizeof(label), "--%s", o->name);
+	return label;
+}
+
 static __noreturn void bad_value(const struct subcommand *cmd, const struct opt *o,
 				 const char *arg, const char *what, const char *hint)
 {
-	usage_error(cmd, "invalid %s '%s' for --%s (%s)", what, arg, o->name, hint);
+	usage_error(cmd, "invalid %s '%s' for %s (%s)", what, arg, opt_label(o), hint);
 }
 
 /* A value of an option, checked by kind; exits on a bad one. */
-static void opt_value(const struct subcommand *cmd, const struct opt *o, const char *arg)
+void opt_value(const struct subcommand *cmd, const struct opt *o, const char *arg)
 {
 	unsigned long long v = 0, max = o->max ?: ~0ULL;
 	struct sockaddr_storage ss;
@@ -231,8 +265,8 @@ static void opt_value(const struct subcommand *cmd, const struct opt *o, const c
 				return;
 			}
 		}
-		fprintf(stderr, PROG_NAME " %s: invalid value '%s' for --%s (", cmd->name, arg,
-			o->name);
+		fprintf(stderr, PROG_NAME " %s: invalid value '%s' for %s (", cmd->name, arg,
+			opt_label(o));
 		for (i = 0; o->choices[i]; i++)
 			fprintf(stderr, "%s%s", i ? ", " : "", o->choices[i]);
 		fprintf(stderr, ")\n");
@@ -262,8 +296,8 @@ static void opt_value(const struct subcommand *cmd, const struct opt *o, const c
 	if (v < o->min || v > max) {
 		const char *unit = o->kind == OPT_MS ? "ms" : o->kind == OPT_SECONDS ? "s" : "";
 
-		usage_error(cmd, "--%s must be %llu%s to %llu%s, not '%s'", o->name, o->min, unit,
-			    max, unit, arg);
+		usage_error(cmd, "%s must be %llu%s to %llu%s, not '%s'", opt_label(o), o->min,
+			    unit, max, unit, arg);
 	}
 	*(unsigned long long *)o->out = v;
 }
@@ -374,8 +408,10 @@ static void print_help(FILE *f)
 		"Exit status: 0 success, 1 error, 2 bad command line, 3 block not found,\n"
 		"4 cannot reach a node, 5 CRC mismatch or block found corrupt, 6 the\n"
 		"cachepeer module is not loaded, 7 the node refused the key or the request.\n"
-		"start, stop, set, scrub start, ring edits, key, conns, join and leave need\n"
-		"CAP_NET_ADMIN over the network namespace.\n");
+		"start, stop, set, setconf, syncconf, showconf, up, down, scrub start, ring\n"
+		"edits, key, conns, join and leave need CAP_NET_ADMIN over the network\n"
+		"namespace. up and down read /etc/cachepeer/NAME.conf (cachepeer.conf(5));\n"
+		"CACHEPEER_CONFIG_DIR replaces /etc/cachepeer.\n");
 }
 
 static int cmd_help(const struct subcommand *cmd, int argc, char **argv)

@@ -61,6 +61,9 @@ struct opt {
 #define OPT(n, k, o, ...) { .name = (n), .kind = (k), .out = (o), ##__VA_ARGS__ }
 
 extern bool opt_json;
+extern const char *opt_context;
+
+void opt_value(const struct subcommand *cmd, const struct opt *o, const char *arg);
 
 int parse_cmdline(const struct subcommand *cmd, int argc, char **argv, const struct opt *opts,
 		  char ***operands);
@@ -116,6 +119,12 @@ void use_key(const struct subcommand *cmd, const char *spec);
 __noreturn void fail_connect(const char *what, const char *peer, int err);
 int cmd_key(const struct subcommand *cmd, int argc, char **argv);
 int cmd_genkey(const struct subcommand *cmd, int argc, char **argv);
+
+/* conf.c */
+int cmd_setconf(const struct subcommand *cmd, int argc, char **argv);
+int cmd_showconf(const struct subcommand *cmd, int argc, char **argv);
+int cmd_up(const struct subcommand *cmd, int argc, char **argv);
+int cmd_down(const struct subcommand *cmd, int argc, char **argv);
 
 /* warmup.c */
 int cmd_warmup(const struct subcommand *cmd, int argc, char **argv);

@@ -10,11 +10,11 @@
 
 #include "client.h"
 #include "ctl.h"
-#include "nl.h"
+#include "node.h"
 
-static const char * const miss_names[] = { "forward", "redirect", NULL };
-static const char * const evict_names[] = { "lru", "2-random", "none", NULL };
-static const char * const access_names[] = { "auto", "open", "writes", "all", NULL };
+const char * const miss_names[] = { "forward", "redirect", NULL };
+const char * const evict_names[] = { "lru", "2-random", "none", NULL };
+const char * const access_names[] = { "auto", "open", "writes", "all", NULL };
 
 static const char *access_name(__u8 access)
 {
@@ -200,11 +200,6 @@ static void warn_open(const struct sockaddr_storage *ss, const char *listen)
 	free(info);
 }
 
-static void start_differs(const char *opt, const char *now, const char *asked)
-{
-	fail("start: the node is running with --%s %s, not %s (stop it first)", opt, now, asked);
-}
-
 /*
  * The same directory: by identity, since a node started from module
  * parameters holds cache_dir= as it was given (a trailing slash, a symlink).
@@ -219,80 +214,109 @@ static bool same_dir(const char *a, const char *b)
 }
 
 /*
- * start on a running node: done already if it runs with what was asked
- * (max block and frame timeout only where given), so that boot scripts
- * and "up" may repeat it; else the first setting that differs is named.
- * False: the node is not running after all (it stopped meanwhile).
+ * The first of start's options (max block and frame timeout only where
+ * given) in which the running node differs from cfg, or NULL; the two
+ * values go to now and asked (len bytes each).
  */
-static bool start_again(const struct cp_start_cfg *cfg)
+const char *start_diff(const struct cp_start_cfg *cfg, const struct cp_node_info *info,
+		       char *now, char *asked, size_t len)
+{
+	cp_fmt_sockaddr((const struct sockaddr *)&cfg->listen, asked, len);
+	if (strcmp(info->listen, asked)) {
+		snprintf(now, len, "%s", info->listen);
+		return "listen";
+	}
+	if (!same_dir(info->dir, cfg->dir)) {
+		snprintf(now, len, "%s", info->dir);
+		snprintf(asked, len, "%s", cfg->dir);
+		return "dir";
+	}
+	if (cfg->max_block && info->max_block != cfg->max_block) {
+		snprintf(now, len, "%llu", (unsigned long long)info->max_block);
+		snprintf(asked, len, "%llu", (unsigned long long)cfg->max_block);
+		return "max-block";
+	}
+	if (cfg->frame_timeout_ms && info->frame_timeout_ms != cfg->frame_timeout_ms) {
+		snprintf(now, len, "%ums", info->frame_timeout_ms);
+		snprintf(asked, len, "%ums", cfg->frame_timeout_ms);
+		return "frame-timeout";
+	}
+	return NULL;
+}
+
+/*
+ * start on a running node: done already if it runs with what was asked,
+ * so that boot scripts and "up" may repeat it; else the first setting that
+ * differs is named. False: the node is not running after all (it stopped
+ * meanwhile).
+ */
+static bool start_again(const struct subcommand *cmd, const struct cp_start_cfg *cfg)
 {
 	struct cp_node_info *info = cp_node_query();
-	char now[32], asked[sizeof(info->listen)];
+	char now[sizeof(info->dir)], asked[sizeof(info->dir)];
+	const char *opt;
 
 	if (info->state != CACHEPEER_NODE_RUNNING) {
 		free(info);
 		return false;
 	}
-	cp_fmt_sockaddr((const struct sockaddr *)&cfg->listen, asked, sizeof(asked));
-	if (strcmp(info->listen, asked))
-		start_differs("listen", info->listen, asked);
-	if (!same_dir(info->dir, cfg->dir))
-		start_differs("dir", info->dir, cfg->dir);
-	if (cfg->max_block && info->max_block != cfg->max_block) {
-		snprintf(now, sizeof(now), "%llu", (unsigned long long)info->max_block);
-		snprintf(asked, sizeof(asked), "%llu", (unsigned long long)cfg->max_block);
-		start_differs("max-block", now, asked);
-	}
-	if (cfg->frame_timeout_ms && info->frame_timeout_ms != cfg->frame_timeout_ms) {
-		snprintf(now, sizeof(now), "%ums", info->frame_timeout_ms);
-		snprintf(asked, sizeof(asked), "%ums", cfg->frame_timeout_ms);
-		start_differs("frame-timeout", now, asked);
-	}
+	opt = start_diff(cfg, info, now, asked, sizeof(now));
+	if (opt)
+		fail("%s: the node is running with --%s %s, not %s (stop it first)", cmd->name,
+		     opt, now, asked);
 	free(info);
 	return true;
 }
 
-int cmd_start(const struct subcommand *cmd, int argc, char **argv)
+/* c's start options as the kernel takes them; dir is c->dir resolved. */
+void node_start_cfg(const struct subcommand *cmd, const struct node_conf *c,
+		    struct cp_start_cfg *cfg, char dir[PATH_MAX])
 {
-	const char *listen = NULL, *dir_arg = NULL;
-	unsigned long long max_block = 0, frame_timeout = 0;
-	const struct opt opts[] = {
-		OPT("listen", OPT_ADDR, &listen),
-		OPT("dir", OPT_STRING, &dir_arg),
-		OPT("max-block", OPT_SIZE, &max_block, .min = 1, .max = CACHEPEER_MAX_BLOCK_LIMIT),
-		OPT("frame-timeout", OPT_MS, &frame_timeout, .min = 100, .max = 3600000),
-		{ 0 }
-	};
-	struct cp_start_cfg cfg = { 0 };
-	char dir[PATH_MAX], **args;
 	socklen_t len;
-	struct cp_nl *nl;
+
+	memset(cfg, 0, sizeof(*cfg));
+	if (!c->listen || !c->dir)
+		usage_error(cmd, "--listen and --dir are required");
+	cp_parse_peer(c->listen, &cfg->listen, &len);
+	if (!realpath(c->dir, dir))
+		fail("%s: cache directory '%s': %s", cmd->name, c->dir, strerror(errno));
+	cfg->dir = dir;
+	cfg->max_block = c->max_block;
+	cfg->frame_timeout_ms = c->frame_timeout_ms;
+}
+
+/* Start the node as c says, or find it running so; exits on failure. */
+void node_start(const struct subcommand *cmd, struct cp_nl *nl, const struct node_conf *c)
+{
+	struct cp_start_cfg cfg;
+	char dir[PATH_MAX];
 	int ret;
 
-	if (parse_cmdline(cmd, argc, argv, opts, &args))
-		usage_error(cmd, "unexpected argument '%s'", args[0]);
-	if (!listen || !dir_arg)
-		usage_error(cmd, "--listen and --dir are required");
-	cp_parse_peer(listen, &cfg.listen, &len);
-	if (!realpath(dir_arg, dir))
-		fail("start: cache directory '%s': %s", dir_arg, strerror(errno));
-	cfg.dir = dir;
-	cfg.max_block = max_block;
-	cfg.frame_timeout_ms = frame_timeout;
-
-	nl = open_nl();
+	node_start_cfg(cmd, c, &cfg, dir);
 	ret = cp_nl_node_start(nl, &cfg);
 	/* Running: done, or a setting differs; stopped meanwhile: once more. */
-	if (ret == -EALREADY && start_again(&cfg)) {
-		cp_nl_close(nl);
-		return EXIT_OK;
-	}
+	if (ret == -EALREADY && start_again(cmd, &cfg))
+		return;
 	if (ret == -EALREADY)
 		ret = cp_nl_node_start(nl, &cfg);
 	if (ret)
-		nl_fail(nl, "start", ret);
+		nl_fail(nl, cmd->name, ret);
+	warn_open(&cfg.listen, c->listen);
+}
+
+int cmd_start(const struct subcommand *cmd, int argc, char **argv)
+{
+	struct opt set_opts[SET_OPTS], opts[START_OPTS];
+	struct node_conf c = { 0 };
+	struct cp_nl *nl;
+	char **args;
+
+	node_opts(&c, set_opts, opts);
+	if (parse_cmdline(cmd, argc, argv, opts, &args))
+		usage_error(cmd, "unexpected argument '%s'", args[0]);
+	nl = open_nl();
+	node_start(cmd, nl, &c);
 	cp_nl_close(nl);
-	warn_open(&cfg.listen, listen);
 	return EXIT_OK;
 }
 
@@ -320,70 +344,106 @@ static void cluster_key_arg(const struct subcommand *cmd, const char *path, unsi
 		usage_error(cmd, "key file '%s' must hold %d-%d bytes", path,
 			    CACHEPEER_CLUSTER_KEY_MIN, CACHEPEER_CLUSTER_KEY_MAX);
 	if (ret)
-		fail("set: key file '%s': %s", path, strerror(-ret));
+		fail("%s: key file '%s': %s", cmd->name, path, strerror(-ret));
+}
+
+/*
+ * The options of set and start, bound to c: one table for the command line
+ * and the config file alike (conf.c), so a value reads and is checked the
+ * same wherever it is given. Fills set_opts[SET_OPTS] and
+ * start_opts[START_OPTS], each ending in an empty entry.
+ */
+void node_opts(struct node_conf *c, struct opt *set_opts, struct opt *start_opts)
+{
+	struct cp_settings *set = &c->set;
+	bool *g = set->given;
+	const struct opt so[SET_OPTS] = {
+		OPT("name", OPT_STRING, &set->name, .given = &g[CP_SET_NAME]),
+		OPT("cluster-key", OPT_STRING, &c->key_file, .given = &g[CP_SET_KEY]),
+		OPT("next-cluster-key", OPT_STRING, &c->next_file, .given = &g[CP_SET_NEXT_KEY]),
+		OPT("access", OPT_CHOICE, &set->access, .given = &g[CP_SET_ACCESS],
+		    .choices = access_names),
+		OPT("miss", OPT_CHOICE, &set->miss, .given = &g[CP_SET_MISS],
+		    .choices = miss_names),
+		OPT("handoff", OPT_SECONDS, &set->handoff_s, .given = &g[CP_SET_HANDOFF],
+		    .max = 7 * 24 * 3600),
+		OPT("max-bytes", OPT_SIZE, &set->max_bytes, .given = &g[CP_SET_MAX_BYTES]),
+		OPT("max-blocks", OPT_COUNT, &set->max_blocks, .given = &g[CP_SET_MAX_BLOCKS]),
+		OPT("fs-stop", OPT_COUNT, &set->fs_stop, .given = &g[CP_SET_FS_STOP], .max = 99),
+		OPT("fs-cull", OPT_COUNT, &set->fs_cull, .given = &g[CP_SET_FS_CULL], .max = 99),
+		OPT("fs-run", OPT_COUNT, &set->fs_run, .given = &g[CP_SET_FS_RUN], .max = 99),
+		OPT("evict", OPT_CHOICE, &set->evict, .given = &g[CP_SET_EVICT],
+		    .choices = evict_names),
+		OPT("scrub-rate", OPT_SIZE, &set->scrub_rate, .given = &g[CP_SET_SCRUB_RATE]),
+		OPT("max-conns", OPT_COUNT, &set->max_conns, .given = &g[CP_SET_MAX_CONNS],
+		    .min = 1, .max = CACHEPEER_MAX_CONNS_LIMIT),
+		OPT("max-conns-per-source", OPT_COUNT, &set->max_conns_source,
+		    .given = &g[CP_SET_MAX_CONNS_SOURCE], .max = CACHEPEER_MAX_CONNS_LIMIT),
+		OPT("conn-queue", OPT_SIZE, &set->conn_queue, .given = &g[CP_SET_CONN_QUEUE],
+		    .min = CACHEPEER_QUEUE_MIN, .max = CACHEPEER_QUEUE_LIMIT),
+		OPT("node-queue", OPT_SIZE, &set->node_queue, .given = &g[CP_SET_NODE_QUEUE],
+		    .min = CACHEPEER_QUEUE_MIN, .max = CACHEPEER_QUEUE_LIMIT),
+		OPT("conn-pin", OPT_SIZE, &set->conn_pin, .given = &g[CP_SET_CONN_PIN],
+		    .min = CACHEPEER_QUEUE_MIN, .max = CACHEPEER_QUEUE_LIMIT),
+		OPT("idle-timeout", OPT_SECONDS, &set->idle_timeout_s,
+		    .given = &g[CP_SET_IDLE_TIMEOUT], .max = 7 * 24 * 3600),
+		{ 0 }
+	};
+	const struct opt st[START_OPTS] = {
+		OPT("listen", OPT_ADDR, &c->listen),
+		OPT("dir", OPT_STRING, &c->dir),
+		OPT("max-block", OPT_SIZE, &c->max_block, .min = 1,
+		    .max = CACHEPEER_MAX_BLOCK_LIMIT),
+		OPT("frame-timeout", OPT_MS, &c->frame_timeout_ms, .min = 100, .max = 3600000),
+		{ 0 }
+	};
+
+	memcpy(set_opts, so, sizeof(so));
+	memcpy(start_opts, st, sizeof(st));
+}
+
+/*
+ * Send c's settings marked given, the cluster keys read from their files;
+ * exits on failure, as what (the command) says.
+ */
+void node_set(const struct subcommand *cmd, struct cp_nl *nl, struct node_conf *c)
+{
+	unsigned char key[CACHEPEER_CLUSTER_KEY_MAX], next_key[CACHEPEER_CLUSTER_KEY_MAX];
+	int ret;
+
+	if (c->set.given[CP_SET_KEY]) {
+		cluster_key_arg(cmd, c->key_file, key, &c->set.key_len);
+		c->set.key = key;
+	}
+	if (c->set.given[CP_SET_NEXT_KEY]) {
+		cluster_key_arg(cmd, c->next_file, next_key, &c->set.next_key_len);
+		c->set.next_key = next_key;
+	}
+	ret = cp_nl_node_set(nl, &c->set);
+	if (ret)
+		nl_fail(nl, cmd->name, ret);
+	/* The secrets stay here. */
+	c->set.key = NULL;
+	c->set.next_key = NULL;
 }
 
 int cmd_set(const struct subcommand *cmd, int argc, char **argv)
 {
-	unsigned char key[CACHEPEER_CLUSTER_KEY_MAX], next_key[CACHEPEER_CLUSTER_KEY_MAX];
-	struct cp_settings set = { 0 };
-	const char *key_file = NULL, *next_file = NULL;
-	bool *g = set.given;
-	const struct opt opts[] = {
-		OPT("name", OPT_STRING, &set.name, .given = &g[CP_SET_NAME]),
-		OPT("cluster-key", OPT_STRING, &key_file, .given = &g[CP_SET_KEY]),
-		OPT("next-cluster-key", OPT_STRING, &next_file, .given = &g[CP_SET_NEXT_KEY]),
-		OPT("access", OPT_CHOICE, &set.access, .given = &g[CP_SET_ACCESS],
-		    .choices = access_names),
-		OPT("miss", OPT_CHOICE, &set.miss, .given = &g[CP_SET_MISS],
-		    .choices = miss_names),
-		OPT("handoff", OPT_SECONDS, &set.handoff_s, .given = &g[CP_SET_HANDOFF],
-		    .max = 7 * 24 * 3600),
-		OPT("max-bytes", OPT_SIZE, &set.max_bytes, .given = &g[CP_SET_MAX_BYTES]),
-		OPT("max-blocks", OPT_COUNT, &set.max_blocks, .given = &g[CP_SET_MAX_BLOCKS]),
-		OPT("fs-stop", OPT_COUNT, &set.fs_stop, .given = &g[CP_SET_FS_STOP], .max = 99),
-		OPT("fs-cull", OPT_COUNT, &set.fs_cull, .given = &g[CP_SET_FS_CULL], .max = 99),
-		OPT("fs-run", OPT_COUNT, &set.fs_run, .given = &g[CP_SET_FS_RUN], .max = 99),
-		OPT("evict", OPT_CHOICE, &set.evict, .given = &g[CP_SET_EVICT],
-		    .choices = evict_names),
-		OPT("scrub-rate", OPT_SIZE, &set.scrub_rate, .given = &g[CP_SET_SCRUB_RATE]),
-		OPT("max-conns", OPT_COUNT, &set.max_conns, .given = &g[CP_SET_MAX_CONNS],
-		    .min = 1, .max = CACHEPEER_MAX_CONNS_LIMIT),
-		OPT("max-conns-per-source", OPT_COUNT, &set.max_conns_source,
-		    .given = &g[CP_SET_MAX_CONNS_SOURCE], .max = CACHEPEER_MAX_CONNS_LIMIT),
-		OPT("conn-queue", OPT_SIZE, &set.conn_queue, .given = &g[CP_SET_CONN_QUEUE],
-		    .min = CACHEPEER_QUEUE_MIN, .max = CACHEPEER_QUEUE_LIMIT),
-		OPT("node-queue", OPT_SIZE, &set.node_queue, .given = &g[CP_SET_NODE_QUEUE],
-		    .min = CACHEPEER_QUEUE_MIN, .max = CACHEPEER_QUEUE_LIMIT),
-		OPT("conn-pin", OPT_SIZE, &set.conn_pin, .given = &g[CP_SET_CONN_PIN],
-		    .min = CACHEPEER_QUEUE_MIN, .max = CACHEPEER_QUEUE_LIMIT),
-		OPT("idle-timeout", OPT_SECONDS, &set.idle_timeout_s,
-		    .given = &g[CP_SET_IDLE_TIMEOUT], .max = 7 * 24 * 3600),
-		{ 0 }
-	};
+	struct opt opts[SET_OPTS], start_opts[START_OPTS];
+	struct node_conf c = { 0 };
 	struct cp_nl *nl;
 	char **args;
 	size_t i;
-	int ret;
 
+	node_opts(&c, opts, start_opts);
 	if (parse_cmdline(cmd, argc, argv, opts, &args))
 		usage_error(cmd, "unexpected argument '%s'", args[0]);
-	for (i = 0; i < CP_SET_COUNT && !g[i]; i++)
+	for (i = 0; i < CP_SET_COUNT && !c.set.given[i]; i++)
 		;
 	if (i == CP_SET_COUNT)
 		usage_error(cmd, "nothing to set");
-	if (key_file) {
-		cluster_key_arg(cmd, key_file, key, &set.key_len);
-		set.key = key;
-	}
-	if (next_file) {
-		cluster_key_arg(cmd, next_file, next_key, &set.next_key_len);
-		set.next_key = next_key;
-	}
 	nl = open_nl();
-	ret = cp_nl_node_set(nl, &set);
-	if (ret)
-		nl_fail(nl, "set", ret);
+	node_set(cmd, nl, &c);
 	cp_nl_close(nl);
 	return EXIT_OK;
 }

@@ -72,6 +72,11 @@ complete_is "lru" "$ctl" set --evict = l
 complete_is "" "$ctl" get KEY --peer ""
 touch "$tmp/a b"
 complete_is "$tmp/a b" "$ctl" key add NAME --role read "$tmp/a"
+complete_is "$tmp/a b" "$ctl" syncconf "$tmp/a"
+mkdir "$tmp/etc"
+touch "$tmp/etc/cache1.conf" "$tmp/etc/cache2.conf" "$tmp/etc/other.txt"
+CACHEPEER_CONFIG_DIR=$tmp/etc complete_is "cache1 cache2" "$ctl" up ""
+CACHEPEER_CONFIG_DIR=$tmp/etc complete_is "cache2" "$ctl" down cache2
 
 [ $fail = 0 ] && echo "completion-check: $n completions as expected"
 exit $fail

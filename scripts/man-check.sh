@@ -61,6 +61,19 @@ for o in $(grep -oE -- '(^|[ [])-[a-z]([] ,]|$)' <<<"$help" | grep -oE -- '-[a-z
 	}
 done
 
+# cachepeer.conf(5): every option of start and set, in CamelCase, as
+# ".BI \"Setting = \"" (the cluster keys' options are ClusterKey and
+# NextClusterKey; --dir is Directory).
+conf=$top/ctl/cachepeer.conf.5
+settings=$({ "$ctl" help start; "$ctl" help set; } | grep -oE -- '--[a-z][a-z0-9-]+' |
+	sort -u | sed -e 's/^--//' -e 's/^dir$/directory/' -e 's/\(^\|-\)\([a-z]\)/\U\2/g')
+for s in $settings; do
+	grep -q "^\.BI \"$s = \"" "$conf" || {
+		echo "man-check: setting '$s' is not in $conf" >&2
+		fail=1
+	}
+done
+
 [ $fail = 0 ] &&
-	echo "man-check: $(wc -w <<<"$cmds") commands and their options, $(wc -w <<<"$params") module parameters documented"
+	echo "man-check: $(wc -w <<<"$cmds") commands and their options, $(wc -w <<<"$params") module parameters, $(wc -w <<<"$settings") config settings documented"
 exit $fail

@@ -57,6 +57,8 @@ pkgs=(
 	"clang				the libFuzzer harness over the frame parser"
 	"libclang-rt-14-dev		libFuzzer and sanitizer runtimes"
 	"groff-base			renders the man pages (scripts/man-check.sh)"
+	"systemd			systemd-analyze verify of the unit (scripts/unit-check.sh)"
+	"man-db				systemd-analyze verify looks up the unit's man pages"
 )
 debug_pkgs=(
 	"bc				kernel build"

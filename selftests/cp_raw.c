@@ -4,18 +4,21 @@
  * (sent as one burst), as the wire carries it: no routing, no redirect followed, flags as given.
  * For tests that need what cachepeerctl does not do on purpose.
  *
- *   cp_raw [-n N] [-l] [-x] ADDR get|put|del|stat KEY [FILE]
+ *   cp_raw [-n N] [-l] [-x] [-w] ADDR get|put|del|stat KEY [FILE]
  *
  * -l sets CACHEPEER_F_LOCAL. put sends FILE with its CRC (-x: with a CRC of
  * 0, which a node must refuse as CORRUPT unless FILE's CRC is 0); get with FILE
  * checks that every answer's data is FILE's bytes. HELLOs with the key in
  * CACHEPEER_KEY, if set. Prints a line per answer, in the order they come:
  * the status, and for REDIRECT the address. Exits 1 if a transport, CRC or
- * data check fails, 2 on bad usage.
+ * data check fails, 2 on bad usage. -w holds the connection open once it is
+ * made (and the HELLO done): it prints "port N" (its local port) and sends
+ * nothing until standard input ends, for tests of what keeps a connection.
  */
 #include <errno.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <sys/socket.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -57,15 +60,17 @@ int main(int argc, char **argv)
 	struct cp_client c;
 	size_t file_len = 0;
 	char *file = NULL;
-	int n = 1, i, c_opt, err, bad_crc = 0, one = 1, zero = 0;
+	int n = 1, i, c_opt, err, bad_crc = 0, one = 1, zero = 0, hold = 0;
 
-	while ((c_opt = getopt(argc, argv, "n:lx")) != -1) {
+	while ((c_opt = getopt(argc, argv, "n:lxw")) != -1) {
 		if (c_opt == 'n')
 			n = atoi(optarg);
 		else if (c_opt == 'l')
 			m.flags |= CACHEPEER_F_LOCAL;
 		else if (c_opt == 'x')
 			bad_crc = 1;
+		else if (c_opt == 'w')
+			hold = 1;
 		else
 			return 2;
 	}
@@ -99,6 +104,17 @@ int main(int argc, char **argv)
 	if (!cp_client_key_load(NULL, &key))
 		cp_client_use_key(&key);
 	err = cp_client_connect(&c, argv[optind]);
+	if (!err && hold) {
+		struct sockaddr_storage ss;
+		socklen_t len = sizeof(ss);
+		char b;
+
+		getsockname(c.fd, (struct sockaddr *)&ss, &len);
+		printf("port %u\n", ntohs(((struct sockaddr_in *)&ss)->sin_port));
+		fflush(stdout);
+		while (read(0, &b, 1) > 0)
+			;
+	}
 	/*
 	 * Corked, N requests leave as one burst: the node has them all
 	 * before it can have answered the first (tests of what requests

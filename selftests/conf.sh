@@ -1,0 +1,227 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Config files: up and down, setconf, syncconf and showconf.
+#
+#   ns a 10.78.0.1  <-- veth -->  ns b 10.78.0.2
+#   config n1 (a)                 config n2 (b): joins through n1
+#
+# The subtests run in order, each on the nodes the previous one left. A
+# connection held open to n1 from the start tells whether a command
+# disturbed the node: a restart or a deleted key would close it.
+source "$(dirname "$0")/lib.sh"
+
+ETC=$CP_TMP/etc
+RAW=$(dirname "$0")/cp_raw
+export CACHEPEER_CONFIG_DIR=$ETC
+
+setup() {
+	load_module
+	modprobe veth
+	ns_add a
+	ns_add b
+	ip link add "cpc$$" netns "$(ns a)" type veth peer name eth0 netns "$(ns b)"
+	on a ip addr add 10.78.0.1/24 dev "cpc$$"
+	on a ip link set "cpc$$" up
+	on b ip addr add 10.78.0.2/24 dev eth0
+	on b ip link set eth0 up
+	mkdir -p "$ETC" "$CP_TMP/a" "$CP_TMP/b"
+	for k in cluster reader writer writer2; do
+		"$CTL" genkey >"$ETC/$k.key"
+	done
+	# Relative paths are the config file's directory's.
+	cat >"$ETC/n1.conf" <<-EOF
+	# node one
+	[Node]
+	Namespace = $(ns a)
+	Name = n1
+	Listen = 10.78.0.1:7000
+	Directory = $CP_TMP/a
+	MaxBytes = 64M
+	IdleTimeout = 1h
+	Access = writes
+	ClusterKey = cluster.key
+
+	[Key reader]
+	Role = read
+	File = reader.key
+
+	[Key writer]
+	Role = write
+	File = $ETC/writer.key
+
+	[Ring]
+	Seed = 10.78.0.1:7000
+	EOF
+	sed -e "s/$(ns a)/$(ns b)/; s/^Name = n1/Name = n2/; s/10.78.0.1:7000/10.78.0.2:7000/" \
+	    -e "s|$CP_TMP/a|$CP_TMP/b|; s/^Seed = .*/Seed = 10.78.0.9:7000\nSeed = 10.78.0.1:7000\nWeight = 50/" \
+	    "$ETC/n1.conf" >"$ETC/n2.conf"
+}
+
+# fpr FILE: a key file's fingerprint, as the node computes it (the first 8
+# bytes of SHA-256 of the secret, less one trailing newline).
+fpr() {
+	python3 -c 'import hashlib, sys
+s = open(sys.argv[1], "rb").read()
+s = s[:-1] if s.endswith(b"\n") else s
+print(hashlib.sha256(s).hexdigest()[:16])' "$1"
+}
+
+# The connection held open to n1, authenticated with the reader key: its
+# local port; and whether n1 still has it, under a reader key that was
+# never replaced (a new key has no connections).
+hold_conn() {
+	sleep 3600 | CACHEPEER_KEY=reader:$ETC/reader.key on a "$RAW" -w 10.78.0.1:7000 stat held \
+		>"$CP_TMP/held" &
+	wait_for 60 test -s "$CP_TMP/held"
+	sed -i 's/^port //' "$CP_TMP/held"
+}
+
+held() {
+	on a "$CTL" conns | grep -q "10.78.0.1:$(cat "$CP_TMP/held") " &&
+	on a "$CTL" key list | grep -q "^reader  *read  *[0-9a-f]*  *1$"
+}
+
+epoch() { on "$1" "$CTL" -j status | json_get epoch; }
+
+test_up() {
+	"$CTL" up n1
+	expect_eq "$(on a "$CTL" -j | json_get state)" running "state"
+	expect_eq "$(on a "$CTL" -j | json_get name)" n1 "name"
+	expect_eq "$(on a "$CTL" -j | json_get access_set)" writes "access"
+	expect_eq "$(on a "$CTL" -j limits | json_get max_bytes)" $((64 << 20)) "max_bytes"
+	expect_eq "$(on a "$CTL" -j limits | json_get idle_timeout_s)" 3600 "idle timeout"
+	on a "$CTL" key list | grep -q "^reader  *read  *$(fpr "$ETC/reader.key") "
+	on a "$CTL" key list | grep -q "^writer  *write  *$(fpr "$ETC/writer.key") "
+	on a "$CTL" key list | grep -q "  *$(fpr "$ETC/cluster.key") .*(cluster key)$"
+	on a "$CTL" ring show --config | grep -qx "member n1 10.78.0.1:7000 weight 100"
+	# The first seed does not answer; the second does.
+	"$CTL" up n2 2>/dev/null
+	on b "$CTL" ring show --config | grep -qx "member n2 10.78.0.2:7000 weight 50"
+	wait_for 60 eval 'on a "$CTL" ring show --config | grep -qx "member n2 10.78.0.2:7000 weight 50"'
+	hold_conn
+	held
+}
+
+# up again: nothing changes, nothing is disturbed.
+test_up_again() {
+	local e1 e2
+
+	e1=$(epoch a)
+	e2=$(epoch b)
+	"$CTL" up n1
+	"$CTL" up n2
+	expect_eq "$(epoch a)" "$e1" "n1's ring epoch"
+	expect_eq "$(epoch b)" "$e2" "n2's ring epoch"
+	held
+}
+
+test_showconf_roundtrip() {
+	local before e
+
+	before=$(on a "$CTL" showconf)
+	grep -qx "MaxBytes = 64M" <<<"$before"
+	grep -qx "IdleTimeout = 1h" <<<"$before"
+	grep -qx "Directory = $CP_TMP/a" <<<"$before"
+	grep -qx "ClusterKeyFingerprint = $(fpr "$ETC/cluster.key")" <<<"$before"
+	grep -qx "Fingerprint = $(fpr "$ETC/reader.key")" <<<"$before"
+	grep -qx "Seed = 10.78.0.2:7000" <<<"$before"
+	# No secret in it, in any form.
+	! grep -qF "$(head -c 43 "$ETC/reader.key")" <<<"$before"
+	e=$(epoch a)
+	on a "$CTL" showconf | on a "$CTL" setconf -
+	on a "$CTL" showconf | on a "$CTL" syncconf -
+	expect_eq "$(on a "$CTL" showconf)" "$before" "showconf after setconf"
+	expect_eq "$(epoch a)" "$e" "ring epoch"
+	held
+}
+
+# syncconf changes what differs and disturbs nothing else; what needs a
+# restart is refused, naming it, and nothing of that file is applied.
+test_syncconf() {
+	sed -e 's/^MaxBytes = .*/MaxBytes = 32M/; s/^\[Key writer\]/[Key writer2]/' \
+	    -e 's|^File = .*/writer.key|File = writer2.key|' "$ETC/n1.conf" >"$ETC/n1-sync.conf"
+	on a "$CTL" syncconf "$ETC/n1-sync.conf"
+	expect_eq "$(on a "$CTL" -j limits | json_get max_bytes)" $((32 << 20)) "max_bytes"
+	on a "$CTL" key list | grep -q "^writer2  *write  *$(fpr "$ETC/writer2.key") "
+	fails eval 'on a "$CTL" key list | grep -q "^writer "'
+	held
+	sed -e 's/^Listen = .*/Listen = 10.78.0.1:7001/; s/^MaxBytes = .*/MaxBytes = 16M/' \
+	    "$ETC/n1.conf" >"$ETC/n1-listen.conf"
+	expect_err 1 "cachepeerctl: syncconf: Listen 10.78.0.1:7001 differs from the running node's 10.78.0.1:7000: it changes only with a restart (setconf, or down and up)" \
+		on a "$CTL" syncconf "$ETC/n1-listen.conf"
+	expect_err 1 "cachepeerctl: up: Listen 10.78.0.1:7001 differs from the running node's 10.78.0.1:7000: it changes only with a restart (setconf, or down and up)" \
+		"$CTL" up "$ETC/n1-listen.conf"
+	expect_eq "$(on a "$CTL" -j limits | json_get max_bytes)" $((32 << 20)) "max_bytes after refusal"
+	held
+	# A key named by its fingerprint alone must be the node's.
+	printf '[Key reader]\nRole = read\nFingerprint = 0123456789abcdef\n' >"$ETC/fpr.conf"
+	expect_err 1 "cachepeerctl: syncconf: [Key reader]: the node has no such key with fingerprint 0123456789abcdef; give its File" \
+		on a "$CTL" syncconf "$ETC/fpr.conf"
+	# Back to n1.conf: writer2 goes, writer returns.
+	on a "$CTL" syncconf "$ETC/n1.conf"
+	on a "$CTL" key list | grep -q "^writer  *write "
+	held
+}
+
+# setconf applies what syncconf refuses: the node restarts on the new port.
+test_setconf_restart() {
+	on a "$CTL" setconf "$ETC/n1-listen.conf"
+	expect_eq "$(on a "$CTL" -j | json_get listen)" 10.78.0.1:7001 "listen"
+	expect_eq "$(on a "$CTL" -j limits | json_get max_bytes)" $((16 << 20)) "max_bytes"
+	wait_for 60 eval '! held'
+	on a "$CTL" setconf "$ETC/n1.conf"
+	expect_eq "$(on a "$CTL" -j | json_get listen)" 10.78.0.1:7000 "listen back"
+}
+
+# down stops and keeps the ring; up brings the node back as a member
+# without asking a seed.
+test_down_up() {
+	"$CTL" down n1
+	"$CTL" down n1
+	expect_eq "$(on a "$CTL" -j | json_get state)" stopped "state after down"
+	on a "$CTL" ring show --config | grep -qx "member n1 10.78.0.1:7000 weight 100"
+	sed 's/^Seed = .*/Seed = 10.78.0.9:7000/' "$ETC/n1.conf" >"$ETC/n1-noseed.conf"
+	"$CTL" up "$ETC/n1-noseed.conf"
+	expect_eq "$(on a "$CTL" -j | json_get state)" running "state after up"
+	CACHEPEER_KEY=writer:$ETC/writer.key on a "$CTL" put conf-block "$ETC/n1.conf" --peer 10.78.0.1:7000
+	on a "$CTL" get conf-block --peer 10.78.0.1:7000 | cmp - "$ETC/n1.conf"
+}
+
+test_bad_files() {
+	printf '[Node]\nMaxBytes = 1X\n' >"$ETC/bad.conf"
+	expect_usage "cachepeerctl setconf: invalid size '1X' for MaxBytes at $ETC/bad.conf:2 (bytes, or with K, M, G, T)" \
+		on a "$CTL" setconf "$ETC/bad.conf"
+	printf '[Node]\n# c\nMaxConns = 0\n' >"$ETC/bad.conf"
+	expect_usage "cachepeerctl setconf: MaxConns at $ETC/bad.conf:3 must be 1 to 1048576, not '0'" \
+		on a "$CTL" setconf "$ETC/bad.conf"
+	printf '[Node]\nmaxbytes = 1M\nMaxBytes = 2M\n' >"$ETC/bad.conf"
+	expect_err 2 "cachepeerctl: $ETC/bad.conf:3: MaxBytes given twice" \
+		on a "$CTL" setconf "$ETC/bad.conf"
+	printf '[Node]\nListen = 10.78.0.1:7000\n' >"$ETC/bad.conf"
+	expect_err 2 "cachepeerctl: $ETC/bad.conf:2: [Node] needs Listen and Directory both, or neither" \
+		on a "$CTL" setconf "$ETC/bad.conf"
+	printf '[Nodes]\n' >"$ETC/bad.conf"
+	expect_err 2 "cachepeerctl: $ETC/bad.conf:1: unknown section [Nodes]" \
+		on a "$CTL" setconf "$ETC/bad.conf"
+	printf '[Key x]\nRole = admin\n' >"$ETC/bad.conf"
+	expect_err 2 "cachepeerctl: $ETC/bad.conf:2: Role is read or write, not 'admin'" \
+		on a "$CTL" setconf "$ETC/bad.conf"
+	expect_err 1 "cachepeerctl: config '$ETC/none.conf': No such file or directory" \
+		"$CTL" up none
+	# None of it reached the node.
+	expect_eq "$(on a "$CTL" -j limits | json_get max_bytes)" $((64 << 20)) "max_bytes"
+}
+
+ktap_print_header
+ktap_set_plan 7
+setup
+run_test "up brings nodes up from their files, joined through the first seed that answers" test_up
+run_test "up again changes and disturbs nothing" test_up_again
+run_test "showconf | setconf - changes nothing; no secret shown" test_showconf_roundtrip
+run_test "syncconf applies what differs, refuses what needs a restart" test_syncconf
+run_test "setconf restarts the node for a new listen address" test_setconf_restart
+run_test "down stops, up brings a member back with no seed" test_down_up
+run_test "bad files are refused with file and line, changing nothing" test_bad_files
+pkill -f "^sleep 3600$" || true
+ktap_finished
