@@ -10,6 +10,8 @@
 #                        module parameter;
 #                        bash completion completes what the tool's help lists;
 #                        systemd-analyze verify passes on the installed unit
+#   make deb             Debian packages cachepeer-dkms and cachepeer into .cache/deb,
+#                        lintian-clean, the module built from them by DKMS
 #   make layers          calls between the module's parts go one way (scripts/layers.py)
 #   make fuzz            libFuzzer over the wire codec, RX framing and ring views,
 #                        FUZZ_SECONDS (20) each, at once
@@ -32,6 +34,7 @@
 KERNELRELEASE ?= $(shell scripts/kernelrelease.sh)
 KDIR ?= /lib/modules/$(KERNELRELEASE)/build
 PREFIX ?= /usr/local
+UNITDIR ?= $(PREFIX)/lib/systemd/system
 DESTDIR ?=
 CACHE := $(CURDIR)/.cache
 KSFT := $(CACHE)/linux-src/tools/testing/selftests
@@ -45,7 +48,7 @@ endif
 
 export KSFT
 
-.PHONY: all module ctl tests install install-module install-tool clean check check-debug style man-check sparse layers fuzz sim run bench \
+.PHONY: all module ctl tests install install-module install-tool deb clean check check-debug style man-check sparse layers fuzz sim run bench \
 	bench-index bench-ring bench-forward setup
 
 all: module ctl tests
@@ -83,9 +86,9 @@ install-tool: ctl
 	$(Q)install -D -m 0644 ctl/cachepeer.7 "$(DESTDIR)$(PREFIX)/share/man/man7/cachepeer.7"
 	$(Q)install -D -m 0644 ctl/cachepeerctl.bash-completion \
 		"$(DESTDIR)$(PREFIX)/share/bash-completion/completions/cachepeerctl"
-	$(Q)install -d "$(DESTDIR)$(PREFIX)/lib/systemd/system"
+	$(Q)install -d "$(DESTDIR)$(UNITDIR)"
 	$(Q)sed 's|@SBINDIR@|$(PREFIX)/sbin|g' "ctl/cachepeer@.service" \
-		>"$(DESTDIR)$(PREFIX)/lib/systemd/system/cachepeer@.service"
+		>"$(DESTDIR)$(UNITDIR)/cachepeer@.service"
 	$(Q)install -D -m 0644 ctl/example.conf \
 		"$(DESTDIR)$(PREFIX)/share/doc/cachepeer/examples/cachepeer.conf"
 
@@ -107,6 +110,9 @@ man-check: ctl module
 	$(Q)scripts/completion-check.sh
 	$(Q)scripts/unit-check.sh
 
+deb:
+	$(Q)scripts/deb.sh
+
 layers: module
 	$(Q)scripts/layers.py
 
@@ -115,6 +121,7 @@ check: setup
 	$(Q)$(MAKE) sparse
 	$(Q)$(MAKE) style
 	$(Q)$(MAKE) man-check
+	$(Q)$(MAKE) deb
 	$(Q)$(MAKE) layers
 	$(Q)$(MAKE) fuzz
 	$(Q)$(MAKE) -C selftests/sim check

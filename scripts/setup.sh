@@ -59,6 +59,11 @@ pkgs=(
 	"groff-base			renders the man pages (scripts/man-check.sh)"
 	"systemd			systemd-analyze verify of the unit (scripts/unit-check.sh)"
 	"man-db				systemd-analyze verify looks up the unit's man pages"
+	"dpkg-dev			make deb (dpkg-buildpackage)"
+	"debhelper			make deb"
+	"dh-dkms			make deb (the cachepeer-dkms package)"
+	"dkms				make deb builds the packaged module as DKMS would"
+	"lintian			make deb checks the packages"
 )
 debug_pkgs=(
 	"bc				kernel build"
