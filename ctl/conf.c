@@ -28,12 +28,17 @@
 #define CONF_MAX_BYTES	(1024 * 1024)
 #define CONF_SEEDS_MAX	16
 #define FPR_LEN		8
+#define NAME_CHARS	"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-"
 
 struct conf_key {
 	char name[CACHEPEER_NAME_MAX + 1];
 	int role;			/* -1: not given */
 	const char *file, *fpr;
 	int line;
+	/* planned by key_plan() */
+	bool add, replace;
+	unsigned char secret[CACHEPEER_SECRET_MAX];
+	size_t len;
 };
 
 struct conf {
@@ -51,6 +56,7 @@ struct conf {
 	unsigned long long weight;
 	bool weight_given;
 	const char *join_key;		/* [Ring] Key, NAME:FILE */
+	int start_line;			/* where Listen or Directory was */
 };
 
 enum conf_mode {
@@ -149,7 +155,18 @@ static void file_fpr(const struct subcommand *cmd, const char *path, char *out)
 	sha256_init(&s);
 	sha256_update(&s, secret, len);
 	sha256_final(&s, digest);
+	explicit_bzero(secret, sizeof(secret));
+	explicit_bzero(&s, sizeof(s));
 	fpr_hex(digest, out);
+}
+
+/* A setting that may appear once: *slot, unless it is there already. */
+static void once(const struct conf *c, int line, const char *key, const char **slot,
+		 const char *v)
+{
+	if (*slot)
+		conf_error(c, line, "%s given twice", key);
+	*slot = v;
 }
 
 static void node_line(const struct subcommand *cmd, struct conf *c, int line, const char *key,
@@ -159,14 +176,14 @@ static void node_line(const struct subcommand *cmd, struct conf *c, int line, co
 	char where[128];
 
 	if (!strcasecmp(key, "Namespace")) {
-		c->ns = v;
+		once(c, line, key, &c->ns, v);
 		return;
 	}
 	if (!strcasecmp(key, "ClusterKeyFingerprint") ||
 	    !strcasecmp(key, "NextClusterKeyFingerprint")) {
 		if (!is_fpr(v))
 			conf_error(c, line, "%s must be %d hex digits", key, 2 * FPR_LEN);
-		*(tolower(key[0]) == 'n' ? &c->next_fpr : &c->key_fpr) = v;
+		once(c, line, key, tolower(key[0]) == 'n' ? &c->next_fpr : &c->key_fpr, v);
 		return;
 	}
 	o = find_opt(c->set_opts, key);
@@ -179,6 +196,7 @@ static void node_line(const struct subcommand *cmd, struct conf *c, int line, co
 		if (c->start_seen[o - c->start_opts])
 			conf_error(c, line, "%s given twice", key);
 		c->start_seen[o - c->start_opts] = true;
+		c->start_line = line;
 	} else {
 		*o->given = true;
 	}
@@ -196,17 +214,19 @@ static void key_line(struct conf *c, int line, const char *key, const char *v)
 	int i;
 
 	if (!strcasecmp(key, "Role")) {
+		if (k->role >= 0)
+			conf_error(c, line, "%s given twice", key);
 		for (i = CACHEPEER_ROLE_READ; i <= CACHEPEER_ROLE_WRITE; i++)
 			if (!strcmp(v, role_names[i]))
 				k->role = i;
 		if (k->role < 0)
 			conf_error(c, line, "Role is read or write, not '%s'", v);
 	} else if (!strcasecmp(key, "File")) {
-		k->file = conf_path(c, v);
+		once(c, line, key, &k->file, conf_path(c, v));
 	} else if (!strcasecmp(key, "Fingerprint")) {
 		if (!is_fpr(v))
 			conf_error(c, line, "Fingerprint must be %d hex digits", 2 * FPR_LEN);
-		k->fpr = v;
+		once(c, line, key, &k->fpr, v);
 	} else {
 		conf_error(c, line, "unknown setting '%s' in [Key %s]", key, k->name);
 	}
@@ -224,12 +244,22 @@ static void ring_line(struct conf *c, int line, const char *key, const char *v)
 			conf_error(c, line, "Seed '%s' is not ADDR:PORT or [ADDR6]:PORT", v);
 		c->seeds[c->nseeds++] = v;
 	} else if (!strcasecmp(key, "Weight")) {
+		if (c->weight_given)
+			conf_error(c, line, "%s given twice", key);
 		if (parse_count(v, &c->weight) || c->weight > CACHEPEER_WEIGHT_MAX)
 			conf_error(c, line, "Weight must be 0-%d, not '%s'", CACHEPEER_WEIGHT_MAX,
 				   v);
 		c->weight_given = true;
 	} else if (!strcasecmp(key, "Key")) {
-		c->join_key = v;
+		/* NAME:FILE, FILE from the file's directory, as every path here. */
+		const char *colon = strchr(v, ':');
+		char *spec;
+
+		if (!colon || colon == v || !colon[1])
+			conf_error(c, line, "Key is NAME:FILE, not '%s'", v);
+		if (asprintf(&spec, "%.*s:%s", (int)(colon - v), v, conf_path(c, colon + 1)) < 0)
+			fail("out of memory");
+		once(c, line, key, &c->join_key, spec);
 	} else {
 		conf_error(c, line, "unknown setting '%s' in [Ring]", key);
 	}
@@ -292,9 +322,10 @@ static void key_section(struct conf *c, int line, const char *name)
 
 	if (c->nkeys == CACHEPEER_KEYS_MAX)
 		conf_error(c, line, "at most %d keys", CACHEPEER_KEYS_MAX);
-	if (strlen(name) > CACHEPEER_NAME_MAX)
-		conf_error(c, line, "key name '%s' is longer than %d bytes", name,
-			   CACHEPEER_NAME_MAX);
+	if (!*name || strlen(name) > CACHEPEER_NAME_MAX ||
+	    strspn(name, NAME_CHARS) != strlen(name) || !strncmp(name, "member.", 7))
+		conf_error(c, line, "a key name is 1-%d of [A-Za-z0-9._-], not member.*: '%s'",
+			   CACHEPEER_NAME_MAX, name);
 	for (i = 0; i < c->nkeys; i++)
 		if (!strcmp(c->keys[i].name, name))
 			conf_error(c, line, "[Key %s] given twice", name);
@@ -367,9 +398,9 @@ static void conf_parse(const struct subcommand *cmd, struct conf *c, const char 
 	if (section == KEY)
 		key_done(c);
 	if (!c->node.listen != !c->node.dir)
-		conf_error(c, n, "[Node] needs Listen and Directory both, or neither");
+		conf_error(c, c->start_line, "[Node] needs Listen and Directory both, or neither");
 	if (!c->node.listen && (c->node.max_block || c->node.frame_timeout_ms))
-		conf_error(c, n, "MaxBlock and FrameTimeout need Listen and Directory");
+		conf_error(c, c->start_line, "MaxBlock and FrameTimeout need Listen and Directory");
 }
 
 /* Enter the network namespace the file names: a name under /run/netns, or a path. */
@@ -394,6 +425,7 @@ struct node_now {
 	struct node_conf conf;
 	struct opt set_opts[SET_OPTS], start_opts[START_OPTS];
 	struct cp_key_entry keys[2 + CACHEPEER_KEYS_MAX];
+	bool keep[2 + CACHEPEER_KEYS_MAX];	/* named in the file (key_plan()) */
 	unsigned int nkeys;
 	char fpr[2][2 * FPR_LEN + 1];	/* the cluster keys: current, next; "" none */
 };
@@ -496,20 +528,17 @@ static void cluster_keys(const struct subcommand *cmd, struct conf *c, const str
 /*
  * The client keys become the file's: keys it lacks are deleted, keys that
  * differ replaced (their connections closed, as key del does), keys with
- * the file's fingerprint and role left alone.
+ * the file's fingerprint and role left alone. key_plan() checks all of it
+ * and reads every secret before anything is changed.
  */
-static void sync_keys(const struct subcommand *cmd, struct cp_nl *nl, const struct conf *c,
-		      const struct node_now *now)
+static void key_plan(const struct subcommand *cmd, struct conf *c, struct node_now *now)
 {
-	bool keep[ARRAY_SIZE(now->keys)] = { 0 }, add[CACHEPEER_KEYS_MAX] = { 0 };
-	unsigned char secret[CACHEPEER_SECRET_MAX];
 	char fpr[2 * FPR_LEN + 1], have[2 * FPR_LEN + 1];
 	unsigned int i, j;
-	size_t len;
 	int ret;
 
 	for (i = 0; i < c->nkeys; i++) {
-		const struct conf_key *k = &c->keys[i];
+		struct conf_key *k = &c->keys[i];
 
 		if (k->file) {
 			file_fpr(cmd, k->file, fpr);
@@ -519,37 +548,65 @@ static void sync_keys(const struct subcommand *cmd, struct cp_nl *nl, const stru
 		} else {
 			snprintf(fpr, sizeof(fpr), "%s", k->fpr);
 		}
-		add[i] = true;
+		k->add = true;
 		for (j = 0; j < now->nkeys; j++) {
 			if (now->keys[j].next >= 0 || strcmp(now->keys[j].name, k->name))
 				continue;
 			fpr_hex(now->keys[j].fpr, have);
-			keep[j] = !strcasecmp(have, fpr) && now->keys[j].role == k->role;
-			add[i] = !keep[j];
+			now->keep[j] = true;
+			k->add = strcasecmp(have, fpr) || now->keys[j].role != k->role;
+			k->replace = k->add;
 		}
-		if (add[i] && !k->file)
+		if (k->add && !k->file)
 			fail("%s: [Key %s]: the node has no such key with fingerprint %s; %s",
 			     cmd->name, k->name, fpr, "give its File");
-	}
-	for (j = 0; j < now->nkeys; j++) {
-		if (now->keys[j].next >= 0 || keep[j])
+		if (!k->add)
 			continue;
-		ret = cp_nl_key_del(nl, now->keys[j].name);
+		ret = read_key_file(k->file, k->secret, &k->len);
 		if (ret)
-			fail("%s: key del %s: %s", cmd->name, now->keys[j].name,
-			     cp_nl_strerror(nl, ret));
+			fail("%s: key file '%s': %s", cmd->name, k->file, strerror(-ret));
 	}
+}
+
+static void key_add(const struct subcommand *cmd, struct cp_nl *nl, struct conf_key *k)
+{
+	int ret = cp_nl_key_add(nl, k->name, k->role, k->secret, k->len);
+
+	explicit_bzero(k->secret, sizeof(k->secret));
+	if (ret)
+		fail("%s: key add %s: %s", cmd->name, k->name, cp_nl_strerror(nl, ret));
+}
+
+static void key_del(const struct subcommand *cmd, struct cp_nl *nl, const char *name)
+{
+	int ret = cp_nl_key_del(nl, name);
+
+	if (ret)
+		fail("%s: key del %s: %s", cmd->name, name, cp_nl_strerror(nl, ret));
+}
+
+/*
+ * New keys go in before old ones go, so the node never has none on the
+ * way (under access auto, no key means open); a key replaced under its
+ * own name cannot be, and is deleted and added.
+ */
+static void key_apply(const struct subcommand *cmd, struct cp_nl *nl, struct conf *c,
+		      const struct node_now *now)
+{
+	unsigned int i, j;
+
+	for (i = 0; i < c->nkeys; i++)
+		if (c->keys[i].add && !c->keys[i].replace)
+			key_add(cmd, nl, &c->keys[i]);
 	for (i = 0; i < c->nkeys; i++) {
-		if (!add[i])
+		if (!c->keys[i].replace)
 			continue;
-		ret = read_key_file(c->keys[i].file, secret, &len);
-		if (ret)
-			fail("%s: key file '%s': %s", cmd->name, c->keys[i].file, strerror(-ret));
-		ret = cp_nl_key_add(nl, c->keys[i].name, c->keys[i].role, secret, len);
-		if (ret)
-			fail("%s: key add %s: %s", cmd->name, c->keys[i].name,
-			     cp_nl_strerror(nl, ret));
+		key_del(cmd, nl, c->keys[i].name);
+		key_add(cmd, nl, &c->keys[i]);
 	}
+	for (j = 0; j < now->nkeys; j++)
+		if (now->keys[j].next < 0 && !now->keep[j])
+			key_del(cmd, nl, now->keys[j].name);
 }
 
 /*
@@ -566,6 +623,9 @@ static void conf_apply(const struct subcommand *cmd, struct conf *c, enum conf_m
 	unsigned int i;
 	int ret;
 
+	/* Everything is checked, and every file read, before anything changes. */
+	if (c->node.listen)
+		node_start_cfg(cmd, &c->node, &cfg, dir);
 	nl = open_nl();
 	node_now(cmd, nl, &now);
 	running = now.info->state == CACHEPEER_NODE_RUNNING;
@@ -573,7 +633,6 @@ static void conf_apply(const struct subcommand *cmd, struct conf *c, enum conf_m
 		char was[sizeof(now.info->dir)], asked[sizeof(now.info->dir)], name[32];
 		const char *opt;
 
-		node_start_cfg(cmd, &c->node, &cfg, dir);
 		opt = start_diff(&cfg, now.info, was, asked, sizeof(was));
 		restart = opt;
 		if (restart && mode != MODE_SETCONF) {
@@ -584,6 +643,7 @@ static void conf_apply(const struct subcommand *cmd, struct conf *c, enum conf_m
 		}
 	}
 	cluster_keys(cmd, c, &now);
+	key_plan(cmd, c, &now);
 	/* Only what differs (the cluster keys' files were compared just above). */
 	for (i = 0; mode != MODE_SETCONF && c->set_opts[i].name; i++) {
 		const struct opt *o = &c->set_opts[i];
@@ -596,14 +656,14 @@ static void conf_apply(const struct subcommand *cmd, struct conf *c, enum conf_m
 		;
 	if (i < CP_SET_COUNT)
 		node_set(cmd, nl, &c->node);
-	sync_keys(cmd, nl, c, &now);
+	key_apply(cmd, nl, c, &now);
 	if (restart) {
 		ret = cp_nl_node_stop(nl);
 		if (ret && ret != -EALREADY)
 			nl_fail(nl, cmd->name, ret);
 	}
 	if (c->node.listen && mode != MODE_SYNCCONF)
-		node_start(cmd, nl, &c->node);
+		node_start(cmd, nl, &cfg, c->node.listen);
 	node_now_free(&now);
 	cp_nl_close(nl);
 }
@@ -645,7 +705,13 @@ static void print_value(const char *name, const struct opt *o)
 		printf("%s\n", *(const char **)o->out);
 		return;
 	case OPT_CHOICE:
-		printf("%s\n", o->choices[*(int *)o->out]);
+		/* A value this tool has no name for (a newer module's) is printed as a number. */
+		for (i = 0; o->choices[i] && (int)i != *(int *)o->out; i++)
+			;
+		if (o->choices[i])
+			printf("%s\n", o->choices[i]);
+		else
+			printf("%d\n", *(int *)o->out);
 		return;
 	case OPT_SIZE:
 		v = *(unsigned long long *)o->out;
@@ -710,7 +776,8 @@ int cmd_showconf(const struct subcommand *cmd, int argc, char **argv)
 			continue;
 		fpr_hex(now.keys[i].fpr, fpr);
 		printf("\n[Key %s]\nRole = %s\nFingerprint = %s\n", now.keys[i].name,
-		       role_names[now.keys[i].role], fpr);
+		       now.keys[i].role <= CACHEPEER_ROLE_MAX ? role_names[now.keys[i].role] : "?",
+		       fpr);
 	}
 	/* A member: its weight, and the others as seeds (itself if alone). */
 	r = &now.ri.ring;
@@ -733,7 +800,7 @@ static char *conf_lookup(const struct subcommand *cmd, int argc, char **argv)
 
 	if (strchr(name, '/'))
 		return strdup(name);
-	if (!*name || strchr(name, '.'))
+	if (!*name)
 		usage_error(cmd, "NAME is a config's name, as in /etc/cachepeer/NAME.conf");
 	if (asprintf(&path, "%s/%s.conf", dir ?: "/etc/cachepeer", name) < 0)
 		fail("out of memory");
@@ -747,10 +814,11 @@ static void load_module(void)
 	pid_t pid;
 	int status;
 
-	if (!cp_nl_open(&nl)) {
+	status = cp_nl_open(&nl);
+	if (!status)
 		cp_nl_close(nl);
-		return;
-	}
+	if (status != -ENOENT)
+		return;		/* loaded; open_nl() reports any other failure */
 	pid = fork();
 	if (pid == 0) {
 		execlp("modprobe", "modprobe", "cachepeer", (char *)NULL);
@@ -810,6 +878,13 @@ static void up_join(const struct conf *c)
 		nl_fail(nl, "up", ret);
 	cp_nl_close(nl);
 	self = info->name[0] ? cp_ring_find(&ri.ring, info->name) : -1;
+	/*
+	 * A member at another address (its Listen changed) is left to join,
+	 * which says so; a wildcard listen cannot be compared.
+	 */
+	if (self >= 0 && strcmp(ri.ring.m[self].addr, info->listen) &&
+	    strncmp(info->listen, "0.0.0.0:", 8) && strncmp(info->listen, "[::]:", 5))
+		self = -1;
 	if (self >= 0 && (!c->weight_given || ri.ring.m[self].weight == c->weight)) {
 		cp_ring_free(&ri.ring);
 		free(info);
@@ -820,7 +895,7 @@ static void up_join(const struct conf *c)
 	for (i = 0; i < c->nseeds; i++)
 		if (join_via(c->seeds[i], c))
 			return;
-	fail("up: could not join the ring through any seed");
+	fail("up: the node runs, but joined no ring: no seed took it in");
 }
 
 int cmd_up(const struct subcommand *cmd, int argc, char **argv)
@@ -849,8 +924,11 @@ int cmd_down(const struct subcommand *cmd, int argc, char **argv)
 	conf_parse(cmd, &c, path);
 	enter_ns(&c);
 	/* No module: no node running, which is what down asks for. */
-	if (cp_nl_open(&nl))
+	ret = cp_nl_open(&nl);
+	if (ret == -ENOENT)
 		return EXIT_OK;
+	if (ret)
+		fail("down: %s", cp_nl_strerror(NULL, ret));
 	ret = cp_nl_node_stop(nl);
 	if (ret && ret != -EALREADY)
 		nl_fail(nl, "down", ret);

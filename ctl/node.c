@@ -285,37 +285,37 @@ void node_start_cfg(const struct subcommand *cmd, const struct node_conf *c,
 	cfg->frame_timeout_ms = c->frame_timeout_ms;
 }
 
-/* Start the node as c says, or find it running so; exits on failure. */
-void node_start(const struct subcommand *cmd, struct cp_nl *nl, const struct node_conf *c)
+/* Start the node as cfg says, or find it running so; exits on failure. */
+void node_start(const struct subcommand *cmd, struct cp_nl *nl, const struct cp_start_cfg *cfg,
+		const char *listen)
 {
-	struct cp_start_cfg cfg;
-	char dir[PATH_MAX];
-	int ret;
+	int ret = cp_nl_node_start(nl, cfg);
 
-	node_start_cfg(cmd, c, &cfg, dir);
-	ret = cp_nl_node_start(nl, &cfg);
 	/* Running: done, or a setting differs; stopped meanwhile: once more. */
-	if (ret == -EALREADY && start_again(cmd, &cfg))
+	if (ret == -EALREADY && start_again(cmd, cfg))
 		return;
 	if (ret == -EALREADY)
-		ret = cp_nl_node_start(nl, &cfg);
+		ret = cp_nl_node_start(nl, cfg);
 	if (ret)
 		nl_fail(nl, cmd->name, ret);
-	warn_open(&cfg.listen, c->listen);
+	warn_open(&cfg->listen, listen);
 }
 
 int cmd_start(const struct subcommand *cmd, int argc, char **argv)
 {
 	struct opt set_opts[SET_OPTS], opts[START_OPTS];
 	struct node_conf c = { 0 };
+	struct cp_start_cfg cfg;
+	char dir[PATH_MAX];
 	struct cp_nl *nl;
 	char **args;
 
 	node_opts(&c, set_opts, opts);
 	if (parse_cmdline(cmd, argc, argv, opts, &args))
 		usage_error(cmd, "unexpected argument '%s'", args[0]);
+	node_start_cfg(cmd, &c, &cfg, dir);
 	nl = open_nl();
-	node_start(cmd, nl, &c);
+	node_start(cmd, nl, &cfg, c.listen);
 	cp_nl_close(nl);
 	return EXIT_OK;
 }
@@ -403,12 +403,14 @@ void node_opts(struct node_conf *c, struct opt *set_opts, struct opt *start_opts
 }
 
 /*
- * Send c's settings marked given, the cluster keys read from their files;
- * exits on failure, as what (the command) says.
+ * Send c's settings marked given, the cluster keys read from their files
+ * first (nl NULL: opened after that, so a bad file is told as such even
+ * without the module); exits on failure.
  */
 void node_set(const struct subcommand *cmd, struct cp_nl *nl, struct node_conf *c)
 {
 	unsigned char key[CACHEPEER_CLUSTER_KEY_MAX], next_key[CACHEPEER_CLUSTER_KEY_MAX];
+	struct cp_nl *own = NULL;
 	int ret;
 
 	if (c->set.given[CP_SET_KEY]) {
@@ -419,9 +421,17 @@ void node_set(const struct subcommand *cmd, struct cp_nl *nl, struct node_conf *
 		cluster_key_arg(cmd, c->next_file, next_key, &c->set.next_key_len);
 		c->set.next_key = next_key;
 	}
+	if (!nl) {
+		own = open_nl();
+		nl = own;
+	}
 	ret = cp_nl_node_set(nl, &c->set);
+	explicit_bzero(key, sizeof(key));
+	explicit_bzero(next_key, sizeof(next_key));
 	if (ret)
 		nl_fail(nl, cmd->name, ret);
+	if (own)
+		cp_nl_close(own);
 	/* The secrets stay here. */
 	c->set.key = NULL;
 	c->set.next_key = NULL;
@@ -431,7 +441,6 @@ int cmd_set(const struct subcommand *cmd, int argc, char **argv)
 {
 	struct opt opts[SET_OPTS], start_opts[START_OPTS];
 	struct node_conf c = { 0 };
-	struct cp_nl *nl;
 	char **args;
 	size_t i;
 
@@ -442,9 +451,7 @@ int cmd_set(const struct subcommand *cmd, int argc, char **argv)
 		;
 	if (i == CP_SET_COUNT)
 		usage_error(cmd, "nothing to set");
-	nl = open_nl();
-	node_set(cmd, nl, &c);
-	cp_nl_close(nl);
+	node_set(cmd, NULL, &c);
 	return EXIT_OK;
 }
 

@@ -27,7 +27,8 @@ void node_opts(struct node_conf *c, struct opt *set_opts, struct opt *start_opts
 void node_set(const struct subcommand *cmd, struct cp_nl *nl, struct node_conf *c);
 void node_start_cfg(const struct subcommand *cmd, const struct node_conf *c,
 		    struct cp_start_cfg *cfg, char dir[PATH_MAX]);
-void node_start(const struct subcommand *cmd, struct cp_nl *nl, const struct node_conf *c);
+void node_start(const struct subcommand *cmd, struct cp_nl *nl, const struct cp_start_cfg *cfg,
+		const char *listen);
 const char *start_diff(const struct cp_start_cfg *cfg, const struct cp_node_info *info,
 		       char *now, char *asked, size_t len);
 

@@ -71,10 +71,19 @@ print(hashlib.sha256(s).hexdigest()[:16])' "$1"
 # local port; and whether n1 still has it, under a reader key that was
 # never replaced (a new key has no connections).
 hold_conn() {
-	sleep 3600 | CACHEPEER_KEY=reader:$ETC/reader.key on a "$RAW" -w 10.78.0.1:7000 stat held \
-		>"$CP_TMP/held" &
+	mkfifo "$CP_TMP/held.in"
+	CACHEPEER_KEY=reader:$ETC/reader.key on a "$RAW" -w 10.78.0.1:7000 stat held \
+		<"$CP_TMP/held.in" >"$CP_TMP/held" &
+	echo $! >"$CP_TMP/held.pid"
+	# Its standard input stays open, from a sleep of ours, until the end.
+	sleep 3600 >"$CP_TMP/held.in" &
+	echo $! >"$CP_TMP/held.sleep"
 	wait_for 60 test -s "$CP_TMP/held"
 	sed -i 's/^port //' "$CP_TMP/held"
+}
+
+hold_end() {
+	kill "$(cat "$CP_TMP/held.sleep")" "$(cat "$CP_TMP/held.pid")" 2>/dev/null || true
 }
 
 held() {
@@ -109,8 +118,9 @@ test_up_again() {
 
 	e1=$(epoch a)
 	e2=$(epoch b)
-	"$CTL" up n1
-	"$CTL" up n2
+	# Members already: no join, no seed asked.
+	expect_eq "$("$CTL" up n1 2>&1)" "" "output of up n1"
+	expect_eq "$("$CTL" up n2 2>&1)" "" "output of up n2"
 	expect_eq "$(epoch a)" "$e1" "n1's ring epoch"
 	expect_eq "$(epoch b)" "$e2" "n2's ring epoch"
 	held
@@ -126,8 +136,13 @@ test_showconf_roundtrip() {
 	grep -qx "ClusterKeyFingerprint = $(fpr "$ETC/cluster.key")" <<<"$before"
 	grep -qx "Fingerprint = $(fpr "$ETC/reader.key")" <<<"$before"
 	grep -qx "Seed = 10.78.0.2:7000" <<<"$before"
-	# No secret in it, in any form.
-	! grep -qF "$(head -c 43 "$ETC/reader.key")" <<<"$before"
+	# No secret in it.
+	for k in "$ETC"/*.key; do
+		if grep -qF "$(head -c 32 "$k")" <<<"$before"; then
+			echo "showconf shows the secret of $k"
+			return 1
+		fi
+	done
 	e=$(epoch a)
 	on a "$CTL" showconf | on a "$CTL" setconf -
 	on a "$CTL" showconf | on a "$CTL" syncconf -
@@ -154,10 +169,14 @@ test_syncconf() {
 		"$CTL" up "$ETC/n1-listen.conf"
 	expect_eq "$(on a "$CTL" -j limits | json_get max_bytes)" $((32 << 20)) "max_bytes after refusal"
 	held
-	# A key named by its fingerprint alone must be the node's.
-	printf '[Key reader]\nRole = read\nFingerprint = 0123456789abcdef\n' >"$ETC/fpr.conf"
+	# A key named by its fingerprint alone must be the node's; a file
+	# that fails so changes nothing, settings before it included.
+	printf '[Node]\nMaxBytes = 8M\n[Key reader]\nRole = read\nFingerprint = 0123456789abcdef\n' \
+		>"$ETC/fpr.conf"
 	expect_err 1 "cachepeerctl: syncconf: [Key reader]: the node has no such key with fingerprint 0123456789abcdef; give its File" \
 		on a "$CTL" syncconf "$ETC/fpr.conf"
+	expect_eq "$(on a "$CTL" -j limits | json_get max_bytes)" $((32 << 20)) "max_bytes after a bad key"
+	on a "$CTL" key list | grep -q "^writer2 "
 	# Back to n1.conf: writer2 goes, writer returns.
 	on a "$CTL" syncconf "$ETC/n1.conf"
 	on a "$CTL" key list | grep -q "^writer  *write "
@@ -170,6 +189,10 @@ test_setconf_restart() {
 	expect_eq "$(on a "$CTL" -j | json_get listen)" 10.78.0.1:7001 "listen"
 	expect_eq "$(on a "$CTL" -j limits | json_get max_bytes)" $((16 << 20)) "max_bytes"
 	wait_for 60 eval '! held'
+	# The ring still has n1 at its old address: up says so, not skips it.
+	out=$("$CTL" up "$ETC/n1-listen.conf" 2>&1) && return 1
+	grep -qx "cachepeerctl: join: n1 is in the ring with address 10.78.0.1:7000; leave first" <<<"$out"
+	grep -qx "cachepeerctl: up: the node runs, but joined no ring: no seed took it in" <<<"$out"
 	on a "$CTL" setconf "$ETC/n1.conf"
 	expect_eq "$(on a "$CTL" -j | json_get listen)" 10.78.0.1:7000 "listen back"
 }
@@ -204,8 +227,17 @@ test_bad_files() {
 	printf '[Nodes]\n' >"$ETC/bad.conf"
 	expect_err 2 "cachepeerctl: $ETC/bad.conf:1: unknown section [Nodes]" \
 		on a "$CTL" setconf "$ETC/bad.conf"
+	printf '[Key x]\nRole = read\nRole = admin\n' >"$ETC/bad.conf"
+	expect_err 2 "cachepeerctl: $ETC/bad.conf:3: Role given twice" \
+		on a "$CTL" setconf "$ETC/bad.conf"
 	printf '[Key x]\nRole = admin\n' >"$ETC/bad.conf"
 	expect_err 2 "cachepeerctl: $ETC/bad.conf:2: Role is read or write, not 'admin'" \
+		on a "$CTL" setconf "$ETC/bad.conf"
+	printf '[Key my key]\n' >"$ETC/bad.conf"
+	expect_err 2 "cachepeerctl: $ETC/bad.conf:1: a key name is 1-63 of [A-Za-z0-9._-], not member.*: 'my key'" \
+		on a "$CTL" setconf "$ETC/bad.conf"
+	printf '[Ring]\nKey = nocolon\n' >"$ETC/bad.conf"
+	expect_err 2 "cachepeerctl: $ETC/bad.conf:2: Key is NAME:FILE, not 'nocolon'" \
 		on a "$CTL" setconf "$ETC/bad.conf"
 	expect_err 1 "cachepeerctl: config '$ETC/none.conf': No such file or directory" \
 		"$CTL" up none
@@ -223,5 +255,5 @@ run_test "syncconf applies what differs, refuses what needs a restart" test_sync
 run_test "setconf restarts the node for a new listen address" test_setconf_restart
 run_test "down stops, up brings a member back with no seed" test_down_up
 run_test "bad files are refused with file and line, changing nothing" test_bad_files
-pkill -f "^sleep 3600$" || true
+hold_end
 ktap_finished
