@@ -52,6 +52,15 @@ static int read_trailer(struct cp_block *b, struct file *file, struct cp_blkfile
 	}
 	f = (struct cp_footer *)((u8 *)table + table_len);
 	key_len = le16_to_cpu(f->key_len);
+	/* Before anything else of it: a newer format may check out differently. */
+	if (le64_to_cpu(f->magic) == CP_FOOTER_MAGIC &&
+	    le16_to_cpu(f->version) > CP_FOOTER_VERSION) {
+		pr_warn_ratelimited("block file %*phN.%x is of format %u, newer than this module's %u: not served, kept\n",
+				    CP_ID_LEN, b->id, b->size, le16_to_cpu(f->version),
+				    CP_FOOTER_VERSION);
+		err = -EPROTONOSUPPORT;
+		goto out;
+	}
 	if (le64_to_cpu(f->magic) != CP_FOOTER_MAGIC || le64_to_cpu(f->size) != b->size ||
 	    le32_to_cpu(f->nseg) != bf->nseg || !key_len || key_len > CACHEPEER_KEY_MAX ||
 	    cp_crc32c(0, table, len - sizeof(f->trailer_crc)) != le32_to_cpu(f->trailer_crc))
@@ -70,39 +79,6 @@ static int read_trailer(struct cp_block *b, struct file *file, struct cp_blkfile
 out:
 	kvfree(table);
 	return err;
-}
-
-static struct file *open_by_name(struct cp_store *st, const u8 *id, u64 size)
-{
-	const struct cred *old;
-	char name[CP_NAME_LEN];
-	struct path path;
-	struct file *file;
-	int err;
-
-	cp_block_name(name, id, size);
-	old = override_creds(st->cred);
-	err = vfs_path_lookup(st->dir.dentry, st->dir.mnt, name, 0, &path);
-	if (!err) {
-		/*
-		 * Only a regular file can be a block: opening a FIFO would
-		 * block this worker for good, a device could do anything. The
-		 * last component is not followed, so a symbolic link is not
-		 * one either. dentry_open() checks no permission of its own.
-		 */
-		err = d_is_reg(path.dentry) ? 0 : -EBADMSG;
-		if (!err)
-			err = inode_permission(mnt_idmap(path.mnt), d_inode(path.dentry),
-					       MAY_READ);
-		if (err)
-			path_put(&path);
-	}
-	revert_creds(old);
-	if (err)
-		return ERR_PTR(err);
-	file = dentry_open(&path, O_RDONLY | O_LARGEFILE, st->cred);
-	path_put(&path);
-	return file;
 }
 
 /*
@@ -136,7 +112,7 @@ static void drop_foreign(struct cp_store *st, struct cp_block *b)
  * Process context: the block's open file, opening it if it is cold. A file
  * that vanished, one that is not a regular file, or one whose trailer does
  * not match its name (a foreign or damaged file) is dropped from the index
- * and gives -ENOENT.
+ * and gives -ENOENT. One of a newer format stays, and gives -EPROTONOSUPPORT.
  */
 struct cp_blkfile *cp_block_open(struct cp_store *st, struct cp_block *b)
 {
@@ -149,7 +125,7 @@ struct cp_blkfile *cp_block_open(struct cp_store *st, struct cp_block *b)
 	bf = cp_blkfile_alloc(b->size, cp_nseg(b->size));
 	if (!bf)
 		return ERR_PTR(-ENOMEM);
-	file = open_by_name(st, b->id, b->size);
+	file = cp_block_open_file(st, b->id, b->size);
 	if (IS_ERR(file)) {
 		kfree(bf);
 		err = PTR_ERR(file);

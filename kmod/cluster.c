@@ -30,6 +30,8 @@
 #include "link.h"
 
 #define CP_GOSSIP_PERIOD	HZ
+/* A burst of changes (a join, a liveness flap) is saved once, this much later. */
+#define CP_SAVE_DELAY		(HZ / 2)
 #define CP_GOSSIP_FANOUT	2
 #define CP_PROBE_HELPERS	2	/* members asked to probe one that failed */
 #define CP_SUSPECT_MS		3000	/* a suspect member is down after this */
@@ -166,12 +168,21 @@ static struct cp_pushmsg *view_since(struct cp_cluster *cl, u64 since)
 	return msg;
 }
 
+/* The view or the name changed: have the node save them, soon and once. */
+static void view_changed(struct cp_cluster *cl)
+{
+	if (cl->save)
+		queue_delayed_work(cp_peer_wq, cl->save, CP_SAVE_DELAY);
+}
+
 /* Tombstones past their lifetime go (and the encoding shrinks). */
 static void view_expire(struct cp_cluster *cl, u64 now)
 {
 	lockdep_assert_held(&cl->lock);
-	if (cp_view_expire(cl->view, now))
+	if (cp_view_expire(cl->view, now)) {
 		WRITE_ONCE(cl->enc_len, cp_view_enc_len(cl->view, false));
+		view_changed(cl);
+	}
 }
 
 static void push_done(struct cp_cluster *cl)
@@ -459,6 +470,7 @@ static int view_install(struct cp_cluster *cl, struct cp_view *v, bool join)
 	cl->view = v;
 	WRITE_ONCE(cl->epoch, v->epoch);
 	WRITE_ONCE(cl->enc_len, cp_view_enc_len(v, false));
+	view_changed(cl);
 	return 0;
 }
 
@@ -955,6 +967,7 @@ int cp_cluster_rename(struct cp_cluster *cl, const char *name)
 			WRITE_ONCE(r->self, cp_ring_find(r, name));
 		if (p)
 			WRITE_ONCE(p->self, cp_ring_find(p, name));
+		view_changed(cl);
 	}
 	mutex_unlock(&cl->lock);
 	return err;
@@ -1218,7 +1231,7 @@ size_t cp_cluster_enc_len(struct cp_cluster *cl)
 }
 
 /* Process context. The view's encoding, kvmalloc'd, for RING_GET. */
-void *cp_cluster_encode(struct cp_cluster *cl, size_t *len)
+void *cp_cluster_encode(struct cp_cluster *cl, size_t *len, char *name)
 {
 	struct cachepeer_ring_hdr *h;
 
@@ -1229,8 +1242,49 @@ void *cp_cluster_encode(struct cp_cluster *cl, size_t *len)
 		cp_view_encode(cl->view, h, false);
 		h->time_ms = cpu_to_be64(now_ms());
 	}
+	/* With the view it goes with, for the node to save both. */
+	if (name)
+		strscpy(name, cl->name, CACHEPEER_NAME_MAX + 1);
 	mutex_unlock(&cl->lock);
 	return h;
+}
+
+/*
+ * Process context, the node starting: the view (a whole encoding, checked
+ * here) and name it saved in its cache directory, taken if it holds no
+ * view of its own; one kept in memory since the node stopped is as new.
+ * A name already set stays. Nothing is pushed: starting pushes the view.
+ */
+int cp_cluster_restore(struct cp_cluster *cl, const void *enc, size_t len, const char *name)
+{
+	const struct cachepeer_ring_member *in;
+	const struct cachepeer_ring_hdr *h;
+	struct cp_view *v;
+	const char *why;
+	int err = 0;
+	u32 n;
+
+	in = cp_view_parse(enc, len, &h, &why);
+	if (!in || h->flags)
+		return -EBADMSG;
+	n = ntohs(h->nmembers);
+	mutex_lock(&cl->lock);
+	if (!cl->name[0] && name[0])
+		strscpy(cl->name, name);
+	if (cl->view && (cl->view->n || cl->view->epoch))
+		goto out;
+	v = cp_view_alloc(n);
+	if (!v) {
+		err = -ENOMEM;
+		goto out;
+	}
+	memcpy(v->e, in, n * sizeof(*in));
+	v->epoch = be64_to_cpu(h->epoch);
+	v->floor = be64_to_cpu(h->floor);
+	err = view_install(cl, v, false);
+out:
+	mutex_unlock(&cl->lock);
+	return err;
 }
 
 /*

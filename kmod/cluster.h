@@ -42,6 +42,11 @@ struct cp_cluster {
 	atomic_t pushes;		/* push works in flight */
 	atomic_t probes_in;		/* PROBEs asked of this node, under way */
 	struct cp_peers peers;		/* connections to the other members */
+	/*
+	 * Queued (on cp_peer_wq) whenever the view or the name changes, so
+	 * that the node keeps them in its cache directory; set at init.
+	 */
+	struct delayed_work *save;
 };
 
 /* PROBEs a node runs for others at once; more are answered BUSY. */
@@ -73,7 +78,8 @@ enum cp_owner cp_cluster_owner(struct cp_cluster *cl, u64 hash, union cp_addr *t
 bool cp_cluster_is_member(struct cp_cluster *cl, const struct sockaddr *addr);
 bool cp_cluster_has_key(struct cp_cluster *cl);
 size_t cp_cluster_enc_len(struct cp_cluster *cl);
-void *cp_cluster_encode(struct cp_cluster *cl, size_t *len);
+void *cp_cluster_encode(struct cp_cluster *cl, size_t *len, char *name);
+int cp_cluster_restore(struct cp_cluster *cl, const void *enc, size_t len, const char *name);
 u16 cp_cluster_push_in(struct cp_cluster *cl, const void *msg, size_t len,
 		       struct cp_pbuf **reply);
 int cp_cluster_ping(struct cp_cluster *cl, const union cp_addr *to);

@@ -404,6 +404,10 @@ int cp_nl_node_start_doit(struct sk_buff *skb, struct genl_info *info)
 		NL_SET_ERR_MSG_ATTR(info->extack, tb[CACHEPEER_A_NODE_DIR],
 				    "cache directory's filesystem keeps no page cache of its own (overlayfs?)");
 		break;
+	case -EPROTONOSUPPORT:
+		NL_SET_ERR_MSG_ATTR(info->extack, tb[CACHEPEER_A_NODE_DIR],
+				    "cache directory written by a newer cachepeer (its ring file's format; see the kernel log)");
+		break;
 	case -EADDRINUSE:
 	case -EADDRNOTAVAIL:
 		NL_SET_ERR_MSG_ATTR(info->extack, tb[CACHEPEER_A_NODE_LISTEN_ADDR],

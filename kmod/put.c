@@ -170,22 +170,13 @@ static int put_trailer(struct cp_put *put, u32 crc)
 	f->nseg = cpu_to_le32(put->nseg);
 	f->crc = cpu_to_le32(crc);
 	f->key_len = cpu_to_le16(put->key_len);
+	f->version = cpu_to_le16(CP_FOOTER_VERSION);
 	memcpy(f->key, put->key, put->key_len);
 	tcrc = cp_crc32c(0, table, table_len + offsetof(struct cp_footer, trailer_crc));
 	f->trailer_crc = cpu_to_le32(tcrc);
 	err = write_all(put, table, table_len + sizeof(*f), &pos);
 	kvfree(table);
 	return err;
-}
-
-static int link_op(struct cp_store *st, struct dentry *de, void *arg)
-{
-	struct file *tmp = arg;
-
-	if (d_is_positive(de))
-		return -EEXIST;
-	return vfs_link(tmp->f_path.dentry, mnt_idmap(st->dir.mnt), d_inode(st->dir.dentry),
-			de, NULL);
 }
 
 /* Only the name this PUT itself linked, and only if it is still that file. */
@@ -253,7 +244,7 @@ int cp_store_put_commit(struct cp_put *put, bool check_crc, u32 want_crc)
 	memcpy(bf->seg_crc, put->seg_crc, put->nseg * sizeof(u32));
 
 	cp_block_name(name, put->id, put->size);
-	err = cp_store_with_dentry(st, name, link_op, put->tmp);
+	err = cp_store_with_dentry(st, name, cp_store_link_op, put->tmp);
 	if (err && err != -EEXIST) {
 		kfree(bf);
 		cp_block_free(b);
@@ -273,7 +264,7 @@ int cp_store_put_commit(struct cp_put *put, bool check_crc, u32 want_crc)
 		/*
 		 * A PUT of the same key was indexed first. A name this PUT
 		 * linked is nobody's: of the same size it is the other's
-		 * (link_op() found it), of another size it must go.
+		 * (cp_store_link_op() found it), of another size it must go.
 		 */
 		if (err == -EEXIST) {
 			err = stored_already(st, put->id, put->size);

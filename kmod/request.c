@@ -290,7 +290,7 @@ static void ring_get_work(struct work_struct *work)
 	size_t len;
 	void *buf;
 
-	buf = cp_cluster_encode(&req->conn->svc->cluster, &len);
+	buf = cp_cluster_encode(&req->conn->svc->cluster, &len, NULL);
 	req->pbuf = buf ? cp_request_pbuf(req, buf, len) : NULL;
 	if (!req->pbuf) {
 		kvfree(buf);

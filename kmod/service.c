@@ -16,6 +16,7 @@
 
 #include "conn.h"
 #include "params.h"
+#include "ringfile.h"
 #include "service.h"
 
 static unsigned int cp_net_id __read_mostly;
@@ -200,11 +201,17 @@ int cp_service_start(struct cp_service *svc, const struct cp_config *cfg)
 	err = cp_store_open(&svc->store, svc->dir, svc->stats);
 	if (err)
 		return err;
+	err = cp_ringfile_start(svc);
+	if (err) {
+		cp_store_close(&svc->store);
+		return err;
+	}
 	svc->memcg = get_mem_cgroup_from_mm(current->mm);
 	err = listener_open(svc);
 	if (err) {
 		mem_cgroup_put(svc->memcg);
 		svc->memcg = NULL;
+		cp_ringfile_stop(svc);
 		cp_store_close(&svc->store);
 		return err;
 	}
@@ -221,7 +228,9 @@ int cp_service_stop(struct cp_service *svc)
 		return -EALREADY;
 	cp_cluster_stop(&svc->cluster);
 	listener_close(svc);
+	/* After the connections: a push still being taken may change the view. */
 	cp_conn_close_all(svc);
+	cp_ringfile_stop(svc);
 	cp_store_close(&svc->store);
 	mem_cgroup_put(svc->memcg);
 	svc->memcg = NULL;
@@ -276,9 +285,11 @@ static int __net_init cp_net_init(struct net *net)
 		return -ENOMEM;
 	cp_keys_init(&svc->keys);
 	cp_cluster_init(&svc->cluster, net, svc->stats, &svc->keys);
+	cp_ringfile_init(svc);
 	if (net_eq(net, &init_net)) {
 		err = apply_params(svc);
 		if (err) {
+			cp_ringfile_exit(svc);
 			cp_cluster_exit(&svc->cluster);
 			cp_stats_free(svc->stats);
 			return err;
@@ -299,6 +310,7 @@ static void __net_exit cp_net_exit(struct net *net)
 	if (svc->state == CACHEPEER_NODE_RUNNING)
 		cp_service_stop(svc);
 	mutex_unlock(&svc->lock);
+	cp_ringfile_exit(svc);
 	cp_cluster_exit(&svc->cluster);
 	cp_keys_exit(&svc->keys);
 	mutex_destroy(&svc->lock);

@@ -72,6 +72,11 @@ struct cp_service {
 	u64 max_block;
 	u32 frame_timeout_ms;
 	struct cp_store store;
+	/* The ring kept in the cache directory (ringfile.c). */
+	struct mutex ring_lock;		/* ring_saving, ring_seq, the files */
+	bool ring_saving;		/* the store is open to save into */
+	u64 ring_seq;
+	struct delayed_work ring_save;	/* queued by the cluster on changes */
 	/*
 	 * Charged for what the node allocates for its connections: the
 	 * memory cgroup of whoever started it (see conn_priv.h).

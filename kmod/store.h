@@ -131,6 +131,10 @@ u64 cp_store_index_mem(struct cp_store *st);
 
 /* blkfile.c: a block's file, its page cache and its CRCs */
 struct cp_blkfile *cp_block_open(struct cp_store *st, struct cp_block *b);
+
+/* The node's own files in the cache directory (dirfile.c). */
+void *cp_store_read_file(struct cp_store *st, const char *name, size_t max, size_t *len);
+int cp_store_write_file(struct cp_store *st, const char *name, const void *buf, size_t len);
 int cp_block_range_crc(struct cp_blkfile *bf, u64 off, u64 len, u32 *crc);
 bool cp_block_cached(struct cp_blkfile *bf, u64 off, u64 len);
 int cp_block_verify(struct cp_store *st, struct cp_block *b, struct cp_blkfile *bf,

@@ -12,6 +12,12 @@
 #define CP_NAME_LEN (2 * CP_ID_LEN + 1 + 16 + 1)
 #define CP_SEG_SHIFT 15
 #define CP_FOOTER_MAGIC 0x314b434f4c425043ULL	/* "CPBLOCK1" little-endian */
+/*
+ * The trailer's format. Files written before it had a version read as 0,
+ * the same layout. A block of a newer format is neither served nor
+ * removed: a newer module wrote it, and may yet read it.
+ */
+#define CP_FOOTER_VERSION 1
 
 /*
  * The trailer of every block file: its CRC table (one __le32 per segment),
@@ -23,7 +29,7 @@ struct cp_footer {
 	__le32 nseg;
 	__le32 crc;
 	__le16 key_len;
-	__le16 reserved;
+	__le16 version;		/* CP_FOOTER_VERSION; 0 before it was kept */
 	__le32 reserved2;
 	u8 key[256];
 	__le32 reserved3;
@@ -56,6 +62,10 @@ struct cp_blkfile *cp_block_install_file(struct cp_store *st, struct cp_block *b
 					 struct cp_blkfile *bf);
 int cp_store_with_dentry(struct cp_store *st, const char *name,
 			 int (*op)(struct cp_store *st, struct dentry *de, void *arg), void *arg);
+
+/* dirfile.c */
+struct file *cp_block_open_file(struct cp_store *st, const u8 *id, u64 size);
+int cp_store_link_op(struct cp_store *st, struct dentry *de, void *arg);
 
 /* scan.c */
 void cp_scan_start(struct cp_store *st);

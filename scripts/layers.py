@@ -20,10 +20,10 @@ import sys
 # store share a rank: neither may call the other; so do auth and codec.
 PARTS = [
     ("control", 0, ["main", "netlink", "nl_node", "nl_ring", "nl_conn", "nl_key"], False),
-    ("node", 1, ["service", "params"], True),
+    ("node", 1, ["service", "params", "ringfile"], True),
     ("connections", 2, ["conn", "rx", "bounds", "hello", "request", "miss", "put_fwd", "tx"], False),
     ("cluster", 3, ["cluster", "peer", "link", "ring", "view"], True),
-    ("store", 3, ["store", "index", "blkfile", "put", "scan", "evict", "scrub"], True),
+    ("store", 3, ["store", "index", "blkfile", "dirfile", "put", "scan", "evict", "scrub"], True),
     ("auth", 4, ["auth"], True),
     ("codec", 4, ["proto", "crc"], True),
     ("stats", 5, ["stats"], True),

@@ -3,8 +3,10 @@
 #
 # Config files: up and down, setconf, syncconf and showconf.
 #
-#   ns a 10.78.0.1  <-- veth -->  ns b 10.78.0.2
-#   config n1 (a)                 config n2 (b): joins through n1
+#   ns a 10.78.0.1      ns b 10.78.0.2      ns c 10.78.0.3
+#   config n1           n2: joins via n1    n3: joins via n1
+#        |                   |                   |
+#   ------------ cpcbr<pid> (bridge, init namespace) ------------
 #
 # The subtests run in order, each on the nodes the previous one left. A
 # connection held open to n1 from the start tells whether a command
@@ -16,16 +18,23 @@ RAW=$(dirname "$0")/cp_raw
 export CACHEPEER_CONFIG_DIR=$ETC
 
 setup() {
+	local i=0 n
+
 	load_module
+	modprobe bridge
 	modprobe veth
-	ns_add a
-	ns_add b
-	ip link add "cpc$$" netns "$(ns a)" type veth peer name eth0 netns "$(ns b)"
-	on a ip addr add 10.78.0.1/24 dev "cpc$$"
-	on a ip link set "cpc$$" up
-	on b ip addr add 10.78.0.2/24 dev eth0
-	on b ip link set eth0 up
-	mkdir -p "$ETC" "$CP_TMP/a" "$CP_TMP/b"
+	ip link add "cpcbr$$" type bridge
+	ip link set "cpcbr$$" up
+	for n in a b c; do
+		i=$((i + 1))
+		ns_add "$n"
+		ip link add "cpc$$-$n" type veth peer name eth0 netns "$(ns "$n")"
+		ip link set "cpc$$-$n" master "cpcbr$$" up
+		on "$n" ip addr add "10.78.0.$i/24" dev eth0
+		on "$n" ip link set eth0 up
+		mkdir -p "$CP_TMP/$n"
+	done
+	mkdir -p "$ETC"
 	for k in cluster reader writer writer2; do
 		"$CTL" genkey >"$ETC/$k.key"
 	done
@@ -56,7 +65,12 @@ setup() {
 	sed -e "s/$(ns a)/$(ns b)/; s/^Name = n1/Name = n2/; s/10.78.0.1:7000/10.78.0.2:7000/" \
 	    -e "s|$CP_TMP/a|$CP_TMP/b|; s/^Seed = .*/Seed = 10.78.0.9:7000\nSeed = 10.78.0.1:7000\nWeight = 50/" \
 	    "$ETC/n1.conf" >"$ETC/n2.conf"
+	sed -e "s/$(ns a)/$(ns c)/; s/^Name = n1/Name = n3/; s/10.78.0.1:7000/10.78.0.3:7000/" \
+	    -e "s|$CP_TMP/a|$CP_TMP/c|; s/^Seed = .*/Seed = 10.78.0.1:7000/" \
+	    "$ETC/n1.conf" >"$ETC/n3.conf"
 }
+
+cleanup_bridge() { ip link del "cpcbr$$" 2>/dev/null || true; }
 
 # fpr FILE: a key file's fingerprint, as the node computes it (the first 8
 # bytes of SHA-256 of the secret, less one trailing newline).
@@ -108,6 +122,8 @@ test_up() {
 	"$CTL" up n2 2>/dev/null
 	on b "$CTL" ring show --config | grep -qx "member n2 10.78.0.2:7000 weight 50"
 	wait_for 60 eval 'on a "$CTL" ring show --config | grep -qx "member n2 10.78.0.2:7000 weight 50"'
+	"$CTL" up n3 >/dev/null
+	wait_for 60 eval '[ "$(on a "$CTL" ring show --config | grep -c "^member")" = 3 ]'
 	hold_conn
 	held
 }
@@ -116,6 +132,7 @@ test_up() {
 test_up_again() {
 	local e1 e2
 
+	wait_for 60 eval '[ "$(epoch a)" = "$(epoch b)" ] && [ "$(epoch a)" = "$(epoch c)" ]'
 	e1=$(epoch a)
 	e2=$(epoch b)
 	# Members already: no join, no seed asked.
@@ -245,8 +262,73 @@ test_bad_files() {
 	expect_eq "$(on a "$CTL" -j limits | json_get max_bytes)" $((64 << 20)) "max_bytes"
 }
 
+# The whole cluster goes down and the module is reloaded: started with
+# nothing but start, each node is back under its name in the same ring,
+# and blocks are read through routing.
+test_restart_all() {
+	local ring epoch n key=conf-restart-block
+
+	head -c 300000 /dev/urandom >"$CP_TMP/restart.data"
+	CACHEPEER_KEY=writer:$ETC/writer.key on c "$CTL" put "$key" "$CP_TMP/restart.data"
+	wait_for 60 eval '[ "$(epoch a)" = "$(epoch b)" ] && [ "$(epoch a)" = "$(epoch c)" ]'
+	ring=$(on a "$CTL" ring show --config)
+	epoch=$(epoch a)
+	hold_end
+	"$CTL" down n1
+	"$CTL" down n2
+	"$CTL" down n3
+	rmmod cachepeer
+	insmod "$KO"
+	on a "$CTL" start --listen 10.78.0.1:7000 --dir "$CP_TMP/a"
+	on b "$CTL" start --listen 10.78.0.2:7000 --dir "$CP_TMP/b"
+	on c "$CTL" start --listen 10.78.0.3:7000 --dir "$CP_TMP/c"
+	for n in a b c; do
+		expect_eq "$(on "$n" "$CTL" ring show --config)" "$ring" "ring of $n"
+		expect_eq "$(epoch "$n")" "$epoch" "epoch of $n"
+	done
+	expect_eq "$(on a "$CTL" -j | json_get name)" n1 "name of a"
+	expect_eq "$(on c "$CTL" -j | json_get name)" n3 "name of c"
+	# From every node, routed by its ring to the owner.
+	for n in a b c; do
+		on "$n" "$CTL" get "$key" | cmp - "$CP_TMP/restart.data"
+	done
+}
+
+# A ring file of a newer format: the node refuses the directory, and
+# leaves the file as it was.
+test_newer_format() {
+	local f=$CP_TMP/c/cachepeer.ring.0 sum
+
+	on c "$CTL" stop
+	[ -e "$f" ] || f=$CP_TMP/c/cachepeer.ring.1
+	# The format version: the two bytes after the magic.
+	printf '\x09\x00' | dd of="$f" bs=1 seek=4 conv=notrunc status=none
+	sum=$(md5sum <"$f")
+	expect_err 1 "cachepeerctl: start: cache directory written by a newer cachepeer (its ring file's format; see the kernel log) (Protocol not supported)" \
+		on c "$CTL" start --listen 10.78.0.3:7000 --dir "$CP_TMP/c"
+	expect_eq "$(on c "$CTL" -j | json_get state)" stopped "state"
+	expect_eq "$(md5sum <"$f")" "$sum" "the newer file"
+	dmesg | grep -q "cachepeer.ring.[01] is of format 9, newer than this module's 1: not starting on it"
+	# A block of a newer format: neither served nor removed.
+	head -c 1000 /dev/urandom >"$CP_TMP/newer.data"
+	on b "$CTL" put newer-block "$CP_TMP/newer.data" --peer 10.78.0.2:7000
+	f=$(echo "$CP_TMP"/b/*.3e8)
+	[ -f "$f" ]
+	# The footer's version: after the data, one CRC and 26 bytes of footer;
+	# patched while the node is stopped, so that its file is opened anew.
+	on b "$CTL" stop
+	printf '\x09\x00' | dd of="$f" bs=1 seek=$((1000 + 4 + 26)) conv=notrunc status=none
+	sum=$(md5sum <"$f")
+	on b "$CTL" start --listen 10.78.0.2:7000 --dir "$CP_TMP/b"
+	wait_for 60 eval '[ "$(on b "$CTL" -j | python3 -c "import json,sys; print(json.load(sys.stdin)[\"stats\"][\"scan_done\"])")" = True ]'
+	fails on b "$CTL" get newer-block --peer 10.78.0.2:7000 -o /dev/null 2>/dev/null
+	expect_eq "$(md5sum <"$f")" "$sum" "the newer block's file"
+	expect_eq "$(on b "$CTL" -j stats | python3 -c 'import json,sys; print(json.load(sys.stdin)["stats"]["foreign"])')" 0 "foreign"
+	dmesg | grep -q "block file [0-9a-f]*.3e8 is of format 9, newer than this module's 1: not served, kept"
+}
+
 ktap_print_header
-ktap_set_plan 7
+ktap_set_plan 9
 setup
 run_test "up brings nodes up from their files, joined through the first seed that answers" test_up
 run_test "up again changes and disturbs nothing" test_up_again
@@ -255,5 +337,8 @@ run_test "syncconf applies what differs, refuses what needs a restart" test_sync
 run_test "setconf restarts the node for a new listen address" test_setconf_restart
 run_test "down stops, up brings a member back with no seed" test_down_up
 run_test "bad files are refused with file and line, changing nothing" test_bad_files
+run_test "a cluster restarted whole after a module reload keeps its ring and names" test_restart_all
+run_test "newer formats: a ring file stops start, a block is kept unserved" test_newer_format
 hold_end
+cleanup_bridge
 ktap_finished
