@@ -28,6 +28,40 @@
 static_assert(CACHEPEER_SEG_SIZE == 1U << CP_SEG_SHIFT);
 static_assert(CACHEPEER_MAX_BLOCK_LIMIT <= U32_MAX);
 
+/* A footer of a newer format than this module's, said so in the log. */
+static bool footer_newer(struct cp_block *b, const struct cp_footer *f)
+{
+	if (le64_to_cpu(f->magic) != CP_FOOTER_MAGIC ||
+	    le16_to_cpu(f->version) <= CP_FOOTER_VERSION)
+		return false;
+	pr_warn_ratelimited("block file %*phN.%x is of format %u, newer than this module's %u: not served, kept\n",
+			    CP_ID_LEN, b->id, b->size, le16_to_cpu(f->version), CP_FOOTER_VERSION);
+	return true;
+}
+
+/*
+ * A trailer of another length than this module's: of a newer format
+ * (-EPROTONOSUPPORT) if its footer, at the file's end, says so; else not a
+ * block file (-EBADMSG). A newer format keeps the footer's magic and
+ * version where they are, at the end.
+ */
+static int other_trailer(struct cp_block *b, struct file *file)
+{
+	loff_t pos = i_size_read(file_inode(file)) - sizeof(struct cp_footer);
+	struct cp_footer *f;
+	int err = -EBADMSG;
+
+	if (pos < 0)
+		return err;
+	f = kmalloc(sizeof(*f), GFP_KERNEL);
+	if (!f)
+		return -ENOMEM;
+	if (kernel_read(file, f, sizeof(*f), &pos) == sizeof(*f) && footer_newer(b, f))
+		err = -EPROTONOSUPPORT;
+	kfree(f);
+	return err;
+}
+
 /* Check a block file's trailer against its name; fill in bf's CRCs. */
 static int read_trailer(struct cp_block *b, struct file *file, struct cp_blkfile *bf)
 {
@@ -41,8 +75,10 @@ static int read_trailer(struct cp_block *b, struct file *file, struct cp_blkfile
 	u16 key_len;
 	int err = -EBADMSG;
 
-	if (!S_ISREG(file_inode(file)->i_mode) || i_size_read(file_inode(file)) != pos + len)
+	if (!S_ISREG(file_inode(file)->i_mode))
 		return -EBADMSG;
+	if (i_size_read(file_inode(file)) != pos + len)
+		return other_trailer(b, file);
 	table = kvmalloc(len, GFP_KERNEL);
 	if (!table)
 		return -ENOMEM;
@@ -52,12 +88,12 @@ static int read_trailer(struct cp_block *b, struct file *file, struct cp_blkfile
 	}
 	f = (struct cp_footer *)((u8 *)table + table_len);
 	key_len = le16_to_cpu(f->key_len);
-	/* Before anything else of it: a newer format may check out differently. */
-	if (le64_to_cpu(f->magic) == CP_FOOTER_MAGIC &&
-	    le16_to_cpu(f->version) > CP_FOOTER_VERSION) {
-		pr_warn_ratelimited("block file %*phN.%x is of format %u, newer than this module's %u: not served, kept\n",
-				    CP_ID_LEN, b->id, b->size, le16_to_cpu(f->version),
-				    CP_FOOTER_VERSION);
+	/*
+	 * Before anything else of it: a newer format may check out otherwise.
+	 * (A bit flipped in a version makes a damaged block look newer: kept,
+	 * unserved, until evicted or deleted.)
+	 */
+	if (footer_newer(b, f)) {
 		err = -EPROTONOSUPPORT;
 		goto out;
 	}

@@ -30,8 +30,12 @@
 #include "link.h"
 
 #define CP_GOSSIP_PERIOD	HZ
-/* A burst of changes (a join, a liveness flap) is saved once, this much later. */
-#define CP_SAVE_DELAY		(HZ / 2)
+/*
+ * A burst of changes (a join, a liveness flap) is saved once, this much
+ * later; stopping saves at once, and a restart that finds a file this
+ * much behind catches up from the others.
+ */
+#define CP_SAVE_DELAY		(2 * HZ)
 #define CP_GOSSIP_FANOUT	2
 #define CP_PROBE_HELPERS	2	/* members asked to probe one that failed */
 #define CP_SUSPECT_MS		3000	/* a suspect member is down after this */
@@ -901,6 +905,9 @@ void cp_cluster_start(struct cp_cluster *cl)
 	mutex_lock(&cl->lock);
 	cl->running = true;
 	cl->probe_next = get_random_u32();
+	/* A view saved while this node was held down is not pushed as such. */
+	if (cl->view)
+		refute(cl);
 	push_edit(cl, NULL, 0);
 	queue_delayed_work(cp_peer_wq, &cl->gossip_work, CP_GOSSIP_PERIOD);
 	mutex_unlock(&cl->lock);
@@ -1249,30 +1256,63 @@ void *cp_cluster_encode(struct cp_cluster *cl, size_t *len, char *name)
 	return h;
 }
 
+/* Is e at the address this node listens on (any address of it, if it listens on all)? */
+static bool entry_at(const struct cachepeer_ring_member *e, const struct sockaddr_storage *ss)
+{
+	const struct sockaddr_in6 *sin6 = (const void *)ss;
+	const struct sockaddr_in *sin = (const void *)ss;
+
+	if (ss->ss_family == AF_INET)
+		return e->family == 4 && e->port == sin->sin_port &&
+		       (sin->sin_addr.s_addr == htonl(INADDR_ANY) ||
+			!memcmp(e->addr, &sin->sin_addr, sizeof(sin->sin_addr)));
+	return ss->ss_family == AF_INET6 && e->family == 6 && e->port == sin6->sin6_port &&
+	       (ipv6_addr_any(&sin6->sin6_addr) ||
+		!memcmp(e->addr, &sin6->sin6_addr, sizeof(sin6->sin6_addr)));
+}
+
 /*
- * Process context, the node starting: the view (a whole encoding, checked
- * here) and name it saved in its cache directory, taken if it holds no
- * view of its own; one kept in memory since the node stopped is as new.
- * A name already set stays. Nothing is pushed: starting pushes the view.
+ * Process context, the node starting on listen: the view (a whole
+ * encoding, checked here as a push's would be) and name it saved in its
+ * cache directory, taken if it holds no view of its own (one kept in memory
+ * since the node stopped is as new), with the name unless one is set. Not
+ * if the view has the node at another address: the directory is another
+ * node's (a cloned disk, a moved one), or the node moved. -EBADMSG,
+ * -ERANGE or -EADDRNOTAVAIL: not taken. Nothing is pushed here: starting
+ * pushes the view.
  */
-int cp_cluster_restore(struct cp_cluster *cl, const void *enc, size_t len, const char *name)
+int cp_cluster_restore(struct cp_cluster *cl, const void *enc, size_t len, const char *name,
+		       const struct sockaddr_storage *listen)
 {
 	const struct cachepeer_ring_member *in;
 	const struct cachepeer_ring_hdr *h;
 	struct cp_view *v;
 	const char *why;
 	int err = 0;
-	u32 n;
+	u32 n, i;
 
 	in = cp_view_parse(enc, len, &h, &why);
 	if (!in || h->flags)
 		return -EBADMSG;
+	/* As a push's: an epoch from the future would make every edit refused. */
+	if (be64_to_cpu(h->epoch) > now_ms() + CP_VIEW_TOMBSTONE_MS)
+		return -ERANGE;
 	n = ntohs(h->nmembers);
 	mutex_lock(&cl->lock);
-	if (!cl->name[0] && name[0])
-		strscpy(cl->name, name);
 	if (cl->view && (cl->view->n || cl->view->epoch))
 		goto out;
+	if (cl->name[0])
+		name = cl->name;
+	for (i = 0; i < n; i++) {
+		if (!strcmp(in[i].name, name) && !cp_entry_removed(&in[i]) &&
+		    !entry_at(&in[i], listen)) {
+			err = -EADDRNOTAVAIL;
+			goto out;
+		}
+	}
+	/* Before the ring is built, which finds this node in it by name. */
+	if (!cl->name[0])
+		strscpy(cl->name, name);
 	v = cp_view_alloc(n);
 	if (!v) {
 		err = -ENOMEM;

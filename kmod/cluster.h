@@ -79,7 +79,8 @@ bool cp_cluster_is_member(struct cp_cluster *cl, const struct sockaddr *addr);
 bool cp_cluster_has_key(struct cp_cluster *cl);
 size_t cp_cluster_enc_len(struct cp_cluster *cl);
 void *cp_cluster_encode(struct cp_cluster *cl, size_t *len, char *name);
-int cp_cluster_restore(struct cp_cluster *cl, const void *enc, size_t len, const char *name);
+int cp_cluster_restore(struct cp_cluster *cl, const void *enc, size_t len, const char *name,
+		       const struct sockaddr_storage *listen);
 u16 cp_cluster_push_in(struct cp_cluster *cl, const void *msg, size_t len,
 		       struct cp_pbuf **reply);
 int cp_cluster_ping(struct cp_cluster *cl, const union cp_addr *to);

@@ -69,6 +69,15 @@ void *cp_store_read_file(struct cp_store *st, const char *name, size_t max, size
 
 	if (IS_ERR(file))
 		return ERR_CAST(file);
+	/*
+	 * The node's own file: its owner's, and writable by no one else, or
+	 * another user who may write in the directory could have put it there.
+	 */
+	if (!uid_eq(file_inode(file)->i_uid, st->cred->fsuid) ||
+	    (file_inode(file)->i_mode & 0022)) {
+		fput(file);
+		return ERR_PTR(-EPERM);
+	}
 	size = i_size_read(file_inode(file));
 	if (size > max) {
 		fput(file);
@@ -83,6 +92,30 @@ void *cp_store_read_file(struct cp_store *st, const char *name, size_t max, size
 	}
 	*len = size;
 	return buf;
+}
+
+/*
+ * Process context: a new file with no name in the cache directory, the
+ * node's owner's. Creating it writes to the filesystem, so it is done
+ * under mnt_want_write() as open(O_TMPFILE) is: a frozen filesystem makes
+ * it wait, not write under the freeze.
+ */
+struct file *cp_store_tmpfile(struct cp_store *st)
+{
+	const struct cred *old = override_creds(st->cred);
+	struct file *tmp;
+	int err;
+
+	err = mnt_want_write(st->dir.mnt);
+	if (err) {
+		tmp = ERR_PTR(err);
+	} else {
+		tmp = kernel_tmpfile_open(mnt_idmap(st->dir.mnt), &st->dir, S_IFREG | 0600,
+					  O_RDWR | O_LARGEFILE, st->cred);
+		mnt_drop_write(st->dir.mnt);
+	}
+	revert_creds(old);
+	return tmp;
 }
 
 static int replace_unlink(struct cp_store *st, struct dentry *de, void *arg)
@@ -111,18 +144,15 @@ int cp_store_link_op(struct cp_store *st, struct dentry *de, void *arg)
  */
 int cp_store_write_file(struct cp_store *st, const char *name, const void *buf, size_t len)
 {
-	const struct cred *old = override_creds(st->cred);
-	struct file *tmp;
+	struct file *tmp = cp_store_tmpfile(st);
+	const struct cred *old;
 	loff_t pos = 0;
 	ssize_t n = 0;
 	int err;
 
-	tmp = kernel_tmpfile_open(mnt_idmap(st->dir.mnt), &st->dir, S_IFREG | 0600,
-				  O_RDWR | O_LARGEFILE, st->cred);
-	if (IS_ERR(tmp)) {
-		revert_creds(old);
+	if (IS_ERR(tmp))
 		return PTR_ERR(tmp);
-	}
+	old = override_creds(st->cred);
 	while (len && n >= 0) {
 		n = kernel_write(tmp, buf, len, &pos);
 		if (n == 0)

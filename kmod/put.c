@@ -55,7 +55,6 @@ struct cp_put *cp_store_put_begin(struct cp_store *st, const u8 *id, const u8 *k
 				  u64 size)
 {
 	u32 nseg = cp_nseg(size);
-	const struct cred *old;
 	struct cp_put *put;
 	struct file *tmp;
 	int err;
@@ -72,10 +71,7 @@ struct cp_put *cp_store_put_begin(struct cp_store *st, const u8 *id, const u8 *k
 	 * it as whoever started the node, so that they can read it back and
 	 * it counts against their quota, not the worker's root.
 	 */
-	old = override_creds(st->cred);
-	tmp = kernel_tmpfile_open(mnt_idmap(st->dir.mnt), &st->dir, S_IFREG | 0600,
-				  O_RDWR | O_LARGEFILE, st->cred);
-	revert_creds(old);
+	tmp = cp_store_tmpfile(st);
 	if (IS_ERR(tmp)) {
 		kvfree(put);
 		return ERR_CAST(tmp);

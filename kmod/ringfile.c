@@ -9,10 +9,15 @@
  * either.
  *
  * Two files, written in turn, so that a crash while one is replaced leaves
- * the other: cachepeer.ring.0 and cachepeer.ring.1. Of those that check
- * out, the one with the larger sequence number is read. A file of a newer
- * format than this module's makes the node refuse to start on the
- * directory, rather than run on what it cannot read and overwrite it.
+ * the other: cachepeer.ring.0 and cachepeer.ring.1, the sequence number's
+ * parity naming the file. A failed save is tried again on the same file,
+ * never on the other, which holds the last good one. Of the files that
+ * check out, the one with the larger sequence number is read. Only files
+ * the node's owner owns, writable by no one else, are read: the CRC finds
+ * damage, not a file someone else put there. A file of a newer format
+ * than this module's makes the node refuse to start on the directory,
+ * rather than run on what it cannot read and overwrite it; so does one
+ * that cannot be read (an I/O error), rather than overwrite it.
  */
 
 #include <linux/slab.h>
@@ -51,10 +56,21 @@ static void ringfile_save(struct cp_service *svc)
 	struct cp_ringfile *f;
 	void *enc;
 	size_t len;
+	u64 seq;
 	int err;
 
 	lockdep_assert_held(&svc->ring_lock);
+	seq = svc->ring_seq + 1;
 	enc = cp_cluster_encode(&svc->cluster, &len, name);
+	/*
+	 * A node that has held no view since it was loaded (one that did not
+	 * take the saved one: started at another address, say) has nothing
+	 * to save, and must not overwrite what it did not take.
+	 */
+	if (enc && !((struct cachepeer_ring_hdr *)enc)->epoch) {
+		kvfree(enc);
+		return;
+	}
 	f = enc ? kvzalloc(sizeof(*f) + len, GFP_KERNEL) : NULL;
 	if (!f) {
 		kvfree(enc);
@@ -63,17 +79,19 @@ static void ringfile_save(struct cp_service *svc)
 	}
 	f->magic = cpu_to_le32(CP_RINGFILE_MAGIC);
 	f->version = cpu_to_le16(CP_RINGFILE_VERSION);
-	f->seq = cpu_to_le64(++svc->ring_seq);
+	f->seq = cpu_to_le64(seq);
 	strscpy_pad(f->name, name);
 	f->len = cpu_to_le32(len);
 	memcpy(f + 1, enc, len);
 	kvfree(enc);
 	f->crc = cpu_to_le32(ringfile_crc(f));
-	snprintf(fname, sizeof(fname), CP_RINGFILE_NAME, (u32)(svc->ring_seq & 1));
+	snprintf(fname, sizeof(fname), CP_RINGFILE_NAME, (u32)(seq & 1));
 	err = cp_store_write_file(&svc->store, fname, f, sizeof(*f) + len);
 	kvfree(f);
 	if (err)
 		pr_warn_ratelimited("cannot save the ring in %s/%s: %d\n", svc->dir, fname, err);
+	else
+		svc->ring_seq = seq;
 }
 
 static void ring_save_work(struct work_struct *work)
@@ -89,10 +107,11 @@ static void ring_save_work(struct work_struct *work)
 
 /*
  * One of the two files: its header (encoding after it) if it checks out,
- * NULL if it is missing or does not, ERR_PTR(-EPROTONOSUPPORT) if it is
- * of a newer format.
+ * NULL if it is missing or does not (*seq: the largest sequence number of
+ * a header that reads, so that saves go on past it), ERR_PTR if it is of a
+ * newer format (-EPROTONOSUPPORT) or cannot be read.
  */
-static struct cp_ringfile *ringfile_read(struct cp_service *svc, unsigned int slot)
+static struct cp_ringfile *ringfile_read(struct cp_service *svc, unsigned int slot, u64 *seq)
 {
 	struct cp_ringfile *f;
 	char fname[32];
@@ -101,10 +120,21 @@ static struct cp_ringfile *ringfile_read(struct cp_service *svc, unsigned int sl
 	snprintf(fname, sizeof(fname), CP_RINGFILE_NAME, slot);
 	f = cp_store_read_file(&svc->store, fname, CP_RINGFILE_MAX, &len);
 	if (IS_ERR(f)) {
-		if (PTR_ERR(f) != -ENOENT)
-			pr_warn("%s/%s: not read (%ld)\n", svc->dir, fname, PTR_ERR(f));
-		return NULL;
+		switch (PTR_ERR(f)) {
+		case -ENOENT:
+			return NULL;
+		case -EBADMSG:		/* not a regular file */
+		case -EPERM:		/* not the owner's alone */
+		case -EFBIG:
+			pr_warn("%s/%s is not the node's ring file: ignored\n", svc->dir, fname);
+			return NULL;
+		}
+		pr_err("%s/%s cannot be read (%ld): not starting on it\n", svc->dir, fname,
+		       PTR_ERR(f));
+		return f;
 	}
+	if (len >= sizeof(*f) && le32_to_cpu(f->magic) == CP_RINGFILE_MAGIC)
+		*seq = max(*seq, le64_to_cpu(f->seq));
 	if (len >= sizeof(*f) && le32_to_cpu(f->magic) == CP_RINGFILE_MAGIC &&
 	    le16_to_cpu(f->version) > CP_RINGFILE_VERSION) {
 		pr_err("%s/%s is of format %u, newer than this module's %u: not starting on it\n",
@@ -114,7 +144,11 @@ static struct cp_ringfile *ringfile_read(struct cp_service *svc, unsigned int sl
 	}
 	if (len < sizeof(*f) || le32_to_cpu(f->magic) != CP_RINGFILE_MAGIC ||
 	    len != sizeof(*f) + le32_to_cpu(f->len) ||
-	    le32_to_cpu(f->crc) != ringfile_crc(f) || f->name[CACHEPEER_NAME_MAX] ||
+	    le32_to_cpu(f->crc) != ringfile_crc(f) || f->reserved ||
+	    (le64_to_cpu(f->seq) & 1) != slot ||
+	    memchr_inv(f->name + strnlen(f->name, sizeof(f->name)), 0,
+		       sizeof(f->name) - strnlen(f->name, sizeof(f->name))) ||
+	    f->name[CACHEPEER_NAME_MAX] ||
 	    (f->name[0] && !cp_name_valid(f->name, strlen(f->name)))) {
 		pr_warn("%s/%s does not check out: ignored\n", svc->dir, fname);
 		kvfree(f);
@@ -128,21 +162,31 @@ static int ringfile_load(struct cp_service *svc)
 {
 	struct cp_ringfile *f[2], *use;
 	unsigned int i;
+	u64 seq = 0;
 	int err = 0;
 
 	for (i = 0; i < 2; i++) {
-		f[i] = ringfile_read(svc, i);
+		f[i] = ringfile_read(svc, i, &seq);
 		if (IS_ERR(f[i]))
 			err = PTR_ERR(f[i]);
 	}
 	if (err)
 		goto out;
+	mutex_lock(&svc->ring_lock);
+	svc->ring_seq = max(svc->ring_seq, seq);
+	mutex_unlock(&svc->ring_lock);
 	use = f[0] && (!f[1] || le64_to_cpu(f[0]->seq) > le64_to_cpu(f[1]->seq)) ? f[0] : f[1];
 	if (!use)
 		goto out;
-	svc->ring_seq = le64_to_cpu(use->seq);
-	if (cp_cluster_restore(&svc->cluster, use + 1, le32_to_cpu(use->len), use->name))
-		pr_warn("%s: the saved ring does not parse: ignored\n", svc->dir);
+	err = cp_cluster_restore(&svc->cluster, use + 1, le32_to_cpu(use->len), use->name,
+				 &svc->listen);
+	if (err == -ENOMEM)
+		goto out;
+	if (err)
+		pr_warn("%s: the saved ring %s (%d): ignored\n", svc->dir,
+			err == -EADDRNOTAVAIL ? "has this node at another address" :
+			err == -ERANGE ? "is from the future" : "does not parse", err);
+	err = 0;
 out:
 	for (i = 0; i < 2; i++)
 		if (!IS_ERR(f[i]))
@@ -172,7 +216,7 @@ int cp_ringfile_start(struct cp_service *svc)
 	svc->ring_saving = true;
 	mutex_unlock(&svc->ring_lock);
 	/* A view changed while the node was stopped is saved now. */
-	queue_delayed_work(cp_peer_wq, &svc->ring_save, 0);
+	mod_delayed_work(cp_peer_wq, &svc->ring_save, 0);
 	return 0;
 }
 
@@ -189,9 +233,12 @@ void cp_ringfile_stop(struct cp_service *svc)
 	cancel_delayed_work_sync(&svc->ring_save);
 }
 
-/* The namespace going: no save may be pending or running. */
+/* The namespace going: no save may be pending or running, nor be queued. */
 void cp_ringfile_exit(struct cp_service *svc)
 {
+	mutex_lock(&svc->cluster.lock);
+	svc->cluster.save = NULL;
+	mutex_unlock(&svc->cluster.lock);
 	cancel_delayed_work_sync(&svc->ring_save);
 	mutex_destroy(&svc->ring_lock);
 }

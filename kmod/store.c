@@ -66,8 +66,12 @@ int cp_store_open(struct cp_store *st, const char *dir, struct cp_stats __percpu
 			       MAY_WRITE | MAY_EXEC | MAY_READ);
 	if (err)
 		goto err_path;
+	err = mnt_want_write(st->dir.mnt);
+	if (err)
+		goto err_path;
 	probe = kernel_tmpfile_open(mnt_idmap(st->dir.mnt), &st->dir, S_IFREG | 0600,
 				    O_RDWR, current_cred());
+	mnt_drop_write(st->dir.mnt);
 	if (IS_ERR(probe)) {
 		err = PTR_ERR(probe);
 		goto err_path;

@@ -66,6 +66,7 @@ int cp_store_with_dentry(struct cp_store *st, const char *name,
 /* dirfile.c */
 struct file *cp_block_open_file(struct cp_store *st, const u8 *id, u64 size);
 int cp_store_link_op(struct cp_store *st, struct dentry *de, void *arg);
+struct file *cp_store_tmpfile(struct cp_store *st);
 
 /* scan.c */
 void cp_scan_start(struct cp_store *st);

@@ -262,6 +262,21 @@ test_bad_files() {
 	expect_eq "$(on a "$CTL" -j limits | json_get max_bytes)" $((64 << 20)) "max_bytes"
 }
 
+# Runbook: a failed cache disk. The node comes back on an empty directory
+# (no saved ring): up joins through its seeds under its name and address,
+# and the ring is as it was.
+test_failed_disk() {
+	local ring
+
+	ring=$(on a "$CTL" ring show --config)
+	"$CTL" down n3
+	rm -rf "${CP_TMP:?}/c"
+	mkdir "$CP_TMP/c"
+	"$CTL" up n3 >/dev/null
+	[ -e "$CP_TMP/c/cachepeer.ring.0" ] || [ -e "$CP_TMP/c/cachepeer.ring.1" ]
+	wait_for 60 eval '[ "$(on c "$CTL" ring show --config)" = "$ring" ]'
+}
+
 # The whole cluster goes down and the module is reloaded: started with
 # nothing but start, each node is back under its name in the same ring,
 # and blocks are read through routing.
@@ -279,6 +294,11 @@ test_restart_all() {
 	"$CTL" down n3
 	rmmod cachepeer
 	insmod "$KO"
+	# Started at another address, c takes nor overwrites the saved ring.
+	on c "$CTL" start --listen 10.78.0.3:7001 --dir "$CP_TMP/c"
+	expect_eq "$(on c "$CTL" ring show --config | grep -c '^member')" 0 "members at 7001"
+	dmesg | grep -q "the saved ring has this node at another address"
+	on c "$CTL" stop
 	on a "$CTL" start --listen 10.78.0.1:7000 --dir "$CP_TMP/a"
 	on b "$CTL" start --listen 10.78.0.2:7000 --dir "$CP_TMP/b"
 	on c "$CTL" start --listen 10.78.0.3:7000 --dir "$CP_TMP/c"
@@ -327,8 +347,31 @@ test_newer_format() {
 	dmesg | grep -q "block file [0-9a-f]*.3e8 is of format 9, newer than this module's 1: not served, kept"
 }
 
+# Runbook: a node replaced under its name by a new host at a new address
+# (namespace d): deleted from the ring on any member, then brought up from
+# its config. Last: the old n3 (c) stays down.
+test_replace_node() {
+	# The module was reloaded (test_restart_all): the files put the keys back.
+	"$CTL" up n1 >/dev/null
+	"$CTL" up n2 >/dev/null
+	ns_add d
+	ip link add "cpc$$-d" type veth peer name eth0 netns "$(ns d)"
+	ip link set "cpc$$-d" master "cpcbr$$" up
+	on d ip addr add 10.78.0.4/24 dev eth0
+	on d ip link set eth0 up
+	mkdir -p "$CP_TMP/d"
+	on a "$CTL" ring del n3
+	wait_for 60 eval '! on b "$CTL" ring show --config | grep -q "^member n3 "'
+	sed -e "s/$(ns c)/$(ns d)/; s/10.78.0.3:7000/10.78.0.4:7000/; s|$CP_TMP/c|$CP_TMP/d|" \
+	    "$ETC/n3.conf" >"$ETC/n3-new.conf"
+	"$CTL" up "$ETC/n3-new.conf" >/dev/null
+	on d "$CTL" ring show --config | grep -qx "member n3 10.78.0.4:7000 weight 100"
+	wait_for 60 eval 'on b "$CTL" ring show --config | grep -qx "member n3 10.78.0.4:7000 weight 100"'
+	expect_eq "$(on a "$CTL" ring show --config | grep -c '^member')" 3 "members"
+}
+
 ktap_print_header
-ktap_set_plan 9
+ktap_set_plan 11
 setup
 run_test "up brings nodes up from their files, joined through the first seed that answers" test_up
 run_test "up again changes and disturbs nothing" test_up_again
@@ -337,8 +380,10 @@ run_test "syncconf applies what differs, refuses what needs a restart" test_sync
 run_test "setconf restarts the node for a new listen address" test_setconf_restart
 run_test "down stops, up brings a member back with no seed" test_down_up
 run_test "bad files are refused with file and line, changing nothing" test_bad_files
+run_test "runbook: a failed cache disk, the node back on an empty one" test_failed_disk
 run_test "a cluster restarted whole after a module reload keeps its ring and names" test_restart_all
 run_test "newer formats: a ring file stops start, a block is kept unserved" test_newer_format
+run_test "runbook: a node replaced under its name at a new address" test_replace_node
 hold_end
 cleanup_bridge
 ktap_finished
