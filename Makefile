@@ -23,6 +23,8 @@
 #                        $(PREFIX)/lib/systemd/system)
 #   make check           set up, build, lint, run every selftest in a guest
 #   make check-debug     the same on a KASAN/lockdep/kmemleak kernel
+#   make check-deb       make deb, then install, load, run and remove the packages in a
+#                        guest (selftests/deb.sh; DKMS compiles there: ~13 min)
 #   make run             boot a guest with a small ring of nodes
 #   make bench           cachepeer vs nginx sendfile vs raw TCP, as ratios
 #   make bench-index     index memory per block, index rebuild vs find | wc -l
@@ -48,7 +50,7 @@ endif
 
 export KSFT
 
-.PHONY: all module ctl tests install install-module install-tool deb clean check check-debug style man-check sparse layers fuzz sim run bench \
+.PHONY: all module ctl tests install install-module install-tool deb check-deb clean check check-debug style man-check sparse layers fuzz sim run bench \
 	bench-index bench-ring bench-forward setup
 
 all: module ctl tests
@@ -129,6 +131,14 @@ check: setup
 
 check-debug:
 	$(Q)scripts/check-debug.sh
+
+# The packages, installed in a guest: DKMS builds the module there, under
+# emulation (about 13 minutes), so not part of make check.
+check-deb: setup
+	$(Q)$(MAKE) deb
+	$(Q)CP_VM_TIMEOUT=$${CP_VM_TIMEOUT:-3600} scripts/vm-run.sh --tap -- \
+		make -C selftests run_tests TEST_GEN_PROGS= TEST_PROGS=deb.sh \
+		kselftest_override_timeout=3000
 
 run: setup
 	$(Q)$(MAKE) all

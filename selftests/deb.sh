@@ -1,0 +1,114 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# The Debian packages make deb built (.cache/deb), installed as an operator
+# would: dpkg -i of cachepeer-dkms and cachepeer, DKMS building the module
+# for the running kernel, modprobe, a node; then removed and purged,
+# leaving nothing but the cache data.
+#
+# The guest's root is the host's and read-only: /etc, /usr (and with it
+# /lib) and /var get writable overlays on tmpfs for what dpkg and DKMS
+# write, dropped at the end. DKMS compiles the module under emulation: the
+# largest part of this test's time.
+source "$(dirname "$0")/lib.sh"
+
+DEB=${CP_DEB_DIR:-$CP_TOP/.cache/deb}
+VERSION=$(cat "$CP_TOP/VERSION")
+OVERLAYS=(/etc /usr /var)
+
+setup() {
+	local d
+
+	unload_module
+	for d in "${OVERLAYS[@]}"; do
+		mkdir -p "$CP_TMP/ov$d/up" "$CP_TMP/ov$d/work"
+		mount -t overlay overlay \
+			-o "lowerdir=$d,upperdir=$CP_TMP/ov$d/up,workdir=$CP_TMP/ov$d/work" "$d"
+	done
+	# man-db's trigger would index every man page, under emulation.
+	rm -f /var/lib/man-db/auto-update
+}
+
+teardown() {
+	local i
+
+	rmmod cachepeer 2>/dev/null || true
+	for ((i = ${#OVERLAYS[@]} - 1; i >= 0; i--)); do
+		umount -l "${OVERLAYS[i]}" 2>/dev/null || true
+	done
+}
+
+block_files() {
+	find "$CP_TMP/node" -regextype posix-extended -regex '.*/[0-9a-f]{32}\.[0-9a-f]+' -type f |
+		wc -l
+}
+
+test_install() {
+	local krel ko
+
+	krel=$(uname -r)
+	[ -e "$DEB/cachepeer-dkms_${VERSION}_all.deb" ] || {
+		echo "no packages in $DEB: make deb first"
+		return 1
+	}
+	if dpkg -s cachepeer >/dev/null 2>&1; then
+		echo "cachepeer is installed already"
+		return 1
+	fi
+	DEBIAN_FRONTEND=noninteractive dpkg -i "$DEB/cachepeer-dkms_${VERSION}_all.deb" \
+		"$DEB/cachepeer_${VERSION}_amd64.deb" >"$CP_TMP/dpkg-install.log" 2>&1 || {
+		tail -30 "$CP_TMP/dpkg-install.log"
+		return 1
+	}
+	dkms status cachepeer | grep -qx "cachepeer/$VERSION, $krel, x86_64: installed"
+	modprobe cachepeer
+	module_loaded
+	ko=$(modinfo -n cachepeer)
+	[[ $ko == /lib/modules/$krel/updates/dkms/cachepeer.ko* ]]
+	expect_eq "$(modinfo -F version cachepeer)" "$VERSION" "module version"
+	[ -x /usr/sbin/cachepeerctl ]
+	[ -e /lib/systemd/system/cachepeer@.service ]
+	[ -e /usr/share/man/man5/cachepeer.conf.5.gz ]
+	# A node, run with the packaged tool.
+	mkdir -p "$CP_TMP/node" /etc/cachepeer
+	printf '[Node]\nListen = 127.0.0.1:7300\nDirectory = %s\n' "$CP_TMP/node" \
+		>/etc/cachepeer/deb.conf
+	/usr/sbin/cachepeerctl up deb
+	head -c 100000 /dev/urandom >"$CP_TMP/deb.data"
+	/usr/sbin/cachepeerctl put deb-block "$CP_TMP/deb.data"
+	/usr/sbin/cachepeerctl get deb-block | cmp - "$CP_TMP/deb.data"
+	/usr/sbin/cachepeerctl down deb
+}
+
+test_remove() {
+	local blocks
+
+	blocks=$(block_files)
+	[ "$blocks" = 1 ]
+	rmmod cachepeer
+	dpkg -r cachepeer cachepeer-dkms >"$CP_TMP/dpkg-remove.log" 2>&1 || {
+		tail -30 "$CP_TMP/dpkg-remove.log"
+		return 1
+	}
+	[ -z "$(dkms status cachepeer)" ]
+	[ ! -e /usr/sbin/cachepeerctl ]
+	[ -z "$(find /lib/modules/"$(uname -r)"/updates -name 'cachepeer.ko*' 2>/dev/null)" ]
+	[ ! -e "/usr/src/cachepeer-$VERSION" ]
+	# remove keeps the configuration, purge takes it; the cache data stays.
+	[ -e /etc/cachepeer/deb.conf ]
+	dpkg --purge cachepeer cachepeer-dkms >/dev/null 2>&1
+	[ ! -e /etc/cachepeer ]
+	expect_eq "$(block_files)" "$blocks" "block files"
+	if dpkg -s cachepeer >/dev/null 2>&1; then
+		echo "cachepeer is still installed"
+		return 1
+	fi
+}
+
+ktap_print_header
+ktap_set_plan 2
+setup
+run_test "dpkg -i: DKMS builds the module, modprobe loads it, a node runs" test_install
+run_test "dpkg -r keeps the cache data and the config; --purge the config only" test_remove
+teardown
+ktap_finished
