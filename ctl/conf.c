@@ -27,7 +27,6 @@
 
 #define CONF_MAX_BYTES	(1024 * 1024)
 #define CONF_SEEDS_MAX	16
-#define FPR_LEN		8
 #define NAME_CHARS	"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-"
 
 struct conf_key {
@@ -130,14 +129,6 @@ static bool is_fpr(const char *s)
 		if (!isxdigit((unsigned char)s[i]))
 			return false;
 	return !s[i];
-}
-
-static void fpr_hex(const unsigned char *fpr, char *out)
-{
-	int i;
-
-	for (i = 0; i < FPR_LEN; i++)
-		sprintf(out + 2 * i, "%02x", fpr[i]);
 }
 
 /* The fingerprint of the secret in path, as the node computes it. */

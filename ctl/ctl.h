@@ -113,7 +113,9 @@ int cmd_join(const struct subcommand *cmd, int argc, char **argv);
 int cmd_leave(const struct subcommand *cmd, int argc, char **argv);
 
 /* key.c */
+#define FPR_LEN 8	/* a key's fingerprint: the first bytes of SHA-256 of its secret */
 extern const char * const role_names[];
+void fpr_hex(const unsigned char *fpr, char *out);
 int read_key_file(const char *path, unsigned char *key, size_t *len);
 void use_key(const struct subcommand *cmd, const char *spec);
 __noreturn void fail_connect(const char *what, const char *peer, int err);

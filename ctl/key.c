@@ -4,6 +4,7 @@
  * bytes less one trailing newline, for keys and the cluster key alike).
  */
 
+#include <assert.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -64,6 +65,15 @@ void fail_connect(const char *what, const char *peer, int err)
 	fail_with(EXIT_CONN, "%s: cannot connect to %s: %s", what, peer, strerror(-err));
 }
 
+/* A fingerprint as printed: 2 * FPR_LEN hex digits and a NUL into out. */
+void fpr_hex(const unsigned char *fpr, char *out)
+{
+	int i;
+
+	for (i = 0; i < FPR_LEN; i++)
+		sprintf(out + 2 * i, "%02x", fpr[i]);
+}
+
 static const struct {
 	const char *verb;
 	int operands;
@@ -77,7 +87,6 @@ static const struct {
 static void print_keys(const struct cp_key_entry *e, unsigned int n)
 {
 	unsigned int i;
-	int j;
 
 	if (opt_json)
 		printf("[");
@@ -86,10 +95,10 @@ static void print_keys(const struct cp_key_entry *e, unsigned int n)
 	else
 		printf("no keys\n");
 	for (i = 0; i < n; i++) {
-		char fpr[2 * sizeof(e[i].fpr) + 1];
+		char fpr[2 * FPR_LEN + 1];
 
-		for (j = 0; j < (int)sizeof(e[i].fpr); j++)
-			sprintf(fpr + 2 * j, "%02x", e[i].fpr[j]);
+		static_assert(sizeof(e[i].fpr) == FPR_LEN, "fingerprint length");
+		fpr_hex(e[i].fpr, fpr);
 		if (!opt_json) {
 			printf("%-32s %-6s %-16s %5u%s\n", e[i].name,
 			       e[i].role <= CACHEPEER_ROLE_MAX ? role_names[e[i].role] : "?", fpr,
