@@ -28,6 +28,8 @@
 #define CONF_MAX_BYTES	(1024 * 1024)
 #define CONF_SEEDS_MAX	16
 #define NAME_CHARS	"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-"
+/* How long up waits for a node removed while down to hear of it. */
+#define UP_FORGET_S	30
 
 struct conf_key {
 	char name[CACHEPEER_NAME_MAX + 1];
@@ -851,31 +853,79 @@ static bool join_via(const char *seed, const struct conf *c)
 	       !WEXITSTATUS(status);
 }
 
-/*
- * Join through the first seed that answers, unless this node is in its
- * ring already with the weight asked: a restart of the whole cluster then
- * needs no seed to be up first.
- */
-static void up_join(const struct conf *c)
+/* This node's entry in its own ring (-1: none), which is in ri. */
+static int own_entry(struct cp_ring_info *ri, struct cp_node_info **info)
 {
-	struct cp_ring_info ri;
-	struct cp_node_info *info = cp_node_query();
 	struct cp_nl *nl = open_nl();
-	unsigned int i;
-	int self, ret;
+	int ret, self;
 
-	ret = cp_nl_ring_get(nl, &ri);
+	*info = cp_node_query();
+	ret = cp_nl_ring_get(nl, ri);
 	if (ret)
 		nl_fail(nl, "up", ret);
 	cp_nl_close(nl);
-	self = info->name[0] ? cp_ring_find(&ri.ring, info->name) : -1;
+	self = (*info)->name[0] ? cp_ring_find(&ri->ring, (*info)->name) : -1;
 	/*
 	 * A member at another address (its Listen changed) is left to join,
 	 * which says so; a wildcard listen cannot be compared.
 	 */
-	if (self >= 0 && strcmp(ri.ring.m[self].addr, info->listen) &&
-	    strncmp(info->listen, "0.0.0.0:", 8) && strncmp(info->listen, "[::]:", 5))
+	if (self >= 0 && strcmp(ri->ring.m[self].addr, (*info)->listen) &&
+	    strncmp((*info)->listen, "0.0.0.0:", 8) && strncmp((*info)->listen, "[::]:", 5))
 		self = -1;
+	return self;
+}
+
+/*
+ * Does the first seed that answers hold name at addr? True too when no
+ * seed answers: a whole cluster restarting, this node among the first.
+ */
+static bool seeds_hold(const struct conf *c, const char *name, const char *addr)
+{
+	unsigned int i;
+	struct cp_ring r;
+	bool held;
+	int idx;
+
+	for (i = 0; i < c->nseeds; i++) {
+		if (cp_ring_fetch(c->seeds[i], &r))
+			continue;
+		idx = cp_ring_find(&r, name);
+		held = idx >= 0 && !strcmp(r.m[idx].addr, addr);
+		cp_ring_free(&r);
+		return held;
+	}
+	return true;
+}
+
+/*
+ * Join through the first seed that answers, unless this node is in the
+ * ring already with the weight asked: a restart of the whole cluster then
+ * needs no seed to be up first. In the ring means in the seeds' ring as
+ * well as its own: a node removed while it was down still holds itself
+ * until the members tell it otherwise, which its start asked them to do.
+ */
+static void up_join(const struct conf *c)
+{
+	struct cp_node_info *info;
+	struct cp_ring_info ri;
+	double end = now_s() + UP_FORGET_S;
+	unsigned int i;
+	int self;
+
+	use_key(NULL, c->join_key);
+	self = own_entry(&ri, &info);
+	if (self >= 0 && !seeds_hold(c, info->name, ri.ring.m[self].addr)) {
+		/* Join would find itself in and add nothing: wait to hear it is out. */
+		while (self >= 0 && now_s() < end) {
+			cp_ring_free(&ri.ring);
+			free(info);
+			usleep(100 * 1000);
+			self = own_entry(&ri, &info);
+		}
+		if (self >= 0)
+			fail("up: %s is in its own ring after %d s, not in its seeds'; %s",
+			     info->name, UP_FORGET_S, "is the cluster key the same?");
+	}
 	if (self >= 0 && (!c->weight_given || ri.ring.m[self].weight == c->weight)) {
 		cp_ring_free(&ri.ring);
 		free(info);

@@ -370,8 +370,20 @@ test_replace_node() {
 	expect_eq "$(on a "$CTL" ring show --config | grep -c '^member')" 3 "members"
 }
 
+# A node removed from the ring while it was down learns so when it comes
+# back, and up joins it again through its seeds.
+test_removed_while_down() {
+	"$CTL" down n2
+	on a "$CTL" ring del n2
+	wait_for 60 eval '! on d "$CTL" ring show --config | grep -q "^member n2 "'
+	"$CTL" up n2 >/dev/null
+	on b "$CTL" ring show --config | grep -qx "member n2 10.78.0.2:7000 weight 50"
+	wait_for 60 eval 'on d "$CTL" ring show --config | grep -qx "member n2 10.78.0.2:7000 weight 50"'
+	expect_eq "$(on a "$CTL" ring show --config | grep -c '^member')" 3 "members"
+}
+
 ktap_print_header
-ktap_set_plan 11
+ktap_set_plan 12
 setup
 run_test "up brings nodes up from their files, joined through the first seed that answers" test_up
 run_test "up again changes and disturbs nothing" test_up_again
@@ -384,6 +396,7 @@ run_test "runbook: a failed cache disk, the node back on an empty one" test_fail
 run_test "a cluster restarted whole after a module reload keeps its ring and names" test_restart_all
 run_test "newer formats: a ring file stops start, a block is kept unserved" test_newer_format
 run_test "runbook: a node replaced under its name at a new address" test_replace_node
+run_test "a node removed while down learns so, and up joins it again" test_removed_while_down
 hold_end
 cleanup_bridge
 ktap_finished
