@@ -24,6 +24,7 @@
 
 #include "crc.h"
 #include "store_priv.h"
+#include "trace.h"
 
 static_assert(CACHEPEER_SEG_SIZE == 1U << CP_SEG_SHIFT);
 static_assert(CACHEPEER_MAX_BLOCK_LIMIT <= U32_MAX);
@@ -415,6 +416,7 @@ int cp_block_verify(struct cp_store *st, struct cp_block *b, struct cp_blkfile *
 		if (crc != bf->seg_crc[seg]) {
 			if (cp_store_drop(st, b)) {
 				cp_stats_inc(st->stats, CP_STAT_CORRUPT);
+				trace_cachepeer_corrupt(b->id, b->size);
 				pr_warn_ratelimited("block %*phN: segment %u fails its CRC, dropped\n",
 						    CP_ID_LEN, b->id, seg);
 			}

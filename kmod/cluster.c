@@ -28,6 +28,7 @@
 
 #include "cluster.h"
 #include "link.h"
+#include "trace.h"
 
 #define CP_GOSSIP_PERIOD	HZ
 /*
@@ -778,6 +779,7 @@ static u16 view_in(struct cp_cluster *cl, const void *msg, size_t len, bool *ans
 		return CACHEPEER_S_BAD_REQUEST;
 	if (!cp_keys_verify(cl->keys, msg, enc_len, msg + enc_len)) {
 		cp_stats_inc(cl->stats, CP_STAT_RING_REFUSED);
+		trace_cachepeer_ring(READ_ONCE(cl->epoch), 0, "refused: signature");
 		return CACHEPEER_S_DENIED;
 	}
 	in = cp_view_parse(msg, enc_len, &h, &why);
@@ -785,14 +787,17 @@ static u16 view_in(struct cp_cluster *cl, const void *msg, size_t len, bool *ans
 	 * Versions are the editors' clocks (or just above the epoch): one
 	 * far ahead of the signer's would hold edits back everywhere.
 	 */
-	if (!in || be64_to_cpu(h->epoch) > be64_to_cpu(h->time_ms) + CP_VIEW_TOMBSTONE_MS)
+	if (!in || be64_to_cpu(h->epoch) > be64_to_cpu(h->time_ms) + CP_VIEW_TOMBSTONE_MS) {
+		trace_cachepeer_ring(READ_ONCE(cl->epoch), 0, "refused: malformed");
 		return CACHEPEER_S_BAD_REQUEST;
+	}
 	now = now_ms();
 	age = now - be64_to_cpu(h->time_ms);
 	if (age > (s64)CP_PUSH_MAX_AGE_MS || age < -(s64)CP_PUSH_MAX_AGE_MS) {
 		pr_warn_ratelimited("ring push signed %lld s %s this node's clock, refused; are the members' clocks in sync?\n",
 				    abs(age) / 1000, age > 0 ? "before" : "after");
 		cp_stats_inc(cl->stats, CP_STAT_RING_REFUSED);
+		trace_cachepeer_ring(READ_ONCE(cl->epoch), be64_to_cpu(h->epoch), "refused: age");
 		return CACHEPEER_S_DENIED;
 	}
 
@@ -816,6 +821,7 @@ static u16 view_in(struct cp_cluster *cl, const void *msg, size_t len, bool *ans
 			return CACHEPEER_S_BUSY;
 		}
 		cp_stats_inc(cl->stats, CP_STAT_RING_ACCEPTED);
+		trace_cachepeer_ring(cl->epoch, *epoch, "accepted");
 		refute(cl);
 		r = ring_locked(cl);
 		root = ntohs(h->relay_root);
@@ -828,6 +834,7 @@ static u16 view_in(struct cp_cluster *cl, const void *msg, size_t len, bool *ans
 		}
 	} else {
 		cp_stats_inc(cl->stats, CP_STAT_RING_STALE);
+		trace_cachepeer_ring(cl->epoch, *epoch, "stale");
 	}
 	/*
 	 * Down a relay tree only the root and its children answer: the root

@@ -25,6 +25,7 @@
 #include <net/tcp.h>
 
 #include "conn_priv.h"
+#include "trace.h"
 
 /* RX resumption and TX, per connection on the CPU conn_cpu() gives it. */
 static struct workqueue_struct *cp_tx_wq __ro_after_init;
@@ -297,6 +298,8 @@ static void conn_close(struct cp_conn *conn)
 
 	kernel_sock_shutdown(conn->sock, SHUT_RDWR);
 	drop_queued(conn);
+	trace_cachepeer_conn_close((struct sockaddr *)&conn->peer, conn->rx_bytes, conn->tx_bytes,
+				   div_u64(ktime_get_ns() - conn->born, NSEC_PER_MSEC));
 
 	spin_lock_bh(&svc->conns_lock);
 	list_del(&conn->link);
@@ -389,6 +392,7 @@ int cp_conn_create(struct cp_service *svc, struct socket *sock)
 		return err;
 	}
 
+	trace_cachepeer_conn_open((struct sockaddr *)&conn->peer, 0, 0, 0);
 	tcp_sock_set_nodelay(sk);
 	sock_no_linger(sk);
 	/*

@@ -170,6 +170,7 @@ struct cp_request {
 	u32 fwd_len;
 	struct cachepeer_resp *hdr;	/* page_frag, from TX */
 	u64 sent;
+	u64 born;			/* ktime_get_ns() when parsed */
 	long charged;			/* bytes counted in conn->queued */
 	long pinned;			/* bytes counted in conn->pinned */
 	long relayed;			/* bytes counted in conn->relayed */

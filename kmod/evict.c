@@ -28,6 +28,7 @@
 #include <linux/statfs.h>
 
 #include "store_priv.h"
+#include "trace.h"
 
 #define CP_MAINT_INTERVAL	HZ
 #define CP_IDLE_CLOSE_NS	(30 * NSEC_PER_SEC)
@@ -60,6 +61,19 @@ static void update_fs_state(struct cp_store *st)
 		WRITE_ONCE(st->culling, true);
 	else if (!cull || free_pct >= run)
 		WRITE_ONCE(st->culling, false);
+}
+
+/* Process context: the cache filesystem's size and what is free for its user. */
+int cp_store_fs_space(struct cp_store *st, u64 *size, u64 *avail)
+{
+	struct kstatfs sfs;
+	int err = vfs_statfs(&st->dir, &sfs);
+
+	if (err)
+		return err;
+	*size = sfs.f_blocks * sfs.f_bsize;
+	*avail = sfs.f_bavail * sfs.f_bsize;
+	return 0;
 }
 
 static bool over_limits(struct cp_store *st, u64 extra_blocks, u64 extra_bytes)
@@ -102,8 +116,10 @@ static bool evict_one(struct cp_store *st, struct cp_block *b)
 {
 	bool dropped = cp_store_drop(st, b);
 
-	if (dropped)
+	if (dropped) {
 		cp_stats_inc(st->stats, CP_STAT_EVICTIONS);
+		trace_cachepeer_evict(b->id, b->size);
+	}
 	cp_block_put(b);
 	return dropped;
 }

@@ -43,6 +43,7 @@
 #include <net/tcp.h>
 
 #include "link.h"
+#include "trace.h"
 
 /*
  * Links per member: one per CPU of a small machine, so that neither the
@@ -124,6 +125,14 @@ static struct list_head *link_bucket(struct cp_link *l, u64 id)
 	return &l->calls[hash_64(id, ilog2(CP_LINK_BUCKETS))];
 }
 
+/* Any context: the call ended with err; tell its caller. */
+static void call_end(struct cp_call *call, int err)
+{
+	trace_cachepeer_peer_call(&call->to.sa, call->q.opcode, err, err ? 0 : call->r.status,
+				  ktime_get_ns() - call->start);
+	call->done(call, err);
+}
+
 /* Any context: end every call in list with err. */
 static void calls_fail(struct list_head *list, int err)
 {
@@ -133,7 +142,7 @@ static void calls_fail(struct list_head *list, int err)
 		list_del_init(&call->list);
 		cp_pbuf_free(call->pb);
 		call->pb = NULL;
-		call->done(call, err);
+		call_end(call, err);
 	}
 }
 
@@ -532,7 +541,7 @@ static void link_answered(struct cp_link *l)
 		cp_pbuf_free(call->pb);
 		call->pb = NULL;
 	}
-	call->done(call, call->err);
+	call_end(call, call->err);
 }
 
 static int link_recv(read_descriptor_t *desc, struct sk_buff *skb, unsigned int off, size_t len)
@@ -899,6 +908,8 @@ int cp_link_call(struct cp_peers *ps, const union cp_addr *addr, struct cp_call 
 	call->deadline = jiffies + msecs_to_jiffies(CP_LINK_ANSWER_MS);
 	call->pb = NULL;
 	call->err = 0;
+	call->to = *addr;
+	call->start = ktime_get_ns();
 	for (;;) {
 		rcu_read_lock();
 		hlist_for_each_entry_rcu(l, head, node) {

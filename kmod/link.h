@@ -44,6 +44,8 @@ struct cp_call {
 	struct cp_resp r;
 	struct cp_pbuf *pb;
 	int err;
+	union cp_addr to;		/* for the tracepoint */
+	u64 start;			/* ktime_get_ns() */
 };
 
 int cp_link_call(struct cp_peers *ps, const union cp_addr *addr, struct cp_call *call);

@@ -90,17 +90,61 @@ static int put_scrub(struct sk_buff *msg, struct cp_store *st, const u64 *sum)
 	return 0;
 }
 
+/*
+ * Per op answered: count, sum and the buckets from the first to the last
+ * not empty. b and scratch hold CACHEPEER_LAT_BUCKETS values each.
+ */
+static int put_latency(struct sk_buff *msg, struct cp_lat __percpu *lat, u64 *b, u64 *scratch)
+{
+	struct nlattr *nest = nla_nest_start(msg, CACHEPEER_A_STATS_LATENCY), *op_nest;
+	int first, last, i;
+	u64 count, sum;
+	u8 op;
+
+	if (!nest)
+		return -EMSGSIZE;
+	for (op = CACHEPEER_OP_GET; op <= CACHEPEER_OP_MAX; op++) {
+		sum = cp_lat_sum(lat, op, b, scratch);
+		count = 0;
+		first = -1;
+		for (i = 0; i < CACHEPEER_LAT_BUCKETS; i++) {
+			if (!b[i])
+				continue;
+			if (first < 0)
+				first = i;
+			last = i;
+			count += b[i];
+		}
+		if (first < 0)
+			continue;
+		op_nest = nla_nest_start(msg, op);
+		if (!op_nest ||
+		    nla_put_uint(msg, CACHEPEER_A_LAT_COUNT, count) ||
+		    nla_put_uint(msg, CACHEPEER_A_LAT_SUM_NS, sum) ||
+		    nla_put_u32(msg, CACHEPEER_A_LAT_FIRST, first) ||
+		    nla_put(msg, CACHEPEER_A_LAT_BUCKETS, (last - first + 1) * sizeof(u64),
+			    b + first))
+			return -EMSGSIZE;
+		nla_nest_end(msg, op_nest);
+	}
+	nla_nest_end(msg, nest);
+	return 0;
+}
+
 /* Counters and gauges; the node is running, so its store is open. */
 static int put_stats(struct sk_buff *msg, struct cp_service *svc)
 {
 	struct cp_store *st = &svc->store;
 	struct nlattr *nest;
-	u64 sum[CP_STAT_MAX], calls;
+	u64 sum[CP_STAT_MAX], calls, *lat, fs_size = 0, fs_avail = 0;
 	u32 calls_max;
 	size_t i;
+	int ret;
 
 	cp_stats_sum(svc->stats, sum);
 	calls = cp_links_calls(&svc->cluster.peers, &calls_max);
+	/* A filesystem that cannot say (it went away under us) reports 0 and 0. */
+	cp_store_fs_space(st, &fs_size, &fs_avail);
 	nest = nla_nest_start(msg, CACHEPEER_A_NODE_STATS);
 	if (!nest)
 		return -EMSGSIZE;
@@ -122,7 +166,9 @@ static int put_stats(struct sk_buff *msg, struct cp_service *svc)
 	    nla_put_uint(msg, CACHEPEER_A_STATS_SCAN_MS,
 			 div_u64(READ_ONCE(st->scan_ns), NSEC_PER_MSEC)) ||
 	    nla_put_uint(msg, CACHEPEER_A_STATS_NO_SPACE, READ_ONCE(st->no_space)) ||
-	    nla_put_uint(msg, CACHEPEER_A_STATS_CULLING, READ_ONCE(st->culling)))
+	    nla_put_uint(msg, CACHEPEER_A_STATS_CULLING, READ_ONCE(st->culling)) ||
+	    nla_put_uint(msg, CACHEPEER_A_STATS_FS_SIZE, fs_size) ||
+	    nla_put_uint(msg, CACHEPEER_A_STATS_FS_AVAIL, fs_avail))
 		return -EMSGSIZE;
 	/* Ops from 1 as themselves; statuses from 0, so shifted by one. */
 	if (put_array(msg, CACHEPEER_A_STATS_OPS, sum + CP_STAT_OP, CACHEPEER_OP_GET,
@@ -130,6 +176,13 @@ static int put_stats(struct sk_buff *msg, struct cp_service *svc)
 	    put_array(msg, CACHEPEER_A_STATS_STATUS, sum + CP_STAT_STATUS, 0, CACHEPEER_S_MAX, 1) ||
 	    put_scrub(msg, st, sum))
 		return -EMSGSIZE;
+	lat = kmalloc_array(2 * CACHEPEER_LAT_BUCKETS, sizeof(*lat), GFP_KERNEL);
+	if (!lat)
+		return -ENOMEM;
+	ret = put_latency(msg, svc->lat, lat, lat + CACHEPEER_LAT_BUCKETS);
+	kfree(lat);
+	if (ret)
+		return ret;
 	nla_nest_end(msg, nest);
 	return 0;
 }
@@ -176,7 +229,9 @@ int cp_nl_node_get_doit(struct sk_buff *skb, struct genl_info *info)
 	void *hdr;
 	int ret;
 
-	msg = genlmsg_new(NLMSG_GOODSIZE, GFP_KERNEL);
+	/* Room for every op's histogram whole, however spread. */
+	msg = genlmsg_new(NLMSG_GOODSIZE + CP_LAT_OPS * nla_total_size(sizeof(u64) *
+				   (CACHEPEER_LAT_BUCKETS + 4)), GFP_KERNEL);
 	if (!msg)
 		return -ENOMEM;
 

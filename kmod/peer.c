@@ -26,6 +26,7 @@
 #include <net/tcp.h>
 
 #include "peer.h"
+#include "trace.h"
 
 /*
  * Pages for a connection's answers: charged to the memory cgroup its worker
@@ -572,6 +573,7 @@ int cp_peer_call(struct cp_peers *ps, const union cp_addr *addr, const struct cp
 	/* A PROBE's answer waits for the member's own call to a third. */
 	bool probe = req->opcode == CACHEPEER_OP_PROBE;
 	unsigned int ms = probe ? 2 * CP_PEER_TIMEOUT_MS + CP_PEER_RETRY_MS : CP_PEER_TIMEOUT_MS;
+	u64 start = ktime_get_ns();
 	struct cp_peer *p;
 	bool reused;
 	int err;
@@ -579,12 +581,14 @@ int cp_peer_call(struct cp_peers *ps, const union cp_addr *addr, const struct cp
 	do {
 		err = cp_peer_begin(ps, addr, req, key, payload, false, &p);
 		if (err)
-			return err;
+			break;
 		reused = p->reused;
 		err = cp_peer_answer(ps, p, r, ms, !probe);
 		if (!err)
 			*pp = p;
 	} while (err && reused && peer_was_closed(err));
+	trace_cachepeer_peer_call(&addr->sa, req->opcode, err, err ? 0 : r->status,
+				  ktime_get_ns() - start);
 	return err;
 }
 

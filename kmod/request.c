@@ -23,6 +23,7 @@
 
 #include "conn_priv.h"
 #include "crc.h"
+#include "trace.h"
 
 static struct kmem_cache *req_cache __ro_after_init;
 
@@ -57,12 +58,22 @@ static void request_free(struct cp_request *req)
 	cp_conn_put(conn);
 }
 
-/* A response is sent (or thrown away): one less request in flight. */
+/*
+ * A response is sent (or thrown away): one less request in flight. Sent
+ * whole, its last byte is with TCP now: that ends its latency.
+ */
 void cp_request_done(struct cp_request *req)
 {
 	struct cp_conn *conn = req->conn;
 	int left;
 
+	if (req->hdr && req->sent == CP_RESP_LEN + req->len) {
+		u64 ns = ktime_get_ns() - req->born;
+
+		cp_lat_add(conn->svc->lat, req->op, ns);
+		trace_cachepeer_request((struct sockaddr *)&conn->peer, req->id, req->op,
+					req->status, req->len, ns);
+	}
 	cp_conn_get(conn);
 	request_free(req);
 	left = atomic_dec_return(&conn->inflight);
@@ -522,6 +533,7 @@ int cp_request_dispatch(struct cp_conn *conn, gfp_t gfp)
 	req = request_new(conn, gfp);
 	if (!req)
 		return -ENOMEM;
+	req->born = ktime_get_ns();
 	req->id = r->id;
 	req->op = r->opcode;
 	req->flags = r->flags;

@@ -16,6 +16,7 @@
 #include <linux/shmem_fs.h>
 
 #include "store_priv.h"
+#include "trace.h"
 
 #define CP_SCRUB_HOT_NS		(60 * NSEC_PER_SEC)
 #define CP_SCRUB_PASS_GAP	(60 * HZ)
@@ -63,6 +64,7 @@ static void pass_end(struct cp_store *st, bool completed)
 	spin_lock(&st->scrub_lock);
 	st->scrub.running = false;
 	spin_unlock(&st->scrub_lock);
+	trace_cachepeer_scrub_pass(st->scrub.pass_blocks, completed);
 }
 
 /* The next block of the pass to check, referenced, or NULL at its end. */

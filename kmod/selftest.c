@@ -9,8 +9,8 @@
  * The code under test is compiled into this module from the same sources
  * as cachepeer.ko's (kbuild refuses one object in two modules): the CRC-32C
  * combine, checked against the kernel's own crc32c() over whole buffers,
- * and the ring, checked against selftests/ring_vectors.txt, which the
- * client library's tests read too.
+ * the ring, checked against selftests/ring_vectors.txt, which the client
+ * library's tests read too, and the latency histograms' buckets.
  */
 
 #include <linux/crc32c.h>
@@ -21,6 +21,7 @@
 
 #include "crc.c"
 #include "ring.c"
+#include "stats.c"
 #include "view.c"
 
 #include "ring_vectors.h"
@@ -467,6 +468,46 @@ static bool test_names(void)
 	       CHECK(!cp_name_valid("x", CACHEPEER_NAME_MAX + 1), "too long");
 }
 
+/*
+ * Every bucket starts where the uapi header says, and a histogram adds up:
+ * cachepeerctl reads the buckets off that layout.
+ */
+static bool test_lat_buckets(void)
+{
+	struct cp_lat __percpu *lat;
+	u64 *b, sum;
+	bool ok = true;
+	unsigned int i;
+
+	ok &= CHECK(lat_bucket(0) == 0, "0 ns");
+	ok &= CHECK(lat_bucket(U64_MAX) == CACHEPEER_LAT_BUCKETS - 1, "U64_MAX ns");
+	for (i = 1; i < CACHEPEER_LAT_BUCKETS; i++) {
+		u64 lo = cachepeer_lat_lower(i);
+
+		ok &= CHECK(lat_bucket(lo) == i, "%llu ns in %u, not %u", lo, lat_bucket(lo), i);
+		ok &= CHECK(lat_bucket(lo - 1) == i - 1, "%llu ns in %u, not %u", lo - 1,
+			    lat_bucket(lo - 1), i - 1);
+	}
+	lat = cp_lat_alloc();
+	b = kcalloc(2 * CACHEPEER_LAT_BUCKETS, sizeof(*b), GFP_KERNEL);
+	if (!lat || !b) {
+		ok = CHECK(false, "no memory");
+		goto out;
+	}
+	for (i = 0; i < 3; i++)
+		cp_lat_add(lat, CACHEPEER_OP_GET, 5000);
+	cp_lat_add(lat, CACHEPEER_OP_PUT, 1);
+	sum = cp_lat_sum(lat, CACHEPEER_OP_GET, b, b + CACHEPEER_LAT_BUCKETS);
+	ok &= CHECK(sum == 15000 && b[lat_bucket(5000)] == 3, "GET: sum %llu, bucket %llu",
+		    sum, b[lat_bucket(5000)]);
+	sum = cp_lat_sum(lat, CACHEPEER_OP_PUT, b, b + CACHEPEER_LAT_BUCKETS);
+	ok &= CHECK(sum == 1 && b[0] == 1, "PUT: sum %llu, bucket 0 %llu", sum, b[0]);
+out:
+	kfree(b);
+	cp_lat_free(lat);
+	return ok;
+}
+
 static const struct cp_test tests[] = {
 	{ "crc32c_check_value", test_crc_check_value },
 	{ "crc32c_combine_matches_kernel_crc", test_crc_combine },
@@ -480,6 +521,7 @@ static const struct cp_test tests[] = {
 	{ "view_address_clash", test_view_address_clash },
 	{ "relay_tree", test_relay_tree },
 	{ "member_names", test_names },
+	{ "latency_buckets", test_lat_buckets },
 };
 
 static int __init cp_test_init(void)

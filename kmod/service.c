@@ -195,6 +195,10 @@ int cp_service_start(struct cp_service *svc, const struct cp_config *cfg)
 		return -EALREADY;
 	if (strscpy(svc->dir, cfg->dir) < 0)
 		return -ENAMETOOLONG;
+	if (!svc->lat)
+		svc->lat = cp_lat_alloc();
+	if (!svc->lat)
+		return -ENOMEM;
 	svc->listen = cfg->listen;
 	svc->max_block = cfg->max_block;
 	svc->frame_timeout_ms = cfg->frame_timeout_ms;
@@ -314,6 +318,7 @@ static void __net_exit cp_net_exit(struct net *net)
 	cp_cluster_exit(&svc->cluster);
 	cp_keys_exit(&svc->keys);
 	mutex_destroy(&svc->lock);
+	cp_lat_free(svc->lat);
 	cp_stats_free(svc->stats);
 }
 

@@ -57,6 +57,8 @@ struct cp_service {
 	struct cp_keys keys;		/* who may HELLO; the member keys */
 	u8 access;			/* enum cachepeer_access, as set */
 	struct cp_stats __percpu *stats;
+	/* Made at the first start (under lock), kept until the namespace goes. */
+	struct cp_lat __percpu *lat;
 	struct cp_conn_limits climits;
 	atomic64_t relay_bytes;		/* forwarded data held in memory */
 	spinlock_t fetches_lock;

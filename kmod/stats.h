@@ -58,9 +58,22 @@ enum cp_stat {
 	CP_STAT_MAX = CP_STAT_STATUS + CACHEPEER_S_MAX + 1
 };
 
+/* Latency histograms are kept per op, the op number the index. */
+#define CP_LAT_OPS	(CACHEPEER_OP_MAX + 1)
+
 /* Per CPU: the data path writes no shared cache line. */
 struct cp_stats {
 	u64_stats_t v[CP_STAT_MAX];
+	struct u64_stats_sync syncp;
+};
+
+/*
+ * Latency histograms, per CPU too: about 9 KiB a CPU, so made when a node
+ * first starts, not for every namespace there is.
+ */
+struct cp_lat {
+	u64_stats_t sum[CP_LAT_OPS];		/* ns */
+	u64_stats_t b[CP_LAT_OPS][CACHEPEER_LAT_BUCKETS];
 	struct u64_stats_sync syncp;
 };
 
@@ -68,6 +81,10 @@ struct cp_stats __percpu *cp_stats_alloc(void);
 void cp_stats_free(struct cp_stats __percpu *stats);
 void cp_stats_add(struct cp_stats __percpu *stats, enum cp_stat i, u64 v);
 void cp_stats_sum(struct cp_stats __percpu *stats, u64 *sum);
+struct cp_lat __percpu *cp_lat_alloc(void);
+void cp_lat_free(struct cp_lat __percpu *lat);
+void cp_lat_add(struct cp_lat __percpu *lat, u8 op, u64 ns);
+u64 cp_lat_sum(struct cp_lat __percpu *lat, u8 op, u64 *b, u64 *scratch);
 
 static inline void cp_stats_inc(struct cp_stats __percpu *stats, enum cp_stat i)
 {

@@ -128,6 +128,7 @@ struct cp_blkfile *cp_block_file(struct cp_block *b);
 void cp_blkfile_put(struct cp_blkfile *bf);
 int cp_store_del(struct cp_store *st, const u8 *id);
 u64 cp_store_index_mem(struct cp_store *st);
+int cp_store_fs_space(struct cp_store *st, u64 *size, u64 *avail);
 
 /* blkfile.c: a block's file, its page cache and its CRCs */
 struct cp_blkfile *cp_block_open(struct cp_store *st, struct cp_block *b);

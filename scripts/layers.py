@@ -26,7 +26,7 @@ PARTS = [
     ("store", 3, ["store", "index", "blkfile", "dirfile", "put", "scan", "evict", "scrub"], True),
     ("auth", 4, ["auth"], True),
     ("codec", 4, ["proto", "crc"], True),
-    ("stats", 5, ["stats"], True),
+    ("stats", 5, ["stats", "trace"], True),
 ]
 MODULE_OBJS = "cachepeer.mod"  # the list of objects kbuild linked
 

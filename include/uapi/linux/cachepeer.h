@@ -29,7 +29,9 @@
  *               CACHEPEER_A_NODE_STATS     nest, CACHEPEER_A_STATS_*
  *                 (uint counters since the module loaded in this namespace;
  *                 _OPS and _STATUS nest one uint per op or status, its
- *                 attribute type being the op or status number)
+ *                 attribute type being the op or status number; _LATENCY
+ *                 nests a CACHEPEER_A_LAT_* nest per op that was answered,
+ *                 its attribute type being the op number)
  *
  * CACHEPEER_CMD_NODE_SET (do, admin)
  *   request:  any of, at least one:
@@ -526,6 +528,9 @@ enum cachepeer_stats_attr {
 	CACHEPEER_A_STATS_FORWARD_JOINED,	/* GETs that joined a forward */
 	CACHEPEER_A_STATS_PEER_CALLS,		/* GETs in flight on the links */
 	CACHEPEER_A_STATS_PEER_CALLS_MAX,	/* the most on one link at once */
+	CACHEPEER_A_STATS_LATENCY,		/* nest: a CACHEPEER_A_LAT_* nest per op */
+	CACHEPEER_A_STATS_FS_SIZE,		/* bytes of the cache filesystem */
+	CACHEPEER_A_STATS_FS_AVAIL,		/* of them free for the node's user */
 
 	__CACHEPEER_A_STATS_MAX,
 	CACHEPEER_A_STATS_MAX = __CACHEPEER_A_STATS_MAX - 1
@@ -542,6 +547,38 @@ enum cachepeer_scrub_attr {
 
 	__CACHEPEER_A_SCRUB_MAX,
 	CACHEPEER_A_SCRUB_MAX = __CACHEPEER_A_SCRUB_MAX - 1
+};
+
+/*
+ * Latency of requests, per op: from the request parsed to its response's
+ * last byte handed to TCP. Buckets of nanoseconds, four per power of two
+ * (so a percentile read off them is within 25 %): bucket 0 holds [0, 2^10),
+ * bucket i in 1..CACHEPEER_LAT_BUCKETS-2 holds [cachepeer_lat_lower(i),
+ * cachepeer_lat_lower(i + 1)), and the last holds 2^38 ns (275 s) and up.
+ */
+#define CACHEPEER_LAT_MIN_SHIFT		10
+#define CACHEPEER_LAT_MAX_SHIFT		38
+#define CACHEPEER_LAT_SUB		4
+#define CACHEPEER_LAT_BUCKETS \
+	((CACHEPEER_LAT_MAX_SHIFT - CACHEPEER_LAT_MIN_SHIFT) * CACHEPEER_LAT_SUB + 2)
+
+/* The smallest latency, in ns, bucket i (1..CACHEPEER_LAT_BUCKETS-1) holds. */
+static __inline__ __u64 cachepeer_lat_lower(unsigned int i)
+{
+	unsigned int e = CACHEPEER_LAT_MIN_SHIFT + (i - 1) / CACHEPEER_LAT_SUB;
+
+	return (1ULL << e) + ((__u64)((i - 1) % CACHEPEER_LAT_SUB) << (e - 2));
+}
+
+enum cachepeer_lat_attr {
+	CACHEPEER_A_LAT_UNSPEC,
+	CACHEPEER_A_LAT_COUNT,			/* uint, requests answered */
+	CACHEPEER_A_LAT_SUM_NS,			/* uint, their latencies added */
+	CACHEPEER_A_LAT_FIRST,			/* u32, the first bucket not empty */
+	CACHEPEER_A_LAT_BUCKETS,		/* binary: __u64 counts, _FIRST on */
+
+	__CACHEPEER_A_LAT_MAX,
+	CACHEPEER_A_LAT_MAX = __CACHEPEER_A_LAT_MAX - 1
 };
 
 enum cachepeer_conn_attr {
