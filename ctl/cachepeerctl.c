@@ -68,8 +68,13 @@ static const struct subcommand subcommands[] = {
 	  "bare number is seconds; 0: never) is closed" },
 	{ "limits", cmd_limits, "",
 	  "show the cache limits, the bounds on clients, and what is in use" },
-	{ "stats", cmd_stats, "[--prometheus]",
-	  "show every counter; --prometheus prints text exposition for node_exporter" },
+	{ "stats", cmd_stats, "[--prometheus | --interval SECONDS [--count N]]",
+	  "show every counter, and per op the latency from parsed to last byte sent (p50,\n"
+	  "p99, p999, each at most 25 % above the true value); --prometheus prints text\n"
+	  "exposition for node_exporter (cachepeer_up 0 when the module is not loaded);\n"
+	  "--interval (-i) prints a line every SECONDS of per-second rates over it, as\n"
+	  "vmstat does (with -j, a JSON object of the interval's counts per line),\n"
+	  "--count (-c) N lines, then ends" },
 	{ "scrub", cmd_scrub, "[start]",
 	  "show scrub progress, or start a full pass now (hot blocks too)" },
 	{ "conns", cmd_conns, "",

@@ -72,6 +72,10 @@ const struct counter counters[] = {
 	  "free space below fs-stop, PUTs refused" },
 	{ 0, S(CULLING), NULL, "culling", "culling", true, CNT_BOOL,
 	  "free space below fs-cull, evicting" },
+	{ 0, S(FS_SIZE), NULL, "fs_size", "fs_size_bytes", true, CNT_BYTES,
+	  "size of the cache filesystem" },
+	{ 0, S(FS_AVAIL), NULL, "fs_avail", "fs_avail_bytes", true, CNT_BYTES,
+	  "free on it for the node" },
 	{ SCRUB, SC(PASSES), "scrub", "passes", "scrub_passes_total", false, CNT_NUMBER,
 	  "scrub passes completed" },
 	{ SCRUB, SC(BLOCKS), "scrub", "blocks", "scrub_blocks_total", false, CNT_NUMBER,
@@ -147,6 +151,56 @@ const char * const status_ids[CACHEPEER_S_MAX + 1] = {
 	[CACHEPEER_S_CONFLICT] = "conflict",
 };
 
+/* The latency, in ns, below which bucket i's requests were; 0: no bound. */
+__u64 lat_upper(unsigned int i)
+{
+	if (i == 0)
+		return 1ULL << CACHEPEER_LAT_MIN_SHIFT;
+	return i < CACHEPEER_LAT_BUCKETS - 1 ? cachepeer_lat_lower(i + 1) : 0;
+}
+
+/*
+ * The q quantile, as the upper bound of its bucket (at most 25 % above the
+ * true value); 0 with no requests, or when it is in the last bucket.
+ */
+__u64 lat_quantile(const struct cp_lat *l, double q)
+{
+	__u64 seen = 0, want;
+	unsigned int i;
+
+	if (!l->count)
+		return 0;
+	/* The rank of the q quantile, at least 1: the request it is. */
+	want = (__u64)(q * l->count + 0.999999);
+	if (!want)
+		want = 1;
+	for (i = 0; i < CACHEPEER_LAT_BUCKETS; i++) {
+		seen += l->b[i];
+		if (seen >= want)
+			return lat_upper(i);
+	}
+	return 0;
+}
+
+/* A latency for people; 0 is past the last bound. */
+const char *fmt_ns(__u64 ns, char *buf, size_t len)
+{
+	if (!ns)
+		snprintf(buf, len, ">%.0f s", lat_upper(CACHEPEER_LAT_BUCKETS - 2) / 1e9);
+	else if (ns < 1000)
+		snprintf(buf, len, "%llu ns", (unsigned long long)ns);
+	else if (ns < 1000000)
+		snprintf(buf, len, "%.1f us", ns / 1e3);
+	else if (ns < 1000000000)
+		snprintf(buf, len, "%.1f ms", ns / 1e6);
+	else
+		snprintf(buf, len, "%.2f s", ns / 1e9);
+	return buf;
+}
+
+static const double lat_qs[] = { 0.5, 0.99, 0.999 };
+static const char * const lat_qnames[] = { "p50", "p99", "p999" };
+
 /* A counter by its JSON key ("hits", "scrub.passes"); exits if there is none. */
 __u64 counter_get(const struct cp_node_stats *st, const char *json)
 {
@@ -213,6 +267,52 @@ static void json_family(FILE *f, const char *name, const char * const *labels, c
 	fputc('}', f);
 }
 
+/*
+ * "latency": per op answered, count, sum, quantiles (upper bounds; null
+ * past the last bound) and the buckets not empty as [upper bound, count]
+ * (null: no bound).
+ */
+static void latency_json(FILE *f, const struct cp_lat *lat)
+{
+	bool first = true;
+	unsigned int op, i, q;
+
+	fputs(",\"latency\":{", f);
+	for (op = CACHEPEER_OP_GET; op <= CACHEPEER_OP_MAX; op++) {
+		const struct cp_lat *l = &lat[op];
+		bool b1 = true;
+
+		if (!l->count)
+			continue;
+		fprintf(f, "%s\"%s\":{", first ? "" : ",", op_names[op]);
+		json_u64(f, "count", l->count, ",");
+		json_u64(f, "sum_ns", l->sum_ns, ",");
+		for (q = 0; q < ARRAY_SIZE(lat_qs); q++) {
+			__u64 v = lat_quantile(l, lat_qs[q]);
+
+			if (v)
+				fprintf(f, "\"%s_ns\":%llu,", lat_qnames[q], (unsigned long long)v);
+			else
+				fprintf(f, "\"%s_ns\":null,", lat_qnames[q]);
+		}
+		fputs("\"buckets\":[", f);
+		for (i = 0; i < CACHEPEER_LAT_BUCKETS; i++) {
+			if (!l->b[i])
+				continue;
+			fputs(b1 ? "[" : ",[", f);
+			if (lat_upper(i))
+				fprintf(f, "%llu", (unsigned long long)lat_upper(i));
+			else
+				fputs("null", f);
+			fprintf(f, ",%llu]", (unsigned long long)l->b[i]);
+			b1 = false;
+		}
+		fputs("]}", f);
+		first = false;
+	}
+	fputc('}', f);
+}
+
 /* The "stats" object of the node schema (status -j, stats -j). */
 void counters_json(FILE *f, const struct cp_node_stats *st)
 {
@@ -242,6 +342,7 @@ void counters_json(FILE *f, const struct cp_node_stats *st)
 	}
 	json_family(f, "ops", op_names, st->ops, CACHEPEER_OP_GET, CACHEPEER_OP_MAX);
 	json_family(f, "status", status_ids, st->status, 0, CACHEPEER_S_MAX);
+	latency_json(f, st->lat);
 	fputc('}', f);
 }
 
@@ -256,6 +357,26 @@ static void pretty_family(FILE *f, const char *name, const char * const *labels,
 			i < last ? "," : "\n");
 }
 
+/* "  latency:", then a line per op answered: its quantiles and count. */
+static void latency_pretty(FILE *f, const struct cp_lat *lat)
+{
+	unsigned int op, q;
+	char buf[32];
+
+	fprintf(f, "  latency (parsed to last byte sent; within 25 %%):\n");
+	for (op = CACHEPEER_OP_GET; op <= CACHEPEER_OP_MAX; op++) {
+		if (!lat[op].count)
+			continue;
+		fprintf(f, "    %s:", op_names[op]);
+		for (q = 0; q < ARRAY_SIZE(lat_qs); q++)
+			fprintf(f, " %s %s,", lat_qnames[q],
+				fmt_ns(lat_quantile(&lat[op], lat_qs[q]), buf, sizeof(buf)));
+		fprintf(f, " mean %s, %llu requests\n",
+			fmt_ns(lat[op].sum_ns / lat[op].count ?: 1, buf, sizeof(buf)),
+			(unsigned long long)lat[op].count);
+	}
+}
+
 /* One line per counter, "  help: value", the groups indented under their name. */
 void counters_pretty(FILE *f, const struct cp_node_stats *st)
 {
@@ -265,6 +386,7 @@ void counters_pretty(FILE *f, const struct cp_node_stats *st)
 
 	pretty_family(f, "requests", op_names, st->ops, CACHEPEER_OP_GET, CACHEPEER_OP_MAX);
 	pretty_family(f, "responses", status_ids, st->status, 0, CACHEPEER_S_MAX);
+	latency_pretty(f, st->lat);
 	for (g = 0; g < ng; g++) {
 		if (g)
 			fprintf(f, "  %s:\n", grp[g]);
@@ -297,6 +419,39 @@ static void prom_family(FILE *f, const char *node, const char *name, const char 
 			labels[i], (unsigned long long)v[i]);
 }
 
+/*
+ * A histogram per op answered, its bounds the powers of two from 2^10 ns on
+ * (every fourth bucket's: the same set at every scrape).
+ */
+static void latency_prometheus(FILE *f, const char *node, const struct cp_lat *lat)
+{
+	const char *name = "cachepeer_request_duration_seconds";
+	unsigned int op, i;
+
+	fprintf(f, "# HELP %s Requests from parsed to last byte sent, by op.\n", name);
+	fprintf(f, "# TYPE %s histogram\n", name);
+	for (op = CACHEPEER_OP_GET; op <= CACHEPEER_OP_MAX; op++) {
+		const struct cp_lat *l = &lat[op];
+		__u64 cum = 0;
+
+		if (!l->count)
+			continue;
+		for (i = 0; i < CACHEPEER_LAT_BUCKETS - 1; i++) {
+			cum += l->b[i];
+			if (i % CACHEPEER_LAT_SUB)
+				continue;
+			fprintf(f, "%s_bucket{node=\"%s\",op=\"%s\",le=\"%.9g\"} %llu\n", name,
+				node, op_names[op], lat_upper(i) / 1e9, (unsigned long long)cum);
+		}
+		fprintf(f, "%s_bucket{node=\"%s\",op=\"%s\",le=\"+Inf\"} %llu\n", name, node,
+			op_names[op], (unsigned long long)l->count);
+		fprintf(f, "%s_sum{node=\"%s\",op=\"%s\"} %.9f\n", name, node, op_names[op],
+			l->sum_ns / 1e9);
+		fprintf(f, "%s_count{node=\"%s\",op=\"%s\"} %llu\n", name, node, op_names[op],
+			(unsigned long long)l->count);
+	}
+}
+
 /* Text exposition; node is a node name, [A-Za-z0-9._-]: no escaping needed. */
 void counters_prometheus(FILE *f, const char *node, const struct cp_node_stats *st)
 {
@@ -317,4 +472,5 @@ void counters_prometheus(FILE *f, const char *node, const struct cp_node_stats *
 		    CACHEPEER_OP_GET, CACHEPEER_OP_MAX);
 	prom_family(f, node, "responses_total", "status", "responses by status", status_ids,
 		    st->status, 0, CACHEPEER_S_MAX);
+	latency_prometheus(f, node, st->lat);
 }

@@ -43,11 +43,23 @@ extern const char * const status_ids[CACHEPEER_S_MAX + 1];
 
 #define CP_COUNTERS_MAX 64
 
+/* An op's latency histogram; see CACHEPEER_LAT_BUCKETS. */
+struct cp_lat {
+	__u64 count;
+	__u64 sum_ns;
+	__u64 b[CACHEPEER_LAT_BUCKETS];
+};
+
 struct cp_node_stats {
 	__u64 v[CP_COUNTERS_MAX];	/* by index in counters[] */
 	__u64 ops[CACHEPEER_OP_MAX + 1];
 	__u64 status[CACHEPEER_S_MAX + 1];
+	struct cp_lat lat[CACHEPEER_OP_MAX + 1];
 };
+
+__u64 lat_upper(unsigned int i);
+__u64 lat_quantile(const struct cp_lat *l, double q);
+const char *fmt_ns(__u64 ns, char *buf, size_t len);
 
 __u64 counter_get(const struct cp_node_stats *st, const char *json);
 void counters_json(FILE *f, const struct cp_node_stats *st);

@@ -274,6 +274,32 @@ static void parse_family(struct nlattr *nest, __u64 *out, int max, int base)
 	}
 }
 
+/* CACHEPEER_A_STATS_LATENCY: a nest per op, of its count, sum and buckets. */
+static void parse_latency(struct nlattr *nest, struct cp_lat *lat)
+{
+	struct nlattr *tb[CACHEPEER_A_LAT_MAX + 1], *a;
+	unsigned int first, n;
+	int rem;
+
+	nla_for_each_nested(a, nest, rem) {
+		struct cp_lat *l;
+
+		if (nla_type(a) > CACHEPEER_OP_MAX ||
+		    nla_parse_nested(tb, CACHEPEER_A_LAT_MAX, a, NULL) < 0 ||
+		    !tb[CACHEPEER_A_LAT_COUNT] || !tb[CACHEPEER_A_LAT_SUM_NS] ||
+		    !tb[CACHEPEER_A_LAT_FIRST] || !tb[CACHEPEER_A_LAT_BUCKETS])
+			continue;
+		l = &lat[nla_type(a)];
+		first = nla_get_u32(tb[CACHEPEER_A_LAT_FIRST]);
+		n = nla_len(tb[CACHEPEER_A_LAT_BUCKETS]) / sizeof(__u64);
+		if (first > CACHEPEER_LAT_BUCKETS || n > CACHEPEER_LAT_BUCKETS - first)
+			continue;
+		l->count = get_uint(tb[CACHEPEER_A_LAT_COUNT]);
+		l->sum_ns = get_uint(tb[CACHEPEER_A_LAT_SUM_NS]);
+		memcpy(l->b + first, nla_data(tb[CACHEPEER_A_LAT_BUCKETS]), n * sizeof(__u64));
+	}
+}
+
 /* NODE_GET's statistics, as the counter table places them. */
 static void parse_stats(struct nlattr *nest, struct cp_node_stats *st)
 {
@@ -299,6 +325,8 @@ static void parse_stats(struct nlattr *nest, struct cp_node_stats *st)
 		parse_family(tb[CACHEPEER_A_STATS_OPS], st->ops, CACHEPEER_OP_MAX, 0);
 	if (tb[CACHEPEER_A_STATS_STATUS])
 		parse_family(tb[CACHEPEER_A_STATS_STATUS], st->status, CACHEPEER_S_MAX, 1);
+	if (tb[CACHEPEER_A_STATS_LATENCY])
+		parse_latency(tb[CACHEPEER_A_STATS_LATENCY], st->lat);
 }
 
 static void parse_limits(struct nlattr **tb, struct cp_limits *lim)

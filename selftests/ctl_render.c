@@ -45,6 +45,19 @@ int main(void)
 		st.ops[i] = 11 * i + 1;
 	for (i = 0; i <= CACHEPEER_S_MAX; i++)
 		st.status[i] = 13 * i + 2;
+	/*
+	 * Latency: GET in the first bucket, one a few buckets on and one
+	 * far on; PUT also in the last (no bound); the other ops none.
+	 */
+	st.lat[CACHEPEER_OP_GET].b[0] = 1;
+	st.lat[CACHEPEER_OP_GET].b[5] = 10;
+	st.lat[CACHEPEER_OP_GET].b[41] = 989;
+	st.lat[CACHEPEER_OP_GET].count = 1000;
+	st.lat[CACHEPEER_OP_GET].sum_ns = 123456789;
+	st.lat[CACHEPEER_OP_PUT].b[30] = 7;
+	st.lat[CACHEPEER_OP_PUT].b[CACHEPEER_LAT_BUCKETS - 1] = 3;
+	st.lat[CACHEPEER_OP_PUT].count = 10;
+	st.lat[CACHEPEER_OP_PUT].sum_ns = 3000000000000ULL;
 
 	printf("== table\n");
 	for (i = 0; i < ncounters; i++) {
