@@ -71,8 +71,9 @@ int cp_store_fs_space(struct cp_store *st, u64 *size, u64 *avail)
 
 	if (err)
 		return err;
-	*size = sfs.f_blocks * sfs.f_bsize;
-	*avail = sfs.f_bavail * sfs.f_bsize;
+	/* Blocks are of f_frsize where the filesystem has fragments, else f_bsize. */
+	*size = sfs.f_blocks * (sfs.f_frsize ?: sfs.f_bsize);
+	*avail = sfs.f_bavail * (sfs.f_frsize ?: sfs.f_bsize);
 	return 0;
 }
 

@@ -513,6 +513,7 @@ static struct cp_request *request_new(struct cp_conn *conn, gfp_t gfp)
 		return NULL;
 	cp_conn_get(conn);
 	req->conn = conn;
+	req->born = ktime_get_ns();
 	atomic_inc(&conn->inflight);
 	cp_request_charge(req, sizeof(*req) + CP_RESP_LEN);
 	return req;
@@ -533,7 +534,6 @@ int cp_request_dispatch(struct cp_conn *conn, gfp_t gfp)
 	req = request_new(conn, gfp);
 	if (!req)
 		return -ENOMEM;
-	req->born = ktime_get_ns();
 	req->id = r->id;
 	req->op = r->opcode;
 	req->flags = r->flags;

@@ -295,6 +295,7 @@ static int __net_init cp_net_init(struct net *net)
 		if (err) {
 			cp_ringfile_exit(svc);
 			cp_cluster_exit(&svc->cluster);
+			cp_lat_free(svc->lat);
 			cp_stats_free(svc->stats);
 			return err;
 		}

@@ -74,7 +74,8 @@ static unsigned int lat_bucket(u64 ns)
 
 struct cp_lat __percpu *cp_lat_alloc(void)
 {
-	struct cp_lat __percpu *lat = alloc_percpu(struct cp_lat);
+	/* The namespace's owner pays: any user namespace's root may start nodes. */
+	struct cp_lat __percpu *lat = alloc_percpu_gfp(struct cp_lat, GFP_KERNEL_ACCOUNT);
 	int cpu;
 
 	if (lat)

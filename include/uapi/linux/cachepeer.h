@@ -562,11 +562,13 @@ enum cachepeer_scrub_attr {
 #define CACHEPEER_LAT_BUCKETS \
 	((CACHEPEER_LAT_MAX_SHIFT - CACHEPEER_LAT_MIN_SHIFT) * CACHEPEER_LAT_SUB + 2)
 
-/* The smallest latency, in ns, bucket i (1..CACHEPEER_LAT_BUCKETS-1) holds. */
+/* The smallest latency, in ns, bucket i holds. */
 static __inline__ __u64 cachepeer_lat_lower(unsigned int i)
 {
 	unsigned int e = CACHEPEER_LAT_MIN_SHIFT + (i - 1) / CACHEPEER_LAT_SUB;
 
+	if (!i)
+		return 0;
 	return (1ULL << e) + ((__u64)((i - 1) % CACHEPEER_LAT_SUB) << (e - 2));
 }
 
