@@ -9,7 +9,8 @@
 #   make man-check       the man pages render cleanly and cover every command, option and
 #                        module parameter;
 #                        bash completion completes what the tool's help lists;
-#                        systemd-analyze verify passes on the installed unit
+#                        systemd-analyze verify passes on the installed unit;
+#                        the YNL spec is valid and matches the uapi header
 #   make deb             Debian packages cachepeer-dkms and cachepeer into .cache/deb,
 #                        lintian-clean, the module built from them by DKMS
 #   make layers          calls between the module's parts go one way (scripts/layers.py)
@@ -110,6 +111,7 @@ man-check: ctl module
 	$(Q)scripts/man-check.sh
 	$(Q)scripts/completion-check.sh
 	$(Q)scripts/unit-check.sh
+	$(Q)scripts/ynl-check.py
 
 deb:
 	$(Q)scripts/deb.sh

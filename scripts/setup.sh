@@ -64,6 +64,8 @@ pkgs=(
 	"dh-dkms			make deb (the cachepeer-dkms package)"
 	"dkms				make deb builds the packaged module as DKMS would"
 	"lintian			make deb checks the packages"
+	"python3-yaml			the kernel's YNL tools read the family's spec"
+	"python3-jsonschema		YNL validates the spec against its schema"
 )
 debug_pkgs=(
 	"bc				kernel build"
@@ -172,13 +174,14 @@ fi
 rel=$("$top/scripts/kernelrelease.sh") || die "no 6.12 kernel with headers found"
 say "kernel release $rel"
 
-# kselftest and checkpatch come from the kernel source tarball; extract only
-# the files we use, once per source version, into an ignored cache directory.
+# kselftest, checkpatch and YNL come from the kernel source tarball; extract
+# only the files we use, once per source version (and list of files: the
+# stamp's second word), into an ignored cache directory.
 tarball=$(ls /usr/src/linux-source-6.12.tar.xz 2>/dev/null) || die "linux-source-6.12 tarball missing"
 stamp=$ksrc/.stamp
 src_ver=$(dpkg-query -W -f='${Version}' linux-source-6.12)
-if [ "$(cat "$stamp" 2>/dev/null)" != "$src_ver" ]; then
-	say "extracting kselftest, checkpatch.pl from linux-source $src_ver into $ksrc"
+if [ "$(cat "$stamp" 2>/dev/null)" != "$src_ver ynl" ]; then
+	say "extracting kselftest, checkpatch.pl, YNL from linux-source $src_ver into $ksrc"
 	rm -rf "$ksrc"
 	mkdir -p "$ksrc"
 	tar -xJf "$tarball" -C "$ksrc" --strip-components=1 \
@@ -192,7 +195,9 @@ if [ "$(cat "$stamp" 2>/dev/null)" != "$src_ver" ]; then
 		'linux-source-6.12/scripts/checkpatch.pl' \
 		'linux-source-6.12/scripts/spelling.txt' \
 		'linux-source-6.12/scripts/const_structs.checkpatch' \
-		'linux-source-6.12/scripts/get_maintainer.pl'
-	echo "$src_ver" >"$stamp"
+		'linux-source-6.12/scripts/get_maintainer.pl' \
+		'linux-source-6.12/tools/net/ynl/*' \
+		'linux-source-6.12/Documentation/netlink/*'
+	echo "$src_ver ynl" >"$stamp"
 fi
 say "ready"
