@@ -876,45 +876,47 @@ static int own_entry(struct cp_ring_info *ri, struct cp_node_info **info)
 }
 
 /*
- * Does the first seed that answers hold name at addr? True too when no
- * seed answers: a whole cluster restarting, this node among the first.
+ * The first seed that answers a ring read (its ring in r), or -1. Join
+ * goes there first: it waits for its seed to take the change, which a
+ * seed that is down never does.
  */
-static bool seeds_hold(const struct conf *c, const char *name, const char *addr)
+static int first_seed(const struct conf *c, struct cp_ring *r)
 {
 	unsigned int i;
-	struct cp_ring r;
-	bool held;
-	int idx;
 
-	for (i = 0; i < c->nseeds; i++) {
-		if (cp_ring_fetch(c->seeds[i], &r))
-			continue;
-		idx = cp_ring_find(&r, name);
-		held = idx >= 0 && !strcmp(r.m[idx].addr, addr);
-		cp_ring_free(&r);
-		return held;
-	}
-	return true;
+	for (i = 0; i < c->nseeds; i++)
+		if (!cp_ring_fetch(c->seeds[i], r))
+			return i;
+	return -1;
 }
 
 /*
  * Join through the first seed that answers, unless this node is in the
  * ring already with the weight asked: a restart of the whole cluster then
- * needs no seed to be up first. In the ring means in the seeds' ring as
+ * needs no seed to be up first. In the ring means in that seed's ring as
  * well as its own: a node removed while it was down still holds itself
  * until the members tell it otherwise, which its start asked them to do.
+ * No seed answering, its own ring is trusted.
  */
 static void up_join(const struct conf *c)
 {
 	struct cp_node_info *info;
 	struct cp_ring_info ri;
 	double end = now_s() + UP_FORGET_S;
+	struct cp_ring sr;
+	int self, seed, idx;
 	unsigned int i;
-	int self;
+	bool held = true;
 
 	use_key(NULL, c->join_key);
 	self = own_entry(&ri, &info);
-	if (self >= 0 && !seeds_hold(c, info->name, ri.ring.m[self].addr)) {
+	seed = first_seed(c, &sr);
+	if (seed >= 0) {
+		idx = cp_ring_find(&sr, info->name);
+		held = self >= 0 && idx >= 0 && !strcmp(sr.m[idx].addr, ri.ring.m[self].addr);
+		cp_ring_free(&sr);
+	}
+	if (self >= 0 && !held) {
 		/* Join would find itself in and add nothing: wait to hear it is out. */
 		while (self >= 0 && now_s() < end) {
 			cp_ring_free(&ri.ring);
@@ -933,8 +935,10 @@ static void up_join(const struct conf *c)
 	}
 	cp_ring_free(&ri.ring);
 	free(info);
+	if (seed >= 0 && join_via(c->seeds[seed], c))
+		return;
 	for (i = 0; i < c->nseeds; i++)
-		if (join_via(c->seeds[i], c))
+		if ((int)i != seed && join_via(c->seeds[i], c))
 			return;
 	fail("up: the node runs, but joined no ring: no seed took it in");
 }

@@ -280,6 +280,42 @@ test_failed_disk() {
 # The whole cluster goes down and the module is reloaded: started with
 # nothing but start, each node is back under its name in the same ring,
 # and blocks are read through routing.
+# The rolling-upgrade runbook, but for the module swap (one kernel holds
+# every node here): n2 drained by its config (Weight = 0, up as reload
+# does), blocks written meanwhile, n2 down and up, its weight restored;
+# every block then read from every node, routed to owners that include n2
+# again (which hands off what it missed from the members that held it).
+weight_of() { on a "$CTL" ring show --config | awk -v n="$1" '$2 == n { print $5 }'; }
+
+test_rolling_upgrade() {
+	local keys k n
+
+	# Four keys n2 owns (as it will again, its weight back) and four it
+	# does not, found before it is drained.
+	on a "$CTL" ring lookup $(seq -f 'roll-%g' 0 59) >"$CP_TMP/roll.owners"
+	keys="$(awk '$3 == "n2" { print $1 }' "$CP_TMP/roll.owners" | head -4)
+	      $(awk '$3 != "n2" { print $1 }' "$CP_TMP/roll.owners" | head -4)"
+	expect_eq "$(wc -w <<<"$keys")" 8 "keys found"
+	sed 's/^Weight = .*/Weight = 0/' "$ETC/n2.conf" >"$ETC/n2-drain.conf"
+	"$CTL" up "$ETC/n2-drain.conf" >/dev/null
+	wait_for 60 eval '[ "$(weight_of n2)" = 0 ]'
+	for k in $keys; do
+		head -c 20000 /dev/urandom >"$CP_TMP/$k"
+		CACHEPEER_KEY=writer:$ETC/writer.key on a "$CTL" put "$k" "$CP_TMP/$k"
+	done
+	"$CTL" down n2
+	"$CTL" up "$ETC/n2-drain.conf" >/dev/null
+	expect_eq "$(weight_of n2)" 0 "weight while drained"
+	"$CTL" up n2 >/dev/null
+	wait_for 60 eval '[ "$(weight_of n2)" = 50 ]'
+	wait_for 60 eval '[ "$(on b "$CTL" ring show --config | awk '"'"'$2 == "n2" { print $5 }'"'"')" = 50 ]'
+	for n in a b c; do
+		for k in $keys; do
+			on "$n" "$CTL" get "$k" | cmp - "$CP_TMP/$k"
+		done
+	done
+}
+
 test_restart_all() {
 	local ring epoch n key=conf-restart-block
 
@@ -383,7 +419,7 @@ test_removed_while_down() {
 }
 
 ktap_print_header
-ktap_set_plan 12
+ktap_set_plan 13
 setup
 run_test "up brings nodes up from their files, joined through the first seed that answers" test_up
 run_test "up again changes and disturbs nothing" test_up_again
@@ -393,6 +429,7 @@ run_test "setconf restarts the node for a new listen address" test_setconf_resta
 run_test "down stops, up brings a member back with no seed" test_down_up
 run_test "bad files are refused with file and line, changing nothing" test_bad_files
 run_test "runbook: a failed cache disk, the node back on an empty one" test_failed_disk
+run_test "runbook: rolling upgrade, the node drained, restarted, its weight back" test_rolling_upgrade
 run_test "a cluster restarted whole after a module reload keeps its ring and names" test_restart_all
 run_test "newer formats: a ring file stops start, a block is kept unserved" test_newer_format
 run_test "runbook: a node replaced under its name at a new address" test_replace_node

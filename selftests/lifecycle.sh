@@ -329,12 +329,13 @@ if bad:
 PY
 	# status -j is the same object: the same fields, and the same values but
 	# for what the node changes on its own between the two reads (index
-	# memory, block files closed when idle, the scrub patrol's counters).
+	# memory, block files closed when idle, the scrub patrol's counters, the
+	# filesystem's free space).
 	on l "$CTL" -j >"$CP_TMP/status.json"
 	python3 -c 'import json, sys
 def steady(n):
     s = n["stats"]
-    del s["index_mem"], s["open_files"]
+    del s["index_mem"], s["open_files"], s["fs_avail"]
     s["scrub"] = sorted(s["scrub"])
     return n
 a, b = (steady(json.load(open(f))) for f in sys.argv[1:])
@@ -348,7 +349,7 @@ typed, seen, values = {}, set(), {}
 for line in open(sys.argv[1]).read().splitlines():
     if line.startswith("# HELP "):
         continue
-    m = re.match(r"^# TYPE ([a-zA-Z_:][a-zA-Z0-9_:]*) (counter|gauge|untyped)$", line)
+    m = re.match(r"^# TYPE ([a-zA-Z_:][a-zA-Z0-9_:]*) (counter|gauge|histogram|untyped)$", line)
     if m:
         if m[1] in typed:
             sys.exit(f"TYPE given twice for {m[1]}")
@@ -358,7 +359,8 @@ for line in open(sys.argv[1]).read().splitlines():
     if not m:
         sys.exit(f"bad line: {line!r}")
     name, labels = m["name"], m["labels"] or ""
-    if name not in typed:
+    family = re.sub(r"_(bucket|sum|count)$", "", name)
+    if name not in typed and typed.get(family) != "histogram":
         sys.exit(f"sample before TYPE: {line!r}")
     if (name, labels) in seen:
         sys.exit(f"duplicate series: {line!r}")
@@ -367,9 +369,16 @@ for line in open(sys.argv[1]).read().splitlines():
 for k, v in {'cachepeer_hits_total{node=""}': 3, 'cachepeer_misses_total{node=""}': 1,
              'cachepeer_requests_total{node="",op="get"}': 4,
              'cachepeer_responses_total{node="",status="not_found"}': 1,
-             'cachepeer_cache_blocks{node=""}': 1, 'cachepeer_up{node=""}': 1}.items():
+             'cachepeer_cache_blocks{node=""}': 1, 'cachepeer_up{node=""}': 1,
+             'cachepeer_request_duration_seconds_count{node="",op="get"}': 4,
+             'cachepeer_request_duration_seconds_bucket{node="",op="get",le="+Inf"}': 4}.items():
     if values.get(k) != v:
         sys.exit(f"{k} = {values.get(k)}, want {v}")
+# The GETs' buckets: cumulative, in order of their bounds, up to the count.
+les = sorted((float(k.split('le="')[1].rstrip('"}')), v) for k, v in values.items()
+             if k.startswith('cachepeer_request_duration_seconds_bucket{node="",op="get"'))
+if [v for _, v in les] != sorted(v for _, v in les) or les[-1][1] != 4:
+    sys.exit(f"GET buckets not cumulative: {les}")
 PY
 	on l "$CTL" stats >"$CP_TMP/stats.txt"
 	grep -qx "  GETs answered with data: 3" "$CP_TMP/stats.txt"
