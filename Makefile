@@ -6,19 +6,24 @@
 #                        tool (ctl/cachepeerctl), tests
 #   make C=2             ... with sparse over every module source
 #   make style           checkpatch --strict over the tree
+#   make lib-check       libcachepeer exports exactly lib/libcachepeer.symbols, and the
+#                        example builds from the installed header and cachepeer.pc
 #   make man-check       the man pages render cleanly and cover every command, option and
 #                        module parameter;
 #                        bash completion completes what the tool's help lists;
 #                        systemd-analyze verify passes on the installed unit;
 #                        the YNL spec is valid and matches the uapi header
-#   make deb             Debian packages cachepeer-dkms and cachepeer into .cache/deb,
+#   make deb             Debian packages cachepeer-dkms, cachepeer, libcachepeer0 and
+#                        libcachepeer-dev into .cache/deb,
 #                        lintian-clean, the module built from them by DKMS
 #   make layers          calls between the module's parts go one way (scripts/layers.py)
 #   make fuzz            libFuzzer over the wire codec, RX framing and ring views,
 #                        FUZZ_SECONDS (20) each, at once
 #   make sim             membership traffic of SIM_MEMBERS (1000) simulated nodes, from
 #                        the module's own view code
-#   make install         install-module (modules_install + depmod) and install-tool (the
+#   make install         install-module (modules_install + depmod), install-lib
+#                        (libcachepeer.so.0, <cachepeer/client.h>, cachepeer.pc into
+#                        $(PREFIX)/lib and $(PREFIX)/include) and install-tool (the
 #                        tool into $(PREFIX)/sbin; man pages, bash completion and an
 #                        example config into $(PREFIX)/share; cachepeer@.service into
 #                        $(PREFIX)/lib/systemd/system)
@@ -50,26 +55,35 @@ endif
 
 export KSFT
 
-.PHONY: all module ctl tests install install-module install-tool deb check-deb clean check check-debug style man-check sparse layers fuzz sim run bench \
+.PHONY: all module lib ctl examples tests install install-module install-lib install-tool lib-check deb check-deb clean check check-debug style man-check sparse layers fuzz sim run bench \
 	bench-index bench-ring bench-forward setup
 
-all: module ctl tests
+all: module lib ctl tests
 
 module:
 	$(Q)test -e "$(KDIR)/Makefile" || { echo "no kernel build tree at '$(KDIR)' (run scripts/setup.sh)"; exit 1; }
 	$(Q)$(MAKE) -C "$(KDIR)" M="$(CURDIR)" CACHEPEER_SELFTEST=m modules
 
-ctl:
+lib:
+	$(Q)$(MAKE) -C lib
+
+ctl: lib
 	$(Q)$(MAKE) -C ctl
 
-tests: ctl
+examples: lib
+	$(Q)$(MAKE) -C examples
+
+tests: ctl examples
 	$(Q)test -e "$(KSFT)/lib.mk" || { echo "kselftest files missing (run scripts/setup.sh)"; exit 1; }
 	$(Q)$(MAKE) -C selftests
 
 setup:
 	$(Q)scripts/setup.sh
 
-install: install-module install-tool
+install: install-module install-lib install-tool
+
+install-lib: lib
+	$(Q)$(MAKE) -C lib install PREFIX="$(PREFIX)" DESTDIR="$(DESTDIR)"
 
 # The unit-test module is left out: the build is redone without it.
 install-module:
@@ -116,6 +130,9 @@ man-check: ctl module
 deb:
 	$(Q)scripts/deb.sh
 
+lib-check: lib examples
+	$(Q)scripts/lib-check.sh
+
 layers: module
 	$(Q)scripts/layers.py
 
@@ -124,6 +141,7 @@ check: setup
 	$(Q)$(MAKE) sparse
 	$(Q)$(MAKE) style
 	$(Q)$(MAKE) man-check
+	$(Q)$(MAKE) lib-check
 	$(Q)$(MAKE) deb
 	$(Q)$(MAKE) layers
 	$(Q)$(MAKE) fuzz

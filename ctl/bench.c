@@ -419,7 +419,7 @@ int main(int argc, char **argv)
 		{ "key-file", required_argument, NULL, 'f' },
 		{ }
 	};
-	static struct cp_client_key key;
+	static struct cp_key key;
 	const char *key_spec = NULL;
 	unsigned long long ops = 0, bytes = 0;
 	struct worker *w;
@@ -482,7 +482,7 @@ int main(int argc, char **argv)
 		keys = nlist;
 	if (raw_port)
 		return keys < 1 ? 2 : serve_raw(raw_port, prefix);
-	err = cp_client_key_load(key_spec, &key);
+	err = cp_key_load(key_spec, &key);
 	if (err < 0) {
 		fprintf(stderr, "cachepeer-bench: key: %s\n", strerror(-err));
 		return 2;

@@ -19,14 +19,14 @@ const char * const role_names[] = { "none", "read", "write", "member", NULL };
 /* A secret from path: 0, -EINVAL if its length is out of range, -errno. */
 int read_key_file(const char *path, unsigned char *key, size_t *len)
 {
-	struct cp_client_key k;
+	struct cp_key k;
 	char spec[4200];
 	int ret;
 
 	/* The client library's reader, under a name it does not look at. */
 	if (snprintf(spec, sizeof(spec), "x:%s", path) >= (int)sizeof(spec))
 		return -ENAMETOOLONG;
-	ret = cp_client_key_load(spec, &k);
+	ret = cp_key_load(spec, &k);
 	if (ret)
 		return ret;
 	memcpy(key, k.secret, k.len);
@@ -40,8 +40,8 @@ int read_key_file(const char *path, unsigned char *key, size_t *len)
  */
 void use_key(const struct subcommand *cmd, const char *spec)
 {
-	static struct cp_client_key k;
-	int ret = cp_client_key_load(spec, &k);
+	static struct cp_key k;
+	int ret = cp_key_load(spec, &k);
 
 	if (ret == 1)
 		return;

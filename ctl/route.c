@@ -150,3 +150,31 @@ int cp_router_call(struct cp_router *rt, const struct cp_msg *m, struct cp_resp 
 	}
 	return -EHOSTUNREACH;
 }
+
+/* Read the ring from any node (RING_GET over the block protocol). */
+int cp_ring_fetch(const char *peer, struct cp_ring *r)
+{
+	struct cp_msg m = { .op = CACHEPEER_OP_RING_GET, .id = 1 };
+	struct cp_client c;
+	struct cp_resp resp;
+	void *buf = NULL;
+	int ret;
+
+	ret = cp_client_connect(&c, peer);
+	if (ret)
+		return ret;
+	ret = cp_client_send(&c, &m) ?: cp_client_recv_hdr(&c, &resp);
+	if (!ret && resp.status == CACHEPEER_S_DENIED)
+		ret = -EACCES;
+	else if (!ret && (resp.status != CACHEPEER_S_OK || resp.data_len > CACHEPEER_RING_ENC_MAX))
+		ret = -EPROTO;
+	if (!ret) {
+		buf = malloc(resp.data_len ? resp.data_len : 1);
+		ret = buf ? cp_client_recv_data(&c, &resp, buf) : -ENOMEM;
+	}
+	if (!ret)
+		ret = cp_ring_decode(r, buf, resp.data_len);
+	free(buf);
+	cp_client_close(&c);
+	return ret;
+}

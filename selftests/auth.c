@@ -359,7 +359,7 @@ TEST_F_TIMEOUT(auth, handshake_failures, 600)
 /* The client library's HELLO, as the tool and the benchmark use it. */
 TEST_F_TIMEOUT(auth, client_library_hello, 600)
 {
-	struct cp_client_key k = { .name = "writer" };
+	struct cp_key k = { .name = "writer" };
 	struct cp_client c;
 	uint8_t role = 0;
 
@@ -381,7 +381,7 @@ TEST_F_TIMEOUT(auth, client_library_hello, 600)
 TEST_F_TIMEOUT(auth, key_files, 600)
 {
 	char path[128], spec[160], text[CACHEPEER_SECRET_MAX + 2];
-	struct cp_client_key k;
+	struct cp_key k;
 	FILE *f;
 
 	snprintf(path, sizeof(path), "%s/long.key", self->dir);
@@ -391,7 +391,7 @@ TEST_F_TIMEOUT(auth, key_files, 600)
 	ASSERT_NE(NULL, f = fopen(path, "w"));
 	ASSERT_EQ(CACHEPEER_SECRET_MAX + 1, fwrite(text, 1, CACHEPEER_SECRET_MAX + 1, f));
 	ASSERT_EQ(0, fclose(f));
-	ASSERT_EQ(0, cp_client_key_load(spec, &k));
+	ASSERT_EQ(0, cp_key_load(spec, &k));
 	ASSERT_EQ(CACHEPEER_SECRET_MAX, k.len);
 	ASSERT_EQ(0, run("key add long --role read %s", path));
 	/* A secret one byte too long, newline or not. */
@@ -399,7 +399,7 @@ TEST_F_TIMEOUT(auth, key_files, 600)
 	ASSERT_NE(NULL, f = fopen(path, "w"));
 	ASSERT_EQ(CACHEPEER_SECRET_MAX + 1, fwrite(text, 1, CACHEPEER_SECRET_MAX + 1, f));
 	ASSERT_EQ(0, fclose(f));
-	ASSERT_EQ(-EINVAL, cp_client_key_load(spec, &k));
+	ASSERT_EQ(-EINVAL, cp_key_load(spec, &k));
 	/* A next cluster key needs a current one to move from. */
 	snprintf(path, sizeof(path), "%s/writer.key", self->dir);
 	ASSERT_NE(0, run("set --next-cluster-key %s 2>/dev/null", path));

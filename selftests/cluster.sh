@@ -18,6 +18,8 @@ BR=cpbr$$
 VEC=$(dirname "$0")/ring_vectors.txt
 RAW=$(dirname "$0")/cp_raw
 BENCH=$CP_TOP/ctl/cachepeer-bench
+LIBCLIENT=$(dirname "$0")/libclient
+CPFETCH=$CP_TOP/examples/cpfetch
 WARM=$CP_TMP/warm
 NKEYS=3000
 
@@ -378,6 +380,45 @@ test_routed_writes() {
 	expect_eq "$(stat "$owner" '["blocks"]')" $((bo + 1)) "blocks on the owner after a LOCAL DEL"
 	on "p$other" "$CTL" del "$key"
 	expect_eq "$(stat "$owner" '["blocks"]')" "$bo" "blocks on the owner after a routed del"
+}
+
+# sum NAME: a cluster counter summed over the five peers.
+sum_counter() {
+	local i n=0
+
+	for i in 1 2 3 4 5; do
+		n=$((n + $(counters "$i" "$1")))
+	done
+	echo "$n"
+}
+
+# libcachepeer (through the shared library): requests routed to their
+# owners (no node forwards or redirects any), a dead first seed, errors,
+# GETs into files and pipes, 16 threads on one handle, connections opened
+# and closed by load, timeouts, cancels and bad CRCs from a fake node; then
+# the example program fetches the warmed blocks, verified, into files.
+test_library() {
+	local f0 r0 key
+
+	f0=$(sum_counter forwards)
+	r0=$(sum_counter redirects)
+	on p1 "$LIBCLIENT" "10.77.0.99:7000,$(addr 1),$(addr 2)" 10.77.0.1:7999 "lib-$$-" 5
+	expect_eq "$(sum_counter forwards)" "$f0" "forwards for the library's requests"
+	expect_eq "$(sum_counter redirects)" "$r0" "redirects for the library's requests"
+	mkdir -p "$CP_TMP/fetched"
+	find "$WARM" -type f -printf '%P\n' | sort >"$CP_TMP/warm.keys"
+	on p3 "$CPFETCH" -n 8 "$(addr 3)" "$CP_TMP/fetched" <"$CP_TMP/warm.keys"
+	while read -r key; do
+		cmp "$WARM/$key" "$CP_TMP/fetched/${key//\//_}" || return 1
+	done <"$CP_TMP/warm.keys"
+	expect_eq "$(sum_counter forwards)" "$f0" "forwards for the example's GETs"
+	# A key that is not there: reported, no file left behind, exit status 1.
+	if echo no-such-block | on p3 "$CPFETCH" "$(addr 3)" "$CP_TMP/fetched" 2>"$CP_TMP/err"; then
+		echo "cpfetch succeeded on a missing block"
+		return 1
+	fi
+	grep -q "no-such-block: No such file or directory" "$CP_TMP/err"
+	[ ! -e "$CP_TMP/fetched/no-such-block" ]
 }
 
 # Forwards reuse a few pooled connections to the owner: no connection per call.
@@ -868,7 +909,7 @@ test_many_members() {
 }
 
 ktap_print_header
-ktap_set_plan 23
+ktap_set_plan 24
 setup
 run_test "kernel ring matches ring_vectors.txt" test_kernel_vectors
 run_test "five peers join through one seed" test_join
@@ -881,6 +922,7 @@ run_test "a misrouted GET is forwarded" test_forward
 run_test "50 GETs of one block forwarded at once make one fetch" test_forward_coalesced
 run_test "a misrouted GET is redirected" test_redirect
 run_test "PUTs and DELs go to the key's owner" test_routed_writes
+run_test "libcachepeer routes by the ring, verifies, adapts; the example fetches" test_library
 run_test "40,000 forwards multiplexed on the links" test_forward_pool
 run_test "a dead member holds up no PUT or cold GET of this node's keys" test_dead_member
 run_test "a sixth peer takes ~1/6 of keys, handed off without misses" test_sixth_peer

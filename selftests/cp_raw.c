@@ -55,7 +55,7 @@ int main(int argc, char **argv)
 		[CACHEPEER_OP_GET] = "get", [CACHEPEER_OP_PUT] = "put",
 		[CACHEPEER_OP_STAT] = "stat", [CACHEPEER_OP_DEL] = "del",
 	};
-	struct cp_client_key key;
+	struct cp_key key;
 	struct cp_msg m = { 0 };
 	struct cp_client c;
 	size_t file_len = 0;
@@ -101,7 +101,7 @@ int main(int argc, char **argv)
 		else
 			m.with_crc = 1;
 	}
-	if (!cp_client_key_load(NULL, &key))
+	if (!cp_key_load(NULL, &key))
 		cp_client_use_key(&key);
 	err = cp_client_connect(&c, argv[optind]);
 	if (!err && hold) {

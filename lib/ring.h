@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: GPL-2.0 */
+/* SPDX-License-Identifier: MIT */
 #ifndef RING_H
 #define RING_H
 
@@ -45,6 +45,5 @@ int cp_ring_next(const struct cp_ring *r, uint64_t hash, const bool *skip);
 void cp_ring_shares(const struct cp_ring *r, double *share);
 int cp_ring_decode(struct cp_ring *r, const void *buf, size_t len);
 int cp_ring_find(const struct cp_ring *r, const char *name);
-int cp_ring_fetch(const char *peer, struct cp_ring *r);
 
 #endif

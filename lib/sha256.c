@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: GPL-2.0
+// SPDX-License-Identifier: MIT
 /* SHA-256 (FIPS 180-4) and HMAC-SHA256 (RFC 2104), for HELLO's proofs. */
 
 #include <string.h>

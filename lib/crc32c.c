@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: GPL-2.0
+// SPDX-License-Identifier: MIT
 /* CRC-32C (Castagnoli): SSE4.2 when the CPU has it, slice-by-8 otherwise. */
 
 #include <string.h>

@@ -1,5 +1,5 @@
-// SPDX-License-Identifier: GPL-2.0
-/* Client side of the consistent-hash ring: XXH64, points, lookup, RING_GET. */
+// SPDX-License-Identifier: MIT
+/* Client side of the consistent-hash ring: XXH64, points, lookup, decoding. */
 
 #include <arpa/inet.h>
 #include <endian.h>
@@ -8,8 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "client.h"
 #include "ring.h"
+#include "wire.h"
 
 /* XXH64, as specified by xxHash (and lib/xxhash.c in the kernel). */
 static const uint64_t P1 = 11400714785074694791ULL;
@@ -325,32 +325,4 @@ int cp_ring_decode(struct cp_ring *r, const void *buf, size_t len)
 		r->n++;
 	}
 	return cp_ring_build(r);
-}
-
-/* Read the ring from any node (RING_GET over the block protocol). */
-int cp_ring_fetch(const char *peer, struct cp_ring *r)
-{
-	struct cp_msg m = { .op = CACHEPEER_OP_RING_GET, .id = 1 };
-	struct cp_client c;
-	struct cp_resp resp;
-	void *buf = NULL;
-	int ret;
-
-	ret = cp_client_connect(&c, peer);
-	if (ret)
-		return ret;
-	ret = cp_client_send(&c, &m) ?: cp_client_recv_hdr(&c, &resp);
-	if (!ret && resp.status == CACHEPEER_S_DENIED)
-		ret = -EACCES;
-	else if (!ret && (resp.status != CACHEPEER_S_OK || resp.data_len > CACHEPEER_RING_ENC_MAX))
-		ret = -EPROTO;
-	if (!ret) {
-		buf = malloc(resp.data_len ? resp.data_len : 1);
-		ret = buf ? cp_client_recv_data(&c, &resp, buf) : -ENOMEM;
-	}
-	if (!ret)
-		ret = cp_ring_decode(r, buf, resp.data_len);
-	free(buf);
-	cp_client_close(&c);
-	return ret;
 }
