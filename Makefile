@@ -35,6 +35,8 @@
 #   make bench-index     index memory per block, index rebuild vs find | wc -l
 #   make bench-ring      1000-member ring: build time, memory, lookups/s (kernel, client)
 #   make bench-forward   GETs through a non-owner vs the same GETs to the owner
+#   make bench-lib       libcachepeer: 64 threads on one handle, adaptive connections vs
+#                        one; instructions per 4 KiB GET vs the tool's client
 #
 # KERNELRELEASE and KDIR may be overridden; V=1 shows commands.
 
@@ -56,7 +58,7 @@ endif
 export KSFT
 
 .PHONY: all module lib ctl examples tests install install-module install-lib install-tool lib-check deb check-deb clean check check-debug style man-check sparse layers fuzz sim run bench \
-	bench-index bench-ring bench-forward setup
+	bench-index bench-ring bench-forward bench-lib setup
 
 all: module lib ctl tests
 
@@ -195,6 +197,13 @@ bench-forward:
 		BENCH_ROUNDS=$(BENCH_ROUNDS) \
 		BENCH_PROFILE=$(if $(BENCH_PROFILE),/tmp/cp-vm-out/profile.txt) \
 		scripts/bench-forward.sh
+
+# libcachepeer's targets (BENCH_SECS=10 per measurement, BENCH_ROUNDS=3 medians).
+bench-lib:
+	$(Q)scripts/setup.sh
+	$(Q)$(MAKE) all
+	$(Q)CP_VM_OUT=$(CURDIR)/.cache/vm-lib scripts/vm-run.sh -- env BENCH_SECS=$(BENCH_SECS) \
+		BENCH_ROUNDS=$(BENCH_ROUNDS) scripts/bench-lib.sh
 
 clean:
 	$(Q)$(MAKE) -C "$(KDIR)" M="$(CURDIR)" clean 2>/dev/null || true

@@ -3,8 +3,8 @@
  * cachepeer-bench: load generator for cachepeer, nginx and a raw TCP stream,
  * with one receive path for all three so that only the servers differ.
  *
- *   cachepeer-bench --proto cachepeer|http|raw --peer ADDR:PORT
- *                   [--conns C] [--depth D] [--size BYTES] [--keys N]
+ *   cachepeer-bench --proto cachepeer|lib|http|raw --peer ADDR:PORT
+ *                   [--conns C] [--depth D] [--size BYTES] [--keys N] [--lib-conns M]
  *                   [--prefix P | --key-file FILE] [--secs S | --ops N] [--verify]
  *                   [--key NAME:FILE]
  *   cachepeer-bench --serve-raw PORT --prefix PATH [--keys N]
@@ -13,6 +13,11 @@
  * connection, the connections starting spread over the keys; --key-file
  * names the keys instead, one per line (--keys is then their number); with
  * --key (or CACHEPEER_KEY), each connection HELLOs first.
+ * lib: the same GETs through libcachepeer: C threads share one handle
+ * pinned to the peer, each with one blocking cachepeer_get() at a time;
+ * the library opens connections as its pipelines (D deep) fill, at most M
+ * (default 8; --lib-conns 1 forces them all onto one). The CRC is always
+ * checked.
  * http: the same blocks as "GET /<prefix><i>" with a Range header, D
  * pipelined per keep-alive connection. raw: the server streams
  * the files "<PATH><i>", i < keys, one after the other with sendfile(), and
@@ -48,10 +53,12 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <cachepeer/client.h>
+
 #include "client.h"
 #include "crc32c.h"
 
-enum proto { P_CACHEPEER, P_HTTP, P_RAW };
+enum proto { P_CACHEPEER, P_HTTP, P_RAW, P_LIB };
 
 static enum proto proto = P_CACHEPEER;
 static const char *peer = "127.0.0.1:7000";
@@ -61,6 +68,8 @@ static unsigned long long total_ops;	/* --ops: this many in all, not secs */
 static size_t size = 4 << 20;
 static char **key_list;		/* --key-file: the keys, else "<prefix><i>" */
 static atomic_int stop;
+static struct cachepeer *lib;
+static int lib_conns = 8;
 
 struct worker {
 	pthread_t thread;
@@ -314,6 +323,36 @@ fail:
 	goto out;
 }
 
+/* --proto lib: blocking GETs on the shared handle, one at a time. */
+static void *run_lib(void *arg)
+{
+	struct worker *w = arg;
+	char key[CACHEPEER_KEY_MAX + 1], *buf = malloc(size);
+	unsigned long long i;
+
+	if (!buf) {
+		w->err = 1;
+		return NULL;
+	}
+	for (i = 0; !stop && i < w->quota; i++) {
+		unsigned long long k = (w->first + i) % keys;
+		int klen = key_list ? snprintf(key, sizeof(key), "%s", key_list[k]) :
+				      snprintf(key, sizeof(key), "%s%llu", prefix, k);
+		double t0 = now();
+		ssize_t n = cachepeer_get(lib, key, klen, 0, 0, buf, size);
+
+		if (n < 0) {
+			w->err = 1;
+			break;
+		}
+		record(w, t0);
+		w->ops++;
+		w->bytes += n;
+	}
+	free(buf);
+	return NULL;
+}
+
 static int cmp_uint(const void *a, const void *b)
 {
 	unsigned int x = *(const unsigned int *)a, y = *(const unsigned int *)b;
@@ -417,6 +456,7 @@ int main(int argc, char **argv)
 		{ "key", required_argument, NULL, 'K' },
 		{ "ops", required_argument, NULL, 'o' },
 		{ "key-file", required_argument, NULL, 'f' },
+		{ "lib-conns", required_argument, NULL, 'L' },
 		{ }
 	};
 	static struct cp_key key;
@@ -432,7 +472,8 @@ int main(int argc, char **argv)
 		switch (c) {
 		case 'P':
 			proto = !strcmp(optarg, "http") ? P_HTTP :
-				!strcmp(optarg, "raw") ? P_RAW : P_CACHEPEER;
+				!strcmp(optarg, "raw") ? P_RAW :
+				!strcmp(optarg, "lib") ? P_LIB : P_CACHEPEER;
 			break;
 		case 'p':
 			peer = optarg;
@@ -467,6 +508,9 @@ int main(int argc, char **argv)
 		case 'o':
 			total_ops = strtoull(optarg, NULL, 0);
 			break;
+		case 'L':
+			lib_conns = atoi(optarg);
+			break;
 		case 'f':
 			nlist = read_keys(optarg);
 			if (nlist < 1)
@@ -490,8 +534,21 @@ int main(int argc, char **argv)
 	if (!err)
 		cp_client_use_key(&key);
 	err = 0;
-	if (conns < 1 || depth < 1 || !size || keys < 1 || secs < 1)
+	if (conns < 1 || depth < 1 || !size || keys < 1 || secs < 1 || lib_conns < 1)
 		return 2;
+	if (proto == P_LIB) {
+		struct cachepeer_config cfg = {
+			.size = sizeof(cfg), .seeds = peer, .key = key_spec,
+			.flags = CACHEPEER_CFG_PIN | CACHEPEER_CFG_ENV_KEY,
+			.max_conns = lib_conns, .depth = depth,
+		};
+
+		err = cachepeer_open(&lib, &cfg);
+		if (err) {
+			fprintf(stderr, "cachepeer-bench: %s: %s\n", peer, strerror(-err));
+			return 1;
+		}
+	}
 
 	w = calloc(conns, sizeof(*w));
 	c0 = cpu_busy();
@@ -507,7 +564,7 @@ int main(int argc, char **argv)
 		/* The first connections take what does not divide evenly. */
 		w[c].quota = total_ops ? total_ops / conns + (c < (int)(total_ops % conns)) :
 			     ~0ULL;
-		pthread_create(&w[c].thread, NULL, run, &w[c]);
+		pthread_create(&w[c].thread, NULL, proto == P_LIB ? run_lib : run, &w[c]);
 	}
 	if (total_ops) {
 		for (c = 0; c < conns; c++)
@@ -521,7 +578,8 @@ int main(int argc, char **argv)
 	s1 = cpu_self();
 	for (c = 0; c < conns; c++) {
 		if (!total_ops) {
-			shutdown(w[c].fd, SHUT_RDWR);
+			if (proto != P_LIB)
+				shutdown(w[c].fd, SHUT_RDWR);
 			pthread_join(w[c].thread, NULL);
 		}
 		ops += w[c].ops;
@@ -536,8 +594,16 @@ int main(int argc, char **argv)
 	qsort(all, nall, sizeof(*all), cmp_uint);
 	gib = bytes / (double)(1ULL << 30);
 	printf("proto=%s conns=%d depth=%d size=%zu secs=%.1f ",
-	       proto == P_HTTP ? "http" : proto == P_RAW ? "raw" : "cachepeer", conns, depth,
-	       size, t1 - t0);
+	       proto == P_HTTP ? "http" : proto == P_RAW ? "raw" : proto == P_LIB ? "lib" :
+	       "cachepeer", conns, depth, size, t1 - t0);
+	if (lib) {
+		struct cachepeer_stats st;
+
+		cachepeer_get_stats(lib, &st, sizeof(st));
+		printf("lib_conns=%llu frames_per_write=%.2f ", (unsigned long long)st.conns_opened,
+		       st.writes ? (double)st.frames / st.writes : 0);
+		cachepeer_close(lib);
+	}
 	printf("gib_s=%.3f ops_s=%.0f p50_us=%u p99_us=%u cpu_s_per_gib=%.3f",
 	       gib / (t1 - t0), ops / (t1 - t0), nall ? all[nall / 2] : 0,
 	       nall ? all[nall * 99 / 100] : 0, gib ? (c1 - c0) / gib : 0);

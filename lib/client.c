@@ -93,7 +93,7 @@ static void kick(struct cachepeer *cp)
 /* The member req goes to, or a negative errno. */
 static int route(struct cachepeer *cp, struct cp_req *req)
 {
-	uint64_t now = cp_now_ms();
+	uint64_t now = cp->now;
 	unsigned int i;
 	int m, owner;
 
@@ -332,7 +332,7 @@ static struct cp_req *new_req(struct cachepeer *cp, enum cp_kind kind, unsigned 
 	req->id = ++cp->next_id;
 	req->to = -1;
 	req->res.status = -1;
-	req->deadline = cp_now_ms() + (timeout_ms ?: cp->cfg.timeout_ms);
+	req->deadline = cp->now + (timeout_ms ?: cp->cfg.timeout_ms);
 	/* By deadline: a new one is nearly always the latest. */
 	for (l = cp->reqs.prev; l != &cp->reqs; l = l->prev)
 		if (cp_entry(l, struct cp_req, tnode)->deadline <= req->deadline)
@@ -350,7 +350,7 @@ static int ring_read(struct cachepeer *cp, int to)
 	req->to = to;
 	cp->ring_busy = true;
 	cp->stale = false;
-	cp->ring_at = cp_now_ms();
+	cp->ring_at = cp->now;
 	cp_dispatch(cp, req);
 	return 0;
 }
@@ -386,7 +386,7 @@ static uint64_t expire_conns(struct cachepeer *cp, uint64_t now)
 	uint64_t next = 0;
 	unsigned int i;
 
-	for (i = 0; i < cp->npool; i++) {
+	for (i = 0; i < cp->npool && cp->pending_conns; i++) {
 		struct cp_member *mb = cp->pool[i];
 		struct cp_list *l, *n;
 
@@ -437,7 +437,7 @@ static void arm(struct cachepeer *cp, uint64_t when)
 int cp_round(struct cachepeer *cp, int timeout_ms)
 {
 	struct epoll_event ev[64];
-	uint64_t now = cp_now_ms(), next, soonest;
+	uint64_t now = cp->now = cp_now_ms(), next, soonest;
 	int n, i, wait = timeout_ms;
 
 	flush_dirty(cp);
@@ -483,7 +483,7 @@ int cp_round(struct cachepeer *cp, int timeout_ms)
 			cp_conn_event(cp, ev[i].data.ptr, ev[i].events);
 		}
 	}
-	now = cp_now_ms();
+	now = cp->now = cp_now_ms();
 	while (!cp_list_empty(&cp->reqs)) {
 		struct cp_req *req = cp_entry(cp->reqs.next, struct cp_req, tnode);
 
@@ -581,6 +581,7 @@ int cachepeer_submit(struct cachepeer *cp, const struct cachepeer_request *r, ui
 	fin->fn = r->done;
 	fin->arg = r->arg;
 	pthread_mutex_lock(&cp->lock);
+	cp->now = cp_now_ms();
 	req = new_req(cp, CP_K_USER, r->timeout_ms);
 	if (!req) {
 		pthread_mutex_unlock(&cp->lock);
@@ -592,7 +593,9 @@ int cachepeer_submit(struct cachepeer *cp, const struct cachepeer_request *r, ui
 	req->r.key = req->frame.key;
 	req->r.arg = fin;
 	req->crc = crc;
-	req->hash = cp_xxh64(r->key, r->key_len, 0);
+	/* Pinned, no ring to look the key up in. */
+	if (!cp->pinned)
+		req->hash = cp_xxh64(r->key, r->key_len, 0);
 	cp->st.requests++;
 	if (id)
 		*id = req->id;
@@ -748,6 +751,7 @@ int cachepeer_open(struct cachepeer **cpp, const struct cachepeer_config *cfg)
 		goto fail;
 	if (!cp->pinned) {
 		pthread_mutex_lock(&cp->lock);
+		cp->now = cp_now_ms();
 		cp->leader = true;
 		ret = first_ring(cp);
 		cp->leader = false;

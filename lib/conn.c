@@ -58,8 +58,9 @@ struct cp_conn *cp_conn_open(struct cachepeer *cp, int m)
 	c->state = CP_C_CONNECTING;
 	c->pipe[0] = -1;
 	c->pipe[1] = -1;
-	c->deadline = cp_now_ms() + cp->cfg.connect_timeout_ms;
-	c->last_active = cp_now_ms();
+	c->deadline = cp->now + cp->cfg.connect_timeout_ms;
+	c->last_active = cp->now;
+	cp->pending_conns++;
 	cp_list_init(&c->outq);
 	cp_list_init(&c->inflight);
 	cp_list_init(&c->dnode);
@@ -129,7 +130,7 @@ void cp_conn_queue(struct cachepeer *cp, struct cp_conn *c, struct cp_req *req, 
 		cp_list_add_tail(&req->qnode, &c->outq);
 	if (req->kind == CP_K_USER)
 		c->load++;
-	c->last_active = cp_now_ms();
+	c->last_active = cp->now;
 	if (cp_list_empty(&c->dnode))
 		cp_list_add_tail(&c->dnode, &cp->dirty);
 }
@@ -217,6 +218,13 @@ void cp_conn_flush(struct cachepeer *cp, struct cp_conn *c)
 	set_events(cp, c, false);
 }
 
+static void conn_ready(struct cachepeer *cp, struct cp_conn *c)
+{
+	c->state = CP_C_READY;
+	c->deadline = 0;
+	cp->pending_conns--;
+}
+
 /*
  * Fail c: close it, and send its requests again (elsewhere if its member is
  * now unreachable) or complete them with err.
@@ -230,6 +238,9 @@ void cp_conn_fail(struct cachepeer *cp, struct cp_conn *c, int err)
 	if (c->state == CP_C_CLOSED)
 		return;
 	c->state = CP_C_CLOSED;
+	if (c->deadline)
+		cp->pending_conns--;
+	c->deadline = 0;
 	close(c->fd);
 	c->fd = -1;
 	cp_list_del(&c->mnode);
@@ -348,8 +359,7 @@ static void connected(struct cachepeer *cp, struct cp_conn *c)
 			return;
 		}
 	} else {
-		c->state = CP_C_READY;
-		c->deadline = 0;
+		conn_ready(cp, c);
 	}
 	if (cp_list_empty(&c->dnode))
 		cp_list_add_tail(&c->dnode, &cp->dirty);
@@ -551,7 +561,7 @@ static int finish_answer(struct cachepeer *cp, struct cp_conn *c)
 	req->conn = NULL;
 	if (req->kind == CP_K_USER) {
 		c->load--;
-		c->last_active = cp_now_ms();
+		c->last_active = cp->now;
 	}
 	if (req->dead) {
 		free(req->own);
@@ -572,8 +582,7 @@ static int finish_answer(struct cachepeer *cp, struct cp_conn *c)
 		free(req);
 		if (h->status != CACHEPEER_S_OK)
 			return -EACCES;
-		c->state = CP_C_READY;
-		c->deadline = 0;
+		conn_ready(cp, c);
 		if (cp_list_empty(&c->dnode))
 			cp_list_add_tail(&c->dnode, &cp->dirty);
 		return 0;

@@ -184,6 +184,7 @@ struct cachepeer {
 	int ring_err;			/* of the last ring read */
 	uint64_t ring_at;		/* ms of the last ring read asked */
 
+	uint64_t now;			/* ms, as of the round or submit under way */
 	uint64_t next_id;
 	struct cp_list reqs;		/* not done, by deadline */
 	struct cp_list done;		/* done, callback NULL: for cachepeer_wait() */
@@ -193,6 +194,7 @@ struct cachepeer {
 	uint64_t armed;			/* the timerfd's expiry, ms; 0: disarmed */
 	uint64_t idle_at;		/* next look for idle connections */
 	bool extra;			/* a member has more than min_conns */
+	unsigned int pending_conns;	/* connecting or in HELLO: with a deadline */
 
 	bool leader, sleeping, kicked;
 	struct cp_list waiters;
