@@ -437,9 +437,10 @@ static void arm(struct cachepeer *cp, uint64_t when)
 int cp_round(struct cachepeer *cp, int timeout_ms)
 {
 	struct epoll_event ev[64];
-	uint64_t now = cp->now = cp_now_ms(), next, soonest;
+	uint64_t now = cp_now_ms(), next, soonest;
 	int n, i, wait = timeout_ms;
 
+	cp->now = now;
 	flush_dirty(cp);
 	next = expire_conns(cp, now);
 	soonest = next;
@@ -483,7 +484,8 @@ int cp_round(struct cachepeer *cp, int timeout_ms)
 			cp_conn_event(cp, ev[i].data.ptr, ev[i].events);
 		}
 	}
-	now = cp->now = cp_now_ms();
+	now = cp_now_ms();
+	cp->now = now;
 	while (!cp_list_empty(&cp->reqs)) {
 		struct cp_req *req = cp_entry(cp->reqs.next, struct cp_req, tnode);
 
