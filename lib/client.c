@@ -33,14 +33,23 @@ uint64_t cp_now_ms(void)
 	return ts.tv_sec * 1000ULL + ts.tv_nsec / 1000000;
 }
 
-static int pool_get(struct cachepeer *cp, const char *addr)
+static int pool_find(struct cachepeer *cp, const char *addr)
 {
-	struct cp_member *mb, **grown;
 	unsigned int i;
 
 	for (i = 0; i < cp->npool; i++)
 		if (!strcmp(cp->pool[i]->addr, addr))
 			return i;
+	return -ENOENT;
+}
+
+static int pool_get(struct cachepeer *cp, const char *addr)
+{
+	struct cp_member *mb, **grown;
+	int i = pool_find(cp, addr);
+
+	if (i >= 0)
+		return i;
 	if (cp->npool >= CP_POOL_MAX || strlen(addr) >= CP_ADDR_MAX)
 		return -ENOSPC;
 	mb = calloc(1, sizeof(*mb));
@@ -82,8 +91,11 @@ static void kick(struct cachepeer *cp)
 {
 	uint64_t one = 1;
 
-	/* The leader sleeps in epoll_wait(): wake it to write what was queued. */
-	if (cp->sleeping && !cp->kicked) {
+	/*
+	 * Someone must write what was queued: the leader, asleep in
+	 * epoll_wait(), or with no leader whoever polls cachepeer_fd().
+	 */
+	if ((cp->sleeping || !cp->leader) && !cp->kicked && !cp->self_lead) {
 		cp->kicked = true;
 		if (write(cp->evfd, &one, sizeof(one)) < 0)
 			cp->kicked = false;
@@ -194,6 +206,8 @@ void cp_complete(struct cachepeer *cp, struct cp_req *req, int err)
 	}
 	if (err == -ETIMEDOUT && req->kind == CP_K_USER)
 		cp->st.timeouts++;
+	if (req->kind == CP_K_USER)
+		cp->completions++;
 	if (fin) {
 		fin->res = req->res;
 		fin->res.id = req->id;
@@ -218,6 +232,8 @@ void cp_complete(struct cachepeer *cp, struct cp_req *req, int err)
 	}
 	if (c) {
 		req->dead = true;
+		if (req->kind == CP_K_USER)
+			c->load--;
 		if (c->creq == req)
 			c->sink_err = -ECANCELED;
 		return;
@@ -251,17 +267,19 @@ static int status_errno(int status)
 	}
 }
 
-static void install_ring(struct cachepeer *cp, const void *buf, size_t len)
+static int install_ring(struct cachepeer *cp, const void *buf, size_t len)
 {
 	struct cp_ring fresh = { 0 };
-	int *map = NULL;
+	int *map = NULL, ret;
 	bool *skip = NULL;
 	unsigned int i;
 
-	if (cp_ring_decode(&fresh, buf, len))
+	ret = cp_ring_decode(&fresh, buf, len);
+	if (ret)
 		goto fail;
 	map = calloc(fresh.n ?: 1, sizeof(*map));
 	skip = calloc(fresh.n ?: 1, sizeof(*skip));
+	ret = -ENOMEM;
 	if (!map || !skip)
 		goto fail;
 	for (i = 0; i < fresh.n; i++)
@@ -277,12 +295,13 @@ static void install_ring(struct cachepeer *cp, const void *buf, size_t len)
 	cp->st.ring_reads++;
 	cp->st.ring_epoch = fresh.epoch;
 	cp->st.members = fresh.n;
-	return;
+	return 0;
 fail:
 	cp_ring_free(&fresh);
 	free(map);
 	free(skip);
 	cp->stale = true;
+	return ret;
 }
 
 /* An answer came for req (off its connection now). */
@@ -295,9 +314,12 @@ void cp_answered(struct cachepeer *cp, struct cp_conn *c, struct cp_req *req)
 	if (!cp->pinned && h->epoch > cp->ring.epoch)
 		cp->stale = true;
 	if (req->kind == CP_K_RING) {
-		if (h->status == CACHEPEER_S_OK && crc32c(0, req->own, h->data_len) == h->crc)
-			install_ring(cp, req->own, h->data_len);
-		cp_complete(cp, req, status_errno(h->status));
+		int err = status_errno(h->status);
+
+		if (!err)
+			err = crc32c(0, req->own, h->data_len) == h->crc ?
+			      install_ring(cp, req->own, h->data_len) : -EBADMSG;
+		cp_complete(cp, req, err);
 		return;
 	}
 	if (h->status == CACHEPEER_S_REDIRECT) {
@@ -309,11 +331,12 @@ void cp_answered(struct cachepeer *cp, struct cp_conn *c, struct cp_req *req)
 		}
 		memcpy(to, req->own, h->data_len);
 		to[h->data_len] = '\0';
-		m = pool_get(cp, to);
-		if (m < 0) {
-			cp_complete(cp, req, -EHOSTUNREACH);
-			return;
-		}
+		/*
+		 * Only to a member the handle knows (a seed, a ring's): a node
+		 * does not get to send our requests, and their data, anywhere.
+		 * Otherwise the ring, read again, routes it.
+		 */
+		m = pool_find(cp, to);
 		req->to = m;
 		cp_dispatch(cp, req);
 		return;
@@ -489,9 +512,21 @@ int cp_round(struct cachepeer *cp, int timeout_ms)
 	while (!cp_list_empty(&cp->reqs)) {
 		struct cp_req *req = cp_entry(cp->reqs.next, struct cp_req, tnode);
 
+		struct cp_conn *c = req->sent_all ? req->conn : NULL;
+		uint64_t wait_ms = req->r.timeout_ms ?: cp->cfg.timeout_ms;
+
 		if (req->deadline > now)
 			break;
 		cp_complete(cp, req, -ETIMEDOUT);
+		/*
+		 * Its connection has been silent as long as the request waited:
+		 * the node is hung. Close it (the requests on it go elsewhere)
+		 * rather than let dead requests pile up on it.
+		 */
+		if (c && c->state != CP_C_CLOSED && now - c->last_rx >= wait_ms) {
+			cp_member_failed(cp, c->member);
+			cp_conn_fail(cp, c, -ETIMEDOUT);
+		}
 	}
 	expire_conns(cp, now);
 	if (cp->st.conns_opened && (!cp->idle_at || cp->idle_at <= now)) {
@@ -558,7 +593,8 @@ bool cp_pending(struct cachepeer *cp, uint64_t id)
 	return false;
 }
 
-int cachepeer_submit(struct cachepeer *cp, const struct cachepeer_request *r, uint64_t *id)
+/* lead: the caller is about to run the round itself (a blocking helper). */
+int cp_submit(struct cachepeer *cp, const struct cachepeer_request *r, uint64_t *id, bool lead)
 {
 	struct cp_fin *fin;
 	struct cp_req *req;
@@ -583,6 +619,11 @@ int cachepeer_submit(struct cachepeer *cp, const struct cachepeer_request *r, ui
 	fin->fn = r->done;
 	fin->arg = r->arg;
 	pthread_mutex_lock(&cp->lock);
+	if (cp->closing) {
+		pthread_mutex_unlock(&cp->lock);
+		free(fin);
+		return -ESHUTDOWN;
+	}
 	cp->now = cp_now_ms();
 	req = new_req(cp, CP_K_USER, r->timeout_ms);
 	if (!req) {
@@ -601,9 +642,17 @@ int cachepeer_submit(struct cachepeer *cp, const struct cachepeer_request *r, ui
 	cp->st.requests++;
 	if (id)
 		*id = req->id;
+	cp->self_lead = lead && !cp->leader;
 	cp_dispatch(cp, req);
+	cp->self_lead = false;
+	arm(cp, req->deadline);
 	pthread_mutex_unlock(&cp->lock);
 	return 0;
+}
+
+int cachepeer_submit(struct cachepeer *cp, const struct cachepeer_request *r, uint64_t *id)
+{
+	return cp_submit(cp, r, id, false);
 }
 
 int cachepeer_cancel(struct cachepeer *cp, uint64_t id)
@@ -690,10 +739,11 @@ static int first_ring(struct cachepeer *cp)
 		ret = ring_read(cp, cp->seeds[i]);
 		while (!ret && cp->ring_busy)
 			ret = cp_round(cp, -1);
-		if (cp->ring_err == -EACCES)
-			return -EACCES;
+		/* Refused, or a ring we cannot use: no other seed will differ. */
+		if (cp->ring_err == -EACCES || cp->ring_err == -EPROTONOSUPPORT)
+			return cp->ring_err;
 	}
-	return cp->st.ring_reads ? 0 : ret ?: -EHOSTUNREACH;
+	return cp->st.ring_reads ? 0 : ret ?: cp->ring_err ?: -EHOSTUNREACH;
 }
 
 int cachepeer_open(struct cachepeer **cpp, const struct cachepeer_config *cfg)
@@ -775,9 +825,14 @@ void cachepeer_close(struct cachepeer *cp)
 	if (!cp)
 		return;
 	pthread_mutex_lock(&cp->lock);
-	while (!cp_list_empty(&cp->reqs))
-		cp_complete(cp, cp_entry(cp->reqs.next, struct cp_req, tnode), -ECANCELED);
-	cp_call_callbacks(cp);
+	/* Callbacks may submit: refused from now on, and what is in drains. */
+	cp->closing = true;
+	while (!cp_list_empty(&cp->reqs) || !cp_list_empty(&cp->callbacks)) {
+		while (!cp_list_empty(&cp->reqs))
+			cp_complete(cp, cp_entry(cp->reqs.next, struct cp_req, tnode),
+				    -ECANCELED);
+		cp_call_callbacks(cp);
+	}
 	for (i = 0; i < cp->npool; i++) {
 		struct cp_member *mb = cp->pool[i];
 

@@ -60,6 +60,7 @@ struct cp_conn *cp_conn_open(struct cachepeer *cp, int m)
 	c->pipe[1] = -1;
 	c->deadline = cp->now + cp->cfg.connect_timeout_ms;
 	c->last_active = cp->now;
+	c->last_rx = cp->now;
 	cp->pending_conns++;
 	cp_list_init(&c->outq);
 	cp_list_init(&c->inflight);
@@ -241,6 +242,8 @@ void cp_conn_fail(struct cachepeer *cp, struct cp_conn *c, int err)
 	if (c->deadline)
 		cp->pending_conns--;
 	c->deadline = 0;
+	/* A forked child may hold the socket: its registration must go now. */
+	epoll_ctl(cp->epfd, EPOLL_CTL_DEL, c->fd, NULL);
 	close(c->fd);
 	c->fd = -1;
 	cp_list_del(&c->mnode);
@@ -278,6 +281,9 @@ void cp_conn_fail(struct cachepeer *cp, struct cp_conn *c, int err)
 			free(req);
 		} else if (err == -EACCES || err == -EPROTO) {
 			cp_complete(cp, req, err);
+		} else if (req->wrote) {
+			/* Part of the block went where it cannot be taken back. */
+			cp_complete(cp, req, -ECONNRESET);
 		} else if (++req->tries > 2) {
 			cp_complete(cp, req, -EHOSTUNREACH);
 		} else {
@@ -370,6 +376,19 @@ static struct cp_req *find_inflight(struct cp_conn *c, uint64_t id)
 {
 	struct cp_list *l;
 
+	/*
+	 * A node refusing a frame (a PUT over its limit) answers before it
+	 * has it all, and closes: the answer is the half-written frame's.
+	 */
+	if (!cp_list_empty(&c->outq)) {
+		struct cp_req *req = cp_entry(c->outq.next, struct cp_req, qnode);
+
+		if (req->id == id && req->sent) {
+			c->cut = true;
+			return req;
+		}
+	}
+
 	/* Answers come mostly in the order asked: the first few match. */
 	for (l = c->inflight.next; l != &c->inflight; l = l->next) {
 		struct cp_req *req = cp_entry(l, struct cp_req, qnode);
@@ -387,7 +406,9 @@ static uint64_t own_max(const struct cp_req *req)
 		return CACHEPEER_RING_ENC_MAX;
 	if (req->kind == CP_K_HELLO)
 		return CACHEPEER_NONCE_LEN + CACHEPEER_HMAC_LEN + 1;
-	return CP_ADDR_MAX;	/* a REDIRECT's address */
+	if (req->kind == CP_K_PROOF)
+		return 0;
+	return CP_ADDR_MAX - 1;	/* a REDIRECT's address */
 }
 
 /* A regular file open for reading too: spliced into, then checked from its pages. */
@@ -412,15 +433,31 @@ static int start_answer(struct cachepeer *cp, struct cp_conn *c)
 	c->ccrc = 0;
 	c->sink_err = 0;
 	c->sink = CP_SINK_DISCARD;
+	/* Data only where the protocol has it: else framing is lost for good. */
+	if (req->kind == CP_K_USER && req->r.op == CACHEPEER_GET &&
+	    c->cur.status == CACHEPEER_S_OK) {
+		uint64_t want = c->cur.block_size - req->r.offset;
+
+		if (req->r.length && req->r.length < want)
+			want = req->r.length;
+		if (c->cur.block_size < req->r.offset || len != want ||
+		    len > CACHEPEER_MAX_BLOCK_LIMIT)
+			return -EPROTO;
+	} else if (len && (len > own_max(req) || (req->kind == CP_K_USER &&
+						  c->cur.status != CACHEPEER_S_REDIRECT))) {
+		return -EPROTO;
+	}
 	if (!len || req->dead)
 		return 0;
 	if (req->kind == CP_K_USER && req->r.op == CACHEPEER_GET &&
 	    c->cur.status == CACHEPEER_S_OK) {
-		if (req->r.length && len > req->r.length)
-			return -EPROTO;
 		if (req->r.flags & CACHEPEER_REQ_FD) {
-			req->splice = is_rdwr_file(req->r.fd);
-			req->seekable = lseek(req->r.fd, 0, SEEK_CUR) >= 0;
+			int fl = fcntl(req->r.fd, F_GETFL);
+
+			req->splice = is_rdwr_file(req->r.fd) && !(fl & O_APPEND);
+			/* O_APPEND writes where it likes: as unable to rewrite as a pipe. */
+			req->seekable = lseek(req->r.fd, 0, SEEK_CUR) >= 0 && fl >= 0 &&
+					!(fl & O_APPEND);
 			c->sink = req->splice ? CP_SINK_SPLICE : CP_SINK_COPY;
 		} else if (len <= req->r.buf_len) {
 			c->sink = CP_SINK_BUF;
@@ -429,10 +466,6 @@ static int start_answer(struct cachepeer *cp, struct cp_conn *c)
 		}
 		return 0;
 	}
-	if (req->kind == CP_K_USER && c->cur.status != CACHEPEER_S_REDIRECT)
-		return 0;
-	if (len > own_max(req))
-		return -EPROTO;
 	free(req->own);
 	req->own = malloc(len);
 	if (!req->own)
@@ -479,6 +512,7 @@ static void take(struct cp_conn *c, const uint8_t *p, size_t n)
 		fallthrough;
 	case CP_SINK_SPLICE:
 		c->sink_err = write_fd(req, c->cdone, p, n);
+		req->wrote |= !req->seekable;
 		break;
 	}
 	c->cdone += n;
@@ -559,7 +593,7 @@ static int finish_answer(struct cachepeer *cp, struct cp_conn *c)
 	c->creq = NULL;
 	cp_list_del(&req->qnode);
 	req->conn = NULL;
-	if (req->kind == CP_K_USER) {
+	if (req->kind == CP_K_USER && !req->dead) {
 		c->load--;
 		c->last_active = cp->now;
 	}
@@ -623,6 +657,9 @@ static int receive(struct cachepeer *cp, struct cp_conn *c)
 					return err;
 				if (c->state == CP_C_CLOSED)
 					return 0;
+				/* Its frame was cut short: the stream cannot go on. */
+				if (c->cut)
+					return -ECONNRESET;
 				continue;
 			}
 			if (avail) {
@@ -683,6 +720,7 @@ static int receive(struct cachepeer *cp, struct cp_conn *c)
 			return -errno;
 		if (!r)
 			return -ECONNRESET;
+		c->last_rx = cp->now;
 	}
 }
 

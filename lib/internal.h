@@ -95,6 +95,7 @@ struct cp_req {
 	bool dead;			/* completed; its answer is dropped */
 	bool splice;			/* CACHEPEER_REQ_FD to a file opened read-write */
 	bool seekable;			/* CACHEPEER_REQ_FD: written at fd_offset */
+	bool wrote;			/* bytes went to an fd that cannot take them again */
 	int to;				/* member to send to next (a REDIRECT's), or -1 */
 	unsigned int tries, hops;
 	size_t sent;			/* bytes of the frame written */
@@ -142,6 +143,8 @@ struct cp_conn {
 	uint64_t cdone;			/* bytes of cur's data taken */
 	uint32_t ccrc;			/* CP_SINK_COPY: CRC so far */
 	int sink_err;			/* a write to the fd failed: the rest is dropped */
+	bool cut;			/* answered while a frame was half written */
+	uint64_t last_rx;		/* ms of the last bytes read */
 	int pipe[2];			/* CP_SINK_SPLICE; -1 until needed */
 };
 
@@ -196,7 +199,9 @@ struct cachepeer {
 	bool extra;			/* a member has more than min_conns */
 	unsigned int pending_conns;	/* connecting or in HELLO: with a deadline */
 
-	bool leader, sleeping, kicked;
+	bool leader, sleeping, kicked, closing;
+	bool self_lead;			/* a blocking helper submits, and will lead */
+	uint64_t completions;		/* requests done, ever: cachepeer_run() waits for one */
 	struct cp_list waiters;
 	struct cachepeer_stats st;
 };
@@ -208,6 +213,7 @@ void cp_dispatch(struct cachepeer *cp, struct cp_req *req);
 void cp_member_failed(struct cachepeer *cp, int m);
 void cp_answered(struct cachepeer *cp, struct cp_conn *c, struct cp_req *req);
 int cp_round(struct cachepeer *cp, int timeout_ms);
+int cp_submit(struct cachepeer *cp, const struct cachepeer_request *r, uint64_t *id, bool lead);
 int cp_call_callbacks(struct cachepeer *cp);
 bool cp_take_done(struct cachepeer *cp, uint64_t id, struct cachepeer_result *res);
 bool cp_pending(struct cachepeer *cp, uint64_t id);

@@ -60,13 +60,12 @@ int cachepeer_wait(struct cachepeer *cp, uint64_t id, struct cachepeer_result *r
 	int ret = 0;
 
 	pthread_mutex_lock(&cp->lock);
-	if (!cp_pending(cp, id) && !cp_take_done(cp, id, res)) {
-		ret = -ENOENT;
-		goto out;
-	}
-	if (res->id == id && !cp_pending(cp, id))
-		goto out;
 	while (!cp_take_done(cp, id, res)) {
+		/* Done with a callback, waited for by another thread, or never made. */
+		if (!cp_pending(cp, id)) {
+			ret = -ENOENT;
+			break;
+		}
 		if (cp->leader) {
 			follow(cp, id, NULL);
 			continue;
@@ -74,11 +73,11 @@ int cachepeer_wait(struct cachepeer *cp, uint64_t id, struct cachepeer_result *r
 		cp->leader = true;
 		ret = cp_round(cp, -1);
 		cp->leader = false;
+		cp_handoff(cp);
 		cp_call_callbacks(cp);
 		if (ret)
 			break;
 	}
-out:
 	cp_handoff(cp);
 	pthread_mutex_unlock(&cp->lock);
 	return ret;
@@ -86,14 +85,17 @@ out:
 
 int cachepeer_run(struct cachepeer *cp, int timeout_ms)
 {
-	uint64_t end = timeout_ms > 0 ? cp_now_ms() + timeout_ms : 0;
+	uint64_t end = timeout_ms > 0 ? cp_now_ms() + timeout_ms : 0, done;
 	int n = 0, ret = 0;
 
 	pthread_mutex_lock(&cp->lock);
+	done = cp->completions;
 	for (;;) {
 		uint64_t now = cp_now_ms();
 		int wait = timeout_ms < 0 ? -1 : end > now ? (int)(end - now) : 0;
 
+		if (cp->completions != done)
+			break;
 		if (cp->leader) {
 			struct timespec ts = {
 				.tv_sec = end / 1000, .tv_nsec = end % 1000 * 1000000,
@@ -107,8 +109,10 @@ int cachepeer_run(struct cachepeer *cp, int timeout_ms)
 		cp->leader = true;
 		ret = cp_round(cp, wait);
 		cp->leader = false;
+		cp_handoff(cp);
 		n += cp_call_callbacks(cp);
-		if (ret || n || !wait || (end && cp_now_ms() >= end))
+		/* Done when a request is, whoever ran its callback. */
+		if (ret || n || cp->completions != done || !wait || (end && cp_now_ms() >= end))
 			break;
 	}
 	cp_handoff(cp);
@@ -122,7 +126,7 @@ static int call(struct cachepeer *cp, struct cachepeer_request *r, struct cachep
 	int ret;
 
 	r->done = NULL;
-	ret = cachepeer_submit(cp, r, &id);
+	ret = cp_submit(cp, r, &id, true);
 	if (!ret)
 		ret = cachepeer_wait(cp, id, res);
 	return ret ?: res->error;

@@ -398,14 +398,27 @@ static void test_fake(const char *addr)
 	CHECK(!cachepeer_open(&cp, &cfg), "open the fake");
 	n = cachepeer_get(cp, "k", 1, 0, 0, buf, sizeof(buf));
 	CHECK(n == -ETIMEDOUT, "GET never answered: %zd", n);
+	/* Silent all that time: the connection is closed, the node routed past. */
+	cachepeer_get_stats(cp, &st, sizeof(st));
+	CHECK(st.conns == 0, "%llu connections to a hung node", (unsigned long long)st.conns);
+	n = cachepeer_get(cp, "k", 1, 0, 0, buf, sizeof(buf));
+	CHECK(n == -EHOSTUNREACH, "GET right after: %zd", n);
 	{
 		struct cachepeer_request r = {
 			.op = CACHEPEER_GET, .key = "k", .key_len = 1, .buf = buf,
 			.buf_len = sizeof(buf), .timeout_ms = 60000,
 		};
+		int i;
 
-		CHECK(!cachepeer_submit(cp, &r, &id), "submit");
-		CHECK(!cachepeer_cancel(cp, id), "cancel");
+		/* Tried again after its back-off (0.5 s): then held until cancelled. */
+		for (i = 0; i < 100; i++) {
+			CHECK(!cachepeer_submit(cp, &r, &id), "submit");
+			if (!cachepeer_cancel(cp, id))
+				break;
+			cachepeer_wait(cp, id, &res);
+			usleep(20000);
+		}
+		CHECK(i < 100, "the node was never tried again");
 		CHECK(!cachepeer_wait(cp, id, &res) && res.error == -ECANCELED,
 		      "cancelled: %d", res.error);
 		CHECK(cachepeer_cancel(cp, id) == -ENOENT, "cancel twice");

@@ -19,7 +19,11 @@
  * the handle's connections. Callbacks run in whichever thread is in
  * cachepeer_run() or a blocking helper, with no lock of the handle held
  * (a callback may submit). cachepeer_run() must not be called by two
- * threads at once, nor from a callback.
+ * threads at once, nor from a callback; cachepeer_close() must not run
+ * while another thread uses the handle. The thread doing the I/O also
+ * writes GETs into file descriptors (CACHEPEER_REQ_FD) and reads files
+ * back to check them, with the handle's lock held: a pipe's reader must
+ * not need the handle to drain it.
  *
  * Errors: functions return 0 (or a count) or a negative errno:
  *   -ENOENT     the node has no such block (NOT_FOUND)
@@ -134,15 +138,19 @@ struct cachepeer_request {
 
 /* 0 and *cp, or a negative errno (the seeds unreachable: -EHOSTUNREACH). */
 int cachepeer_open(struct cachepeer **cp, const struct cachepeer_config *cfg);
-/* Closes every connection; requests not yet done complete with -ECANCELED. */
+/*
+ * Closes every connection; requests not yet done complete with -ECANCELED
+ * (their callbacks run here; a callback's new request gets -ESHUTDOWN).
+ */
 void cachepeer_close(struct cachepeer *cp);
 
 /* Readable when cachepeer_run() has something to do. */
 int cachepeer_fd(const struct cachepeer *cp);
 /*
  * Do the handle's I/O and call the callbacks of the requests done, waiting
- * at most timeout_ms (-1: until one is done; 0: not at all). Returns the
- * number of callbacks called, or a negative errno.
+ * at most timeout_ms (-1: until a request is done, whichever thread ran
+ * its callback; 0: not at all). Returns the number of callbacks this call
+ * ran, or a negative errno.
  */
 int cachepeer_run(struct cachepeer *cp, int timeout_ms);
 /* Queue a request; *id (if id is not NULL) names it to cachepeer_cancel(). */
@@ -160,7 +168,10 @@ int cachepeer_put(struct cachepeer *cp, const void *key, size_t key_len, const v
 int cachepeer_stat(struct cachepeer *cp, const void *key, size_t key_len, uint64_t *size,
 		   uint32_t *crc);
 int cachepeer_del(struct cachepeer *cp, const void *key, size_t key_len);
-/* Wait for a request submitted with a callback of NULL; its result into *res. */
+/*
+ * Wait for a request submitted with a callback of NULL; its result into
+ * *res. -ENOENT for an id that is not such a request (or was waited for).
+ */
 int cachepeer_wait(struct cachepeer *cp, uint64_t id, struct cachepeer_result *res);
 
 struct cachepeer_stats {
