@@ -180,10 +180,30 @@ void cp_dispatch(struct cachepeer *cp, struct cp_req *req)
 	cp_complete(cp, req, -EHOSTUNREACH);
 }
 
-static void free_req(struct cp_req *req)
+/* Zeroed up to its frame, which is written whole before it is sent. */
+struct cp_req *cp_req_alloc(struct cachepeer *cp)
+{
+	struct cp_req *req;
+
+	if (cp_list_empty(&cp->spare))
+		return calloc(1, sizeof(*req));
+	req = cp_entry(cp->spare.next, struct cp_req, qnode);
+	cp_list_del(&req->qnode);
+	cp->nspare--;
+	memset(req, 0, offsetof(struct cp_req, frame));
+	return req;
+}
+
+void cp_req_free(struct cachepeer *cp, struct cp_req *req)
 {
 	free(req->own);
-	free(req);
+	if (cp->nspare >= CP_SPARE_MAX) {
+		free(req);
+		return;
+	}
+	req->own = NULL;
+	cp_list_add(&req->qnode, &cp->spare);
+	cp->nspare++;
 }
 
 /*
@@ -208,7 +228,16 @@ void cp_complete(struct cachepeer *cp, struct cp_req *req, int err)
 		cp->st.timeouts++;
 	if (req->kind == CP_K_USER)
 		cp->completions++;
-	if (fin) {
+	if (req->sync) {
+		req->sync->res = req->res;
+		req->sync->res.id = req->id;
+		if (err)
+			req->sync->res.error = err;
+		req->sync->done = true;
+		if (req->sync->cond)
+			pthread_cond_signal(req->sync->cond);
+		req->sync = NULL;
+	} else if (fin) {
 		fin->res = req->res;
 		fin->res.id = req->id;
 		if (err)
@@ -224,7 +253,7 @@ void cp_complete(struct cachepeer *cp, struct cp_req *req, int err)
 		bool part = req->sent;
 
 		cp_conn_unqueue(cp, req);
-		free_req(req);
+		cp_req_free(cp, req);
 		/* Half a frame went out: the stream cannot go on without the rest. */
 		if (part)
 			cp_conn_fail(cp, c, -ECONNRESET);
@@ -238,7 +267,7 @@ void cp_complete(struct cachepeer *cp, struct cp_req *req, int err)
 			c->sink_err = -ECANCELED;
 		return;
 	}
-	free_req(req);
+	cp_req_free(cp, req);
 }
 
 static int status_errno(int status)
@@ -346,7 +375,7 @@ void cp_answered(struct cachepeer *cp, struct cp_conn *c, struct cp_req *req)
 
 static struct cp_req *new_req(struct cachepeer *cp, enum cp_kind kind, unsigned int timeout_ms)
 {
-	struct cp_req *req = calloc(1, sizeof(*req));
+	struct cp_req *req = cp_req_alloc(cp);
 	struct cp_list *l;
 
 	if (!req)
@@ -461,11 +490,11 @@ int cp_round(struct cachepeer *cp, int timeout_ms)
 {
 	struct epoll_event ev[64];
 	uint64_t now = cp_now_ms(), next, soonest;
-	int n, i, wait = timeout_ms;
+	int n, i, wait = timeout_ms, ret;
 
 	cp->now = now;
 	flush_dirty(cp);
-	next = expire_conns(cp, now);
+	next = cp->pending_conns ? expire_conns(cp, now) : 0;
 	soonest = next;
 	if (!cp_list_empty(&cp->reqs)) {
 		uint64_t d = cp_entry(cp->reqs.next, struct cp_req, tnode)->deadline;
@@ -490,8 +519,8 @@ int cp_round(struct cachepeer *cp, int timeout_ms)
 	n = epoll_wait(cp->epfd, ev, 64, wait);
 	pthread_mutex_lock(&cp->lock);
 	cp->sleeping = false;
-	if (n < 0 && errno != EINTR)
-		return -errno;
+	/* Deadlines still pass, and requests still end, when epoll fails. */
+	ret = n < 0 && errno != EINTR ? -errno : 0;
 	for (i = 0; i < n; i++) {
 		uint64_t v;
 
@@ -528,7 +557,8 @@ int cp_round(struct cachepeer *cp, int timeout_ms)
 			cp_conn_fail(cp, c, -ETIMEDOUT);
 		}
 	}
-	expire_conns(cp, now);
+	if (cp->pending_conns)
+		expire_conns(cp, now);
 	if (cp->st.conns_opened && (!cp->idle_at || cp->idle_at <= now)) {
 		close_idle(cp, now);
 		cp->idle_at = now + (cp->cfg.idle_ms < 1000 ? cp->cfg.idle_ms : 1000);
@@ -543,7 +573,7 @@ int cp_round(struct cachepeer *cp, int timeout_ms)
 		cp_list_del(&c->mnode);
 		cp_conn_free(c);
 	}
-	return 0;
+	return ret;
 }
 
 /* Call the callbacks of what is done, the lock dropped. */
@@ -593,8 +623,9 @@ bool cp_pending(struct cachepeer *cp, uint64_t id)
 	return false;
 }
 
-/* lead: the caller is about to run the round itself (a blocking helper). */
-int cp_submit(struct cachepeer *cp, const struct cachepeer_request *r, uint64_t *id, bool lead)
+/* sync: a blocking helper's, which is about to lead the I/O itself if no one does. */
+int cp_submit(struct cachepeer *cp, const struct cachepeer_request *r, uint64_t *id,
+	      struct cp_sync *sync)
 {
 	struct cp_fin *fin;
 	struct cp_req *req;
@@ -613,11 +644,13 @@ int cp_submit(struct cachepeer *cp, const struct cachepeer_request *r, uint64_t 
 	/* Outside the lock: a 4 MiB block takes a while. */
 	if (r->op == CACHEPEER_PUT)
 		crc = crc32c(0, r->data, r->data_len);
-	fin = calloc(1, sizeof(*fin));
-	if (!fin)
+	fin = sync ? NULL : calloc(1, sizeof(*fin));
+	if (!sync && !fin)
 		return -ENOMEM;
-	fin->fn = r->done;
-	fin->arg = r->arg;
+	if (fin) {
+		fin->fn = r->done;
+		fin->arg = r->arg;
+	}
 	pthread_mutex_lock(&cp->lock);
 	if (cp->closing) {
 		pthread_mutex_unlock(&cp->lock);
@@ -635,6 +668,7 @@ int cp_submit(struct cachepeer *cp, const struct cachepeer_request *r, uint64_t 
 	memcpy(req->frame.key, r->key, r->key_len);
 	req->r.key = req->frame.key;
 	req->r.arg = fin;
+	req->sync = sync;
 	req->crc = crc;
 	/* Pinned, no ring to look the key up in. */
 	if (!cp->pinned)
@@ -642,7 +676,7 @@ int cp_submit(struct cachepeer *cp, const struct cachepeer_request *r, uint64_t 
 	cp->st.requests++;
 	if (id)
 		*id = req->id;
-	cp->self_lead = lead && !cp->leader;
+	cp->self_lead = sync && !cp->leader;
 	cp_dispatch(cp, req);
 	cp->self_lead = false;
 	arm(cp, req->deadline);
@@ -652,7 +686,7 @@ int cp_submit(struct cachepeer *cp, const struct cachepeer_request *r, uint64_t 
 
 int cachepeer_submit(struct cachepeer *cp, const struct cachepeer_request *r, uint64_t *id)
 {
-	return cp_submit(cp, r, id, false);
+	return cp_submit(cp, r, id, NULL);
 }
 
 int cachepeer_cancel(struct cachepeer *cp, uint64_t id)
@@ -775,6 +809,7 @@ int cachepeer_open(struct cachepeer **cpp, const struct cachepeer_config *cfg)
 	cp_list_init(&cp->dirty);
 	cp_list_init(&cp->closed);
 	cp_list_init(&cp->waiters);
+	cp_list_init(&cp->spare);
 	cp->pinned = cp->cfg.flags & CACHEPEER_CFG_PIN;
 	cp->evfd = -1;
 	cp->tfd = -1;
@@ -851,6 +886,12 @@ void cachepeer_close(struct cachepeer *cp)
 
 		cp_list_del(&fin->node);
 		free(fin);
+	}
+	while (!cp_list_empty(&cp->spare)) {
+		struct cp_list *l = cp->spare.next;
+
+		cp_list_del(l);
+		free(cp_entry(l, struct cp_req, qnode));
 	}
 	pthread_mutex_unlock(&cp->lock);
 	free(cp->pool);

@@ -277,8 +277,7 @@ void cp_conn_fail(struct cachepeer *cp, struct cp_conn *c, int err)
 		req->conn = NULL;
 		req->sent_all = false;
 		if (req->dead || req->kind == CP_K_HELLO || req->kind == CP_K_PROOF) {
-			free(req->own);
-			free(req);
+			cp_req_free(cp, req);
 		} else if (err == -EACCES || err == -EPROTO) {
 			cp_complete(cp, req, err);
 		} else if (req->wrote) {
@@ -295,13 +294,13 @@ void cp_conn_fail(struct cachepeer *cp, struct cp_conn *c, int err)
 
 int cp_hello_start(struct cachepeer *cp, struct cp_conn *c)
 {
-	struct cp_req *req = calloc(1, sizeof(*req));
+	struct cp_req *req = cp_req_alloc(cp);
 	size_t nl = strlen(cp->key.name);
 
 	if (!req)
 		return -ENOMEM;
 	if (getrandom(c->nonce, sizeof(c->nonce), 0) != sizeof(c->nonce)) {
-		free(req);
+		cp_req_free(cp, req);
 		return -EIO;
 	}
 	req->kind = CP_K_HELLO;
@@ -334,7 +333,7 @@ static int hello_answered(struct cachepeer *cp, struct cp_conn *c, struct cp_req
 	cp_hello_proof(&cp->key, true, c->nonce, got, role, proof);
 	if (!cp_same(proof, got + CACHEPEER_NONCE_LEN, sizeof(proof)))
 		return -EACCES;
-	p = calloc(1, sizeof(*p));
+	p = cp_req_alloc(cp);
 	if (!p)
 		return -ENOMEM;
 	p->kind = CP_K_PROOF;
@@ -598,8 +597,7 @@ static int finish_answer(struct cachepeer *cp, struct cp_conn *c)
 		c->last_active = cp->now;
 	}
 	if (req->dead) {
-		free(req->own);
-		free(req);
+		cp_req_free(cp, req);
 		return 0;
 	}
 	req->res.status = h->status;
@@ -609,11 +607,10 @@ static int finish_answer(struct cachepeer *cp, struct cp_conn *c)
 	switch (req->kind) {
 	case CP_K_HELLO:
 		err = hello_answered(cp, c, req);
-		free(req->own);
-		free(req);
+		cp_req_free(cp, req);
 		return err;
 	case CP_K_PROOF:
-		free(req);
+		cp_req_free(cp, req);
 		if (h->status != CACHEPEER_S_OK)
 			return -EACCES;
 		conn_ready(cp, c);
@@ -643,6 +640,13 @@ static int finish_answer(struct cachepeer *cp, struct cp_conn *c)
 /* Read what c has: headers and data, until the socket is empty. */
 static int receive(struct cachepeer *cp, struct cp_conn *c)
 {
+	/*
+	 * A read that came back short emptied the socket: the next would be
+	 * EAGAIN, one system call for nothing. epoll is level-triggered, so
+	 * bytes that arrive meanwhile bring us back.
+	 */
+	bool drained = false;
+
 	for (;;) {
 		size_t avail = c->rlen - c->rpos;
 		ssize_t r;
@@ -671,6 +675,8 @@ static int receive(struct cachepeer *cp, struct cp_conn *c)
 			}
 			c->rpos = 0;
 			c->rlen = 0;
+			if (drained)
+				return 0;
 			if (c->sink == CP_SINK_SPLICE && !c->sink_err) {
 				r = splice_in(c, left);
 			} else if (c->sink == CP_SINK_BUF && !c->sink_err) {
@@ -681,6 +687,7 @@ static int receive(struct cachepeer *cp, struct cp_conn *c)
 				};
 
 				r = readv(c->fd, iov, 2);
+				drained = r > 0 && (uint64_t)r < left + CP_RBUF;
 				if (r > 0 && (uint64_t)r > left) {
 					c->rlen = r - left;
 					r = left;
@@ -689,6 +696,7 @@ static int receive(struct cachepeer *cp, struct cp_conn *c)
 					c->cdone += r;
 			} else {
 				r = read(c->fd, c->rbuf, CP_RBUF);
+				drained = r > 0 && r < CP_RBUF;
 				if (r > 0)
 					c->rlen = r;
 			}
@@ -708,7 +716,10 @@ static int receive(struct cachepeer *cp, struct cp_conn *c)
 			memmove(c->rbuf, c->rbuf + c->rpos, avail);
 			c->rpos = 0;
 			c->rlen = avail;
+			if (drained)
+				return 0;
 			r = read(c->fd, c->rbuf + avail, CP_RBUF - avail);
+			drained = r > 0 && (size_t)r < CP_RBUF - avail;
 			if (r > 0)
 				c->rlen += r;
 		}

@@ -82,6 +82,13 @@ enum cp_sink {
 	CP_SINK_OWN,		/* the request's own buffer (ring, HELLO, REDIRECT) */
 };
 
+/* A blocking helper's request: its result, straight to the caller's stack. */
+struct cp_sync {
+	bool done;
+	pthread_cond_t *cond;		/* the caller sleeps on it, if not NULL */
+	struct cachepeer_result res;
+};
+
 struct cp_req {
 	struct cp_list qnode;		/* a connection's out or in-flight list */
 	struct cp_list tnode;		/* the handle's list, by deadline */
@@ -101,6 +108,7 @@ struct cp_req {
 	size_t sent;			/* bytes of the frame written */
 	uint32_t crc;			/* PUT: of the data, sent with CACHEPEER_F_CRC */
 	uint8_t *own;			/* CP_SINK_OWN's data */
+	struct cp_sync *sync;		/* a blocking helper's, or NULL */
 	struct cachepeer_result res;
 	/* The frame's head: header and key, written as one piece. */
 	struct {
@@ -204,7 +212,12 @@ struct cachepeer {
 	uint64_t completions;		/* requests done, ever: cachepeer_run() waits for one */
 	struct cp_list waiters;
 	struct cachepeer_stats st;
+	struct cp_list spare;		/* freed requests, kept for reuse */
+	unsigned int nspare;
 };
+
+/* Requests kept for reuse: a malloc and a free less per request. */
+#define CP_SPARE_MAX	64
 
 /* client.c */
 uint64_t cp_now_ms(void);
@@ -213,7 +226,10 @@ void cp_dispatch(struct cachepeer *cp, struct cp_req *req);
 void cp_member_failed(struct cachepeer *cp, int m);
 void cp_answered(struct cachepeer *cp, struct cp_conn *c, struct cp_req *req);
 int cp_round(struct cachepeer *cp, int timeout_ms);
-int cp_submit(struct cachepeer *cp, const struct cachepeer_request *r, uint64_t *id, bool lead);
+int cp_submit(struct cachepeer *cp, const struct cachepeer_request *r, uint64_t *id,
+	      struct cp_sync *sync);
+struct cp_req *cp_req_alloc(struct cachepeer *cp);
+void cp_req_free(struct cachepeer *cp, struct cp_req *req);
 int cp_call_callbacks(struct cachepeer *cp);
 bool cp_take_done(struct cachepeer *cp, uint64_t id, struct cachepeer_result *res);
 bool cp_pending(struct cachepeer *cp, uint64_t id);

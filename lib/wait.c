@@ -120,16 +120,50 @@ int cachepeer_run(struct cachepeer *cp, int timeout_ms)
 	return ret ?: n;
 }
 
+/* Sleep until the request behind s is done, or the lead is handed over. */
+static void follow_sync(struct cachepeer *cp, struct cp_sync *s)
+{
+	struct cp_waiter w = { .id = 0 };
+
+	pthread_cond_init(&w.cond, NULL);
+	cp_list_add_tail(&w.node, &cp->waiters);
+	s->cond = &w.cond;
+	pthread_cond_wait(&w.cond, &cp->lock);
+	s->cond = NULL;
+	cp_list_del(&w.node);
+	pthread_cond_destroy(&w.cond);
+}
+
+/* Submit r and wait: its result lands in *res, on this stack, no list searched. */
 static int call(struct cachepeer *cp, struct cachepeer_request *r, struct cachepeer_result *res)
 {
-	uint64_t id;
+	struct cp_sync s = { 0 };
 	int ret;
 
 	r->done = NULL;
-	ret = cp_submit(cp, r, &id, true);
-	if (!ret)
-		ret = cachepeer_wait(cp, id, res);
-	return ret ?: res->error;
+	ret = cp_submit(cp, r, NULL, &s);
+	if (ret)
+		return ret;
+	pthread_mutex_lock(&cp->lock);
+	while (!s.done) {
+		if (cp->leader) {
+			follow_sync(cp, &s);
+			continue;
+		}
+		/*
+		 * Not even a failed round (epoll) may end this wait: s is on
+		 * this stack. The request's deadline ends it at the latest.
+		 */
+		cp->leader = true;
+		cp_round(cp, -1);
+		cp->leader = false;
+		cp_handoff(cp);
+		cp_call_callbacks(cp);
+	}
+	cp_handoff(cp);
+	pthread_mutex_unlock(&cp->lock);
+	*res = s.res;
+	return res->error;
 }
 
 ssize_t cachepeer_get(struct cachepeer *cp, const void *key, size_t key_len, uint64_t offset,
