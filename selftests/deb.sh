@@ -87,7 +87,8 @@ test_install() {
 	fi
 	seed_dkms
 	DEBIAN_FRONTEND=noninteractive dpkg -i "$DEB/cachepeer-dkms_${VERSION}_all.deb" \
-		"$DEB/cachepeer_${VERSION}_amd64.deb" >"$CP_TMP/dpkg-install.log" 2>&1 || {
+		"$DEB/cachepeer_${VERSION}_amd64.deb" "$DEB/libcachepeer0_${VERSION}_amd64.deb" \
+		"$DEB/libcachepeer-dev_${VERSION}_amd64.deb" >"$CP_TMP/dpkg-install.log" 2>&1 || {
 		tail -30 "$CP_TMP/dpkg-install.log"
 		return 1
 	}
@@ -108,6 +109,13 @@ test_install() {
 	head -c 100000 /dev/urandom >"$CP_TMP/deb.data"
 	/usr/sbin/cachepeerctl put deb-block "$CP_TMP/deb.data"
 	/usr/sbin/cachepeerctl get deb-block | cmp - "$CP_TMP/deb.data"
+	# The example, built against the packaged library alone, reads it too.
+	# shellcheck disable=SC2046
+	cc -o "$CP_TMP/cpfetch" "$CP_TOP/examples/cpfetch.c" $(pkg-config --cflags --libs cachepeer)
+	ldd "$CP_TMP/cpfetch" | grep -Eq 'libcachepeer.so.0 => (/usr)?/lib/x86_64-linux-gnu/libcachepeer.so.0'
+	mkdir -p "$CP_TMP/fetched"
+	echo deb-block | "$CP_TMP/cpfetch" 127.0.0.1:7300 "$CP_TMP/fetched"
+	cmp "$CP_TMP/fetched/deb-block" "$CP_TMP/deb.data"
 	/usr/sbin/cachepeerctl down deb
 }
 
@@ -118,7 +126,8 @@ test_remove() {
 	blocks=$(block_files)
 	[ "$blocks" = 1 ]
 	rmmod cachepeer
-	dpkg -r cachepeer cachepeer-dkms >"$CP_TMP/dpkg-remove.log" 2>&1 || {
+	dpkg -r libcachepeer-dev libcachepeer0 cachepeer cachepeer-dkms \
+		>"$CP_TMP/dpkg-remove.log" 2>&1 || {
 		tail -30 "$CP_TMP/dpkg-remove.log"
 		return 1
 	}
@@ -126,9 +135,11 @@ test_remove() {
 	[ ! -e /usr/sbin/cachepeerctl ]
 	[ -z "$(find /lib/modules/"$(uname -r)"/updates -name 'cachepeer.ko*' 2>/dev/null)" ]
 	[ ! -e "/usr/src/cachepeer-$VERSION" ]
+	[ ! -e /usr/lib/x86_64-linux-gnu/libcachepeer.so.0 ]
+	[ ! -e /usr/include/cachepeer/client.h ]
 	# remove keeps the configuration, purge takes it; the cache data stays.
 	[ -e /etc/cachepeer/deb.conf ]
-	dpkg --purge cachepeer cachepeer-dkms >/dev/null 2>&1
+	dpkg --purge libcachepeer-dev libcachepeer0 cachepeer cachepeer-dkms >/dev/null 2>&1
 	[ ! -e /etc/cachepeer ]
 	expect_eq "$(block_files)" "$blocks" "block files"
 	if dpkg -s cachepeer >/dev/null 2>&1; then
