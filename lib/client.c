@@ -623,7 +623,10 @@ bool cp_pending(struct cachepeer *cp, uint64_t id)
 	return false;
 }
 
-/* sync: a blocking helper's, which is about to lead the I/O itself if no one does. */
+/*
+ * sync: a blocking helper's, which is about to lead the I/O itself if no
+ * one does; then 0 returns with the lock held, for it to wait under.
+ */
 int cp_submit(struct cachepeer *cp, const struct cachepeer_request *r, uint64_t *id,
 	      struct cp_sync *sync)
 {
@@ -680,7 +683,8 @@ int cp_submit(struct cachepeer *cp, const struct cachepeer_request *r, uint64_t 
 	cp_dispatch(cp, req);
 	cp->self_lead = false;
 	arm(cp, req->deadline);
-	pthread_mutex_unlock(&cp->lock);
+	if (!sync)
+		pthread_mutex_unlock(&cp->lock);
 	return 0;
 }
 

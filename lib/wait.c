@@ -144,7 +144,7 @@ static int call(struct cachepeer *cp, struct cachepeer_request *r, struct cachep
 	ret = cp_submit(cp, r, NULL, &s);
 	if (ret)
 		return ret;
-	pthread_mutex_lock(&cp->lock);
+	/* cp_submit() left the lock held. */
 	while (!s.done) {
 		if (cp->leader) {
 			follow_sync(cp, &s);
@@ -158,7 +158,8 @@ static int call(struct cachepeer *cp, struct cachepeer_request *r, struct cachep
 		cp_round(cp, -1);
 		cp->leader = false;
 		cp_handoff(cp);
-		cp_call_callbacks(cp);
+		if (!cp_list_empty(&cp->callbacks))
+			cp_call_callbacks(cp);
 	}
 	cp_handoff(cp);
 	pthread_mutex_unlock(&cp->lock);
