@@ -334,11 +334,56 @@ static void test_adaptive(const char *node, const char *key_spec)
 	cachepeer_close(cp);
 }
 
-/* A fake node: reads requests, and answers GETs with a wrong CRC, or never. */
+/* A fake node: reads requests and answers them wrongly, or never. */
+enum fake_mode {
+	FAKE_SILENT,		/* never answers */
+	FAKE_BAD_CRC,		/* 100 bytes, a wrong CRC */
+	FAKE_SHORT,		/* 50 bytes of a 100-byte block, their CRC right */
+	FAKE_DATA,		/* 10 bytes on any answer (a STAT's has none) */
+	FAKE_TOO_LARGE,		/* TOO_LARGE after a PUT's header, then closes */
+};
+
 struct fake {
 	int lfd;
-	atomic_int mode;	/* 0: never answer; 1: bad CRC */
+	atomic_int mode;
 };
+
+static void fake_answer(struct fake *f, int c, const struct cachepeer_req *h)
+{
+	static const uint8_t data[100] = { 1, 2, 3 };
+	struct cachepeer_resp r = {
+		.magic = htobe32(CACHEPEER_RESP_MAGIC), .id = h->id,
+		.status = htobe16(CACHEPEER_S_OK),
+		.data_len = htobe64(sizeof(data)),
+		.block_size = htobe64(sizeof(data)), .crc = htobe32(12345),
+	};
+	size_t len = sizeof(data);
+
+	switch (f->mode) {
+	case FAKE_SILENT:
+		return;
+	case FAKE_BAD_CRC:
+		break;
+	case FAKE_SHORT:
+		len = 50;
+		r.data_len = htobe64(len);
+		r.crc = htobe32(ref_crc(data, len));
+		break;
+	case FAKE_DATA:
+		len = 10;
+		r.data_len = htobe64(len);
+		r.block_size = htobe64(len);
+		r.crc = htobe32(ref_crc(data, len));
+		break;
+	case FAKE_TOO_LARGE:
+		len = 0;
+		r.status = htobe16(CACHEPEER_S_TOO_LARGE);
+		r.data_len = 0;
+		break;
+	}
+	if (write(c, &r, sizeof(r)) < 0 || (len && write(c, data, len) < 0))
+		return;
+}
 
 static void *fake_node(void *arg)
 {
@@ -347,24 +392,37 @@ static void *fake_node(void *arg)
 
 	while ((c = accept(f->lfd, NULL, NULL)) >= 0) {
 		struct cachepeer_req h;
-		uint8_t key[CACHEPEER_KEY_MAX], data[100] = { 1, 2, 3 };
+		uint8_t key[CACHEPEER_KEY_MAX], sink[4096];
 
 		while (read(c, &h, sizeof(h)) == sizeof(h) &&
 		       read(c, key, be16toh(h.key_len)) == be16toh(h.key_len)) {
-			struct cachepeer_resp r = {
-				.magic = htobe32(CACHEPEER_RESP_MAGIC), .id = h.id,
-				.status = htobe16(CACHEPEER_S_OK),
-				.data_len = htobe64(sizeof(data)),
-				.block_size = htobe64(sizeof(data)), .crc = htobe32(12345),
-			};
-
-			if (f->mode == 1 && (write(c, &r, sizeof(r)) < 0 ||
-					     write(c, data, sizeof(data)) < 0))
+			fake_answer(f, c, &h);
+			if (f->mode == FAKE_TOO_LARGE) {
+				/* As a node does: answer, then no more (a FIN, not a reset). */
+				shutdown(c, SHUT_WR);
+				while (read(c, sink, sizeof(sink)) > 0)
+					;
 				break;
+			}
 		}
 		close(c);
 	}
 	return NULL;
+}
+
+/* A request cancelled by close, whose callback tries to submit another. */
+struct closing {
+	struct cachepeer *cp;
+	int err, sub;
+};
+
+static void on_close(void *arg, const struct cachepeer_result *res)
+{
+	struct cachepeer_request r = { .op = CACHEPEER_STAT, .key = "k", .key_len = 1 };
+	struct closing *cl = arg;
+
+	cl->err = res->error;
+	cl->sub = cachepeer_submit(cl->cp, &r, NULL);
 }
 
 static void test_fake(const char *addr)
@@ -373,13 +431,13 @@ static void test_fake(const char *addr)
 		.size = sizeof(cfg), .seeds = addr, .flags = CACHEPEER_CFG_PIN, .timeout_ms = 300,
 	};
 	struct sockaddr_in sin = { .sin_family = AF_INET };
-	struct fake f = { .mode = 0 };
+	struct fake f = { .mode = FAKE_SILENT };
 	char host[32];
 	struct cachepeer_result res;
 	struct cachepeer_stats st;
 	char path[] = "/tmp/libclient.XXXXXX";
 	struct cachepeer *cp;
-	uint8_t buf[200];
+	uint8_t buf[200], *big;
 	pthread_t th;
 	uint64_t id;
 	int one = 1, fd;
@@ -423,7 +481,7 @@ static void test_fake(const char *addr)
 		      "cancelled: %d", res.error);
 		CHECK(cachepeer_cancel(cp, id) == -ENOENT, "cancel twice");
 	}
-	f.mode = 1;
+	f.mode = FAKE_BAD_CRC;
 	n = cachepeer_get(cp, "k", 1, 0, 0, buf, sizeof(buf));
 	CHECK(n == -EBADMSG, "GET with a bad CRC: %zd", n);
 	fd = mkstemp(path);
@@ -434,7 +492,33 @@ static void test_fake(const char *addr)
 	cachepeer_get_stats(cp, &st, sizeof(st));
 	CHECK(st.timeouts == 1 && st.crc_errors == 2, "%llu timeouts, %llu CRC errors",
 	      (unsigned long long)st.timeouts, (unsigned long long)st.crc_errors);
-	cachepeer_close(cp);
+	/* Answers the protocol does not allow: refused, the connection closed. */
+	f.mode = FAKE_SHORT;
+	n = cachepeer_get(cp, "k", 1, 0, 0, buf, sizeof(buf));
+	CHECK(n == -EPROTO, "GET answered with half its block: %zd", n);
+	f.mode = FAKE_DATA;
+	n = cachepeer_stat(cp, "k", 1, NULL, NULL);
+	CHECK(n == -EPROTO, "STAT answered with data: %zd", n);
+	/* Refused after its header, long before its 16 MiB are written. */
+	f.mode = FAKE_TOO_LARGE;
+	big = calloc(1, 16 << 20);
+	n = big ? cachepeer_put(cp, "k", 1, big, 16 << 20) : -ENOMEM;
+	CHECK(n == -EFBIG, "PUT refused as too large: %zd", n);
+	free(big);
+	/* Close: what is in flight is cancelled, and a callback's request refused. */
+	f.mode = FAKE_SILENT;
+	{
+		struct closing cl = { .cp = cp, .sub = 1 };
+		struct cachepeer_request r = {
+			.op = CACHEPEER_GET, .key = "k", .key_len = 1, .buf = buf,
+			.buf_len = sizeof(buf), .timeout_ms = 60000, .done = on_close, .arg = &cl,
+		};
+
+		CHECK(!cachepeer_submit(cp, &r, NULL), "submit before close");
+		cachepeer_close(cp);
+		CHECK(cl.err == -ECANCELED && cl.sub == -ESHUTDOWN,
+		      "closed: %d, a new request: %d", cl.err, cl.sub);
+	}
 	shutdown(f.lfd, SHUT_RDWR);
 	close(f.lfd);
 	pthread_join(th, NULL);
