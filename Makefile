@@ -200,7 +200,7 @@ bench-forward:
 
 # libcachepeer's targets (BENCH_SECS=10 per measurement, BENCH_ROUNDS=3 medians).
 bench-lib:
-	$(Q)scripts/setup.sh
+	$(Q)scripts/setup.sh --bench
 	$(Q)$(MAKE) all
 	$(Q)CP_VM_OUT=$(CURDIR)/.cache/vm-lib scripts/vm-run.sh -- env BENCH_SECS=$(BENCH_SECS) \
 		BENCH_ROUNDS=$(BENCH_ROUNDS) scripts/bench-lib.sh

@@ -6,7 +6,7 @@
 #
 #   scripts/setup.sh          build + test dependencies, kselftest/checkpatch cache
 #   scripts/setup.sh --debug  also what building the debug kernel needs
-#   scripts/setup.sh --bench  also nginx, the baseline of make bench
+#   scripts/setup.sh --bench  also nginx, the baseline of make bench, and valgrind
 #
 # virtme-ng is not in bookworm; it comes from trixie under an apt pin that lets
 # nothing else come from there (a plain "-t trixie" would drag glibc along).
@@ -79,6 +79,7 @@ debug_pkgs=(
 )
 bench_pkgs=(
 	"nginx-light			the sendfile baseline of make bench"
+	"valgrind			make bench-lib counts instructions with callgrind"
 )
 [ $want_debug = 1 ] && pkgs+=("${debug_pkgs[@]}")
 [ $want_bench = 1 ] && pkgs+=("${bench_pkgs[@]}")
