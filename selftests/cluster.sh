@@ -393,7 +393,8 @@ sum_counter() {
 }
 
 # libcachepeer (through the shared library): requests routed to their
-# owners (no node forwards or redirects any), a dead first seed, errors,
+# owners (no node forwards or redirects any), a dead first seed, a ring
+# edit picked up by the epoch, REDIRECTs followed, errors,
 # GETs into files and pipes, 16 threads on one handle, connections opened
 # and closed by load, timeouts, cancels and bad CRCs from a fake node; then
 # the example program fetches the warmed blocks, verified, into files.
@@ -405,6 +406,15 @@ test_library() {
 	on p1 "$LIBCLIENT" "10.77.0.99:7000,$(addr 1),$(addr 2)" 10.77.0.1:7999 "lib-$$-" 5
 	expect_eq "$(sum_counter forwards)" "$f0" "forwards for the library's requests"
 	expect_eq "$(sum_counter redirects)" "$r0" "redirects for the library's requests"
+	# The same blocks again: p5's weight changes under the handle, then
+	# through p2, which redirects its misses.
+	on p2 "$CTL" set --miss redirect
+	on p1 env LIBCLIENT_EDIT="$CTL ring set p5 --weight 150" \
+		LIBCLIENT_REDIRECT="$(addr 2),$(addr 1),$(addr 3),$(addr 4),$(addr 5)" \
+		"$LIBCLIENT" "$(addr 1)" 10.77.0.1:7999 "lib-$$-" 5
+	on p2 "$CTL" set --miss forward
+	on p1 "$CTL" ring set p5 --weight 100
+	converged 2000 1 2 3 4 5
 	mkdir -p "$CP_TMP/fetched"
 	find "$WARM" -type f -printf '%P\n' | sort >"$CP_TMP/warm.keys"
 	on p3 "$CPFETCH" -n 8 "$(addr 3)" "$CP_TMP/fetched" <"$CP_TMP/warm.keys"

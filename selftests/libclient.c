@@ -8,7 +8,10 @@
  *
  * SEEDS: the cluster's seeds, the first of them dead. FAKE_ADDR: an
  * address to listen on. PREFIX: for the keys written. MEMBERS: the ring's
- * size. Prints what failed,
+ * size. With LIBCLIENT_EDIT (a command that changes the ring) and
+ * LIBCLIENT_REDIRECT (seeds whose first redirects its misses) instead, a
+ * second run reads the blocks a first one stored, across the ring edit
+ * and through the redirects, and does nothing else. Prints what failed,
  * and "libclient: N checks, N failed"; exit status 1 on any failure.
  */
 #include <arpa/inet.h>
@@ -219,6 +222,69 @@ static void test_get_fd(struct cachepeer *cp)
 	CHECK(n == (ssize_t)sizes[i], "GET into a pipe: %zd", n);
 	waitpid(pid, &i, 0);
 	CHECK(WIFEXITED(i) && !WEXITSTATUS(i), "the pipe's reader saw other bytes");
+}
+
+/* Every block but the last, read through cp and compared. */
+static int read_all_blocks(struct cachepeer *cp)
+{
+	uint8_t *buf = malloc(1 << 20);
+	char key[64];
+	int i, bad = 0;
+
+	for (i = 0; buf && i < NKEYS - 1; i++) {
+		key_of(i, key, sizeof(key));
+		if (cachepeer_get(cp, key, strlen(key), 0, 0, buf, 1 << 20) != (ssize_t)sizes[i] ||
+		    memcmp(buf, blocks[i], sizes[i]))
+			bad++;
+	}
+	free(buf);
+	return buf ? bad : -1;
+}
+
+/*
+ * The ring changes behind the handle's back: the first answer with the
+ * newer epoch makes it read the ring again, and reads go on by the new one.
+ */
+static void test_epoch(struct cachepeer *cp, const char *edit)
+{
+	struct cachepeer_stats st0, st;
+	uint8_t buf[16];
+	char key[64];
+	int i;
+
+	cachepeer_get_stats(cp, &st0, sizeof(st0));
+	CHECK(!system(edit), "%s", edit);
+	key_of(0, key, sizeof(key));
+	for (i = 0; i < 200; i++) {
+		cachepeer_get(cp, key, strlen(key), 0, 1, buf, sizeof(buf));
+		cachepeer_get_stats(cp, &st, sizeof(st));
+		if (st.ring_reads > st0.ring_reads && st.ring_epoch > st0.ring_epoch)
+			break;
+		usleep(20000);
+	}
+	CHECK(st.ring_reads > st0.ring_reads && st.ring_epoch > st0.ring_epoch,
+	      "ring read %llu times, epoch %llu (was %llu)", (unsigned long long)st.ring_reads,
+	      (unsigned long long)st.ring_epoch, (unsigned long long)st0.ring_epoch);
+	CHECK(!read_all_blocks(cp), "blocks read by the new ring");
+}
+
+/* Pinned to a node that redirects its misses: every GET ends at its owner. */
+static void test_redirect(const char *seeds, const char *key_spec)
+{
+	struct cachepeer_config cfg = {
+		.size = sizeof(cfg), .seeds = seeds, .key = key_spec, .flags = CACHEPEER_CFG_PIN,
+	};
+	struct cachepeer_stats st;
+	struct cachepeer *cp;
+
+	if (cachepeer_open(&cp, &cfg)) {
+		CHECK(0, "open %s", seeds);
+		return;
+	}
+	CHECK(!read_all_blocks(cp), "blocks read through redirects");
+	cachepeer_get_stats(cp, &st, sizeof(st));
+	CHECK(st.redirects > 0, "%llu redirects followed", (unsigned long long)st.redirects);
+	cachepeer_close(cp);
 }
 
 struct reader {
@@ -544,6 +610,16 @@ int main(int argc, char **argv)
 	CHECK(!ret, "open %s: %s", argv[1], strerror(-ret));
 	if (ret)
 		goto out;
+	if (getenv("LIBCLIENT_EDIT") && getenv("LIBCLIENT_REDIRECT")) {
+		printf("# a ring edit\n");
+		fflush(stdout);
+		test_epoch(cp, getenv("LIBCLIENT_EDIT"));
+		cachepeer_close(cp);
+		printf("# redirects\n");
+		fflush(stdout);
+		test_redirect(getenv("LIBCLIENT_REDIRECT"), getenv("CACHEPEER_KEY"));
+		goto out;
+	}
 	printf("# PUT and GET\n");
 	fflush(stdout);
 	test_put_get(cp);
