@@ -713,9 +713,12 @@ static int receive(struct cachepeer *cp, struct cp_conn *c)
 					return err;
 				continue;
 			}
-			memmove(c->rbuf, c->rbuf + c->rpos, avail);
-			c->rpos = 0;
-			c->rlen = avail;
+			if (c->rpos) {
+				if (avail)
+					memmove(c->rbuf, c->rbuf + c->rpos, avail);
+				c->rpos = 0;
+				c->rlen = avail;
+			}
 			if (drained)
 				return 0;
 			r = read(c->fd, c->rbuf + avail, CP_RBUF - avail);

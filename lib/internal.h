@@ -196,6 +196,7 @@ struct cachepeer {
 	uint64_t ring_at;		/* ms of the last ring read asked */
 
 	uint64_t now;			/* ms, as of the round or submit under way */
+	bool now_fresh;			/* now was read by the submit the round follows */
 	uint64_t next_id;
 	struct cp_list reqs;		/* not done, by deadline */
 	struct cp_list done;		/* done, callback NULL: for cachepeer_wait() */
