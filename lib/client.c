@@ -475,10 +475,12 @@ static void arm(struct cachepeer *cp, uint64_t when)
 
 	if (!when || (cp->armed && cp->armed <= when))
 		return;
+	cp->armed = when;
+	when += cp->tick_ms;
 	its.it_value.tv_sec = when / 1000;
 	its.it_value.tv_nsec = when % 1000 * 1000000;
-	if (!timerfd_settime(cp->tfd, TFD_TIMER_ABSTIME, &its, NULL))
-		cp->armed = when;
+	if (timerfd_settime(cp->tfd, TFD_TIMER_ABSTIME, &its, NULL))
+		cp->armed = 0;
 }
 
 /*
@@ -508,8 +510,12 @@ int cp_round(struct cachepeer *cp, int timeout_ms)
 	/* Connections over min_conns are looked at every second (at most) to close idle ones. */
 	if (cp->extra && cp->idle_at && (!soonest || cp->idle_at < soonest))
 		soonest = cp->idle_at;
+	/*
+	 * The coarse clock lags by up to a tick: a wait ends a tick after the
+	 * deadline, or the round would find it not yet due and spin.
+	 */
 	if (soonest) {
-		int64_t d = soonest > now ? (int64_t)(soonest - now) : 0;
+		int64_t d = (soonest > now ? (int64_t)(soonest - now) : 0) + cp->tick_ms;
 
 		if (wait < 0 || d < wait)
 			wait = d;
@@ -819,6 +825,12 @@ int cachepeer_open(struct cachepeer **cpp, const struct cachepeer_config *cfg)
 	cp_list_init(&cp->waiters);
 	cp_list_init(&cp->spare);
 	cp->pinned = cp->cfg.flags & CACHEPEER_CFG_PIN;
+	{
+		struct timespec res = { .tv_nsec = 4000000 };
+
+		clock_getres(CLOCK_MONOTONIC_COARSE, &res);
+		cp->tick_ms = res.tv_sec * 1000 + (res.tv_nsec + 999999) / 1000000;
+	}
 	cp->evfd = -1;
 	cp->tfd = -1;
 	cp->epfd = epoll_create1(EPOLL_CLOEXEC);

@@ -197,6 +197,7 @@ struct cachepeer {
 
 	uint64_t now;			/* ms, as of the round or submit under way */
 	bool now_fresh;			/* now was read by the submit the round follows */
+	unsigned int tick_ms;		/* the coarse clock's step: waits end one later */
 	uint64_t next_id;
 	struct cp_list reqs;		/* not done, by deadline */
 	struct cp_list done;		/* done, callback NULL: for cachepeer_wait() */
