@@ -4,6 +4,7 @@
  * to completion, and the I/O round that drives them.
  */
 
+#include <endian.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -297,6 +298,27 @@ static int status_errno(int status)
 	}
 }
 
+/*
+ * No node makes a weight past CACHEPEER_WEIGHT_MAX; one that sends it
+ * would have the ring cost points, memory and time, without end. The
+ * decoder takes what the kernel's does (the fuzzer holds them to that):
+ * this bound is the library's own.
+ */
+static bool weights_bounded(const void *buf, size_t len)
+{
+	const struct cachepeer_ring_member *e;
+	size_t n;
+
+	if (len < sizeof(struct cachepeer_ring_hdr))
+		return true;	/* the decoder refuses it */
+	e = (const void *)((const uint8_t *)buf + sizeof(struct cachepeer_ring_hdr));
+	n = (len - sizeof(struct cachepeer_ring_hdr)) / sizeof(*e);
+	while (n--)
+		if (be16toh(e[n].weight) > CACHEPEER_WEIGHT_MAX)
+			return false;
+	return true;
+}
+
 static int install_ring(struct cachepeer *cp, const void *buf, size_t len)
 {
 	struct cp_ring fresh = { 0 };
@@ -304,7 +326,7 @@ static int install_ring(struct cachepeer *cp, const void *buf, size_t len)
 	bool *skip = NULL;
 	unsigned int i;
 
-	ret = cp_ring_decode(&fresh, buf, len);
+	ret = weights_bounded(buf, len) ? cp_ring_decode(&fresh, buf, len) : -EBADMSG;
 	if (ret)
 		goto fail;
 	map = calloc(fresh.n ?: 1, sizeof(*map));

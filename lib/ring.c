@@ -301,9 +301,7 @@ int cp_ring_decode(struct cp_ring *r, const void *buf, size_t len)
 		struct sockaddr_in *sin = (void *)&ss;
 		struct cp_ring_member *m = &r->m[r->n];
 
-		/* A weight past the maximum would cost points (memory) without end. */
-		if (e[i].name[CACHEPEER_NAME_MAX] || (e[i].family != 4 && e[i].family != 6) ||
-		    ntohs(e[i].weight) > CACHEPEER_WEIGHT_MAX) {
+		if (e[i].name[CACHEPEER_NAME_MAX] || (e[i].family != 4 && e[i].family != 6)) {
 			cp_ring_free(r);
 			return -EBADMSG;
 		}
