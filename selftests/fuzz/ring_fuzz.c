@@ -23,7 +23,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static void check(const struct cp_ring *r)
 {
-	u64 points = 0;
+	u64 points = 0, live = 0;
 	u32 i;
 
 	for (i = 0; i < r->nmembers; i++) {
@@ -33,9 +33,21 @@ static void check(const struct cp_ring *r)
 	}
 	if (points != r->npoints)
 		abort();
-	for (i = 0; i < r->npoints; i++)
-		if (r->owner[i] >= r->nmembers || (i && r->hash[i - 1] > r->hash[i]))
+	/*
+	 * Points route past down members to the next live one; when no live
+	 * member has a point (all down, or the live ones of weight 0), to no one.
+	 */
+	for (i = 0; i < r->nmembers; i++)
+		if (r->members[i].state != CACHEPEER_MEMBER_DOWN)
+			live += r->members[i].points;
+	for (i = 0; i < r->npoints; i++) {
+		if (i && r->hash[i - 1] > r->hash[i])
 			abort();
+		if (!live ? r->owner[i] != CP_RING_NO_OWNER :
+		    r->owner[i] >= r->nmembers ||
+		    r->members[r->owner[i]].state == CACHEPEER_MEMBER_DOWN)
+			abort();
+	}
 }
 
 static struct cp_view *view_of(const struct cachepeer_ring_member *e, u32 n, u64 floor)
