@@ -12,7 +12,9 @@
 #                        module parameter;
 #                        bash completion completes what the tool's help lists;
 #                        systemd-analyze verify passes on the installed unit;
-#                        the YNL spec is valid and matches the uapi header
+#                        the YNL spec is valid and matches the uapi header, and
+#                        kmod/nl_gen.[ch] are what ynl-gen-c.py makes of it
+#   make ynl-gen         regenerate kmod/nl_gen.[ch] from the YNL spec
 #   make deb             Debian packages cachepeer-dkms, cachepeer, libcachepeer0 and
 #                        libcachepeer-dev into .cache/deb,
 #                        lintian-clean, the module built from them by DKMS
@@ -57,7 +59,7 @@ endif
 
 export KSFT
 
-.PHONY: all module lib ctl examples tests install install-module install-lib install-tool lib-check deb check-deb clean check check-debug style man-check sparse layers fuzz sim run bench \
+.PHONY: all module lib ctl examples tests install install-module install-lib install-tool lib-check deb check-deb clean check check-debug style man-check ynl-gen sparse layers fuzz sim run bench \
 	bench-index bench-ring bench-forward bench-lib setup
 
 all: module lib ctl tests
@@ -128,6 +130,10 @@ man-check: ctl module
 	$(Q)scripts/completion-check.sh
 	$(Q)scripts/unit-check.sh
 	$(Q)scripts/ynl-check.py
+	$(Q)scripts/ynl-gen.sh --check
+
+ynl-gen:
+	$(Q)scripts/ynl-gen.sh
 
 deb:
 	$(Q)scripts/deb.sh

@@ -50,7 +50,7 @@ static int put_conn(const struct cp_conn_info *ci, void *arg)
 }
 
 /* cb->args[0]: connections already reported; cb->seq: the list's generation. */
-int cp_nl_conn_get_dumpit(struct sk_buff *skb, struct netlink_callback *cb)
+int cachepeer_nl_conn_get_dumpit(struct sk_buff *skb, struct netlink_callback *cb)
 {
 	struct cp_service *svc = cp_service_get(sock_net(skb->sk));
 	struct conn_dump cd = { .skb = skb, .cb = cb };

@@ -17,7 +17,11 @@ static int key_attrs(struct genl_info *info, struct nlattr **tb)
 	if (GENL_REQ_ATTR_CHECK(info, CACHEPEER_A_NODE_KEY))
 		return -EINVAL;
 	ret = nla_parse_nested(tb, CACHEPEER_A_KEY_SECRET, info->attrs[CACHEPEER_A_NODE_KEY],
-			       cp_key_policy, info->extack);
+			       cachepeer_key_nl_policy, info->extack);
+	if (ret)
+		return ret;
+	ret = cp_nl_check_len(tb[CACHEPEER_A_KEY_SECRET], CACHEPEER_SECRET_MIN,
+			      CACHEPEER_SECRET_MAX, "a secret", info->extack);
 	if (ret)
 		return ret;
 	if (!tb[CACHEPEER_A_KEY_NAME]) {
@@ -28,7 +32,7 @@ static int key_attrs(struct genl_info *info, struct nlattr **tb)
 	return 0;
 }
 
-int cp_nl_key_add_doit(struct sk_buff *skb, struct genl_info *info)
+int cachepeer_nl_key_add_doit(struct sk_buff *skb, struct genl_info *info)
 {
 	struct cp_service *svc = cp_nl_service(info);
 	struct nlattr *tb[CACHEPEER_A_KEY_SECRET + 1], *secret;
@@ -65,7 +69,7 @@ int cp_nl_key_add_doit(struct sk_buff *skb, struct genl_info *info)
 	return ret;
 }
 
-int cp_nl_key_del_doit(struct sk_buff *skb, struct genl_info *info)
+int cachepeer_nl_key_del_doit(struct sk_buff *skb, struct genl_info *info)
 {
 	struct cp_service *svc = cp_nl_service(info);
 	struct nlattr *tb[CACHEPEER_A_KEY_SECRET + 1];
@@ -121,7 +125,7 @@ static int put_key(const struct cp_key *key, void *arg)
 }
 
 /* cb->args[0]: keys already reported. */
-int cp_nl_key_get_dumpit(struct sk_buff *skb, struct netlink_callback *cb)
+int cachepeer_nl_key_get_dumpit(struct sk_buff *skb, struct netlink_callback *cb)
 {
 	struct cp_service *svc = cp_service_get(sock_net(skb->sk));
 	struct key_dump kd = { .skb = skb, .cb = cb };

@@ -221,7 +221,7 @@ static int put_running(struct sk_buff *msg, struct cp_service *svc, bool admin)
 	       put_stats(msg, svc);
 }
 
-int cp_nl_node_get_doit(struct sk_buff *skb, struct genl_info *info)
+int cachepeer_nl_node_get_doit(struct sk_buff *skb, struct genl_info *info)
 {
 	struct cp_service *svc = cp_nl_service(info);
 	bool admin = netlink_ns_capable(skb, genl_info_net(info)->user_ns, CAP_NET_ADMIN);
@@ -350,7 +350,7 @@ static int set_member_key(struct cp_service *svc, const struct nlattr *a, bool n
 	return ret;
 }
 
-int cp_nl_node_set_doit(struct sk_buff *skb, struct genl_info *info)
+int cachepeer_nl_node_set_doit(struct sk_buff *skb, struct genl_info *info)
 {
 	struct cp_service *svc = cp_nl_service(info);
 	struct cp_cluster *cl = &svc->cluster;
@@ -369,6 +369,12 @@ int cp_nl_node_set_doit(struct sk_buff *skb, struct genl_info *info)
 			return -EINVAL;
 		}
 	}
+	ret = cp_nl_check_len(tb[CACHEPEER_A_NODE_CLUSTER_KEY], CACHEPEER_CLUSTER_KEY_MIN,
+			      CACHEPEER_CLUSTER_KEY_MAX, "a cluster key", info->extack) ?:
+	      cp_nl_check_len(tb[CACHEPEER_A_NODE_NEXT_CLUSTER_KEY], CACHEPEER_CLUSTER_KEY_MIN,
+			      CACHEPEER_CLUSTER_KEY_MAX, "a cluster key", info->extack);
+	if (ret)
+		return ret;
 
 	mutex_lock(&svc->lock);
 	lim = svc->store.limits;
@@ -413,7 +419,7 @@ out:
 	return ret;
 }
 
-int cp_nl_node_start_doit(struct sk_buff *skb, struct genl_info *info)
+int cachepeer_nl_node_start_doit(struct sk_buff *skb, struct genl_info *info)
 {
 	struct cp_service *svc = cp_nl_service(info);
 	struct cp_config cfg = {
@@ -472,7 +478,7 @@ int cp_nl_node_start_doit(struct sk_buff *skb, struct genl_info *info)
 	return ret;
 }
 
-int cp_nl_node_stop_doit(struct sk_buff *skb, struct genl_info *info)
+int cachepeer_nl_node_stop_doit(struct sk_buff *skb, struct genl_info *info)
 {
 	struct cp_service *svc = cp_nl_service(info);
 	int ret;
@@ -485,7 +491,7 @@ int cp_nl_node_stop_doit(struct sk_buff *skb, struct genl_info *info)
 	return ret;
 }
 
-int cp_nl_scrub_start_doit(struct sk_buff *skb, struct genl_info *info)
+int cachepeer_nl_scrub_start_doit(struct sk_buff *skb, struct genl_info *info)
 {
 	struct cp_service *svc = cp_nl_service(info);
 	int ret = 0;

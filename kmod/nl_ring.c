@@ -38,7 +38,7 @@ static size_t member_size(const struct cp_member *m)
 	       nla_total_size(sizeof(u32)) + nla_total_size_64bit(sizeof(u64));
 }
 
-int cp_nl_ring_get_doit(struct sk_buff *skb, struct genl_info *info)
+int cachepeer_nl_ring_get_doit(struct sk_buff *skb, struct genl_info *info)
 {
 	struct cp_cluster *cl = &cp_nl_service(info)->cluster;
 	const struct cp_ring *r;
@@ -95,7 +95,8 @@ static int member_from_attr(const struct nlattr *nest, struct cp_member *m, bool
 	const char *why;
 	int ret;
 
-	ret = nla_parse_nested(tb, CACHEPEER_A_MEMBER_WEIGHT, nest, cp_member_policy, extack);
+	ret = nla_parse_nested(tb, CACHEPEER_A_MEMBER_WEIGHT, nest, cachepeer_member_nl_policy,
+			       extack);
 	if (ret)
 		return ret;
 	if (NL_REQ_ATTR_CHECK(extack, nest, tb, CACHEPEER_A_MEMBER_NAME))
@@ -146,7 +147,7 @@ static int ring_edit(struct genl_info *info, enum cp_ring_edit op, const struct 
 	return ret;
 }
 
-int cp_nl_ring_set_doit(struct sk_buff *skb, struct genl_info *info)
+int cachepeer_nl_ring_set_doit(struct sk_buff *skb, struct genl_info *info)
 {
 	struct nlattr **tb = info->attrs;
 	const struct nlattr *a;
@@ -189,17 +190,17 @@ static int ring_edit_one(struct genl_info *info, enum cp_ring_edit op)
 	return ret ?: ring_edit(info, op, &m, 1, 0);
 }
 
-int cp_nl_ring_add_doit(struct sk_buff *skb, struct genl_info *info)
+int cachepeer_nl_ring_add_doit(struct sk_buff *skb, struct genl_info *info)
 {
 	return ring_edit_one(info, CP_RING_ADD);
 }
 
-int cp_nl_ring_weight_doit(struct sk_buff *skb, struct genl_info *info)
+int cachepeer_nl_ring_weight_doit(struct sk_buff *skb, struct genl_info *info)
 {
 	return ring_edit_one(info, CP_RING_WEIGHT);
 }
 
-int cp_nl_ring_del_doit(struct sk_buff *skb, struct genl_info *info)
+int cachepeer_nl_ring_del_doit(struct sk_buff *skb, struct genl_info *info)
 {
 	struct cp_member m = { };
 
@@ -225,7 +226,7 @@ static u64 time_lookups(const struct cp_ring *r, u64 hash, u32 count)
 	return ktime_get_ns() - start;
 }
 
-int cp_nl_ring_lookup_doit(struct sk_buff *skb, struct genl_info *info)
+int cachepeer_nl_ring_lookup_doit(struct sk_buff *skb, struct genl_info *info)
 {
 	struct cp_cluster *cl = &cp_nl_service(info)->cluster;
 	const struct nlattr *key, *count;
@@ -239,6 +240,9 @@ int cp_nl_ring_lookup_doit(struct sk_buff *skb, struct genl_info *info)
 		return -EINVAL;
 	key = info->attrs[CACHEPEER_A_NODE_KEY_HASH_OF];
 	count = info->attrs[CACHEPEER_A_NODE_LOOKUP_COUNT];
+	ret = cp_nl_check_len(key, 1, CACHEPEER_KEY_MAX, "a block key", info->extack);
+	if (ret)
+		return ret;
 	/* Timing a million lookups holds the ring's lock: not for everyone. */
 	if (count && !netlink_ns_capable(skb, genl_info_net(info)->user_ns, CAP_NET_ADMIN)) {
 		GENL_SET_ERR_MSG(info, "a lookup benchmark needs CAP_NET_ADMIN");

@@ -19,7 +19,7 @@ import sys
 # and whether the calls among its own files must form no cycle. Cluster and
 # store share a rank: neither may call the other; so do auth and codec.
 PARTS = [
-    ("control", 0, ["main", "netlink", "nl_node", "nl_ring", "nl_conn", "nl_key"], False),
+    ("control", 0, ["main", "netlink", "nl_gen", "nl_node", "nl_ring", "nl_conn", "nl_key"], False),
     ("node", 1, ["service", "params", "ringfile"], True),
     ("connections", 2, ["conn", "rx", "bounds", "hello", "request", "miss", "put_fwd", "tx"], False),
     ("cluster", 3, ["cluster", "peer", "link", "ring", "view"], True),

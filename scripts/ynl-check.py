@@ -4,8 +4,10 @@
 The YNL spec, Documentation/netlink/specs/cachepeer.yaml, against the uapi
 header: valid by the kernel's genetlink-legacy schema, and naming every
 command, attribute (in every attribute set) and enum value the header
-has, with the header's value. A command or attribute added to the header
-and not to the spec fails make check.
+has, with the header's value, and each constant the spec names with the
+value of the header's define (the generated policies use the define). A
+command or attribute added to the header and not to the spec fails make
+check.
 """
 import os
 import re
@@ -53,7 +55,21 @@ def compare(what, cname, prefix, entries):
             bad.append(f"{what}: {n} is {got.get(n)} in the spec, {want.get(n)} in the header")
 
 
+def c_define(name):
+    """A #define of the header with a constant integer value: its value."""
+    m = re.search(r"^#define %s\s+(.*?)\s*(?:/\*.*)?$" % name, header, re.M)
+    expr = re.sub(r"(?<=[0-9])U?L{0,2}\b", "", m[1]) if m else ""
+    if not re.fullmatch(r"[0-9()<+* -]+", expr):
+        return None
+    return eval(expr, {"__builtins__": {}})  # digits, shifts and parentheses only
+
+
 for d in spec["definitions"]:
+    if d["type"] == "const":
+        # The generated policies name the header's define for each bound.
+        n = c_name("cachepeer-", d["name"])
+        if c_define(n) != d["value"]:
+            bad.append(f"const {d['name']}: {d['value']} in the spec, {c_define(n)} in the header")
     if d["type"] == "enum":
         start = d.get("value-start", 0)
         compare(f"enum {d['name']}", d["enum-name"], d["name-prefix"],

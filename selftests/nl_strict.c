@@ -86,7 +86,7 @@ static void parse_attrs(struct nlattr *a, int len, struct reply *rep, int ext)
 	}
 }
 
-/* Send len bytes of r and collect the answer up to the ACK or error. */
+/* Send len bytes of r and collect the answer up to the ACK, error or dump's end. */
 static int transact(int fd, const void *r, size_t len, struct reply *rep)
 {
 	static char buf[65536];
@@ -114,6 +114,9 @@ static int transact(int fd, const void *r, size_t len, struct reply *rep)
 						    h->nlmsg_len - off, rep, 1);
 				return 0;
 			}
+			/* A dump's end: dumps are not ACKed after it. */
+			if (h->nlmsg_type == NLMSG_DONE)
+				return 0;
 			parse_attrs((struct nlattr *)((char *)NLMSG_DATA(h) + GENL_HDRLEN),
 				    h->nlmsg_len - NLMSG_LENGTH(GENL_HDRLEN), rep, 0);
 		}
@@ -325,6 +328,77 @@ TEST_F(node, unknown_attribute)
 	EXPECT_EQ(-EINVAL, self->rep.error);
 	ASSERT_STRNE("(GET failed)", get_name());
 	EXPECT_EQ(CACHEPEER_NODE_STOPPED, self->node.state);
+}
+
+/*
+ * Ops whose request takes nothing have no policy in the generated op table;
+ * their pre_doit or dump start hook refuses attributes all the same.
+ */
+TEST_F(node, no_attrs_ops)
+{
+	static const struct {
+		int cmd;
+		bool dump;
+	} ops[] = {
+		{ .cmd = CACHEPEER_CMD_NODE_GET }, { .cmd = CACHEPEER_CMD_NODE_STOP },
+		{ .cmd = CACHEPEER_CMD_SCRUB_START }, { .cmd = CACHEPEER_CMD_RING_GET },
+		{ .cmd = CACHEPEER_CMD_CONN_GET, .dump = true },
+		{ .cmd = CACHEPEER_CMD_KEY_GET, .dump = true },
+	};
+	unsigned int i;
+
+	for (i = 0; i < sizeof(ops) / sizeof(ops[0]); i++) {
+		req_init(&self->r, self->family, ops[i].cmd);
+		if (ops[i].dump)
+			self->r.nlh.nlmsg_flags |= NLM_F_DUMP;
+		put_attr(&self->r, CACHEPEER_A_NODE_NAME, "x", 2);
+		ASSERT_EQ(0, do_req());
+		EXPECT_EQ(-EINVAL, self->rep.error) TH_LOG("command %d", ops[i].cmd);
+		EXPECT_STREQ("this command takes no attributes", self->rep.extack);
+	}
+	/* Without one, the same ops answer. */
+	req_init(&self->r, self->family, CACHEPEER_CMD_RING_GET);
+	ASSERT_EQ(0, do_req());
+	EXPECT_EQ(0, self->rep.error);
+	req_init(&self->r, self->family, CACHEPEER_CMD_KEY_GET);
+	self->r.nlh.nlmsg_flags |= NLM_F_DUMP;
+	ASSERT_EQ(0, do_req());
+	EXPECT_EQ(0, self->rep.error);
+}
+
+/* Binary attributes' lengths, which the ops check (the spec's policies cannot). */
+TEST_F(node, binary_lengths)
+{
+	static const struct {
+		int cmd, type, len;
+		const char *msg;
+	} bad[] = {
+		{ CACHEPEER_CMD_NODE_SET, CACHEPEER_A_NODE_CLUSTER_KEY, CACHEPEER_CLUSTER_KEY_MIN - 1,
+		  "a cluster key must be 16 to 64 bytes" },
+		{ CACHEPEER_CMD_NODE_SET, CACHEPEER_A_NODE_CLUSTER_KEY, CACHEPEER_CLUSTER_KEY_MAX + 1,
+		  "a cluster key must be 16 to 64 bytes" },
+		{ CACHEPEER_CMD_NODE_SET, CACHEPEER_A_NODE_NEXT_CLUSTER_KEY, 1,
+		  "a cluster key must be 16 to 64 bytes" },
+		{ CACHEPEER_CMD_RING_LOOKUP, CACHEPEER_A_NODE_KEY_HASH_OF, 0,
+		  "a block key must be 1 to 250 bytes" },
+		{ CACHEPEER_CMD_RING_LOOKUP, CACHEPEER_A_NODE_KEY_HASH_OF, CACHEPEER_KEY_MAX + 1,
+		  "a block key must be 1 to 250 bytes" },
+	};
+	static const char zeros[CACHEPEER_KEY_MAX + 1];
+	unsigned int i;
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		req_init(&self->r, self->family, bad[i].cmd);
+		put_attr(&self->r, bad[i].type, zeros, bad[i].len);
+		ASSERT_EQ(0, do_req());
+		EXPECT_EQ(-EINVAL, self->rep.error) TH_LOG("attribute %d, %d bytes",
+							   bad[i].type, bad[i].len);
+		EXPECT_STREQ(bad[i].msg, self->rep.extack);
+	}
+	req_init(&self->r, self->family, CACHEPEER_CMD_RING_LOOKUP);
+	put_attr(&self->r, CACHEPEER_A_NODE_KEY_HASH_OF, zeros, CACHEPEER_KEY_MAX);
+	ASSERT_EQ(0, do_req());
+	EXPECT_EQ(0, self->rep.error);
 }
 
 TEST_F(node, attribute_overruns_message)
