@@ -18,38 +18,11 @@
 #include <unistd.h>
 
 #include "client.h"
+#include "cp_ref.h"
 #include "cp_test.h"
 
 #define PEER "127.0.0.1:7000"
 #define MiB (1024 * 1024)
-
-/* Bit-at-a-time CRC-32C: shares nothing with the module or the client. */
-static inline uint32_t ref_crc(const void *data, size_t len)
-{
-	const unsigned char *p = data;
-	uint32_t c = ~0u;
-	int k;
-
-	while (len--) {
-		c ^= *p++;
-		for (k = 0; k < 8; k++)
-			c = (c >> 1) ^ (0x82f63b78u & -(c & 1));
-	}
-	return ~c;
-}
-
-static inline void fill_random(void *buf, size_t len, uint64_t seed)
-{
-	unsigned char *p = buf;
-	size_t i;
-
-	for (i = 0; i < len; i++) {
-		seed ^= seed << 13;
-		seed ^= seed >> 7;
-		seed ^= seed << 17;
-		p[i] = seed;
-	}
-}
 
 /*
  * How much slower than a stock kernel this one is (CP_TIME_SCALE, set by

@@ -30,6 +30,8 @@
 #include <cachepeer/client.h>
 #include <linux/cachepeer.h>
 
+#include "cp_ref.h"
+
 static int checks, failed;
 
 #define CHECK(cond, ...) do {							\
@@ -49,21 +51,6 @@ static unsigned int members;
 static uint8_t *blocks[NKEYS];
 static size_t sizes[NKEYS];
 
-/* Bit-at-a-time CRC-32C: shares nothing with the library. */
-static uint32_t ref_crc(const void *data, size_t len)
-{
-	const unsigned char *p = data;
-	uint32_t c = ~0u;
-	int k;
-
-	while (len--) {
-		c ^= *p++;
-		for (k = 0; k < 8; k++)
-			c = (c >> 1) ^ (0x82f63b78u & -(c & 1));
-	}
-	return ~c;
-}
-
 static void key_of(int i, char *key, size_t len)
 {
 	snprintf(key, len, "%slib-%d", prefix, i);
@@ -71,9 +58,7 @@ static void key_of(int i, char *key, size_t len)
 
 static void make_blocks(void)
 {
-	uint64_t seed = 0x9e3779b97f4a7c15ULL;
 	int i;
-	size_t j;
 
 	for (i = 0; i < NKEYS; i++) {
 		/* 1 byte to 1 MiB, and around the 64 KiB receive buffer. */
@@ -84,12 +69,7 @@ static void make_blocks(void)
 		else
 			sizes[i] = (size_t)(i * 20011) % (1 << 20) + 1;
 		blocks[i] = malloc(sizes[i]);
-		for (j = 0; j < sizes[i]; j++) {
-			seed ^= seed << 13;
-			seed ^= seed >> 7;
-			seed ^= seed << 17;
-			blocks[i][j] = seed;
-		}
+		fill_random(blocks[i], sizes[i], 0x9e3779b97f4a7c15ULL + i);
 	}
 }
 
@@ -491,6 +471,15 @@ static void on_close(void *arg, const struct cachepeer_result *res)
 	cl->sub = cachepeer_submit(cl->cp, &r, NULL);
 }
 
+/* A GET of "k" that a silent node holds until it is cancelled or closed. */
+static struct cachepeer_request held_get(uint8_t *buf, size_t len)
+{
+	return (struct cachepeer_request){
+		.op = CACHEPEER_GET, .key = "k", .key_len = 1, .buf = buf,
+		.buf_len = len, .timeout_ms = 60000,
+	};
+}
+
 static void test_fake(const char *addr)
 {
 	struct cachepeer_config cfg = {
@@ -528,10 +517,7 @@ static void test_fake(const char *addr)
 	n = cachepeer_get(cp, "k", 1, 0, 0, buf, sizeof(buf));
 	CHECK(n == -EHOSTUNREACH, "GET right after: %zd", n);
 	{
-		struct cachepeer_request r = {
-			.op = CACHEPEER_GET, .key = "k", .key_len = 1, .buf = buf,
-			.buf_len = sizeof(buf), .timeout_ms = 60000,
-		};
+		struct cachepeer_request r = held_get(buf, sizeof(buf));
 		int i;
 
 		/* Tried again after its back-off (0.5 s): then held until cancelled. */
@@ -575,10 +561,10 @@ static void test_fake(const char *addr)
 	f.mode = FAKE_SILENT;
 	{
 		struct closing cl = { .cp = cp, .sub = 1 };
-		struct cachepeer_request r = {
-			.op = CACHEPEER_GET, .key = "k", .key_len = 1, .buf = buf,
-			.buf_len = sizeof(buf), .timeout_ms = 60000, .done = on_close, .arg = &cl,
-		};
+		struct cachepeer_request r = held_get(buf, sizeof(buf));
+
+		r.done = on_close;
+		r.arg = &cl;
 
 		CHECK(!cachepeer_submit(cp, &r, NULL), "submit before close");
 		cachepeer_close(cp);

@@ -347,7 +347,7 @@ TEST_F(node, no_attrs_ops)
 	};
 	unsigned int i;
 
-	for (i = 0; i < sizeof(ops) / sizeof(ops[0]); i++) {
+	for (i = 0; i < ARRAY_SIZE(ops); i++) {
 		req_init(&self->r, self->family, ops[i].cmd);
 		if (ops[i].dump)
 			self->r.nlh.nlmsg_flags |= NLM_F_DUMP;
@@ -373,10 +373,10 @@ TEST_F(node, binary_lengths)
 		int cmd, type, len;
 		const char *msg;
 	} bad[] = {
-		{ CACHEPEER_CMD_NODE_SET, CACHEPEER_A_NODE_CLUSTER_KEY, CACHEPEER_CLUSTER_KEY_MIN - 1,
-		  "a cluster key must be 16 to 64 bytes" },
-		{ CACHEPEER_CMD_NODE_SET, CACHEPEER_A_NODE_CLUSTER_KEY, CACHEPEER_CLUSTER_KEY_MAX + 1,
-		  "a cluster key must be 16 to 64 bytes" },
+		{ CACHEPEER_CMD_NODE_SET, CACHEPEER_A_NODE_CLUSTER_KEY,
+		  CACHEPEER_CLUSTER_KEY_MIN - 1, "a cluster key must be 16 to 64 bytes" },
+		{ CACHEPEER_CMD_NODE_SET, CACHEPEER_A_NODE_CLUSTER_KEY,
+		  CACHEPEER_CLUSTER_KEY_MAX + 1, "a cluster key must be 16 to 64 bytes" },
 		{ CACHEPEER_CMD_NODE_SET, CACHEPEER_A_NODE_NEXT_CLUSTER_KEY, 1,
 		  "a cluster key must be 16 to 64 bytes" },
 		{ CACHEPEER_CMD_RING_LOOKUP, CACHEPEER_A_NODE_KEY_HASH_OF, 0,
@@ -387,7 +387,7 @@ TEST_F(node, binary_lengths)
 	static const char zeros[CACHEPEER_KEY_MAX + 1];
 	unsigned int i;
 
-	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+	for (i = 0; i < ARRAY_SIZE(bad); i++) {
 		req_init(&self->r, self->family, bad[i].cmd);
 		put_attr(&self->r, bad[i].type, zeros, bad[i].len);
 		ASSERT_EQ(0, do_req());
