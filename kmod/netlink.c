@@ -5,10 +5,13 @@
  * ops are in nl_node.c, nl_ring.c, nl_conn.c and nl_key.c, and their
  * policies and op table in nl_gen.c, generated from the YNL spec.
  *
- * The family is strict (resv_start_op 0): unknown attributes, bad lengths and
- * a non-zero reserved header field are rejected before any doit runs. Every
- * op has a policy, so an attribute an op does not take is an error rather
- * than silently ignored. Mutating ops carry GENL_UNS_ADMIN_PERM:
+ * The family is strict (resv_start_op 0): unknown attributes, out-of-range
+ * values and a non-zero reserved header field are rejected before any doit
+ * runs; binary attributes' lengths, which the generated policies do not
+ * bound, are checked by the ops before they touch anything. An attribute an
+ * op does not take is an error rather than silently ignored: its policy
+ * leaves it out, or, for ops that take none, cp_nl_no_attrs() refuses it.
+ * Mutating ops carry GENL_UNS_ADMIN_PERM:
  * CAP_NET_ADMIN over the target namespace, so a container's root manages its
  * own node and nobody else's.
  */
@@ -87,7 +90,7 @@ int cp_nl_check_len(const struct nlattr *attr, int min, int max, const char *wha
  */
 static int cp_nl_attrs_refused(const struct nlmsghdr *nlh, struct netlink_ext_ack *extack)
 {
-	if (nlmsg_len(nlh) <= GENL_HDRLEN)
+	if (nlmsg_len(nlh) <= GENL_HDRLEN + cp_genl_family.hdrsize)
 		return 0;
 	NL_SET_ERR_MSG(extack, "this command takes no attributes");
 	return -EINVAL;

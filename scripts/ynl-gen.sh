@@ -24,8 +24,11 @@ spec=Documentation/netlink/specs/cachepeer.yaml
 die() { printf 'ynl-gen: error: %s\n' "$*" >&2; exit 1; }
 
 [ -e "$gen" ] || die "$gen missing (run scripts/setup.sh)"
-check=0
-[ "${1:-}" = --check ] && check=1
+case "${1:-}" in
+"") check=0 ;;
+--check) check=1 ;;
+*) die "usage: ynl-gen.sh [--check]" ;;
+esac
 
 stage=$(mktemp -d)
 trap 'rm -rf "$stage"' EXIT
@@ -51,5 +54,8 @@ for f in nl_gen.h nl_gen.c; do
 		stale=1
 	fi
 done
-[ $stale = 0 ] || die "kmod/nl_gen.[ch] are stale: run scripts/ynl-gen.sh and commit them"
+# The output is the generator's as much as the spec's: name the one used.
+[ $stale = 0 ] || die "kmod/nl_gen.[ch] differ from what ynl-gen-c.py of" \
+	"linux-source-6.12 $(dpkg-query -W -f='${Version}' linux-source-6.12 2>/dev/null)" \
+	"makes of $spec: run scripts/ynl-gen.sh and commit them"
 echo "ynl-gen: kmod/nl_gen.[ch] match $spec"

@@ -114,9 +114,16 @@ static int transact(int fd, const void *r, size_t len, struct reply *rep)
 						    h->nlmsg_len - off, rep, 1);
 				return 0;
 			}
-			/* A dump's end: dumps are not ACKed after it. */
-			if (h->nlmsg_type == NLMSG_DONE)
+			/* A dump's end, with its error: dumps are not ACKed after it. */
+			if (h->nlmsg_type == NLMSG_DONE) {
+				size_t off = NLMSG_HDRLEN + sizeof(int);
+
+				rep->error = *(int *)NLMSG_DATA(h);
+				if (h->nlmsg_flags & NLM_F_ACK_TLVS)
+					parse_attrs((struct nlattr *)((char *)h + off),
+						    h->nlmsg_len - off, rep, 1);
 				return 0;
+			}
 			parse_attrs((struct nlattr *)((char *)NLMSG_DATA(h) + GENL_HDRLEN),
 				    h->nlmsg_len - NLMSG_LENGTH(GENL_HDRLEN), rep, 0);
 		}
@@ -399,6 +406,72 @@ TEST_F(node, binary_lengths)
 	put_attr(&self->r, CACHEPEER_A_NODE_KEY_HASH_OF, zeros, CACHEPEER_KEY_MAX);
 	ASSERT_EQ(0, do_req());
 	EXPECT_EQ(0, self->rep.error);
+	/* The bounds themselves are accepted. */
+	req_init(&self->r, self->family, CACHEPEER_CMD_NODE_SET);
+	put_attr(&self->r, CACHEPEER_A_NODE_CLUSTER_KEY, zeros, CACHEPEER_CLUSTER_KEY_MIN);
+	ASSERT_EQ(0, do_req());
+	EXPECT_EQ(0, self->rep.error);
+	req_init(&self->r, self->family, CACHEPEER_CMD_NODE_SET);
+	put_attr(&self->r, CACHEPEER_A_NODE_NEXT_CLUSTER_KEY, zeros, CACHEPEER_CLUSTER_KEY_MAX);
+	ASSERT_EQ(0, do_req());
+	EXPECT_EQ(0, self->rep.error);
+}
+
+/* A KEY_ADD of a write key NAME whose secret is len bytes. */
+static void put_key(struct req *r, const char *name, int len)
+{
+	struct nlattr *nest = (struct nlattr *)((char *)r + NLMSG_ALIGN(r->nlh.nlmsg_len));
+	static const char secret[CACHEPEER_SECRET_MAX + 1];
+	__u8 role = CACHEPEER_ROLE_WRITE;
+
+	nest->nla_type = CACHEPEER_A_NODE_KEY | NLA_F_NESTED;
+	r->nlh.nlmsg_len = NLMSG_ALIGN(r->nlh.nlmsg_len) + NLA_HDRLEN;
+	put_attr(r, CACHEPEER_A_KEY_NAME, name, strlen(name) + 1);
+	put_attr(r, CACHEPEER_A_KEY_ROLE, &role, sizeof(role));
+	put_attr(r, CACHEPEER_A_KEY_SECRET, secret, len);
+	nest->nla_len = (char *)r + r->nlh.nlmsg_len - (char *)nest;
+}
+
+TEST_F(node, secret_and_address_lengths)
+{
+	static const char a17[17];
+	__u16 port = 7000;
+
+	req_init(&self->r, self->family, CACHEPEER_CMD_KEY_ADD);
+	put_key(&self->r, "short", CACHEPEER_SECRET_MIN - 1);
+	ASSERT_EQ(0, do_req());
+	EXPECT_EQ(-EINVAL, self->rep.error);
+	EXPECT_STREQ("a secret must be 16 to 64 bytes", self->rep.extack);
+	req_init(&self->r, self->family, CACHEPEER_CMD_KEY_ADD);
+	put_key(&self->r, "long", CACHEPEER_SECRET_MAX + 1);
+	ASSERT_EQ(0, do_req());
+	EXPECT_EQ(-EINVAL, self->rep.error);
+	EXPECT_STREQ("a secret must be 16 to 64 bytes", self->rep.extack);
+	req_init(&self->r, self->family, CACHEPEER_CMD_KEY_ADD);
+	put_key(&self->r, "min", CACHEPEER_SECRET_MIN);
+	ASSERT_EQ(0, do_req());
+	EXPECT_EQ(0, self->rep.error);
+	req_init(&self->r, self->family, CACHEPEER_CMD_KEY_ADD);
+	put_key(&self->r, "max", CACHEPEER_SECRET_MAX);
+	ASSERT_EQ(0, do_req());
+	EXPECT_EQ(0, self->rep.error);
+
+	/* Neither 4 nor 16 bytes: 0 and 17. */
+	req_init(&self->r, self->family, CACHEPEER_CMD_NODE_START);
+	put_attr(&self->r, CACHEPEER_A_NODE_LISTEN_ADDR, a17, 17);
+	put_attr(&self->r, CACHEPEER_A_NODE_LISTEN_PORT, &port, sizeof(port));
+	put_attr(&self->r, CACHEPEER_A_NODE_DIR, "/tmp", 5);
+	ASSERT_EQ(0, do_req());
+	EXPECT_EQ(-EINVAL, self->rep.error);
+	EXPECT_STREQ("listen address must be 4 (IPv4) or 16 (IPv6) bytes", self->rep.extack);
+	req_init(&self->r, self->family, CACHEPEER_CMD_NODE_START);
+	put_attr(&self->r, CACHEPEER_A_NODE_LISTEN_ADDR, a17, 0);
+	put_attr(&self->r, CACHEPEER_A_NODE_LISTEN_PORT, &port, sizeof(port));
+	put_attr(&self->r, CACHEPEER_A_NODE_DIR, "/tmp", 5);
+	ASSERT_EQ(0, do_req());
+	EXPECT_EQ(-EINVAL, self->rep.error);
+	ASSERT_STRNE("(GET failed)", get_name());
+	EXPECT_EQ(CACHEPEER_NODE_STOPPED, self->node.state);
 }
 
 TEST_F(node, attribute_overruns_message)
