@@ -137,10 +137,28 @@ int cp_store_link_op(struct cp_store *st, struct dentry *de, void *arg)
 }
 
 /*
+ * Process context: the cache directory synced, so that the names linked and
+ * unlinked in it last survive a crash (fsync() of a file makes its data
+ * durable, not the directory entry naming it).
+ */
+static int sync_dir(struct cp_store *st)
+{
+	struct file *dir = dentry_open(&st->dir, O_RDONLY | O_DIRECTORY | O_LARGEFILE, st->cred);
+	int err;
+
+	if (IS_ERR(dir))
+		return PTR_ERR(dir);
+	err = vfs_fsync(dir, 0);
+	fput(dir);
+	return err;
+}
+
+/*
  * Process context: name becomes a file of len bytes from buf, written and
- * synced under no name first. The old file is unlinked before the new one
- * is linked, so a crash between the two leaves no file under name: callers
- * that must always find one keep two names and write them in turn.
+ * synced under no name first, then linked and the directory synced. The old
+ * file is unlinked before the new one is linked, so a crash between the two
+ * leaves no file under name: callers that must always find one keep two
+ * names and write them in turn.
  */
 int cp_store_write_file(struct cp_store *st, const char *name, const void *buf, size_t len)
 {
@@ -168,6 +186,8 @@ int cp_store_write_file(struct cp_store *st, const char *name, const void *buf, 
 		err = cp_store_with_dentry(st, name, replace_unlink, NULL);
 	if (!err)
 		err = cp_store_with_dentry(st, name, cp_store_link_op, tmp);
+	if (!err)
+		err = sync_dir(st);
 	fput(tmp);
 	return err;
 }
