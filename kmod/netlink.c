@@ -68,10 +68,11 @@ int cp_nl_get_addr(const struct nlattr *addr, const struct nlattr *port, union c
 }
 
 /*
- * A binary attribute of min..max bytes, or none. The 6.12 YNL generator renders no
- * length bounds for binary attributes (it stops at "min-len", and that one
- * as an NLA_UNSPEC length which strict validation rejects outright), so the
- * ops check them here; the spec states each bound in the attribute's doc.
+ * A binary attribute of min..max bytes, or none. The 6.12 YNL generator
+ * renders no length bounds for binary attributes (it stops at "min-len",
+ * and that one as an NLA_UNSPEC length which strict validation rejects
+ * outright), so the ops check them here; the spec states each bound in the
+ * attribute's doc.
  */
 int cp_nl_check_len(const struct nlattr *attr, int min, int max, const char *what,
 		    struct netlink_ext_ack *extack)
