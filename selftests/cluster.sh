@@ -734,9 +734,14 @@ test_netns_deleted() {
 	done
 	head -c $((4 << 20)) /dev/urandom >"$CP_TMP/gone"
 	on p1 "$CTL" put "${pre}0" "$CP_TMP/gone"
-	on p1 "$BENCH" --peer "$(addr 5)" --prefix "$pre" --keys 1 --size $((4 << 20)) \
-		--conns 2 --depth 4 --secs 20 >/dev/null 2>&1 &
+	# Runs until it is stopped once p5 is gone and the warmup through
+	# the others is done: not a fixed time that the test waits out. Not
+	# through on(): $! must be the bench itself (ip netns exec execs it).
+	ip netns exec "$(ns p1)" "$BENCH" --peer "$(addr 5)" --prefix "$pre" --keys 1 \
+		--size $((4 << 20)) --conns 2 --depth 4 --secs 3600 >/dev/null 2>&1 &
 	bench=$!
+	# (The subtest's own subshell: a failure below stops it too.)
+	trap 'kill "$bench" 2>/dev/null' EXIT
 	(while timeout 30 ip netns exec "$(ns p1)" "$RAW" "$(addr 5)" put "${pre}1" \
 		"$CP_TMP/gone" >/dev/null 2>&1; do :; done) &
 	put=$!
@@ -749,6 +754,7 @@ test_netns_deleted() {
 	[ "$(counters 5 forwards)" -gt 0 ]
 	ip netns del "$(ns p5)"
 	wait $!
+	kill "$bench" 2>/dev/null || true
 	wait "$bench" "$put" || true
 	cat "$CP_TMP/bg.json"
 	expect_eq "$(json_get failed <"$CP_TMP/bg.json")" 0 "failed PUTs while p5 went away"
