@@ -350,13 +350,57 @@ test_restart_all() {
 	done
 }
 
-# A ring file of a newer format: the node refuses the directory, and
-# leaves the file as it was.
+# dmesg_count TEXT: kernel log lines with TEXT so far.
+dmesg_count() { dmesg | grep -c -- "$1" || true; }
+
+# members_in N: the members of namespace N's ring.
+members_in() { on "$1" "$CTL" ring show --config | grep -c '^member' || true; }
+
+# Ring files a node must not take: ones others may write (planted by
+# someone who may write in the directory), ones whose CRC does not check
+# out. A node with a ring in memory does not read them, so a new node (in
+# namespace e, at c's address) starts on c's directory: it starts with no
+# ring, as a new one, and leaves them alone; given the files back as they
+# were, it takes the ring. Then a ring file of a newer format: the node
+# refuses the directory, and leaves the file as it was.
 test_newer_format() {
-	local f=$CP_TMP/c/cachepeer.ring.0 sum
+	local f=$CP_TMP/c/cachepeer.ring.0 sum n0 files g
 
 	on c "$CTL" stop
 	[ -e "$f" ] || f=$CP_TMP/c/cachepeer.ring.1
+	files=("$CP_TMP"/c/cachepeer.ring.*)
+	sum=$(cat "${files[@]}" | md5sum)
+	ns_add e
+	on e ip link add cpd0 type dummy
+	on e ip addr add 10.78.0.3/24 dev cpd0
+	on e ip link set cpd0 up
+	n0=$(dmesg_count "is not the node's ring file: ignored")
+	chmod 0666 "${files[@]}"
+	on e "$CTL" start --listen 10.78.0.3:7000 --dir "$CP_TMP/c"
+	expect_eq "$(members_in e)" 0 "members from files others may write"
+	on e "$CTL" stop
+	[ "$(dmesg_count "is not the node's ring file: ignored")" -gt "$n0" ]
+	chmod 0600 "${files[@]}"
+	n0=$(dmesg_count "does not check out: ignored")
+	for g in "${files[@]}"; do
+		cp -p "$g" "$g.saved"
+		# A byte of the encoding (past the file's header) flipped.
+		python3 -c 'import sys
+with open(sys.argv[1], "r+b") as f:
+    f.seek(100); b = f.read(1); f.seek(100); f.write(bytes([b[0] ^ 0xff]))' "$g"
+	done
+	on e "$CTL" start --listen 10.78.0.3:7000 --dir "$CP_TMP/c"
+	expect_eq "$(members_in e)" 0 "members from files that do not check out"
+	on e "$CTL" stop
+	[ "$(dmesg_count "does not check out: ignored")" -gt "$n0" ]
+	for g in "${files[@]}"; do
+		mv "$g.saved" "$g"
+	done
+	expect_eq "$(cat "${files[@]}" | md5sum)" "$sum" "the files left alone"
+	on e "$CTL" start --listen 10.78.0.3:7000 --dir "$CP_TMP/c"
+	expect_eq "$(members_in e)" 3 "members from the files as they were"
+	on e "$CTL" stop
+	ns_del e
 	# The format version: the two bytes after the magic.
 	printf '\x09\x00' | dd of="$f" bs=1 seek=4 conv=notrunc status=none
 	sum=$(md5sum <"$f")
@@ -431,7 +475,7 @@ run_test "bad files are refused with file and line, changing nothing" test_bad_f
 run_test "runbook: a failed cache disk, the node back on an empty one" test_failed_disk
 run_test "runbook: rolling upgrade, the node drained, restarted, its weight back" test_rolling_upgrade
 run_test "a cluster restarted whole after a module reload keeps its ring and names" test_restart_all
-run_test "newer formats: a ring file stops start, a block is kept unserved" test_newer_format
+run_test "ring files others may write or that do not check out are ignored; newer formats: a ring file stops start, a block is kept unserved" test_newer_format
 run_test "runbook: a node replaced under its name at a new address" test_replace_node
 run_test "a node removed while down learns so, and up joins it again" test_removed_while_down
 hold_end
