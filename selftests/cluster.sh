@@ -741,7 +741,7 @@ test_netns_deleted() {
 		--size $((4 << 20)) --conns 2 --depth 4 --secs 3600 >/dev/null 2>&1 &
 	bench=$!
 	# (The subtest's own subshell: a failure below stops it too.)
-	trap 'kill "$bench" 2>/dev/null' EXIT
+	trap 'kill "$bench" 2>/dev/null || true' EXIT
 	(while timeout 30 ip netns exec "$(ns p1)" "$RAW" "$(addr 5)" put "${pre}1" \
 		"$CP_TMP/gone" >/dev/null 2>&1; do :; done) &
 	put=$!
