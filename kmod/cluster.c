@@ -38,7 +38,6 @@
  */
 #define CP_SAVE_DELAY		(2 * HZ)
 #define CP_GOSSIP_FANOUT	2
-#define CP_PROBE_HELPERS	2	/* members asked to probe one that failed */
 #define CP_SUSPECT_MS		3000	/* a suspect member is down after this */
 
 /*
@@ -64,11 +63,16 @@ struct cp_pushmsg {
 	u8 data[] __aligned(8);		/* struct cachepeer_ring_hdr first */
 };
 
+/*
+ * A push to one member, a call on the link to it; once it ends, push_work
+ * takes the member's answer in, if it has one.
+ */
 struct cp_push {
+	struct cp_call call;
 	struct work_struct work;
 	struct cp_cluster *cl;
-	union cp_addr to;
 	struct cp_pushmsg *msg;
+	int err;
 };
 
 static u64 now_ms(void)
@@ -218,35 +222,42 @@ static void answer_to(struct cp_cluster *cl, const union cp_addr *to, u64 since)
 	}
 }
 
+/* Under the link's socket: the member's answer has data, a view we lack. */
+static int push_admit(struct cp_call *call)
+{
+	if (call->r.status != CACHEPEER_S_OK ||
+	    call->r.data_len > CACHEPEER_RING_ENC_MAX + CACHEPEER_HMAC_LEN)
+		return -EBADMSG;
+	return 0;
+}
+
+/* Any context: the push ended; taking its answer in needs cl->lock. */
+static void push_call_done(struct cp_call *call, int err)
+{
+	struct cp_push *pw = container_of(call, struct cp_push, call);
+
+	pw->err = err ?: call->r.status != CACHEPEER_S_OK ? -EACCES : 0;
+	queue_work(cp_peer_wq, &pw->work);
+}
+
+/* On cp_peer_wq, which stop waits for: a push ended. */
 static void push_work(struct work_struct *work)
 {
 	struct cp_push *pw = container_of(work, struct cp_push, work);
 	struct cp_cluster *cl = pw->cl;
-	struct cp_req req = {
-		.id = CP_PEER_REQ_ID,
-		.opcode = CACHEPEER_OP_RING_PUSH,
-		.payload_len = pw->msg->len,
-	};
+	const struct cp_pbuf *pb = pw->call.pb;
 	bool answer = false, digest;
-	struct cp_peer *p;
-	struct cp_resp r;
 	void *reply = NULL;
+	struct iov_iter it;
+	int err = pw->err;
 	u64 epoch;
-	int err;
 
-	err = cp_peer_call(&cl->peers, &pw->to, &req, NULL, pw->msg->data, &r, &p);
-	if (err)
-		goto out;
-	if (r.status != CACHEPEER_S_OK)
-		err = -EACCES;
-	if (!err && r.data_len) {
-		if (r.data_len <= CACHEPEER_RING_ENC_MAX + CACHEPEER_HMAC_LEN)
-			reply = kvmalloc(r.data_len, GFP_KERNEL);
-		err = reply ? cp_peer_recv(p, reply, r.data_len) : -EMSGSIZE;
+	if (!err && pb) {
+		reply = kvmalloc(pb->len, GFP_KERNEL);
+		cp_pbuf_iter(pb, &it);
+		err = !reply ? -ENOMEM :
+		      copy_from_iter(reply, pb->len, &it) != pb->len ? -EFAULT : 0;
 	}
-	/* A refusing member ends the connection; data left unread ends it here. */
-	cp_peer_done(&cl->peers, p, !err);
-out:
 	cp_stats_inc(cl->stats, err ? CP_STAT_PEER_ERRORS :
 		     pw->msg->digest ? CP_STAT_RING_DIGESTS : CP_STAT_RING_SENT);
 	/*
@@ -254,18 +265,25 @@ out:
 	 * lacks: what is newer than its epoch, or all, if it has ours.
 	 */
 	if (!err && reply &&
-	    view_in(cl, reply, r.data_len, &answer, &epoch, &digest) == CACHEPEER_S_OK &&
+	    view_in(cl, reply, pb->len, &answer, &epoch, &digest) == CACHEPEER_S_OK &&
 	    (answer || READ_ONCE(cl->epoch) > epoch))
-		answer_to(cl, &pw->to, READ_ONCE(cl->epoch) > epoch ? epoch : U64_MAX);
+		answer_to(cl, &pw->call.to, READ_ONCE(cl->epoch) > epoch ? epoch : U64_MAX);
 	kvfree(reply);
+	cp_pbuf_free(pw->call.pb);
 	msg_put(pw->msg);
 	kfree(pw);
 	push_done(cl);
 }
 
+/*
+ * Process context, cl->lock held or not: push msg to the member at to,
+ * over the link to it. The answer is taken in by push_work, which stop
+ * waits for.
+ */
 static void push_to(struct cp_cluster *cl, const union cp_addr *to, struct cp_pushmsg *msg)
 {
 	struct cp_push *pw = kzalloc(sizeof(*pw), GFP_KERNEL);
+	int err;
 
 	if (!pw) {
 		cp_stats_inc(cl->stats, CP_STAT_PEER_ERRORS);
@@ -273,11 +291,17 @@ static void push_to(struct cp_cluster *cl, const union cp_addr *to, struct cp_pu
 	}
 	INIT_WORK(&pw->work, push_work);
 	pw->cl = cl;
-	pw->to = *to;
 	refcount_inc(&msg->ref);
 	pw->msg = msg;
+	pw->call.q.opcode = CACHEPEER_OP_RING_PUSH;
+	pw->call.q.payload_len = msg->len;
+	pw->call.payload = msg->data;
+	pw->call.admit = push_admit;
+	pw->call.done = push_call_done;
 	atomic_inc(&cl->pushes);
-	queue_work(cp_peer_wq, &pw->work);
+	err = cp_link_call(&cl->peers, to, &pw->call);
+	if (err)
+		push_call_done(&pw->call, err);
 }
 
 static bool member_down(const struct cp_member *m)
@@ -594,75 +618,74 @@ static void suspects_expire(struct cp_cluster *cl)
 	}
 }
 
-/*
- * Process context: ask the member at to op (PING, or PROBE of the member
- * named name), which answers with a status alone: that status, or an
- * error if it did not answer.
- */
-static int ask(struct cp_cluster *cl, const union cp_addr *to, u8 op, const char *name)
-{
-	struct cp_req q = {
-		.id = CP_PEER_REQ_ID,
-		.opcode = op,
-		.key_len = name ? strlen(name) : 0,
-	};
-	struct cp_peer *p;
-	struct cp_resp r;
-	int err;
+enum { PROBE_PING, PROBE_PINGED, PROBE_ASKED };
 
-	err = cp_peer_call(&cl->peers, to, &q, name, NULL, &r, &p);
-	if (err)
-		return err;
-	cp_peer_done(&cl->peers, p, !r.data_len);
-	return r.status;
+/* Any context: a call of the probe ended; the last of its step moves it on. */
+static void probe_done(struct cp_call *call, int err)
+{
+	struct cp_probe_call *pc = container_of(call, struct cp_probe_call, call);
+	struct cp_cluster *cl = pc->cl;
+	struct cp_probe *pr = &cl->probe;
+
+	if (call->q.opcode == CACHEPEER_OP_PING) {
+		if (cp_cluster_pinged(call, err))
+			WRITE_ONCE(pr->ok, true);
+	} else if (!err && call->r.status == CACHEPEER_S_OK) {
+		WRITE_ONCE(pr->ok, true);
+	} else if (!err && call->r.status == CACHEPEER_S_NOT_FOUND) {
+		WRITE_ONCE(pr->evidence, true);
+	}
+	/* Ordered after the writes above: probe_work reads them. */
+	if (atomic_dec_and_test(&pr->pending))
+		queue_work(cp_peer_wq, &cl->probe_work);
 }
 
 /*
- * Process context: does the member at to answer a PING? 0 if so;
- * -ETIMEDOUT if every connection to it was busy for the whole wait.
+ * From probe_work: make the step's calls, n of them from call[first] on,
+ * to ask op of the members at to[]. The last to end, here or later,
+ * queues probe_work again.
  */
-int cp_cluster_ping(struct cp_cluster *cl, const union cp_addr *to)
+static void probe_calls(struct cp_cluster *cl, u32 first, u32 n, u8 op,
+			const struct cp_member *to)
 {
-	int status = ask(cl, to, CACHEPEER_OP_PING, NULL);
+	struct cp_probe *pr = &cl->probe;
+	u32 i;
 
-	return status < 0 ? status : status == CACHEPEER_S_OK ? 0 : -EPROTO;
+	atomic_set(&pr->pending, n);
+	for (i = 0; i < n; i++) {
+		struct cp_probe_call *pc = &pr->call[first + i];
+		int err;
+
+		memset(pc, 0, sizeof(*pc));
+		pc->cl = cl;
+		pc->call.q.opcode = op;
+		if (op == CACHEPEER_OP_PROBE) {
+			pc->call.q.key_len = strlen(pr->target.name);
+			pc->call.key = pr->target.name;
+		}
+		pc->call.ms = op == CACHEPEER_OP_PING ? CP_PING_MS : CP_PROBE_MS;
+		pc->call.done = probe_done;
+		err = cp_link_call(&cl->peers, &to[i].addr, &pc->call);
+		if (err)
+			probe_done(&pc->call, err);
+	}
 }
 
 /*
- * Process context: does the member at via reach the member named name?
- * 1 if it does, 0 if it answers that it does not, an error if via itself
- * does not answer: no evidence either way.
+ * Under cl->lock: pick the probe's target, the next member round the
+ * ring that is not down, and up to CP_PROBE_HELPERS others to ask if it
+ * does not answer. False if there is no one to probe.
  */
-static int probe_via(struct cp_cluster *cl, const union cp_addr *via, const char *name)
+static bool probe_pick(struct cp_cluster *cl)
 {
-	int status = ask(cl, via, CACHEPEER_OP_PROBE, name);
+	struct cp_probe *pr = &cl->probe;
+	struct cp_ring *r = ring_locked(cl);
+	u32 i, k;
+	int idx;
 
-	return status < 0 ? status : status == CACHEPEER_S_OK ? 1 :
-	       status == CACHEPEER_S_NOT_FOUND ? 0 : -EPROTO;
-}
-
-/*
- * One probe, queued by gossip_work, on cp_peer_wq: PING the next member
- * round the ring that is not down; if it does not answer, ask two others
- * to (PROBE). It is suspect (and pushed as such) if none reaches it and
- * one at least says so: a node that reaches no one at all is more likely
- * cut off itself, and suspects no one. A PING that found every connection
- * busy is an answer: the member is working.
- */
-static void probe_work(struct work_struct *work)
-{
-	struct cp_cluster *cl = container_of(work, struct cp_cluster, probe_work);
-	struct cp_member target, helper[CP_PROBE_HELPERS];
-	bool ok, evidence = false;
-	u32 i, k, nh = 0, inc;
-	struct cp_watch *w;
-	struct cp_ring *r;
-	int idx, err;
-
-	mutex_lock(&cl->lock);
-	r = ring_locked(cl);
+	lockdep_assert_held(&cl->lock);
 	if (!cl->running || !r || r->self < 0 || r->nmembers < 2)
-		goto out;
+		return false;
 	/* Not itself, and not one down: that one comes back by refuting it. */
 	for (i = 0; i < r->nmembers; i++) {
 		k = cl->probe_next++ % r->nmembers;
@@ -670,50 +693,88 @@ static void probe_work(struct work_struct *work)
 			break;
 	}
 	if (i == r->nmembers)
-		goto out;
-	target = r->members[k];
-	idx = cp_view_find(cl->view, target.name);
+		return false;
+	pr->target = r->members[k];
+	idx = cp_view_find(cl->view, pr->target.name);
 	if (idx < 0)
-		goto out;
-	inc = be32_to_cpu(cl->view->e[idx].incarnation);
-	for (i = 0; i < 4 * CP_PROBE_HELPERS && nh < CP_PROBE_HELPERS; i++) {
+		return false;
+	pr->inc = be32_to_cpu(cl->view->e[idx].incarnation);
+	pr->nh = 0;
+	for (i = 0; i < 4 * CP_PROBE_HELPERS && pr->nh < CP_PROBE_HELPERS; i++) {
 		u32 h = get_random_u32_below(r->nmembers);
 
 		if (h != k && h != r->self && !member_down(&r->members[h]) &&
-		    (!nh || strcmp(helper[0].name, r->members[h].name)))
-			helper[nh++] = r->members[h];
+		    (!pr->nh || strcmp(pr->helper[0].name, r->members[h].name)))
+			pr->helper[pr->nh++] = r->members[h];
 	}
-	mutex_unlock(&cl->lock);
+	pr->ok = false;
+	pr->evidence = !pr->nh;
+	return true;
+}
 
-	cp_stats_inc(cl->stats, CP_STAT_PROBES);
-	err = cp_cluster_ping(cl, &target.addr);
-	ok = !err || err == -ETIMEDOUT;
-	evidence = !nh;
-	for (i = 0; !ok && i < nh; i++) {
-		err = probe_via(cl, &helper[i].addr, target.name);
-		ok = err > 0;
-		evidence |= !err;
-	}
+/* Under cl->lock: the probe is over; what it found of its target. */
+static void probe_end(struct cp_cluster *cl)
+{
+	struct cp_probe *pr = &cl->probe;
+	struct cp_watch *w;
+	int idx;
 
-	mutex_lock(&cl->lock);
-	w = watch(cl, target.name);
-	idx = cp_view_find(cl->view, target.name);
-	if (ok && w) {
+	lockdep_assert_held(&cl->lock);
+	w = watch(cl, pr->target.name);
+	idx = cp_view_find(cl->view, pr->target.name);
+	if (pr->ok && w) {
 		w->heard = jiffies;
-	} else if (!ok && evidence && idx >= 0 && cl->running &&
+	} else if (!pr->ok && pr->evidence && idx >= 0 && cl->running &&
 		   !cp_entry_removed(&cl->view->e[idx]) &&
 		   cl->view->e[idx].state == CACHEPEER_MEMBER_ALIVE &&
-		   be32_to_cpu(cl->view->e[idx].incarnation) == inc) {
+		   be32_to_cpu(cl->view->e[idx].incarnation) == pr->inc) {
 		/* Still alive at the incarnation probed: a refutation since is not suspected. */
 		cp_stats_inc(cl->stats, CP_STAT_MEMBER_SUSPECT);
 		if (w) {
 			w->suspect_since = jiffies;
-			w->incarnation = inc;
+			w->incarnation = pr->inc;
 			w->mine = true;
 		}
-		live_set(cl, idx, CACHEPEER_MEMBER_SUSPECT, inc);
+		live_set(cl, idx, CACHEPEER_MEMBER_SUSPECT, pr->inc);
 	}
-out:
+}
+
+/*
+ * One probe, queued by gossip_work, on cp_peer_wq, a step at a time: PING
+ * the next member round the ring that is not down; if it does not answer,
+ * ask two others to (PROBE). It is suspect (and pushed as such) if none
+ * reaches it and one at least says so: a node that reaches no one at all
+ * is more likely cut off itself, and suspects no one. A PING that found
+ * the link to the member full is an answer: the member is working.
+ */
+static void probe_work(struct work_struct *work)
+{
+	struct cp_cluster *cl = container_of(work, struct cp_cluster, probe_work);
+	struct cp_probe *pr = &cl->probe;
+
+	switch (pr->step) {
+	case PROBE_PING:
+		mutex_lock(&cl->lock);
+		if (!probe_pick(cl)) {
+			cl->probing = false;
+			mutex_unlock(&cl->lock);
+			return;
+		}
+		mutex_unlock(&cl->lock);
+		cp_stats_inc(cl->stats, CP_STAT_PROBES);
+		pr->step = PROBE_PINGED;
+		probe_calls(cl, 0, 1, CACHEPEER_OP_PING, &pr->target);
+		return;
+	case PROBE_PINGED:
+		if (!READ_ONCE(pr->ok) && pr->nh) {
+			pr->step = PROBE_ASKED;
+			probe_calls(cl, 1, pr->nh, CACHEPEER_OP_PROBE, pr->helper);
+			return;
+		}
+		break;
+	}
+	mutex_lock(&cl->lock);
+	probe_end(cl);
 	cl->probing = false;
 	mutex_unlock(&cl->lock);
 }
@@ -870,6 +931,7 @@ static void gossip_work(struct work_struct *work)
 		msg = view_sign(cl, true, CACHEPEER_RING_NO_RELAY, NULL, 0);
 	if (msg && !cl->probing) {
 		cl->probing = true;
+		cl->probe.step = PROBE_PING;
 		queue_work(cp_peer_wq, &cl->probe_work);
 	}
 	self = msg ? live_pos(r, r->self, &nl) : -1;
@@ -932,7 +994,10 @@ void cp_cluster_stop(struct cp_cluster *cl)
 	cp_peers_stop(&cl->peers);
 	cp_links_stop(&cl->peers);
 	cancel_delayed_work_sync(&cl->gossip_work);
-	/* Its calls fail at once now; it may not have run, and so not said so. */
+	/*
+	 * The probe's calls have ended (cp_links_stop()), and those it makes
+	 * now fail at once; its next step may not run, and so not say so.
+	 */
 	cancel_work_sync(&cl->probe_work);
 	mutex_lock(&cl->lock);
 	cl->probing = false;

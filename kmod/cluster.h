@@ -8,13 +8,41 @@
 #include <linux/workqueue.h>
 
 #include "auth.h"
+#include "link.h"
 #include "peer.h"
 #include "ring.h"
 #include "stats.h"
 #include "view.h"
 
 struct crypto_shash;
+struct cp_cluster;
 struct cp_watch;
+
+/* Members asked to probe one that did not answer this node's PING. */
+#define CP_PROBE_HELPERS	2
+
+/*
+ * The probe under way, one at a time: a PING of the target, then, if it
+ * does not answer, PROBEs through helpers, all at once. Its calls are
+ * answered on the links' receive path, and the last to end queues
+ * probe_work for the next step: no worker waits for a member.
+ */
+struct cp_probe_call {
+	struct cp_call call;
+	struct cp_cluster *cl;
+};
+
+struct cp_probe {
+	struct cp_probe_call call[1 + CP_PROBE_HELPERS];	/* the PING, then the PROBEs */
+	struct cp_member target;
+	struct cp_member helper[CP_PROBE_HELPERS];
+	u32 nh;				/* helpers found */
+	u32 inc;			/* the target's incarnation when probed */
+	int step;			/* what probe_work does next */
+	atomic_t pending;		/* calls of the step under way */
+	bool ok;			/* the target answered, itself or through one */
+	bool evidence;			/* a helper reached, and said it did not */
+};
 
 /* A node's view of its cluster: the ring, and how it reaches the others. */
 struct cp_cluster {
@@ -35,7 +63,8 @@ struct cp_cluster {
 	u8 miss;			/* enum cachepeer_miss */
 	struct delayed_work gossip_work;
 	struct work_struct probe_work;	/* one probe at a time, from gossip_work */
-	bool probing;			/* probe_work queued or running */
+	bool probing;			/* a probe under way; under lock */
+	struct cp_probe probe;		/* its state; probe_work's and its calls' */
 	u32 probe_next;			/* round robin over the ring's members */
 	struct cp_watch *watch;		/* liveness seen here, per member; lock */
 	u32 nwatch;
@@ -51,6 +80,22 @@ struct cp_cluster {
 
 /* PROBEs a node runs for others at once; more are answered BUSY. */
 #define CP_PROBES_IN_MAX	8
+/* How long a member has to answer a PING. */
+#define CP_PING_MS		CP_PEER_TIMEOUT_MS
+/*
+ * ...and a PROBE: the member asked PINGs in turn, maybe after connecting,
+ * and this node may have to connect to it first.
+ */
+#define CP_PROBE_MS		(2 * CP_PING_MS + CP_PEER_RETRY_MS)
+
+/*
+ * Any context, from a PING's done(): did the member answer? A link too
+ * busy to take the PING is an answer: the member works.
+ */
+static inline bool cp_cluster_pinged(const struct cp_call *call, int err)
+{
+	return err ? err == -EBUSY : call->r.status == CACHEPEER_S_OK;
+}
 
 /* Who owns a key, as far as a node that misses it is concerned. */
 enum cp_owner {
@@ -83,7 +128,6 @@ int cp_cluster_restore(struct cp_cluster *cl, const void *enc, size_t len, const
 		       const struct sockaddr_storage *listen);
 u16 cp_cluster_push_in(struct cp_cluster *cl, const void *msg, size_t len,
 		       struct cp_pbuf **reply);
-int cp_cluster_ping(struct cp_cluster *cl, const union cp_addr *to);
 bool cp_cluster_member_addr(struct cp_cluster *cl, const char *name, union cp_addr *to);
 unsigned long cp_cluster_heard(struct cp_cluster *cl, const char *name);
 

@@ -240,7 +240,7 @@ u8 cp_hello_role(struct cp_conn *conn);
 /* miss.c */
 void cp_request_miss(struct cp_request *req, const u8 *key, gfp_t gfp);
 bool cp_request_route_write(struct cp_request *req, const u8 *key, gfp_t gfp);
-void cp_request_probe(struct cp_request *req, const u8 *key);
+void cp_request_probe(struct cp_request *req, const u8 *key, gfp_t gfp);
 void cp_request_redirect(struct cp_request *req);
 void cp_request_write_answer(struct cp_request *req, int err, struct cp_peer *p,
 			     const struct cp_resp *r);

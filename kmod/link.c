@@ -80,9 +80,9 @@ struct cp_link {
 	struct list_head sendq;		/* struct cp_call, to send */
 	struct list_head calls[CP_LINK_BUCKETS];	/* sent, by id */
 	u32 ncalls;			/* queued, sent or being answered */
-	u32 nsent;			/* sent, not yet answered whole */
+	u32 nprompt;			/* sent, not yet answered whole, prompt */
 	u64 next_id;
-	unsigned long busy_since;	/* jiffies: nsent became non-zero */
+	unsigned long busy_since;	/* jiffies: nprompt became non-zero */
 	unsigned long used;		/* jiffies: the last call */
 	unsigned long retry_at;
 
@@ -90,6 +90,15 @@ struct cp_link {
 	u8 *tx_buf;
 	u32 tx_len;
 	u32 tx_off;
+	/*
+	 * A call whose payload did not fit in tx_buf whole, and how much of
+	 * it did; under l->lock, as the payload is copied under it alone:
+	 * the call cannot end meanwhile, and ends the connection if it
+	 * ends before its payload is written (the frame is broken).
+	 */
+	struct cp_call *tx_call;
+	u32 tx_poff;
+	bool tx_broken;			/* a payload was cut short: send no more */
 
 	/* RX, under the socket lock */
 	u8 rx_hdr[sizeof(struct cachepeer_resp)];
@@ -125,6 +134,28 @@ static struct list_head *link_bucket(struct cp_link *l, u64 id)
 	return &l->calls[hash_64(id, ilog2(CP_LINK_BUCKETS))];
 }
 
+/*
+ * A call the member should answer at once, unlike a PROBE, whose answer
+ * waits for the member's own PING of a third: its silence meanwhile is no
+ * sign of a stalled member (link_timer()).
+ */
+static bool call_prompt(const struct cp_call *call)
+{
+	return call->q.opcode != CACHEPEER_OP_PROBE;
+}
+
+/* Under l->lock: call went out (sent), or is no longer waited for. */
+static void link_count_sent(struct cp_link *l, const struct cp_call *call, bool sent)
+{
+	lockdep_assert_held(&l->lock);
+	if (!call_prompt(call))
+		return;
+	if (!sent)
+		l->nprompt--;
+	else if (!l->nprompt++)
+		l->busy_since = jiffies;
+}
+
 /* Any context: the call ended with err; tell its caller. */
 static void call_end(struct cp_call *call, int err)
 {
@@ -154,6 +185,7 @@ static void link_take_sent(struct cp_link *l, struct list_head *out)
 	lockdep_assert_held(&l->lock);
 	for (i = 0; i < CP_LINK_BUCKETS; i++)
 		list_splice_init(&l->calls[i], out);
+	l->tx_call = NULL;
 }
 
 static void link_count_out(struct cp_link *l, struct list_head *out)
@@ -202,12 +234,54 @@ static void link_arm(struct cp_link *l)
 }
 
 /*
+ * Under l->lock, tx_buf empty: fill it with the queued calls, the rest of
+ * a payload begun first. A call is in l->calls from before its first byte
+ * goes out, as its answer may come at once.
+ */
+static void link_fill(struct cp_link *l)
+{
+	struct cp_call *call, *n;
+	struct cachepeer_req h;
+
+	lockdep_assert_held(&l->lock);
+	l->tx_off = 0;
+	l->tx_len = 0;
+	list_for_each_entry_safe(call, n, &l->sendq, list) {
+		if (l->tx_call)
+			break;
+		if (l->tx_len + sizeof(h) + call->q.key_len > CP_LINK_TX_BUF)
+			break;
+		call->q.id = ++l->next_id;
+		cp_proto_fill_req(&h, &call->q);
+		memcpy(l->tx_buf + l->tx_len, &h, sizeof(h));
+		if (call->q.key_len)
+			memcpy(l->tx_buf + l->tx_len + sizeof(h), call->key, call->q.key_len);
+		l->tx_len += sizeof(h) + call->q.key_len;
+		list_move_tail(&call->list, link_bucket(l, call->q.id));
+		link_count_sent(l, call, true);
+		if (call->q.payload_len) {
+			l->tx_call = call;
+			l->tx_poff = 0;
+		}
+	}
+	if (l->tx_call) {
+		u32 n = min_t(u64, CP_LINK_TX_BUF - l->tx_len,
+			      l->tx_call->q.payload_len - l->tx_poff);
+
+		memcpy(l->tx_buf + l->tx_len, l->tx_call->payload + l->tx_poff, n);
+		l->tx_len += n;
+		l->tx_poff += n;
+		if (l->tx_poff == l->tx_call->q.payload_len)
+			l->tx_call = NULL;
+	}
+}
+
+/*
  * Under the link socket's lock: owned by tx_work, or bh-locked and not
  * owned (link_kick()), which excludes the other, so tx_buf is theirs
  * alone. Write the queued calls into tx_buf and send it, without
- * blocking; a full socket resumes tx_work from sk_write_space. A call is
- * in l->calls from before its first byte goes out, as its answer may come
- * at once. sk is the connection the caller locked: a link that closed, or
+ * blocking; a full socket resumes tx_work from sk_write_space. sk is the
+ * connection the caller locked: a link that closed, or
  * opened another, sends nothing on it. -EAGAIN: the socket took no more
  * (full, or out of memory with nothing in flight for an ACK to resume).
  *
@@ -222,31 +296,12 @@ static int link_send(struct cp_link *l, struct sock *sk)
 		int ret;
 
 		spin_lock_bh(&l->lock);
-		if (l->state != LINK_UP || l->sock->sk != sk) {
+		if (l->state != LINK_UP || l->sock->sk != sk || l->tx_broken) {
 			spin_unlock_bh(&l->lock);
 			return 0;
 		}
-		if (l->tx_off == l->tx_len) {
-			struct cp_call *call, *n;
-
-			l->tx_off = 0;
-			l->tx_len = 0;
-			list_for_each_entry_safe(call, n, &l->sendq, list) {
-				struct cachepeer_req h;
-
-				if (l->tx_len + sizeof(h) + call->q.key_len > CP_LINK_TX_BUF)
-					break;
-				call->q.id = ++l->next_id;
-				cp_proto_fill_req(&h, &call->q);
-				memcpy(l->tx_buf + l->tx_len, &h, sizeof(h));
-				memcpy(l->tx_buf + l->tx_len + sizeof(h), call->key,
-				       call->q.key_len);
-				l->tx_len += sizeof(h) + call->q.key_len;
-				list_move_tail(&call->list, link_bucket(l, call->q.id));
-				if (!l->nsent++)
-					l->busy_since = jiffies;
-			}
-		}
+		if (l->tx_off == l->tx_len)
+			link_fill(l);
 		spin_unlock_bh(&l->lock);
 		if (l->tx_off == l->tx_len)
 			return 0;
@@ -488,8 +543,20 @@ static int link_header(struct cp_link *l)
 	list_for_each_entry(call, link_bucket(l, r.id), list) {
 		if (call->q.id == r.id) {
 			found = call;
-			list_del_init(&call->list);
 			break;
+		}
+	}
+	if (found) {
+		list_del_init(&found->list);
+		/*
+		 * Before its payload was whole: the member stopped reading it
+		 * (it refused the call from its header, and closes). The
+		 * framing is broken: nothing more goes out on this
+		 * connection, which ends once this answer is read.
+		 */
+		if (found == l->tx_call) {
+			l->tx_call = NULL;
+			l->tx_broken = true;
 		}
 	}
 	if (r.data_len)
@@ -505,7 +572,7 @@ static int link_header(struct cp_link *l)
 	found->r = r;
 	if (!r.data_len)
 		return 0;
-	found->err = found->admit(found);
+	found->err = found->admit ? found->admit(found) : -EBADMSG;
 	if (!found->err) {
 		u32 cap = min_t(u64, DIV_ROUND_UP(r.data_len, PAGE_SIZE), 1024) + 4;
 
@@ -525,6 +592,7 @@ static int link_header(struct cp_link *l)
 static void link_answered(struct cp_link *l)
 {
 	struct cp_call *call = l->rx_call;
+	bool broken;
 
 	l->rx_call = NULL;
 	l->rx_got = 0;
@@ -532,16 +600,20 @@ static void link_answered(struct cp_link *l)
 	l->rx_timed = false;
 	if (call) {
 		l->ncalls--;
-		l->nsent--;
+		link_count_sent(l, call, false);
 	}
+	broken = l->tx_broken;
 	spin_unlock_bh(&l->lock);
-	if (!call)
-		return;
-	if (call->err) {
-		cp_pbuf_free(call->pb);
-		call->pb = NULL;
+	if (call) {
+		if (call->err) {
+			cp_pbuf_free(call->pb);
+			call->pb = NULL;
+		}
+		call_end(call, call->err);
 	}
-	call_end(call, call->err);
+	/* Not a failed member: calls queued go out on a new connection. */
+	if (broken)
+		link_abort(l, -ECONNRESET, false);
 }
 
 static int link_recv(read_descriptor_t *desc, struct sk_buff *skb, unsigned int off, size_t len)
@@ -647,7 +719,7 @@ static void link_state_change(struct sock *sk)
 
 /*
  * Timer: calls past their deadline fail; a member that sent nothing for
- * CP_PEER_TIMEOUT_MS while calls waited for it, or sent an answer slower
+ * CP_PEER_TIMEOUT_MS while prompt calls waited for it, or sent an answer slower
  * than its size allows (link_time()), has its connection closed and is not
  * asked again for a while.
  */
@@ -661,6 +733,9 @@ static void link_timer(struct timer_list *t)
 	int i;
 
 	spin_lock_bh(&l->lock);
+	/* A call cannot end with its payload half sent: its connection goes too. */
+	if (l->tx_call && time_after(now, l->tx_call->deadline))
+		link_abort_locked(l, false, &stalled);
 	list_for_each_entry_safe(call, n, &l->sendq, list)
 		if (time_after(now, call->deadline))
 			list_move(&call->list, &late);
@@ -668,7 +743,7 @@ static void link_timer(struct timer_list *t)
 		list_for_each_entry_safe(call, n, &l->calls[i], list) {
 			if (time_after(now, call->deadline)) {
 				list_move(&call->list, &late);
-				l->nsent--;
+				link_count_sent(l, call, false);
 			}
 		}
 	}
@@ -677,7 +752,7 @@ static void link_timer(struct timer_list *t)
 	if (time_before(last, l->busy_since))
 		last = l->busy_since;
 	/* Decided and done under one hold of the lock: this connection's. */
-	if ((l->nsent && time_after(now, last + msecs_to_jiffies(CP_PEER_TIMEOUT_MS))) ||
+	if ((l->nprompt && time_after(now, last + msecs_to_jiffies(CP_PEER_TIMEOUT_MS))) ||
 	    (l->rx_timed && time_after(now, l->rx_deadline)))
 		link_abort_locked(l, true, &stalled);
 	if (l->ncalls)
@@ -755,11 +830,13 @@ static void link_connect_work(struct work_struct *work)
 		tmp.sock = NULL;
 		WRITE_ONCE(l->state, LINK_UP);
 		l->failed = false;
-		l->nsent = 0;
+		l->nprompt = 0;
 		l->rx_got = 0;
 		l->rx_timed = false;
 		l->tx_len = 0;
 		l->tx_off = 0;
+		l->tx_call = NULL;
+		l->tx_broken = false;
 		WRITE_ONCE(l->rx_last, jiffies);
 		cp_stats_inc(ps->stats, CP_STAT_PEER_CONNECTS);
 		queue_work(cp_peer_tx_wq, &l->tx_work);
@@ -812,7 +889,7 @@ static void link_close_work(struct work_struct *work)
 
 	spin_lock_bh(&l->lock);
 	l->sock = NULL;
-	l->nsent = 0;
+	l->nprompt = 0;
 	l->rx_timed = false;
 	if (call)
 		l->ncalls--;
@@ -905,7 +982,7 @@ int cp_link_call(struct cp_peers *ps, const union cp_addr *addr, struct cp_call 
 	struct sock *kick = NULL;
 	int err;
 
-	call->deadline = jiffies + msecs_to_jiffies(CP_LINK_ANSWER_MS);
+	call->deadline = jiffies + msecs_to_jiffies(call->ms ?: CP_LINK_ANSWER_MS);
 	call->pb = NULL;
 	call->err = 0;
 	call->to = *addr;

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * Links: one multiplexed connection per member, for calls whose answers
- * are read on the link's receive path (forwarded GETs).
+ * Links: a few multiplexed connections per member, for calls whose answers
+ * are read on the link's receive path: forwarded GETs and DELs, hand-off
+ * fetches, PINGs and PROBEs.
  */
 #ifndef _CP_LINK_H
 #define _CP_LINK_H
@@ -24,19 +25,22 @@
 #define CP_LINK_RATE_SHIFT	10
 
 /*
- * One call to a member: a request without a payload, its answer's header
- * in r and its data, if admitted, in pb. The caller owns the call; from
- * cp_link_call() returning 0 until done() the link uses it.
+ * One call to a member: a request, its answer's header in r and its data,
+ * if admitted, in pb. The caller owns the call; from cp_link_call()
+ * returning 0 until done() the link uses it.
  */
 struct cp_call {
 	struct list_head list;		/* the link's queue, or its calls by id */
 	struct cp_req q;		/* q.id is the link's to choose */
 	const u8 *key;			/* q.key_len bytes, kept until done() */
-	unsigned long deadline;		/* jiffies: answered by then, or -ETIMEDOUT */
+	const u8 *payload;		/* q.payload_len bytes, kept until done() */
+	unsigned int ms;		/* answered within, or -ETIMEDOUT; 0: CP_LINK_ANSWER_MS */
+	unsigned long deadline;		/* jiffies, from ms */
 	/*
 	 * Softirq or process context, under the link's socket: r is the
 	 * answer's header, with data. 0 takes the data into pb, an error
-	 * drops it and is done()'s.
+	 * drops it and is done()'s. NULL: the call wants a status alone, and
+	 * an answer with data is -EBADMSG.
 	 */
 	int (*admit)(struct cp_call *call);
 	/* Any context, once: the call ended, answered (r, pb) unless err. */

@@ -13,13 +13,16 @@
  * a few slow readers cannot make every other forward answer BUSY (a GET
  * answered from another's fetch counts as if it held the pages alone).
  *
- * Forwards go over the links to members (link.c), answered on the links'
- * receive path; the other calls to members run on cp_peer_wq (peer.c),
- * never on cp_wq: a member that is slow or gone delays the GETs that need
- * it, not PUTs, cold GETs or teardown. Concurrent misses of one key being handed off, or of one
- * range being forwarded, wait for the one fetch under way (struct
- * cp_fetch) and are answered from it: a hand-off's waiters from the block
- * it stored, a forward's from the same pages, shared.
+ * Forwards, forwarded DELs, hand-off fetches and the PINGs of indirect
+ * probes go over the links to members (link.c), answered on the links'
+ * receive path: no worker waits for a member, so one that is slow or gone
+ * delays the requests that need it, not PUTs, cold GETs or teardown. What
+ * is left to do in process context once a member answered (storing a
+ * handed-off block, deleting a local copy) is local work, on cp_wq.
+ * Concurrent misses of one key being handed off, or of one range being
+ * forwarded, wait for the one fetch under way (struct cp_fetch) and are
+ * answered from it: a hand-off's waiters from the block it stored, a
+ * forward's from the same pages, shared.
  */
 
 #include <linux/hash.h>
@@ -47,32 +50,6 @@ struct cp_fetch {
 	struct list_head waiters;	/* struct cp_request, by their list */
 };
 
-static void queue_peer_work(struct cp_request *req, work_func_t fn)
-{
-	INIT_WORK(&req->work, fn);
-	queue_work(cp_peer_wq, &req->work);
-}
-
-/*
- * Process context: ask the member in req->to for what req asks of this
- * node, as a request that member answers from its store alone. On success
- * *r is its answer and *p the connection its data comes on.
- */
-static int peer_call(struct cp_request *req, u64 off, u64 len, struct cp_resp *r,
-		     struct cp_peer **p)
-{
-	struct cp_req q = {
-		.id = CP_PEER_REQ_ID,
-		.opcode = CACHEPEER_OP_GET,
-		.flags = CACHEPEER_F_NOFWD,
-		.key_len = req->key_len,
-		.offset = off,
-		.length = len,
-	};
-
-	return cp_peer_call(&req->conn->svc->cluster.peers, &req->to, &q, req->key, NULL, r, p);
-}
-
 /*
  * Any context: hold len relayed bytes for req, within the node's relay
  * budget and its connection's share of it; -EBUSY beyond them.
@@ -95,14 +72,56 @@ static int relay_hold(struct cp_request *req, u64 len)
 	return 0;
 }
 
+/* Any context: give back what relay_hold() took. */
+static void relay_release(struct cp_request *req)
+{
+	atomic_long_sub(req->relayed, &req->conn->relayed);
+	atomic64_sub(req->relayed, &req->conn->svc->relay_bytes);
+	req->relayed = 0;
+}
+
 static bool fetch_wanted(struct cp_request *req);
 
-/* A forwarded GET's call to the key's owner, made by the GET that fetches. */
+/*
+ * A request's call to another member: a forwarded GET's to the key's
+ * owner (made by the GET that fetches), a forwarded DEL's, a hand-off's
+ * fetch, a PING for a PROBE. Charged to the request, which outlives it.
+ */
 struct cp_fwd {
 	struct cp_call call;
 	struct cp_request *req;
 	u64 held;			/* relay bytes held for waiters alone */
+	struct work_struct work;	/* a hand-off's storing, on cp_wq */
 };
+
+/*
+ * Any context: a call for req, asking q of the member in req->to with
+ * req's key, done() once answered. NULL without memory.
+ */
+static struct cp_fwd *fwd_alloc(struct cp_request *req, const struct cp_req *q,
+				void (*done)(struct cp_call *call, int err), gfp_t gfp)
+{
+	struct cp_fwd *fw = kzalloc(sizeof(*fw), gfp);
+
+	if (!fw)
+		return NULL;
+	cp_request_charge(req, sizeof(*fw));
+	fw->req = req;
+	fw->call.q = *q;
+	fw->call.key = req->key;
+	fw->call.done = done;
+	return fw;
+}
+
+/* Any context: make fw's call; if it cannot be made, it is done() with why. */
+static void fwd_call(struct cp_fwd *fw)
+{
+	struct cp_request *req = fw->req;
+	int err = cp_link_call(&req->conn->svc->cluster.peers, &req->to, &fw->call);
+
+	if (err)
+		fw->call.done(&fw->call, err);
+}
 
 /*
  * Under the link's socket: the owner's answer has data, to be held against
@@ -215,29 +234,22 @@ static void forward_done(struct cp_call *call, int err)
  */
 static void forward(struct cp_request *req, gfp_t gfp)
 {
-	struct cp_fwd *fw = kzalloc(sizeof(*fw), gfp);
-	struct cp_resp none = {};
-	int err;
-
-	if (!fw) {
-		forward_end(req, -ENOMEM, &none, NULL);
-		return;
-	}
-	cp_request_charge(req, sizeof(*fw));
-	fw->req = req;
-	fw->call.q = (struct cp_req) {
+	struct cp_req q = {
 		.opcode = CACHEPEER_OP_GET,
 		.flags = CACHEPEER_F_NOFWD,
 		.key_len = req->key_len,
 		.offset = req->off,
 		.length = req->len,
 	};
-	fw->call.key = req->key;
+	struct cp_fwd *fw = fwd_alloc(req, &q, forward_done, gfp);
+	struct cp_resp none = {};
+
+	if (!fw) {
+		forward_end(req, -ENOMEM, &none, NULL);
+		return;
+	}
 	fw->call.admit = forward_admit;
-	fw->call.done = forward_done;
-	err = cp_link_call(&req->conn->svc->cluster.peers, &req->to, &fw->call);
-	if (err)
-		forward_done(&fw->call, err);
+	fwd_call(fw);
 }
 
 #define CP_REDIRECT_LEN sizeof("[ffff:ffff:ffff:ffff:ffff:ffff:255.255.255.255]:65535")
@@ -279,61 +291,68 @@ static void del_redirect_work(struct work_struct *work)
 }
 
 /*
- * Process context: answer a PUT or DEL forwarded to the key's owner with
- * the owner's status (its answer r, on p), or BUSY if err: the owner could
- * not be asked, or did not answer, and may or may not have written.
+ * Any context: answer a PUT or DEL forwarded to the key's owner with the
+ * owner's status, or BUSY if err: the owner could not be asked, or did
+ * not answer, and may or may not have written.
  */
+static void write_answer(struct cp_request *req, int err, u16 status)
+{
+	cp_stats_inc(req->conn->svc->stats, err ? CP_STAT_PEER_ERRORS : CP_STAT_FORWARDS);
+	cp_request_answer(req, err ? CACHEPEER_S_BUSY : status);
+}
+
+/* Process context: as write_answer(), the owner's answer r read on p. */
 void cp_request_write_answer(struct cp_request *req, int err, struct cp_peer *p,
 			     const struct cp_resp *r)
 {
-	struct cp_service *svc = req->conn->svc;
-
-	if (err) {
-		cp_stats_inc(svc->stats, CP_STAT_PEER_ERRORS);
-		cp_request_answer(req, CACHEPEER_S_BUSY);
-		return;
+	if (!err) {
+		/* A write's answer carries no data; one that does leaves bytes unread. */
+		cp_peer_done(&req->conn->svc->cluster.peers, p, !r->data_len);
+		if (r->data_len)
+			err = -EBADMSG;
 	}
-	/* A write's answer carries no data; one that does leaves bytes unread. */
-	cp_peer_done(&svc->cluster.peers, p, !r->data_len);
-	cp_stats_inc(svc->stats, CP_STAT_FORWARDS);
-	cp_request_answer(req, r->data_len ? CACHEPEER_S_BUSY : r->status);
+	write_answer(req, err, err ? 0 : r->status);
+}
+
+static void del_done(struct cp_call *call, int err)
+{
+	struct cp_fwd *fw = container_of(call, struct cp_fwd, call);
+
+	write_answer(fw->req, err, call->r.status);
+	kfree(fw);
 }
 
 /*
- * Process context: DEL on the key's owner, acting with this node's member
- * rights, and of a copy here (as del_redirect_work()). BUSY when the owner
- * could not be asked: it may have deleted.
+ * Process context: DEL of a copy here (as del_redirect_work()), then on
+ * the key's owner, acting with this node's member rights.
  */
 static void del_forward_work(struct work_struct *work)
 {
 	struct cp_request *req = container_of(work, struct cp_request, work);
-	struct cp_service *svc = req->conn->svc;
 	struct cp_req q = {
-		.id = CP_PEER_REQ_ID,
 		.opcode = CACHEPEER_OP_DEL,
 		.flags = CACHEPEER_F_LOCAL,
 		.key_len = req->key_len,
 	};
-	struct cp_peer *p;
-	struct cp_resp r;
-	int err;
+	struct cp_fwd *fw;
 
-	cp_store_del(&svc->store, req->key_id);
-	err = cp_peer_call(&svc->cluster.peers, &req->to, &q, req->key, NULL, &r, &p);
-	cp_request_write_answer(req, err, p, &r);
+	cp_store_del(&req->conn->svc->store, req->key_id);
+	fw = fwd_alloc(req, &q, del_done, GFP_KERNEL);
+	if (fw)
+		fwd_call(fw);
+	else
+		write_answer(req, -ENOMEM, 0);
 }
 
-/* PROBE, on cp_peer_wq: does the member in req->to answer a PING? */
-static void probe_work(struct work_struct *work)
+static void probe_done(struct cp_call *call, int err)
 {
-	struct cp_request *req = container_of(work, struct cp_request, work);
-	struct cp_cluster *cl = &req->conn->svc->cluster;
-	int err = cp_cluster_ping(cl, &req->to);
+	struct cp_fwd *fw = container_of(call, struct cp_fwd, call);
+	struct cp_cluster *cl = &fw->req->conn->svc->cluster;
 
-	/* A member too busy to take the PING is working. */
-	cp_request_answer(req, err && err != -ETIMEDOUT ? CACHEPEER_S_NOT_FOUND :
-			  CACHEPEER_S_OK);
+	cp_request_answer(fw->req, cp_cluster_pinged(call, err) ? CACHEPEER_S_OK :
+			  CACHEPEER_S_NOT_FOUND);
 	atomic_dec(&cl->probes_in);
+	kfree(fw);
 }
 
 /*
@@ -341,22 +360,29 @@ static void probe_work(struct work_struct *work)
  * probe, for a member whose own probe failed). Only a ring member's
  * address is ever called: the key is a name, not an address.
  */
-void cp_request_probe(struct cp_request *req, const u8 *key)
+void cp_request_probe(struct cp_request *req, const u8 *key, gfp_t gfp)
 {
 	struct cp_cluster *cl = &req->conn->svc->cluster;
+	struct cp_req q = { .opcode = CACHEPEER_OP_PING };
 	char name[CACHEPEER_NAME_MAX + 1];
+	struct cp_fwd *fw;
 
 	memcpy(name, key, req->key_len);
 	name[req->key_len] = 0;
 	if (!cp_cluster_member_addr(cl, name, &req->to)) {
 		cp_request_answer(req, CACHEPEER_S_NOT_FOUND);
-	} else if (atomic_inc_return(&cl->probes_in) > CP_PROBES_IN_MAX) {
-		/* Each holds a peer worker for seconds: a bound, not a queue. */
+		return;
+	}
+	/* Each holds a call for up to CP_PING_MS: a bound, not a queue. */
+	fw = atomic_inc_return(&cl->probes_in) <= CP_PROBES_IN_MAX ?
+	     fwd_alloc(req, &q, probe_done, gfp) : NULL;
+	if (!fw) {
 		atomic_dec(&cl->probes_in);
 		cp_request_answer(req, CACHEPEER_S_BUSY);
-	} else {
-		queue_peer_work(req, probe_work);
+		return;
 	}
+	fw->call.ms = CP_PING_MS;
+	fwd_call(fw);
 }
 
 /* Any context: the request's key, for a call to another member. */
@@ -396,7 +422,7 @@ bool cp_request_route_write(struct cp_request *req, const u8 *key, gfp_t gfp)
 		} else if (req->op == CACHEPEER_OP_PUT) {
 			req->fwd = FWD_OPENING;
 		} else {
-			queue_peer_work(req, del_forward_work);
+			cp_request_queue(req, del_forward_work);
 		}
 		return true;
 	}
@@ -404,62 +430,6 @@ bool cp_request_route_write(struct cp_request *req, const u8 *key, gfp_t gfp)
 	if (req->op == CACHEPEER_OP_DEL)
 		cp_request_queue(req, del_redirect_work);
 	return true;
-}
-
-/*
- * Process context. Fetch the whole block from the member that owned its key
- * under the previous ring, and store it; its CRC is checked on commit.
- * -ENOENT if that member lacks it too.
- */
-static int handoff(struct cp_request *req)
-{
-	struct cp_service *svc = req->conn->svc;
-	struct cp_put *put = NULL;
-	bool whole = false;
-	struct cp_peer *p;
-	struct cp_resp r;
-	void *buf = NULL;
-	u64 got = 0;
-	int err;
-
-	err = peer_call(req, 0, 0, &r, &p);
-	if (err)
-		goto out;
-	if (r.status != CACHEPEER_S_OK) {
-		cp_peer_done(&svc->cluster.peers, p, !r.data_len);
-		return -ENOENT;
-	}
-	if (!r.data_len || r.data_len != r.block_size || r.data_len > svc->max_block) {
-		err = -EBADMSG;
-		goto done;
-	}
-	buf = kvmalloc(CP_PUT_CHUNK, GFP_KERNEL);
-	put = cp_store_put_begin(&svc->store, req->key_id, req->key, req->key_len, r.data_len);
-	if (!buf || IS_ERR(put)) {
-		err = buf ? PTR_ERR(put) : -ENOMEM;
-		put = NULL;
-		goto done;
-	}
-	while (!err && got < r.data_len) {
-		size_t n = min_t(u64, CP_PUT_CHUNK, r.data_len - got);
-
-		err = cp_peer_recv(p, buf, n);
-		got += n;
-		whole = !err && got == r.data_len;
-		err = err ?: cp_store_put_write(put, buf, n);
-	}
-	if (!err)
-		err = cp_store_put_commit(put, true, r.crc);
-done:
-	cp_peer_done(&svc->cluster.peers, p, whole);
-out:
-	cp_store_put_free(put);
-	kvfree(buf);
-	/* The block was stored meanwhile, by a PUT. */
-	if (err == -EALREADY)
-		return 0;
-	cp_stats_inc(svc->stats, err ? CP_STAT_PEER_ERRORS : CP_STAT_HANDOFFS);
-	return err;
 }
 
 /* Any context: answer req from the store, as the hand-off left it. */
@@ -542,22 +512,126 @@ static void fetch_end(struct cp_request *req, bool handoff, struct list_head *wa
 }
 
 /*
- * Process context: take the block over from its previous owner, then
- * serve this GET and every one that waited for the fetch.
+ * Under the link's socket: the previous owner's answer is the whole
+ * block, held against the relay budget until it is stored.
  */
-static void handoff_work(struct work_struct *work)
+static int handoff_admit(struct cp_call *call)
 {
-	struct cp_request *req = container_of(work, struct cp_request, work), *w, *n;
+	struct cp_fwd *fw = container_of(call, struct cp_fwd, call);
+	const struct cp_resp *r = &call->r;
+
+	if (r->status != CACHEPEER_S_OK || r->data_len != r->block_size ||
+	    r->data_len > fw->req->conn->svc->max_block)
+		return -EBADMSG;
+	return relay_hold(fw->req, r->data_len);
+}
+
+/* Process context: store the block in pb, as the previous owner answered r. */
+static int handoff_store(struct cp_request *req, const struct cp_resp *r,
+			 const struct cp_pbuf *pb)
+{
+	struct cp_service *svc = req->conn->svc;
+	struct iov_iter from;
+	struct cp_put *put;
+	void *buf;
+	int err;
+
+	buf = kvmalloc(CP_PUT_CHUNK, GFP_KERNEL);
+	if (!buf)
+		return -ENOMEM;
+	put = cp_store_put_begin(&svc->store, req->key_id, req->key, req->key_len, r->data_len);
+	err = PTR_ERR_OR_ZERO(put);
+	/* Copied, as a PUT's payload is: the store writes through the page cache. */
+	cp_pbuf_iter(pb, &from);
+	while (!err && iov_iter_count(&from)) {
+		size_t n = copy_from_iter(buf, min_t(size_t, CP_PUT_CHUNK,
+						     iov_iter_count(&from)), &from);
+
+		err = n ? cp_store_put_write(put, buf, n) : -EFAULT;
+	}
+	if (!err)
+		err = cp_store_put_commit(put, true, r->crc);
+	if (!IS_ERR(put))
+		cp_store_put_free(put);
+	kvfree(buf);
+	return err;
+}
+
+/*
+ * Any context: req's hand-off is over, the block stored or not; serve req
+ * and every GET that waited for it. After the commit: a GET that finds no
+ * fetch here finds the block.
+ */
+static void handoff_end(struct cp_request *req)
+{
+	struct cp_request *w, *n;
 	LIST_HEAD(waiters);
 
-	handoff(req);
-	/* After the commit: a GET that finds no fetch here finds the block. */
 	fetch_end(req, true, &waiters);
 	handoff_serve(req);
 	list_for_each_entry_safe(w, n, &waiters, list) {
 		list_del_init(&w->list);
 		handoff_serve(w);
 	}
+}
+
+/*
+ * On cp_wq: the hand-off's fetch ended. Store the block it brought (its
+ * CRC is checked on commit), then serve this GET and every one that
+ * waited for the fetch.
+ */
+static void handoff_work(struct work_struct *work)
+{
+	struct cp_fwd *fw = container_of(work, struct cp_fwd, work);
+	struct cp_request *req = fw->req;
+	struct cp_stats __percpu *stats = req->conn->svc->stats;
+	int err = fw->call.err;
+
+	if (!err && fw->call.r.status != CACHEPEER_S_OK)
+		err = -ENOENT;
+	if (!err)
+		err = handoff_store(req, &fw->call.r, fw->call.pb);
+	cp_pbuf_free(fw->call.pb);
+	kfree(fw);
+	if (req->relayed)
+		relay_release(req);
+	/* Not an error: the member lacks it too, or a PUT stored it meanwhile. */
+	if (err != -ENOENT && err != -EALREADY)
+		cp_stats_inc(stats, err ? CP_STAT_PEER_ERRORS : CP_STAT_HANDOFFS);
+	handoff_end(req);
+}
+
+/* Any context: the fetch ended; what is left to do may block. */
+static void handoff_done(struct cp_call *call, int err)
+{
+	struct cp_fwd *fw = container_of(call, struct cp_fwd, call);
+
+	call->err = err;
+	INIT_WORK(&fw->work, handoff_work);
+	queue_work(cp_wq, &fw->work);
+}
+
+/*
+ * Any context, as dispatch: take the block over from the member that
+ * owned its key under the previous ring, as a request that member answers
+ * from its store alone.
+ */
+static void handoff(struct cp_request *req, gfp_t gfp)
+{
+	struct cp_req q = {
+		.opcode = CACHEPEER_OP_GET,
+		.flags = CACHEPEER_F_NOFWD,
+		.key_len = req->key_len,
+	};
+	struct cp_fwd *fw = fwd_alloc(req, &q, handoff_done, gfp);
+
+	if (!fw) {
+		cp_stats_inc(req->conn->svc->stats, CP_STAT_PEER_ERRORS);
+		handoff_end(req);
+		return;
+	}
+	fw->call.admit = handoff_admit;
+	fwd_call(fw);
 }
 
 /*
@@ -627,7 +701,7 @@ void cp_request_miss(struct cp_request *req, const u8 *key, gfp_t gfp)
 	}
 	if (owner == CP_OWNER_PREVIOUS) {
 		if (!fetch_join(req, true, gfp))
-			queue_peer_work(req, handoff_work);
+			handoff(req, gfp);
 		return;
 	}
 	if (READ_ONCE(cl->miss) == CACHEPEER_MISS_REDIRECT) {

@@ -1,9 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * The node as a client of other members, for the calls that block: ring
- * pushes, probes, hand-off fetches and forwarded PUTs and DELs, framed by
- * the same codec (proto.c) as client requests (forwarded GETs, which do
- * not block, go over the links of link.c). Calls block, with
+ * pushes and forwarded PUTs, framed by the same codec (proto.c) as client
+ * requests. The calls that carry no payload (forwarded GETs and DELs,
+ * hand-off fetches, PINGs and PROBEs) go over the links of link.c and
+ * block no one. A forwarded PUT streams a payload its client paces: on a
+ * link, a slow client would hold up every call queued behind it, so it
+ * takes a connection of its own for the call. Calls here block, with
  * CP_PEER_TIMEOUT_MS on every step, so they run only in workers on
  * cp_peer_wq; a dead member costs a worker that long, once per
  * CP_PEER_RETRY_MS, and no more. One call at a time per connection, over
@@ -217,7 +220,6 @@ struct cp_peer_member {
 	struct list_head busy;		/* struct cp_peer, taken by a call */
 	u32 nidle;
 	u32 nbusy;			/* taken, or being opened */
-	u32 nstream;			/* of those, for streams */
 	unsigned long used;		/* jiffies of the last call */
 	unsigned long retry_at;		/* if failed: no new connection before */
 	bool failed;			/* the last connect or call timed out or failed */
@@ -234,7 +236,6 @@ void cp_peers_init(struct cp_peers *ps, struct net *net, struct cp_keys *keys,
 	ps->stats = stats;
 	mutex_init(&ps->lock);
 	INIT_LIST_HEAD(&ps->members);
-	init_waitqueue_head(&ps->wait);
 }
 
 /* The node runs: calls may be made. */
@@ -293,7 +294,6 @@ void cp_peers_stop(struct cp_peers *ps)
 		list_for_each_entry(p, &m->busy, list)
 			kernel_sock_shutdown(p->sock, SHUT_RDWR);
 	mutex_unlock(&ps->lock);
-	wake_up_all(&ps->wait);
 	peers_close_idle(ps, true);
 }
 
@@ -337,7 +337,7 @@ static void member_failed(struct cp_peer_member *m)
  * A new connection for a call. Its place is held (m->nbusy) and it is on
  * m->busy before the connect, so that a stopping node can cut it short.
  */
-static struct cp_peer *peer_new(struct cp_peers *ps, struct cp_peer_member *m, bool stream)
+static struct cp_peer *peer_new(struct cp_peers *ps, struct cp_peer_member *m)
 {
 	struct cp_peer *p = kzalloc(sizeof(*p), GFP_KERNEL);
 	int err = p ? sock_create_kern(ps->net, m->addr.sa.sa_family, SOCK_STREAM,
@@ -346,7 +346,6 @@ static struct cp_peer *peer_new(struct cp_peers *ps, struct cp_peer_member *m, b
 	if (!err) {
 		p->m = m;
 		p->seq = CP_PEER_REQ_ID;
-		p->stream = stream;
 		mutex_lock(&ps->lock);
 		list_add(&p->list, &m->busy);
 		/* Stop began while this was created: it shut down the others. */
@@ -369,27 +368,20 @@ static struct cp_peer *peer_new(struct cp_peers *ps, struct cp_peer_member *m, b
 		peer_free(p);
 	mutex_lock(&ps->lock);
 	m->nbusy--;
-	m->nstream -= stream;
 	if (err != -ENOMEM)
 		member_failed(m);
-	ps->frees++;
 	mutex_unlock(&ps->lock);
-	wake_up(&ps->wait);
 	return ERR_PTR(err);
 }
 
 /*
- * Process context: a connection to the member at addr, pooled or new.
- * With CP_PEER_MEMBER_CONNS taken already, wait up to CP_PEER_TIMEOUT_MS
- * for one to come free.
+ * Process context: a connection to the member at addr, pooled or new;
+ * -EBUSY with CP_PEER_MEMBER_CONNS taken already.
  */
-static struct cp_peer *peer_get(struct cp_peers *ps, const union cp_addr *addr, bool stream)
+static struct cp_peer *peer_get(struct cp_peers *ps, const union cp_addr *addr)
 {
-	unsigned long deadline = jiffies + msecs_to_jiffies(CP_PEER_TIMEOUT_MS);
 	struct cp_peer_member *m, *spare = NULL;
 	struct cp_peer *p;
-	unsigned long frees;
-	long left;
 
 	might_sleep();
 	for (;;) {
@@ -415,18 +407,12 @@ static struct cp_peer *peer_get(struct cp_peers *ps, const union cp_addr *addr, 
 			continue;
 		}
 		m->used = jiffies;
-		if (stream && m->nstream >= CP_PEER_MEMBER_STREAMS) {
-			p = ERR_PTR(-EBUSY);
-			break;
-		}
 		p = list_first_entry_or_null(&m->idle, struct cp_peer, list);
 		if (p) {
 			list_move(&p->list, &m->busy);
 			m->nidle--;
 			m->nbusy++;
-			m->nstream += stream;
 			mutex_unlock(&ps->lock);
-			p->stream = stream;
 			if (peer_usable(p)) {
 				p->reused = true;
 				goto out;
@@ -438,22 +424,14 @@ static struct cp_peer *peer_get(struct cp_peers *ps, const union cp_addr *addr, 
 			p = ERR_PTR(-EHOSTUNREACH);
 			break;
 		}
-		if (m->nbusy < CP_PEER_MEMBER_CONNS) {
-			m->nbusy++;
-			m->nstream += stream;
-			mutex_unlock(&ps->lock);
-			p = peer_new(ps, m, stream);
-			goto out;
+		if (m->nbusy >= CP_PEER_MEMBER_CONNS) {
+			p = ERR_PTR(-EBUSY);
+			break;
 		}
-		frees = ps->frees;
+		m->nbusy++;
 		mutex_unlock(&ps->lock);
-		left = (long)(deadline - jiffies);
-		if (left <= 0) {
-			p = ERR_PTR(-ETIMEDOUT);
-			goto out;
-		}
-		wait_event_timeout(ps->wait, READ_ONCE(ps->frees) != frees || !READ_ONCE(ps->open),
-				   left);
+		p = peer_new(ps, m);
+		goto out;
 	}
 	mutex_unlock(&ps->lock);
 out:
@@ -471,9 +449,6 @@ void cp_peer_done(struct cp_peers *ps, struct cp_peer *p, bool reuse)
 
 	mutex_lock(&ps->lock);
 	m->nbusy--;
-	m->nstream -= p->stream;
-	p->stream = false;
-	ps->frees++;
 	if (reuse && ps->open) {
 		p->since = jiffies;
 		list_move(&p->list, &m->idle);
@@ -483,7 +458,6 @@ void cp_peer_done(struct cp_peers *ps, struct cp_peer *p, bool reuse)
 		list_del(&p->list);
 	}
 	mutex_unlock(&ps->lock);
-	wake_up(&ps->wait);
 	if (p)
 		peer_free(p);
 }
@@ -509,7 +483,7 @@ static void peer_member_failed(struct cp_peers *ps, struct cp_peer *p)
  * connection the member had closed meanwhile is retried once on a new one.
  */
 int cp_peer_begin(struct cp_peers *ps, const union cp_addr *addr, const struct cp_req *req,
-		  const void *key, const void *payload, bool stream, struct cp_peer **pp)
+		  const void *key, const void *payload, struct cp_peer **pp)
 {
 	struct cp_req q = *req;
 	struct cp_peer *p;
@@ -517,7 +491,7 @@ int cp_peer_begin(struct cp_peers *ps, const union cp_addr *addr, const struct c
 	int err;
 
 	do {
-		p = peer_get(ps, addr, stream);
+		p = peer_get(ps, addr);
 		if (IS_ERR(p))
 			return PTR_ERR(p);
 		/* An answer to an earlier call cannot pass for this one's. */
@@ -528,8 +502,7 @@ int cp_peer_begin(struct cp_peers *ps, const union cp_addr *addr, const struct c
 			return 0;
 		}
 		reused = p->reused;
-		/* Not for a PROBE: its answer waits on another member. */
-		if (err == -EAGAIN && q.opcode != CACHEPEER_OP_PROBE)
+		if (err == -EAGAIN)
 			peer_member_failed(ps, p);
 		cp_peer_done(ps, p, false);
 	} while (reused && peer_was_closed(err));
@@ -558,37 +531,6 @@ int cp_peer_answer(struct cp_peers *ps, struct cp_peer *p, struct cp_resp *r, un
 	if (err == -EAGAIN && blame)
 		peer_member_failed(ps, p);
 	cp_peer_done(ps, p, false);
-	return err;
-}
-
-/*
- * Process context: cp_peer_begin() and cp_peer_answer() in one, for calls
- * that may be repeated (GET, DEL, ring push, PING, PROBE): a pooled
- * connection the member closed before answering is retried once on a new
- * one.
- */
-int cp_peer_call(struct cp_peers *ps, const union cp_addr *addr, const struct cp_req *req,
-		 const void *key, const void *payload, struct cp_resp *r, struct cp_peer **pp)
-{
-	/* A PROBE's answer waits for the member's own call to a third. */
-	bool probe = req->opcode == CACHEPEER_OP_PROBE;
-	unsigned int ms = probe ? 2 * CP_PEER_TIMEOUT_MS + CP_PEER_RETRY_MS : CP_PEER_TIMEOUT_MS;
-	u64 start = ktime_get_ns();
-	struct cp_peer *p;
-	bool reused;
-	int err;
-
-	do {
-		err = cp_peer_begin(ps, addr, req, key, payload, false, &p);
-		if (err)
-			break;
-		reused = p->reused;
-		err = cp_peer_answer(ps, p, r, ms, !probe);
-		if (!err)
-			*pp = p;
-	} while (err && reused && peer_was_closed(err));
-	trace_cachepeer_peer_call(&addr->sa, req->opcode, err, err ? 0 : r->status,
-				  ktime_get_ns() - start);
 	return err;
 }
 

@@ -12,6 +12,7 @@
 #include <linux/mutex.h>
 #include <linux/spinlock.h>
 #include <linux/types.h>
+#include <linux/uio.h>
 #include <linux/wait.h>
 #include <linux/workqueue.h>
 
@@ -50,24 +51,33 @@ static inline size_t cp_pbuf_mem(size_t len)
 	       PAGE_ALIGN(len);
 }
 
+/* Any context: an iterator over pb's data, to copy it out. */
+static inline void cp_pbuf_iter(const struct cp_pbuf *pb, struct iov_iter *it)
+{
+	iov_iter_bvec(it, ITER_SOURCE, pb->bv, pb->nbv, pb->len);
+}
+
 struct cp_pbuf *cp_pbuf_alloc(size_t len);
 struct cp_pbuf *cp_pbuf_from(const void *data, size_t len);
 struct cp_pbuf *cp_pbuf_share(const struct cp_pbuf *pb, gfp_t gfp);
 void cp_pbuf_free(struct cp_pbuf *pb);
 struct bio_vec cp_pbuf_next(const struct cp_pbuf *pb, u64 off, u64 max, struct cp_pbuf_cur *cur);
 
-/* Connections a node keeps to one member, busy and idle together. */
-#define CP_PEER_MEMBER_CONNS	8
-/* ...of which streams paced by a client (forwarded PUTs) may hold these. */
-#define CP_PEER_MEMBER_STREAMS	(CP_PEER_MEMBER_CONNS / 2)
+/*
+ * Connections a node keeps to one member, busy and idle together: streams
+ * paced by a client (forwarded PUTs) at once; more are refused (-EBUSY),
+ * so that slow writers hold a bounded share of the member.
+ */
+#define CP_PEER_MEMBER_CONNS	4
 /* An idle connection is closed after this long. */
 #define CP_PEER_IDLE_MS		30000
 /* A member that could not be reached is not tried again for this long. */
 #define CP_PEER_RETRY_MS	1000
 
 /*
- * Calls to members block, so they run in workers, and on this workqueue
- * only: a member that is slow or gone must not hold up the workers that
+ * Calls to members that block (pushes, a forwarded PUT's connect and
+ * answer), and the links' connects and closes, run in workers, and on this
+ * workqueue only: a member that is slow or gone must not hold up the workers that
  * store PUTs, read cold blocks or close connections (cp_wq).
  */
 extern struct workqueue_struct *cp_peer_wq;
@@ -88,16 +98,15 @@ struct cp_peer {
 	unsigned long since;		/* jiffies: pooled since */
 	u64 seq;			/* the last call's request id */
 	bool reused;			/* taken from the pool, not new */
-	bool stream;			/* taken for a stream (cp_peer_begin()) */
 	/* The socket's callbacks, while a caller has hooked its own (put_fwd.c). */
 	void (*saved_write_space)(struct sock *sk);
 	void (*saved_state_change)(struct sock *sk);
 };
 
 /*
- * A node's connections to other members, reused call after call: at most
- * CP_PEER_MEMBER_CONNS per member at once, so a burst of forwards costs
- * a few connections and no TIME_WAIT pile-up. A connection goes back to
+ * A node's connections to other members for streams, reused call after
+ * call: at most CP_PEER_MEMBER_CONNS per member at once, so a burst of
+ * forwarded PUTs costs a few connections and no TIME_WAIT pile-up. A connection goes back to
  * the pool only after a call that ended cleanly (its answer read whole),
  * so the next call never reads an earlier call's bytes.
  */
@@ -107,8 +116,6 @@ struct cp_peers {
 	struct cp_stats __percpu *stats;
 	struct mutex lock;		/* members and their fields; shutting busy sockets */
 	struct list_head members;	/* struct cp_peer_member */
-	wait_queue_head_t wait;		/* a connection came free, or stop */
-	unsigned long frees;		/* connections given back, for waiters */
 	bool open;			/* the node runs: calls may be made */
 
 	/* Links (link.c): a few multiplexed connections per member. */
@@ -127,11 +134,9 @@ void cp_peers_expire(struct cp_peers *ps);
 void cp_peers_exit(struct cp_peers *ps);
 
 int cp_peer_begin(struct cp_peers *ps, const union cp_addr *addr, const struct cp_req *req,
-		  const void *key, const void *payload, bool stream, struct cp_peer **pp);
+		  const void *key, const void *payload, struct cp_peer **pp);
 int cp_peer_answer(struct cp_peers *ps, struct cp_peer *p, struct cp_resp *r, unsigned int ms,
 		   bool blame);
-int cp_peer_call(struct cp_peers *ps, const union cp_addr *addr, const struct cp_req *req,
-		 const void *key, const void *payload, struct cp_resp *r, struct cp_peer **pp);
 void cp_peer_done(struct cp_peers *ps, struct cp_peer *p, bool reuse);
 
 int cp_peer_connect(struct cp_peer *p, const union cp_addr *addr, struct cp_keys *keys);

@@ -119,13 +119,10 @@ static void fwd_open(struct cp_request *req)
 	int err;
 
 	/*
-	 * The header alone: the payload follows as put_work reads it. As a
-	 * stream, which the client paces: only some of the connections to
-	 * the owner may be held so, or slow writers would starve the GETs
-	 * this node forwards there.
+	 * The header alone: the payload follows as put_work reads it. On a
+	 * connection of its own (peer.c), not a link: the client paces it.
 	 */
-	err = cp_peer_begin(&conn->svc->cluster.peers, &req->to, &q, req->key, NULL, true,
-			    &req->peer);
+	err = cp_peer_begin(&conn->svc->cluster.peers, &req->to, &q, req->key, NULL, &req->peer);
 	if (err) {
 		cp_stats_inc(stats, CP_STAT_PEER_ERRORS);
 		req->put_err = err;

@@ -564,7 +564,7 @@ int cp_request_dispatch(struct cp_conn *conn, gfp_t gfp)
 		cp_request_answer(req, CACHEPEER_S_OK);
 		break;
 	case CACHEPEER_OP_PROBE:
-		cp_request_probe(req, key);
+		cp_request_probe(req, key, gfp);
 		break;
 	case CACHEPEER_OP_DEL:
 		if (!cp_request_route_write(req, key, gfp))
