@@ -80,8 +80,12 @@ struct cp_cluster {
 
 /* PROBEs a node runs for others at once; more are answered BUSY. */
 #define CP_PROBES_IN_MAX	8
-/* How long a member has to answer a PING. */
-#define CP_PING_MS		CP_PEER_TIMEOUT_MS
+/*
+ * How long a member has to answer a PING, connecting included (a link
+ * idle for CP_PEER_IDLE_MS is closed). A member silent that long while
+ * the PING waits has its link closed before that (link_timer()).
+ */
+#define CP_PING_MS		(2 * CP_PEER_TIMEOUT_MS)
 /*
  * ...and a PROBE: the member asked PINGs in turn, maybe after connecting,
  * and this node may have to connect to it first.

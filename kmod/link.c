@@ -240,17 +240,28 @@ static void link_arm(struct cp_link *l)
  */
 static void link_fill(struct cp_link *l)
 {
-	struct cp_call *call, *n;
+	struct cp_call *call;
 	struct cachepeer_req h;
 
 	lockdep_assert_held(&l->lock);
 	l->tx_off = 0;
 	l->tx_len = 0;
-	list_for_each_entry_safe(call, n, &l->sendq, list) {
-		if (l->tx_call)
-			break;
-		if (l->tx_len + sizeof(h) + call->q.key_len > CP_LINK_TX_BUF)
-			break;
+	for (;;) {
+		call = l->tx_call;
+		if (call) {
+			u32 n = min_t(u64, CP_LINK_TX_BUF - l->tx_len,
+				      call->q.payload_len - l->tx_poff);
+
+			memcpy(l->tx_buf + l->tx_len, call->payload + l->tx_poff, n);
+			l->tx_len += n;
+			l->tx_poff += n;
+			if (l->tx_poff < call->q.payload_len)
+				return;
+			l->tx_call = NULL;
+		}
+		call = list_first_entry_or_null(&l->sendq, struct cp_call, list);
+		if (!call || l->tx_len + sizeof(h) + call->q.key_len > CP_LINK_TX_BUF)
+			return;
 		call->q.id = ++l->next_id;
 		cp_proto_fill_req(&h, &call->q);
 		memcpy(l->tx_buf + l->tx_len, &h, sizeof(h));
@@ -263,16 +274,6 @@ static void link_fill(struct cp_link *l)
 			l->tx_call = call;
 			l->tx_poff = 0;
 		}
-	}
-	if (l->tx_call) {
-		u32 n = min_t(u64, CP_LINK_TX_BUF - l->tx_len,
-			      l->tx_call->q.payload_len - l->tx_poff);
-
-		memcpy(l->tx_buf + l->tx_len, l->tx_call->payload + l->tx_poff, n);
-		l->tx_len += n;
-		l->tx_poff += n;
-		if (l->tx_poff == l->tx_call->q.payload_len)
-			l->tx_call = NULL;
 	}
 }
 
@@ -733,6 +734,17 @@ static void link_timer(struct timer_list *t)
 	int i;
 
 	spin_lock_bh(&l->lock);
+	last = READ_ONCE(l->rx_last);
+	if (time_before(last, l->busy_since))
+		last = l->busy_since;
+	/*
+	 * Decided and done under one hold of the lock: this connection's.
+	 * Before the late calls go, so that one whose deadline came first
+	 * still shows the member silent.
+	 */
+	if ((l->nprompt && time_after(now, last + msecs_to_jiffies(CP_PEER_TIMEOUT_MS))) ||
+	    (l->rx_timed && time_after(now, l->rx_deadline)))
+		link_abort_locked(l, true, &stalled);
 	/* A call cannot end with its payload half sent: its connection goes too. */
 	if (l->tx_call && time_after(now, l->tx_call->deadline))
 		link_abort_locked(l, false, &stalled);
@@ -748,13 +760,6 @@ static void link_timer(struct timer_list *t)
 		}
 	}
 	link_count_out(l, &late);
-	last = READ_ONCE(l->rx_last);
-	if (time_before(last, l->busy_since))
-		last = l->busy_since;
-	/* Decided and done under one hold of the lock: this connection's. */
-	if ((l->nprompt && time_after(now, last + msecs_to_jiffies(CP_PEER_TIMEOUT_MS))) ||
-	    (l->rx_timed && time_after(now, l->rx_deadline)))
-		link_abort_locked(l, true, &stalled);
 	if (l->ncalls)
 		mod_timer(&l->timer, now + CP_LINK_TICK);
 	spin_unlock_bh(&l->lock);

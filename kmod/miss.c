@@ -72,14 +72,6 @@ static int relay_hold(struct cp_request *req, u64 len)
 	return 0;
 }
 
-/* Any context: give back what relay_hold() took. */
-static void relay_release(struct cp_request *req)
-{
-	atomic_long_sub(req->relayed, &req->conn->relayed);
-	atomic64_sub(req->relayed, &req->conn->svc->relay_bytes);
-	req->relayed = 0;
-}
-
 static bool fetch_wanted(struct cp_request *req);
 
 /*
@@ -90,7 +82,7 @@ static bool fetch_wanted(struct cp_request *req);
 struct cp_fwd {
 	struct cp_call call;
 	struct cp_request *req;
-	u64 held;			/* relay bytes held for waiters alone */
+	u64 held;			/* relay bytes held by the node alone */
 	struct work_struct work;	/* a hand-off's storing, on cp_wq */
 };
 
@@ -513,17 +505,25 @@ static void fetch_end(struct cp_request *req, bool handoff, struct list_head *wa
 
 /*
  * Under the link's socket: the previous owner's answer is the whole
- * block, held against the relay budget until it is stored.
+ * block, held until it is stored against the node's relay budget, not
+ * the fetching connection's share: the hand-off is the node's work, done
+ * for every GET that waits for it.
  */
 static int handoff_admit(struct cp_call *call)
 {
 	struct cp_fwd *fw = container_of(call, struct cp_fwd, call);
+	struct cp_service *svc = fw->req->conn->svc;
 	const struct cp_resp *r = &call->r;
 
 	if (r->status != CACHEPEER_S_OK || r->data_len != r->block_size ||
-	    r->data_len > fw->req->conn->svc->max_block)
+	    r->data_len > svc->max_block)
 		return -EBADMSG;
-	return relay_hold(fw->req, r->data_len);
+	if (atomic64_add_return(r->data_len, &svc->relay_bytes) > CP_RELAY_BYTES_MAX) {
+		atomic64_sub(r->data_len, &svc->relay_bytes);
+		return -EBUSY;
+	}
+	fw->held = r->data_len;
+	return 0;
 }
 
 /* Process context: store the block in pb, as the previous owner answered r. */
@@ -584,17 +584,21 @@ static void handoff_work(struct work_struct *work)
 {
 	struct cp_fwd *fw = container_of(work, struct cp_fwd, work);
 	struct cp_request *req = fw->req;
-	struct cp_stats __percpu *stats = req->conn->svc->stats;
+	struct cp_service *svc = req->conn->svc;
+	struct cp_stats __percpu *stats = svc->stats;
+	const struct cp_resp *r = &fw->call.r;
 	int err = fw->call.err;
 
-	if (!err && fw->call.r.status != CACHEPEER_S_OK)
+	if (!err && r->status != CACHEPEER_S_OK)
 		err = -ENOENT;
+	/* Without data, the answer was never admitted: a broken member. */
+	else if (!err && (!fw->call.pb || !r->data_len))
+		err = -EBADMSG;
 	if (!err)
-		err = handoff_store(req, &fw->call.r, fw->call.pb);
+		err = handoff_store(req, r, fw->call.pb);
 	cp_pbuf_free(fw->call.pb);
+	atomic64_sub(fw->held, &svc->relay_bytes);
 	kfree(fw);
-	if (req->relayed)
-		relay_release(req);
 	/* Not an error: the member lacks it too, or a PUT stored it meanwhile. */
 	if (err != -ENOENT && err != -EALREADY)
 		cp_stats_inc(stats, err ? CP_STAT_PEER_ERRORS : CP_STAT_HANDOFFS);

@@ -1,12 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * The node as a client of other members, for the calls that block: ring
- * pushes and forwarded PUTs, framed by the same codec (proto.c) as client
- * requests. The calls that carry no payload (forwarded GETs and DELs,
- * hand-off fetches, PINGs and PROBEs) go over the links of link.c and
- * block no one. A forwarded PUT streams a payload its client paces: on a
- * link, a slow client would hold up every call queued behind it, so it
- * takes a connection of its own for the call. Calls here block, with
+ * The node as a client of other members, for the one call that blocks:
+ * a forwarded PUT, framed by the same codec (proto.c) as client requests.
+ * Every other call (forwarded GETs and DELs, hand-off fetches, pushes,
+ * PINGs and PROBEs) goes over the links of link.c and blocks no one. A
+ * forwarded PUT streams a payload its client paces: on a link, a slow
+ * client would hold up every call queued behind it, so it takes a
+ * connection of its own for the call. Calls here block, with
  * CP_PEER_TIMEOUT_MS on every step, so they run only in workers on
  * cp_peer_wq; a dead member costs a worker that long, once per
  * CP_PEER_RETRY_MS, and no more. One call at a time per connection, over
