@@ -740,8 +740,14 @@ test_netns_deleted() {
 	bench=$!
 	# (The subtest's own subshell: a failure below stops it too.)
 	trap 'kill "$bench" 2>/dev/null || true' EXIT
-	(while timeout 30 ip netns exec "$(ns p1)" "$RAW" "$(addr 5)" put "${pre}1" \
-		"$CP_TMP/gone" >/dev/null 2>&1; do :; done) &
+	# Each PUT's pid kept, to stop the one p5's going left hanging (its
+	# connection gets no reset) rather than wait out its timeout.
+	(while :; do
+		timeout 30 ip netns exec "$(ns p1)" "$RAW" "$(addr 5)" put "${pre}1" \
+			"$CP_TMP/gone" >/dev/null 2>&1 &
+		echo $! >"$CP_TMP/put.pid"
+		wait $! || break
+	done) &
 	put=$!
 	on p1 "$CTL" warmup -j --jobs 2 "$WARM" >"$CP_TMP/bg.json" &
 	# Wait for forwards under way on p5, then take its namespace away.
@@ -752,7 +758,7 @@ test_netns_deleted() {
 	[ "$(counters 5 forwards)" -gt 0 ]
 	ip netns del "$(ns p5)"
 	wait $!
-	kill "$bench" 2>/dev/null || true
+	kill "$bench" "$(cat "$CP_TMP/put.pid")" 2>/dev/null || true
 	wait "$bench" "$put" || true
 	cat "$CP_TMP/bg.json"
 	expect_eq "$(json_get failed <"$CP_TMP/bg.json")" 0 "failed PUTs while p5 went away"
