@@ -10,9 +10,10 @@
  * member. Every second each member sends two random members a digest of
  * its view; a member whose view differs answers with the whole of it, and
  * the asker sends its own back if the answer lacks anything. That repairs
- * what a relay missed (a member down, partitioned or restarted). All of it
- * runs in workers on cp_peer_wq, which a stopping node drains, over the
- * node's pooled connections to the members (peer.c).
+ * what a relay missed (a member down, partitioned or restarted). Pushes
+ * are calls on the node's links to the members (link.c); their answers
+ * are taken in, and gossip and probes run, in workers on cp_peer_wq,
+ * which a stopping node drains.
  *
  * Locking: cl->lock (a mutex) serialises view changes and the node's name
  * as the ring knows it; it nests inside the node's lock. The view is read
