@@ -21,17 +21,18 @@ struct cp_watch;
 /* Members asked to probe one that did not answer this node's PING. */
 #define CP_PROBE_HELPERS	2
 
+/* One of a probe's calls, and the cluster it is for. */
+struct cp_probe_call {
+	struct cp_call call;
+	struct cp_cluster *cl;
+};
+
 /*
  * The probe under way, one at a time: a PING of the target, then, if it
  * does not answer, PROBEs through helpers, all at once. Its calls are
  * answered on the links' receive path, and the last to end queues
  * probe_work for the next step: no worker waits for a member.
  */
-struct cp_probe_call {
-	struct cp_call call;
-	struct cp_cluster *cl;
-};
-
 struct cp_probe {
 	struct cp_probe_call call[1 + CP_PROBE_HELPERS];	/* the PING, then the PROBEs */
 	struct cp_member target;

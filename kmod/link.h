@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * Links: a few multiplexed connections per member, for calls whose answers
- * are read on the link's receive path: forwarded GETs and DELs, hand-off
- * fetches, PINGs and PROBEs.
+ * are read on the link's receive path: every call but a forwarded PUT
+ * (forwarded GETs and DELs, hand-off fetches, ring pushes, PINGs, PROBEs).
  */
 #ifndef _CP_LINK_H
 #define _CP_LINK_H

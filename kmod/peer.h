@@ -75,10 +75,11 @@ struct bio_vec cp_pbuf_next(const struct cp_pbuf *pb, u64 off, u64 max, struct c
 #define CP_PEER_RETRY_MS	1000
 
 /*
- * Calls to members that block (pushes, a forwarded PUT's connect and
- * answer), and the links' connects and closes, run in workers, and on this
- * workqueue only: a member that is slow or gone must not hold up the workers that
- * store PUTs, read cold blocks or close connections (cp_wq).
+ * What may wait on a member (a forwarded PUT's connect and answer, the
+ * links' connects and closes) runs in workers on this workqueue only, as
+ * do the steps that follow a link call's answer (pushes, probes): a
+ * member that is slow or gone must not hold up the workers that store
+ * PUTs, read cold blocks or close connections (cp_wq).
  */
 extern struct workqueue_struct *cp_peer_wq;
 /*
