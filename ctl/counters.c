@@ -49,7 +49,7 @@ const struct counter counters[] = {
 	{ 0, S(COPIED_BYTES), NULL, "copied_bytes", "copied_bytes_total", false, CNT_BYTES,
 	  "block bytes TCP had to copy" },
 	{ 0, S(SOFTIRQ_TX), NULL, "softirq_tx", "softirq_responses_total", false, CNT_NUMBER,
-	  "responses sent from the softirq that parsed their request" },
+	  "responses sent from softirq: where parsed, or relayed" },
 	{ 0, S(BLOCKS), NULL, "blocks", "cache_blocks", true, CNT_NUMBER, "blocks in the cache" },
 	{ 0, S(BYTES), NULL, "bytes", "cache_bytes", true, CNT_BYTES, "bytes in the cache" },
 	{ 0, S(EVICTIONS), NULL, "evictions", "evictions_total", false, CNT_NUMBER,

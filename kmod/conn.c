@@ -156,12 +156,12 @@ static void rx_softirq(struct cp_conn *conn)
 
 	conn_cpu(conn);
 	spin_lock(&conn->tx_lock);
-	conn->tx_held = true;
+	WRITE_ONCE(conn->tx_held, true);
 	spin_unlock(&conn->tx_lock);
 	cp_conn_read_frames(conn);
 	cp_tx_direct(conn);
 	spin_lock(&conn->tx_lock);
-	conn->tx_held = false;
+	WRITE_ONCE(conn->tx_held, false);
 	kick = conn->tx_cur || !list_empty(&conn->tx_queue);
 	spin_unlock(&conn->tx_lock);
 	if (kick)

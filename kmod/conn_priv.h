@@ -87,7 +87,7 @@ struct cp_conn {
 	struct sockaddr_storage peer;
 	u64 born;			/* ktime_get_ns() */
 	u64 rx_bytes;			/* under the socket lock or put_work */
-	u64 tx_bytes;			/* tx_work */
+	u64 tx_bytes;			/* under the socket lock, as TX */
 
 	/* HELLO (hello.c), under the socket lock */
 	u8 role;			/* enum cachepeer_role: what it may do */
@@ -112,14 +112,15 @@ struct cp_conn {
 	spinlock_t tx_lock;		/* tx_queue, dead, tx_held */
 	struct list_head tx_queue;
 	bool dead;			/* conn_close(): queue no response, kick no rx_work */
-	bool tx_held;			/* softirq RX: kick tx_work when it ends */
+	bool tx_held;			/* softirq TX ahead: it kicks tx_work after */
 	struct work_struct tx_work;
 	struct task_struct *tx_owner;	/* tx_work's task, while it owns the socket */
 	/*
 	 * The send state belongs to whoever holds the socket lock: tx_work
-	 * (lock_sock()) or cp_tx_direct() (bh_lock_sock(), socket not owned).
+	 * (lock_sock()), or softirq TX (the socket's spinlock, the socket
+	 * not owned): cp_tx_direct(), or tx.c's relay of a member's answer.
 	 */
-	struct cp_request *tx_cur;	/* partly sent, or deferred by cp_tx_direct() */
+	struct cp_request *tx_cur;	/* partly sent, or deferred by softirq TX */
 	struct page_frag_cache pfc;
 	/* send_response()'s, here rather than on the stack */
 	struct bio_vec tx_bv[CP_TX_BVECS];

@@ -348,7 +348,7 @@ static int link_send_bh(struct cp_link *l, struct sock *sk)
 	if (!sock_owned_by_user(sk)) {
 		/* For tcp_sendmsg_locked()'s skbs; tx_work's stay GFP_KERNEL. */
 		gfp = sk->sk_allocation;
-		sk->sk_allocation = GFP_ATOMIC;
+		sk->sk_allocation = GFP_NOWAIT | __GFP_NOWARN;
 		err = link_send(l, sk);
 		sk->sk_allocation = gfp;
 	}

@@ -7,7 +7,9 @@
  * CPU given to the connection when that is the client's own (conn.c), and
  * owns the send state while it holds the socket. A shallow connection's
  * small responses may instead go out from the softirq that parsed their
- * requests (cp_tx_direct()), when a worker would buy no parallelism.
+ * requests (cp_tx_direct()), when a worker would buy no parallelism, and
+ * answers relayed from another member from the softirq their answer
+ * arrived in (tx_relay()).
  * Headers come from a page_frag (TCP cannot splice slab memory), data are
  * page-cache folios spliced into the skb, which takes its own folio
  * references; small answers from private pages are copied. Small responses
@@ -23,7 +25,7 @@
 #include "conn_priv.h"
 
 #define CP_TX_DIRECT_INFLIGHT	4		/* cp_tx_direct(): a shallow connection */
-#define CP_TX_DIRECT_MAX	(64 * 1024)	/* cp_tx_direct(): a small response */
+#define CP_TX_DIRECT_MAX	(64 * 1024)	/* softirq TX: a small response */
 /*
  * Answers from private pages up to this size are copied into the socket,
  * not spliced. A spliced fragment keeps its whole page until the peer is
@@ -42,20 +44,24 @@
 #define CP_TX_SPLICE_MIN	(16 * 1024)
 
 /*
- * The architecture sends from process context only; cp_tx_direct() is the
- * one exception, and this turns it off at run time for every node.
+ * The architecture sends from process context only; cp_tx_direct() and
+ * tx_relay() are the exceptions, and this turns them off at run time for
+ * every node.
  */
 static bool softirq_tx = true;
 module_param(softirq_tx, bool, 0644);
 MODULE_PARM_DESC(softirq_tx,
-		 "Send a shallow connection's small responses from the softirq that parsed them. Default: Y");
+		 "Send small responses from softirq: a shallow connection's, where they were parsed, and those relayed from another member, where its answer arrived. Default: Y");
+
+static bool tx_relay(struct cp_request *req);
 
 /* Any context: req's response is ready; send it when its turn comes. */
 void cp_tx_queue(struct cp_request *req)
 {
 	struct cp_conn *conn = req->conn;
-	bool kick;
 
+	if (in_serving_softirq() && tx_relay(req))
+		return;
 	spin_lock_bh(&conn->tx_lock);
 	if (conn->dead) {
 		spin_unlock_bh(&conn->tx_lock);
@@ -63,10 +69,14 @@ void cp_tx_queue(struct cp_request *req)
 		return;
 	}
 	list_add_tail(&req->list, &conn->tx_queue);
-	kick = !conn->tx_held;
-	spin_unlock_bh(&conn->tx_lock);
-	if (kick)
+	/*
+	 * Under the lock: once it is dropped, conn_close() may set dead,
+	 * cancel tx_work and free req, and with it the last reference
+	 * this caller had on the connection.
+	 */
+	if (!conn->tx_held)
 		cp_conn_queue(conn, &conn->tx_work);
+	spin_unlock_bh(&conn->tx_lock);
 }
 
 /*
@@ -124,8 +134,8 @@ static unsigned int uptodate_prefix(struct folio_batch *fb)
  * long response keeps moving while the disk works; the header is out, so a
  * failure can only end the connection, and bad bytes are never sent. The
  * folios sent are then those verify read (or found), taken from the page
- * cache again, never read here. From cp_tx_direct(), which cannot wait for
- * the disk, that is all -EWOULDBLOCK.
+ * cache again, never read here. From softirq TX (tx_direct()), which
+ * cannot wait for the disk, that is all -EWOULDBLOCK.
  */
 static int tx_folios(struct cp_conn *conn, struct cp_request *req, u64 boff, u64 end,
 		     unsigned int max, struct folio_batch *fb, bool direct)
@@ -161,10 +171,10 @@ static int tx_folios(struct cp_conn *conn, struct cp_request *req, u64 boff, u64
 }
 
 /*
- * Under tx_lock(), or from cp_tx_direct(): send what is left of one
- * response. Returns 0 when it is all queued in the socket, -EAGAIN when the
- * socket is full (sk_write_space resumes tx_work), -EWOULDBLOCK when
- * cp_tx_direct() must leave the rest to tx_work, or an error that ends the
+ * Under tx_lock(), or from softirq TX (tx_direct()): send what is left of
+ * one response. Returns 0 when it is all queued in the socket, -EAGAIN when
+ * the socket is full (sk_write_space resumes tx_work), -EWOULDBLOCK when
+ * softirq TX must leave the rest to tx_work, or an error that ends the
  * connection.
  */
 static int send_response(struct cp_conn *conn, struct cp_request *req, bool more, bool direct)
@@ -322,36 +332,28 @@ void cp_tx_work(struct work_struct *work)
 }
 
 /*
- * Softirq, after the frames were read, with the socket bh-locked and not
- * owned by a task: send a shallow connection's queued responses right here,
- * when this CPU runs other tasks than the one the softirq interrupted, or
- * none. A worker would then buy no parallelism, only a wakeup and a switch
- * to it and back per request, for a client that waits for each answer. A
- * deep pipeline, or a CPU running just one task (on loopback, the client
- * that sent the request), keeps tx_work on the connection's CPU: there TX
- * runs beside the parsing, as conn.c's CPU placement intends.
- *
- * Only what goes without sleeping: small responses whose folios are
- * uptodate, atomic allocations, a socket with room and scatter-gather (TCP
- * would otherwise copy through a page_frag). espintcp sends from softirq
- * the same way. What is left stays queued, or in tx_cur, for tx_work.
+ * Softirq, the socket bh-locked and not owned by a task: send the queued
+ * small responses whose bytes are at hand, without sleeping: folios
+ * uptodate, no allocation that may wait or dip into the reserves, up to
+ * budget bytes (the first response whatever its size). What is left stays
+ * queued, or in tx_cur, for tx_work.
  */
-void cp_tx_direct(struct cp_conn *conn)
+static void tx_direct(struct cp_conn *conn, u32 budget)
 {
 	struct sock *sk = conn->sock->sk;
 	gfp_t gfp = sk->sk_allocation;
 	struct cp_request *req;
+	u64 sent = 0;
 	bool more;
 	int ret;
 
 	lockdep_assert(lockdep_sock_is_held(sk));
-	if (!READ_ONCE(softirq_tx) || conn->tx_cur || !(sk->sk_route_caps & NETIF_F_SG) ||
-	    !sk_stream_memory_free(sk) || atomic_read(&conn->inflight) > CP_TX_DIRECT_INFLIGHT ||
-	    single_task_running())
+	/* Without scatter-gather MSG_SPLICE_PAGES would copy the folios. */
+	if (conn->tx_cur || !(sk->sk_route_caps & NETIF_F_SG) || !sk_stream_memory_free(sk))
 		return;
 	/* For tcp_sendmsg_locked()'s skbs; tx_work's stay GFP_KERNEL. */
-	sk->sk_allocation = GFP_ATOMIC;
-	for (;;) {
+	sk->sk_allocation = GFP_NOWAIT | __GFP_NOWARN;
+	while (sent < budget) {
 		spin_lock(&conn->tx_lock);
 		req = list_first_entry_or_null(&conn->tx_queue, struct cp_request, list);
 		if (req && CP_RESP_LEN + req->len <= CP_TX_DIRECT_MAX)
@@ -362,6 +364,7 @@ void cp_tx_direct(struct cp_conn *conn)
 		spin_unlock(&conn->tx_lock);
 		if (!req)
 			break;
+		sent += CP_RESP_LEN + req->len;
 		ret = send_response(conn, req, more, true);
 		if (ret == -EAGAIN || ret == -EWOULDBLOCK) {
 			conn->tx_cur = req;
@@ -375,4 +378,69 @@ void cp_tx_direct(struct cp_conn *conn)
 		}
 	}
 	sk->sk_allocation = gfp;
+}
+
+/*
+ * Softirq, after the frames were read, with the socket bh-locked and not
+ * owned by a task: send a shallow connection's queued responses right here,
+ * when this CPU runs other tasks than the one the softirq interrupted, or
+ * none. A worker would then buy no parallelism, only a wakeup and a switch
+ * to it and back per request, for a client that waits for each answer. A
+ * deep pipeline, or a CPU running just one task (on loopback, the client
+ * that sent the request), keeps tx_work on the connection's CPU: there TX
+ * runs beside the parsing, as conn.c's CPU placement intends. espintcp
+ * sends from softirq the same way.
+ */
+void cp_tx_direct(struct cp_conn *conn)
+{
+	if (READ_ONCE(softirq_tx) && atomic_read(&conn->inflight) <= CP_TX_DIRECT_INFLIGHT &&
+	    !single_task_running())
+		tx_direct(conn, U32_MAX);
+}
+
+/*
+ * Softirq, on a path that does not hold the connection's socket: a link's
+ * receive path (link.c), whose answer completed req, or its timer. Queue
+ * req and send what is queued from here, up to CP_TX_DIRECT_MAX bytes, if
+ * the socket is free, rather than wake tx_work for each relayed answer: a
+ * wakeup and two task switches on a path that is all softirq otherwise.
+ * Deep pipelines too, as no parsing of the client's requests runs here for
+ * TX to keep pace with. The socket is only tried, as the caller holds the
+ * link's and the two have no fixed order (link_kick() tries the other way
+ * round); tx_held set is the connection's own receive softirq, maybe this
+ * one, whose lock is not tried at all. False: req is not queued, the
+ * caller queues it for tx_work.
+ *
+ * Lifetime: req's reference keeps the connection until req is sent; from
+ * then on the connection's own does, as conn_close() sets dead before it
+ * takes the socket (kernel_sock_shutdown()), which waits for this.
+ */
+static bool tx_relay(struct cp_request *req)
+{
+	struct cp_conn *conn = req->conn;
+	struct sock *sk = conn->sock->sk;
+	bool held;
+
+	if (!READ_ONCE(softirq_tx) || READ_ONCE(conn->tx_held) ||
+	    !spin_trylock(&sk->sk_lock.slock))
+		return false;
+	spin_lock(&conn->tx_lock);
+	held = sock_owned_by_user(sk) || conn->dead || conn->tx_held;
+	if (!held) {
+		list_add_tail(&req->list, &conn->tx_queue);
+		WRITE_ONCE(conn->tx_held, true);
+	}
+	spin_unlock(&conn->tx_lock);
+	if (held) {
+		spin_unlock(&sk->sk_lock.slock);
+		return false;
+	}
+	tx_direct(conn, CP_TX_DIRECT_MAX);
+	spin_lock(&conn->tx_lock);
+	WRITE_ONCE(conn->tx_held, false);
+	if (!conn->dead && (conn->tx_cur || !list_empty(&conn->tx_queue)))
+		cp_conn_queue(conn, &conn->tx_work);
+	spin_unlock(&conn->tx_lock);
+	spin_unlock(&sk->sk_lock.slock);
+	return true;
 }
