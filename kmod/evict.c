@@ -35,6 +35,12 @@
 #define CP_IDLE_CLOSE_EVERY	10		/* maintenance runs */
 #define CP_LRU_BATCH		64
 
+/* What f_blocks and f_bavail count: f_frsize where the filesystem has fragments. */
+static u64 fs_unit(const struct kstatfs *sfs)
+{
+	return sfs->f_frsize ?: sfs->f_bsize;
+}
+
 /* Process context: recompute no_space and culling from the filesystem. */
 static void update_fs_state(struct cp_store *st)
 {
@@ -45,7 +51,7 @@ static void update_fs_state(struct cp_store *st)
 	struct kstatfs sfs;
 	u64 free_pct;
 
-	if (vfs_statfs(&st->dir, &sfs) || !sfs.f_blocks || !sfs.f_bsize)
+	if (vfs_statfs(&st->dir, &sfs) || !sfs.f_blocks || !fs_unit(&sfs))
 		return;
 	free_pct = div64_u64(sfs.f_bavail * 100, sfs.f_blocks);
 	WRITE_ONCE(st->no_space, free_pct < stop);
@@ -55,7 +61,7 @@ static void update_fs_state(struct cp_store *st)
 	 * commits is counted by the pass after it (cp_evict_after_put()).
 	 */
 	if (held > 0)
-		free_pct = div64_u64((sfs.f_bavail + div_u64(held, sfs.f_bsize)) * 100,
+		free_pct = div64_u64((sfs.f_bavail + div64_u64(held, fs_unit(&sfs))) * 100,
 				     sfs.f_blocks);
 	if (cull && free_pct < cull)
 		WRITE_ONCE(st->culling, true);
@@ -71,9 +77,8 @@ int cp_store_fs_space(struct cp_store *st, u64 *size, u64 *avail)
 
 	if (err)
 		return err;
-	/* Blocks are of f_frsize where the filesystem has fragments, else f_bsize. */
-	*size = sfs.f_blocks * (sfs.f_frsize ?: sfs.f_bsize);
-	*avail = sfs.f_bavail * (sfs.f_frsize ?: sfs.f_bsize);
+	*size = sfs.f_blocks * fs_unit(&sfs);
+	*avail = sfs.f_bavail * fs_unit(&sfs);
 	return 0;
 }
 
