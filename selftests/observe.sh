@@ -178,7 +178,9 @@ test_live_rates() {
 	local n=5 i pid
 
 	on o1 "$CTL" put live-blk "$CP_TMP/block"
-	on o1 "$CTL" -j stats -i 1 -c 600 >"$CP_TMP/live" &
+	# Not through on(): $! would be the function's subshell, and killing
+	# it would leave the tool running, past this test and this script.
+	ip netns exec "$(ns o1)" "$CTL" -j stats -i 1 -c 600 >"$CP_TMP/live" &
 	pid=$!
 	wait_for 60 test -s "$CP_TMP/live"
 	for ((i = 0; i < n; i++)); do
@@ -191,6 +193,7 @@ print(sum(json.loads(l)[sys.argv[1]] for l in open(sys.argv[2])))' "$1" "$CP_TMP
 	i=$(wc -l <"$CP_TMP/live")
 	wait_for 60 eval '[ "$(wc -l <"$CP_TMP/live")" -gt $i ]'
 	kill "$pid"
+	wait "$pid" || true
 	expect_eq "$(sum gets)" "$n" "GETs"
 	expect_eq "$(sum hits)" "$n" "hits"
 	expect_eq "$(sum sent_bytes)" $((n << 20)) "bytes sent"
