@@ -30,9 +30,10 @@
  * Locks: the socket's (the receive path, sending, close_work), then
  * l->lock (the state, the calls, the counts); ps->links_lock, then
  * l->lock. A call made under a client's socket lock only tries the link's
- * (link_kick()). Calls are completed with neither l->lock nor
- * ps->links_lock held. ps->links_lock is taken to add or remove a link,
- * not to make a call.
+ * (link_kick()), and an answer relayed to a client from the link's
+ * receive path only tries the client's (tx.c). Calls are completed with
+ * neither l->lock nor ps->links_lock held. ps->links_lock is taken to add
+ * or remove a link, not to make a call.
  */
 
 #include <linux/hash.h>
