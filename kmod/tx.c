@@ -334,9 +334,9 @@ void cp_tx_work(struct work_struct *work)
 /*
  * Softirq, the socket bh-locked and not owned by a task: send the queued
  * small responses whose bytes are at hand, without sleeping: folios
- * uptodate, no allocation that may wait or dip into the reserves, up to
- * budget bytes (the first response whatever its size). What is left stays
- * queued, or in tx_cur, for tx_work.
+ * uptodate, no allocation that may wait or dip into the reserves, until
+ * budget bytes have gone (the last response may take it past). What is
+ * left stays queued, or in tx_cur, for tx_work.
  */
 static void tx_direct(struct cp_conn *conn, u32 budget)
 {

@@ -447,7 +447,7 @@ test_forward_pool() {
 	expect_eq "$(on p1 "$CTL" warmup -j "$CP_TMP/pool" | json_get ok)" 256 "blocks stored"
 	read -r f0 c0 e0 j0 <<<"$(counters "$other" forwards peer_connects peer_errors \
 		forward_joined)"
-	s0=$(on "p$other" "$CTL" stats -j | python3 -c 'import json,sys; print(json.load(sys.stdin)["stats"]["softirq_tx"])')
+	s0=$(stat "$other" '["softirq_tx"]')
 	tw=$(on "p$other" ss -Htn state time-wait dst "$(addr "$owner")" | wc -l)
 	# While it runs: the connections to the owner at once.
 	(while :; do
@@ -462,7 +462,7 @@ test_forward_pool() {
 	echo "$out"
 	read -r f1 c1 e1 j1 <<<"$(counters "$other" forwards peer_connects peer_errors \
 		forward_joined)"
-	s1=$(on "p$other" "$CTL" stats -j | python3 -c 'import json,sys; print(json.load(sys.stdin)["stats"]["softirq_tx"])')
+	s1=$(stat "$other" '["softirq_tx"]')
 	expect_eq "$(grep -o 'ops=[0-9]* errors=[0-9]*' <<<"$out")" "ops=40000 errors=0" "bench"
 	echo "$((s1 - s0)) responses sent from softirq"
 	# Relayed answers go out from the softirq of the link they came on
